@@ -1,0 +1,160 @@
+package io.gemgate.core.config;
+
+import static java.util.Objects.requireNonNull;
+
+import io.gemgate.core.keys.Strategy;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+
+/**
+ * The whole configuration, immutable after start-up. Read by {@link ConfigLoader} from {@code config/gateway.yaml} (or
+ * the file named by {@code GEMGATE_CONFIG}), then from {@code GEMGATE_*} environment variables, which win. Each
+ * setting's YAML path, variable and default are listed in {@code config/gateway.yaml}.
+ */
+public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state) {
+
+    public GatewayConfig {
+        requireNonNull(server, "server");
+        requireNonNull(upstream, "upstream");
+        requireNonNull(auth, "auth");
+        requireNonNull(keys, "keys");
+        requireNonNull(pool, "pool");
+        requireNonNull(state, "state");
+    }
+
+    /**
+     * The listening side.
+     *
+     * @param host               listen address ({@code server.host}, {@code GEMGATE_HOST}, default 0.0.0.0)
+     * @param port               listen port, 0 = any free port ({@code server.port}, {@code GEMGATE_PORT}, 8080)
+     * @param ioThreads          event loop threads, 0 = twice the cores ({@code server.ioThreads})
+     * @param maxBodyBytes       largest request body; a larger declared Content-Length is answered 413 before the
+     *                           body is read ({@code server.maxBodyBytes}, 20 MiB)
+     * @param maxHeaderBytes     largest request header block, else 431 ({@code server.maxHeaderBytes}, 16 KiB)
+     * @param maxInitialLineBytes largest request line, else 414 ({@code server.maxInitialLineBytes}, 8 KiB)
+     * @param idleTimeout        a keep-alive connection with no request in flight is closed after this
+     *                           ({@code server.idleTimeout}, 60s)
+     * @param requestReadTimeout a client must send its whole request (head and body) within this, else 408 and
+     *                           close: slow clients cannot hold a connection ({@code server.requestReadTimeout}, 30s)
+     * @param shutdownGrace      on SIGTERM, streams in flight may finish for this long ({@code server.shutdownGrace},
+     *                           25s)
+     * @param maxConnections     client connections beyond this are closed at accept ({@code server.maxConnections},
+     *                           20000)
+     */
+    public record Server(String host, int port, int ioThreads, long maxBodyBytes, int maxHeaderBytes,
+                         int maxInitialLineBytes, Duration idleTimeout, Duration requestReadTimeout,
+                         Duration shutdownGrace, int maxConnections) {
+        public Server {
+            requireNonNull(host, "host");
+            requireNonNull(idleTimeout, "idleTimeout");
+            requireNonNull(requestReadTimeout, "requestReadTimeout");
+            requireNonNull(shutdownGrace, "shutdownGrace");
+        }
+    }
+
+    /**
+     * The Gemini API side.
+     *
+     * @param url                   base URL, http or https, no path ({@code upstream.url}, {@code GEMGATE_UPSTREAM},
+     *                              https://generativelanguage.googleapis.com)
+     * @param connectTimeout        TCP + TLS connect ({@code upstream.connectTimeout}, 5s)
+     * @param responseTimeout       from request sent to response head; past it the attempt is a timeout and the next
+     *                              key is tried ({@code upstream.responseTimeout}, 120s)
+     * @param streamIdleTimeout     longest gap between two body chunks once the answer has started
+     *                              ({@code upstream.streamIdleTimeout}, 300s)
+     * @param maxConnectionsPerLoop pooled connections per event loop ({@code upstream.maxConnectionsPerLoop}, 1024)
+     * @param maxPendingAcquires    requests waiting for a pooled connection per event loop, beyond which they fail
+     *                              fast with 503 ({@code upstream.maxPendingAcquires}, 4096)
+     * @param poolIdleTimeout       idle pooled connections are closed after this, below Google's keep-alive
+     *                              ({@code upstream.poolIdleTimeout}, 50s)
+     * @param maxConnectionLifetime a pooled connection is retired after this, with up to 10% jitter
+     *                              ({@code upstream.maxConnectionLifetime}, 10m)
+     */
+    public record Upstream(URI url, Duration connectTimeout, Duration responseTimeout, Duration streamIdleTimeout,
+                           int maxConnectionsPerLoop, int maxPendingAcquires, Duration poolIdleTimeout,
+                           Duration maxConnectionLifetime) {
+        public Upstream {
+            requireNonNull(url, "url");
+            requireNonNull(connectTimeout, "connectTimeout");
+            requireNonNull(responseTimeout, "responseTimeout");
+            requireNonNull(streamIdleTimeout, "streamIdleTimeout");
+            requireNonNull(poolIdleTimeout, "poolIdleTimeout");
+            requireNonNull(maxConnectionLifetime, "maxConnectionLifetime");
+        }
+
+        public boolean isTls() {
+            return "https".equalsIgnoreCase(url.getScheme());
+        }
+
+        /** The port, with the scheme's default filled in. */
+        public int port() {
+            return url.getPort() > 0 ? url.getPort() : (isTls() ? 443 : 80);
+        }
+    }
+
+    /**
+     * Client credentials.
+     *
+     * @param token      the shared placeholder token clients present ({@code auth.token}, {@code GEMGATE_TOKEN});
+     *                   null: none, then only user tokens work
+     * @param adminToken bearer token of the admin API and page ({@code auth.adminToken}, {@code GEMGATE_ADMIN_TOKEN});
+     *                   null: admin API off
+     */
+    public record Auth(String token, String adminToken) {
+    }
+
+    /**
+     * @param file the keys file: one key a line, optional {@code project=NAME weight=N label=TEXT} after it, {@code #}
+     *             comments and blank lines ignored, duplicates dropped ({@code keys.file}, {@code GEMGATE_KEYS_FILE},
+     *             key.txt)
+     */
+    public record Keys(Path file) {
+        public Keys {
+            requireNonNull(file, "file");
+        }
+    }
+
+    /**
+     * The key pool.
+     *
+     * @param strategy            round_robin, least_used or adaptive ({@code pool.strategy}, round_robin)
+     * @param maxAttempts         distinct keys one request may try, 1 to 20 ({@code pool.maxAttempts}, 3)
+     * @param rateLimitCooldown   cooldown after a 429 that carries no RetryInfo; doubles on repeats
+     *                            ({@code pool.rateLimitCooldown}, 60s)
+     * @param rateLimitCooldownMax ceiling of that doubling ({@code pool.rateLimitCooldownMax}, 15m)
+     * @param serverErrorCooldown cooldown of a key for a model after a 5xx, connect failure or timeout
+     *                            ({@code pool.serverErrorCooldown}, 5s)
+     * @param quotaResetZone      daily quotas reset at midnight in this zone ({@code pool.quotaResetZone},
+     *                            America/Los_Angeles)
+     */
+    public record Pool(Strategy strategy, int maxAttempts, Duration rateLimitCooldown, Duration rateLimitCooldownMax,
+                       Duration serverErrorCooldown, ZoneId quotaResetZone) {
+        public Pool {
+            requireNonNull(strategy, "strategy");
+            requireNonNull(rateLimitCooldown, "rateLimitCooldown");
+            requireNonNull(rateLimitCooldownMax, "rateLimitCooldownMax");
+            requireNonNull(serverErrorCooldown, "serverErrorCooldown");
+            requireNonNull(quotaResetZone, "quotaResetZone");
+        }
+    }
+
+    /**
+     * Where state lives.
+     *
+     * @param dataDir       directory of the embedded state file ({@code state.dataDir}, {@code GEMGATE_DATA_DIR},
+     *                      ./data)
+     * @param flushInterval a change is written at most this long after it happens ({@code state.flushInterval}, 2s)
+     * @param redisUrl      share state through this Redis ({@code state.redisUrl}, {@code GEMGATE_REDIS_URL}); null:
+     *                      embedded only
+     * @param masterKey     encrypt stored upstream keys with a key derived from this ({@code state.masterKey},
+     *                      {@code GEMGATE_MASTER_KEY}); null: stored as given
+     */
+    public record State(Path dataDir, Duration flushInterval, String redisUrl, String masterKey) {
+        public State {
+            requireNonNull(dataDir, "dataDir");
+            requireNonNull(flushInterval, "flushInterval");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.gemgate.core.keys;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One upstream key in the pool, with its live state. The secret is reachable only through {@link #secret()}, which
+ * the upstream client calls to fill {@code x-goog-api-key}; everything shown to people uses {@link #masked()}.
+ */
+public final class ApiKey {
+    private final int slot;
+    private final String secret;
+    private final String masked;
+    private final String fingerprint;
+    private final String project;
+    private final int weight;
+    private final String label;
+
+    /** Keys of the same project; this key included. Set once when the ring is built. */
+    ApiKey[] projectGroup = {this};
+
+    volatile boolean enabled = true;
+    /** Epoch millis since the key was found invalid; 0 = valid. */
+    volatile long invalidSince;
+    volatile String invalidReason = "";
+    final AtomicReference<Health> health = new AtomicReference<>(Health.INITIAL);
+
+    /** Indexed by {@link ModelRef#index()}; grown copy-on-write when a new model appears. */
+    private volatile KeyModelState[] models = new KeyModelState[8];
+
+    ApiKey(int slot, KeySpec spec) {
+        requireNonNull(spec, "spec");
+        this.slot = slot;
+        this.secret = spec.secret();
+        this.masked = KeyMask.mask(spec.secret());
+        this.fingerprint = KeyMask.fingerprint(spec.secret());
+        this.project = spec.project();
+        this.weight = spec.weight();
+        this.label = spec.label();
+    }
+
+    /** Stable position of this key in the pool. */
+    public int slot() {
+        return slot;
+    }
+
+    /** The key itself, for the upstream request header only. Never log it. */
+    public String secret() {
+        return secret;
+    }
+
+    /** At most the first 4 and last 4 characters: safe for logs, metrics and the admin API. */
+    public String masked() {
+        return masked;
+    }
+
+    /** First 16 hex characters of the SHA-256 of the secret: a stable id that reveals nothing. */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    public String project() {
+        return project;
+    }
+
+    public int weight() {
+        return weight;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public boolean isEnabled() {
+        return enabled;
+    }
+
+    public boolean isInvalid() {
+        return invalidSince != 0;
+    }
+
+    public String invalidReason() {
+        return invalidReason;
+    }
+
+    public Health health() {
+        return health.get();
+    }
+
+    /** The state for a model, or null when this key has not met the model yet. Allocation-free. */
+    KeyModelState peek(int modelIndex) {
+        KeyModelState[] m = models;
+        return modelIndex < m.length ? m[modelIndex] : null;
+    }
+
+    /** The state for a model, created on first use. */
+    KeyModelState state(int modelIndex, long dayStart) {
+        KeyModelState s = peek(modelIndex);
+        return s != null ? s : create(modelIndex, dayStart);
+    }
+
+    private synchronized KeyModelState create(int modelIndex, long dayStart) {
+        KeyModelState[] m = models;
+        if (modelIndex < m.length && m[modelIndex] != null) {
+            return m[modelIndex];
+        }
+        KeyModelState[] grown = m;
+        if (modelIndex >= m.length) {
+            grown = java.util.Arrays.copyOf(m, Math.max(modelIndex + 1, m.length * 2));
+        } else {
+            grown = m.clone();
+        }
+        KeyModelState s = new KeyModelState(dayStart);
+        grown[modelIndex] = s;
+        models = grown;
+        return s;
+    }
+
+    @Override
+    public String toString() {
+        return "ApiKey[" + masked + "]";
+    }
+}

@@ -1,0 +1,42 @@
+package io.gemgate.core.keys;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * What one key knows about one model: cooldown, daily exhaustion, the 429 streak and today's counters. Fields are
+ * written by whichever thread records a verdict; readers see a recent value, which is all selection needs.
+ */
+final class KeyModelState {
+    /** Epoch millis until which the key rests for this model (per-minute quota, 5xx); 0 = none. */
+    volatile long cooldownUntil;
+    /** Epoch millis until which the key's daily quota for this model is spent (the next reset); 0 = none. */
+    volatile long exhaustedUntil;
+    /** Consecutive 429s without RetryInfo, for the growing default cooldown. */
+    volatile int rateLimitStreak;
+    final AtomicReference<DayCounters> day;
+
+    KeyModelState(long dayStart) {
+        this.day = new AtomicReference<>(new DayCounters(dayStart));
+    }
+
+    /** Today's counters, starting a fresh set when the quota day has changed. */
+    DayCounters today(long dayStart) {
+        DayCounters d = day.get();
+        while (d.dayStart < dayStart) {
+            DayCounters fresh = new DayCounters(dayStart);
+            if (day.compareAndSet(d, fresh)) {
+                // A new day also ends yesterday's exhaustion and streak (exhaustedUntil already points at the reset).
+                rateLimitStreak = 0;
+                return fresh;
+            }
+            d = day.get();
+        }
+        return d;
+    }
+
+    /** Today's value of one counter without creating anything: 0 when the stored day is over. */
+    long todayValue(int counter, long dayStart) {
+        DayCounters d = day.get();
+        return d.dayStart == dayStart ? d.get(counter) : 0;
+    }
+}

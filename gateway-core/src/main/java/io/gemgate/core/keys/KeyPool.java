@@ -1,0 +1,559 @@
+package io.gemgate.core.keys;
+
+import static java.util.Objects.requireNonNull;
+
+import io.gemgate.core.state.StateSnapshot;
+import io.gemgate.core.state.StateSnapshot.KeyRecord;
+import io.gemgate.core.state.StateSnapshot.ModelRecord;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.LongSupplier;
+
+/**
+ * The upstream keys and what is known about each of them: which may serve which model now, and which to pick next.
+ *
+ * <p>Keys live in an immutable {@link Ring} swapped atomically on change. Selection ({@link #acquire}) is lock-free
+ * and allocation-free: an atomic cursor over a precomputed weighted schedule (round robin), a scan for the fewest
+ * requests today (least used), or two random choices compared on health (adaptive). Verdicts ({@link #record}) write
+ * per key and model cooldowns, daily exhaustion, invalid marks and counters; a per-day or per-minute verdict on one
+ * key applies to every key of the same project, which shares its quota.
+ *
+ * <p>Thread-safe. Never blocks: safe to call from event loops.
+ */
+public final class KeyPool {
+    /** Model name used for calls that name no model (model lists, files). */
+    public static final String ANY_MODEL = "*";
+    /** Bound on distinct model names, so that clients cannot grow the state without limit. */
+    static final int MAX_MODELS = 256;
+    /** Model name that collects every name past {@link #MAX_MODELS}. */
+    static final String OTHER_MODELS = "(other)";
+
+    private final LongSupplier clock;
+    private final QuotaCalendar calendar;
+    private final AtomicLong cursor = new AtomicLong();
+    private final ConcurrentHashMap<String, ModelRef> models = new ConcurrentHashMap<>();
+    private final AtomicReferenceArray<ModelRef> modelsByIndex = new AtomicReferenceArray<>(MAX_MODELS + 1);
+    private final AtomicInteger nextModelIndex = new AtomicInteger();
+    private final ModelRef otherModels;
+    private volatile PoolSettings settings;
+    private volatile Ring ring;
+    /** Set on every change worth persisting; cleared by {@link #takeDirty()}. */
+    private volatile boolean dirty;
+
+    /** The keys and the weighted round-robin schedule over them; immutable. */
+    private record Ring(ApiKey[] keys, int[] schedule) {
+    }
+
+    /**
+     * @param keys     the configured keys, in file order; must not be empty
+     * @param settings strategy, attempts and cooldowns
+     * @param calendar where quota days begin and end
+     * @param clock    epoch milliseconds ({@code System::currentTimeMillis} outside tests)
+     */
+    public KeyPool(List<KeySpec> keys, PoolSettings settings, QuotaCalendar calendar, LongSupplier clock) {
+        requireNonNull(keys, "keys");
+        this.settings = requireNonNull(settings, "settings");
+        this.calendar = requireNonNull(calendar, "calendar");
+        this.clock = requireNonNull(clock, "clock");
+        if (keys.isEmpty()) {
+            throw new IllegalArgumentException("keys: empty (expected: at least one key)");
+        }
+        ApiKey[] ring = new ApiKey[keys.size()];
+        for (int i = 0; i < ring.length; i++) {
+            ring[i] = new ApiKey(i, keys.get(i));
+        }
+        linkProjects(ring);
+        this.ring = new Ring(ring, schedule(ring));
+        model(ANY_MODEL);
+        this.otherModels = intern(OTHER_MODELS);
+    }
+
+    // ---------------------------------------------------------------------------------------------------- models
+
+    /**
+     * The interned reference for a model name (with or without {@code models/}). Allocation-free once the name has
+     * been seen; past {@value #MAX_MODELS} distinct names, new names share one bucket.
+     */
+    public ModelRef model(String name) {
+        requireNonNull(name, "name");
+        ModelRef m = models.get(name);
+        if (m != null) {
+            return m;
+        }
+        String bare = name.startsWith("models/") ? name.substring(7) : name;
+        m = models.get(bare);
+        if (m != null) {
+            return m;
+        }
+        return intern(bare);
+    }
+
+    private ModelRef intern(String bare) {
+        synchronized (models) {
+            ModelRef m = models.get(bare);
+            if (m != null) {
+                return m;
+            }
+            int index = nextModelIndex.get();
+            if (index >= MAX_MODELS && otherModels != null) {
+                return otherModels;
+            }
+            nextModelIndex.incrementAndGet();
+            m = new ModelRef(bare, index);
+            modelsByIndex.set(index, m);
+            models.put(bare, m);
+            return m;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------- selection
+
+    /**
+     * Picks an available key for the model that this request has not tried yet, adds it to {@code attempts} and
+     * counts one request for it. Lock-free and allocation-free.
+     *
+     * @return the key, or null when none is left (then {@link #unavailable} says why)
+     */
+    public ApiKey acquire(ModelRef model, KeyAttempts attempts) {
+        if (attempts.isSpent()) {
+            return null;
+        }
+        long now = clock.getAsLong();
+        Ring r = ring;
+        ApiKey k = switch (settings.strategy()) {
+            case ROUND_ROBIN -> roundRobin(r, model, attempts, now);
+            case LEAST_USED -> leastUsed(r, model, attempts, now);
+            case ADAPTIVE -> adaptive(r, model, attempts, now);
+        };
+        if (k != null) {
+            attempts.add(k.slot());
+            k.state(model.index(), calendar.dayStart(now)).today(calendar.dayStart(now)).add(DayCounters.REQUESTS, 1);
+            dirty = true;
+        }
+        return k;
+    }
+
+    private static boolean usable(ApiKey k, ModelRef model, KeyAttempts attempts, long now) {
+        if (!k.enabled || k.invalidSince != 0 || attempts.contains(k.slot())) {
+            return false;
+        }
+        KeyModelState s = k.peek(model.index());
+        return s == null || (s.cooldownUntil <= now && s.exhaustedUntil <= now);
+    }
+
+    private ApiKey roundRobin(Ring r, ModelRef model, KeyAttempts attempts, long now) {
+        int[] schedule = r.schedule;
+        ApiKey[] keys = r.keys;
+        long c = cursor.getAndIncrement();
+        // Walk the weighted schedule a bounded distance, then fall back to one pass over the keys, so that a pool
+        // with most keys resting costs O(keys), not O(sum of weights).
+        int probes = Math.min(schedule.length, keys.length * 2);
+        for (int i = 0; i < probes; i++) {
+            ApiKey k = keys[schedule[(int) Long.remainderUnsigned(c + i, schedule.length)]];
+            if (usable(k, model, attempts, now)) {
+                return k;
+            }
+        }
+        return firstUsable(keys, (int) Long.remainderUnsigned(c, keys.length), model, attempts, now, null);
+    }
+
+    private static ApiKey firstUsable(ApiKey[] keys, int start, ModelRef model, KeyAttempts attempts, long now,
+                                      ApiKey except) {
+        for (int i = 0; i < keys.length; i++) {
+            int j = start + i;
+            ApiKey k = keys[j >= keys.length ? j - keys.length : j];
+            if (k != except && usable(k, model, attempts, now)) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    private ApiKey leastUsed(Ring r, ModelRef model, KeyAttempts attempts, long now) {
+        ApiKey[] keys = r.keys;
+        long day = calendar.dayStart(now);
+        int start = (int) Long.remainderUnsigned(cursor.getAndIncrement(), keys.length);
+        ApiKey best = null;
+        double bestLoad = Double.MAX_VALUE;
+        for (int i = 0; i < keys.length; i++) {
+            int j = start + i;
+            ApiKey k = keys[j >= keys.length ? j - keys.length : j];
+            if (!usable(k, model, attempts, now)) {
+                continue;
+            }
+            KeyModelState s = k.peek(model.index());
+            double load = (s == null ? 0 : s.todayValue(DayCounters.REQUESTS, day)) / (double) k.weight();
+            if (load < bestLoad) {
+                best = k;
+                bestLoad = load;
+            }
+        }
+        return best;
+    }
+
+    private ApiKey adaptive(Ring r, ModelRef model, KeyAttempts attempts, long now) {
+        ApiKey[] keys = r.keys;
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        ApiKey a = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, null);
+        if (a == null) {
+            return null;
+        }
+        ApiKey b = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, a);
+        if (b == null) {
+            return a;
+        }
+        return a.health.get().score(now) >= b.health.get().score(now) ? a : b;
+    }
+
+    // -------------------------------------------------------------------------------------------------- verdicts
+
+    /**
+     * Records what an attempt with key {@code k} for {@code model} came to, and applies the verdict rules.
+     *
+     * @param latencyMillis time from request sent to response head (for the health score)
+     */
+    public void record(ApiKey k, ModelRef model, Verdict verdict, long latencyMillis) {
+        long now = clock.getAsLong();
+        long day = calendar.dayStart(now);
+        KeyModelState s = k.state(model.index(), day);
+        DayCounters c = s.today(day);
+        PoolSettings cfg = settings;
+        switch (verdict.kind()) {
+            case SUCCESS -> {
+                c.add(DayCounters.SUCCESSES, 1);
+                s.rateLimitStreak = 0;
+                k.health.updateAndGet(h -> h.success(latencyMillis));
+            }
+            case CLIENT_ERROR -> {
+                // The client's fault: no penalty for the key.
+            }
+            case QUOTA_DAY -> {
+                c.add(DayCounters.FAILURES, 1);
+                c.add(DayCounters.RATE_LIMITED, 1);
+                long until = calendar.nextReset(now);
+                for (ApiKey member : k.projectGroup) {
+                    KeyModelState ms = member.state(model.index(), day);
+                    ms.exhaustedUntil = Math.max(ms.exhaustedUntil, until);
+                }
+            }
+            case RATE_LIMIT -> {
+                c.add(DayCounters.FAILURES, 1);
+                c.add(DayCounters.RATE_LIMITED, 1);
+                long delay;
+                if (verdict.retryDelayMillis() >= 0) {
+                    delay = Math.max(1_000, verdict.retryDelayMillis());
+                } else {
+                    int streak = Math.min(s.rateLimitStreak, 20);
+                    delay = Math.min(cfg.rateLimitCooldownMaxMillis(), cfg.rateLimitCooldownMillis() << streak);
+                    s.rateLimitStreak = streak + 1;
+                }
+                long until = now + delay;
+                for (ApiKey member : k.projectGroup) {
+                    KeyModelState ms = member.state(model.index(), day);
+                    ms.cooldownUntil = Math.max(ms.cooldownUntil, until);
+                }
+                k.health.updateAndGet(h -> h.failure(now));
+            }
+            case INVALID_KEY -> {
+                c.add(DayCounters.FAILURES, 1);
+                k.invalidReason = verdict.reason();
+                k.invalidSince = now;
+                k.health.updateAndGet(h -> h.failure(now));
+            }
+            case SERVER_ERROR, CONNECT_FAILURE, TIMEOUT, EMPTY_ANSWER -> {
+                c.add(DayCounters.FAILURES, 1);
+                s.cooldownUntil = Math.max(s.cooldownUntil, now + cfg.serverErrorCooldownMillis());
+                k.health.updateAndGet(h -> h.failure(now));
+            }
+        }
+        dirty = true;
+    }
+
+    /** Adds the tokens an answer reported in its usageMetadata. */
+    public void recordUsage(ApiKey k, ModelRef model, long promptTokens, long outputTokens) {
+        long day = calendar.dayStart(clock.getAsLong());
+        DayCounters c = k.state(model.index(), day).today(day);
+        c.add(DayCounters.PROMPT_TOKENS, promptTokens);
+        c.add(DayCounters.OUTPUT_TOKENS, outputTokens);
+        dirty = true;
+    }
+
+    /**
+     * Why no key is left for the model: 429 with the first cooldown's end when some key is only cooling down, else
+     * 503 with the next daily reset.
+     */
+    public Unavailable unavailable(ModelRef model) {
+        long now = clock.getAsLong();
+        ApiKey[] keys = ring.keys;
+        long firstFree = Long.MAX_VALUE;
+        int exhausted = 0;
+        int invalid = 0;
+        int disabled = 0;
+        for (ApiKey k : keys) {
+            if (!k.enabled) {
+                disabled++;
+                continue;
+            }
+            if (k.invalidSince != 0) {
+                invalid++;
+                continue;
+            }
+            KeyModelState s = k.peek(model.index());
+            if (s != null && s.exhaustedUntil > now) {
+                exhausted++;
+            } else if (s != null && s.cooldownUntil > now) {
+                firstFree = Math.min(firstFree, s.cooldownUntil);
+            } else {
+                firstFree = now; // usable, but already tried by this request
+            }
+        }
+        String name = model.name().equals(ANY_MODEL) ? "this call" : "model " + model.name();
+        if (firstFree != Long.MAX_VALUE) {
+            long seconds = Math.max(1, ceilSeconds(firstFree - now));
+            return new Unavailable(429, seconds, "All " + keys.length + " upstream keys are cooling down for " + name
+                    + "; retry in " + seconds + "s.");
+        }
+        long seconds = Math.max(1, ceilSeconds(calendar.nextReset(now) - now));
+        return new Unavailable(503, seconds, "No upstream key can serve " + name + ": " + exhausted
+                + " exhausted for today, " + invalid + " invalid, " + disabled + " disabled. Daily quotas reset in "
+                + seconds + "s.");
+    }
+
+    private static long ceilSeconds(long millis) {
+        return (millis + 999) / 1000;
+    }
+
+    /** True while at least one key is enabled and valid (for {@code /ready}). */
+    public boolean hasUsableKey() {
+        for (ApiKey k : ring.keys) {
+            if (k.enabled && k.invalidSince == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // --------------------------------------------------------------------------------------------- inspection
+
+    /** Distinct keys a request may try: the configured attempts, at most the number of keys. */
+    public int maxAttempts() {
+        return Math.min(settings.maxAttempts(), ring.keys.length);
+    }
+
+    public PoolSettings settings() {
+        return settings;
+    }
+
+    /** Replaces the live settings; applies to the next selection. */
+    public void settings(PoolSettings s) {
+        this.settings = requireNonNull(s, "settings");
+        dirty = true;
+    }
+
+    public List<ApiKey> keys() {
+        return List.of(ring.keys);
+    }
+
+    public QuotaCalendar calendar() {
+        return calendar;
+    }
+
+    /** The state of a key for a model now. */
+    public KeyStatus status(ApiKey k, ModelRef model) {
+        long now = clock.getAsLong();
+        if (!k.enabled) {
+            return new KeyStatus(KeyStatus.State.DISABLED, "disabled", 0);
+        }
+        if (k.invalidSince != 0) {
+            return new KeyStatus(KeyStatus.State.INVALID, k.invalidReason, 0);
+        }
+        KeyModelState s = k.peek(model.index());
+        if (s != null && s.exhaustedUntil > now) {
+            return new KeyStatus(KeyStatus.State.EXHAUSTED, "daily quota", s.exhaustedUntil);
+        }
+        if (s != null && s.cooldownUntil > now) {
+            return new KeyStatus(KeyStatus.State.COOLING, "cooling down", s.cooldownUntil);
+        }
+        return new KeyStatus(KeyStatus.State.ACTIVE, "", 0);
+    }
+
+    /** Today's counters of a key for a model. */
+    public KeyUsage usage(ApiKey k, ModelRef model) {
+        long day = calendar.dayStart(clock.getAsLong());
+        KeyModelState s = k.peek(model.index());
+        if (s == null) {
+            return KeyUsage.ZERO;
+        }
+        return new KeyUsage(s.todayValue(DayCounters.REQUESTS, day), s.todayValue(DayCounters.SUCCESSES, day),
+                s.todayValue(DayCounters.FAILURES, day), s.todayValue(DayCounters.RATE_LIMITED, day),
+                s.todayValue(DayCounters.PROMPT_TOKENS, day), s.todayValue(DayCounters.OUTPUT_TOKENS, day));
+    }
+
+    /** Every model the pool has met, in order of first use. */
+    public List<ModelRef> models() {
+        List<ModelRef> out = new ArrayList<>();
+        for (int i = 0; i < nextModelIndex.get(); i++) {
+            ModelRef m = modelsByIndex.get(i);
+            if (m != null) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------------ persistence
+
+    /** True (once) when something changed since the last call: the persister writes only then. */
+    public boolean takeDirty() {
+        if (!dirty) {
+            return false;
+        }
+        dirty = false;
+        return true;
+    }
+
+    /** Marks the state changed, so that the next flush writes it. */
+    public void markDirty() {
+        dirty = true;
+    }
+
+    /** The persisted view: per key (by fingerprint) its marks, cooldowns, exhaustion and today's counters. */
+    public StateSnapshot snapshot() {
+        long now = clock.getAsLong();
+        long day = calendar.dayStart(now);
+        List<ModelRef> known = models();
+        List<KeyRecord> records = new ArrayList<>();
+        for (ApiKey k : ring.keys) {
+            List<ModelRecord> ms = new ArrayList<>();
+            for (ModelRef m : known) {
+                KeyModelState s = k.peek(m.index());
+                if (s == null) {
+                    continue;
+                }
+                DayCounters c = s.day.get();
+                boolean today = c.dayStart == day;
+                ms.add(new ModelRecord(m.name(), s.cooldownUntil > now ? s.cooldownUntil : 0, s.rateLimitStreak,
+                        s.exhaustedUntil > now ? s.exhaustedUntil : 0, day,
+                        today ? c.get(DayCounters.REQUESTS) : 0, today ? c.get(DayCounters.SUCCESSES) : 0,
+                        today ? c.get(DayCounters.FAILURES) : 0, today ? c.get(DayCounters.RATE_LIMITED) : 0,
+                        today ? c.get(DayCounters.PROMPT_TOKENS) : 0, today ? c.get(DayCounters.OUTPUT_TOKENS) : 0));
+            }
+            records.add(new KeyRecord(k.fingerprint(), !k.enabled, k.invalidSince, k.invalidReason, ms));
+        }
+        return new StateSnapshot(StateSnapshot.CURRENT_VERSION, now, records);
+    }
+
+    /**
+     * Restores a snapshot taken by {@link #snapshot()}: keys are matched by fingerprint (keys no longer configured
+     * are ignored), counters are kept only if they belong to the current quota day, and cooldowns and exhaustion
+     * only if they have not ended.
+     *
+     * @return how many configured keys were found in the snapshot
+     */
+    public int restore(StateSnapshot snapshot) {
+        long now = clock.getAsLong();
+        long day = calendar.dayStart(now);
+        Map<String, ApiKey> byFingerprint = new HashMap<>();
+        for (ApiKey k : ring.keys) {
+            byFingerprint.put(k.fingerprint(), k);
+        }
+        int matched = 0;
+        for (KeyRecord r : snapshot.keys()) {
+            ApiKey k = byFingerprint.get(r.fingerprint());
+            if (k == null) {
+                continue;
+            }
+            matched++;
+            k.enabled = !r.disabled();
+            k.invalidReason = r.invalidReason();
+            k.invalidSince = r.invalidSinceMillis();
+            for (ModelRecord mr : r.models()) {
+                ModelRef m = model(mr.model());
+                KeyModelState s = k.state(m.index(), day);
+                if (mr.cooldownUntilMillis() > now) {
+                    s.cooldownUntil = mr.cooldownUntilMillis();
+                }
+                if (mr.exhaustedUntilMillis() > now) {
+                    s.exhaustedUntil = mr.exhaustedUntilMillis();
+                }
+                if (mr.dayStartMillis() == day) {
+                    s.rateLimitStreak = mr.rateLimitStreak();
+                    DayCounters c = s.today(day);
+                    c.set(DayCounters.REQUESTS, mr.requests());
+                    c.set(DayCounters.SUCCESSES, mr.successes());
+                    c.set(DayCounters.FAILURES, mr.failures());
+                    c.set(DayCounters.RATE_LIMITED, mr.rateLimited());
+                    c.set(DayCounters.PROMPT_TOKENS, mr.promptTokens());
+                    c.set(DayCounters.OUTPUT_TOKENS, mr.outputTokens());
+                }
+            }
+        }
+        return matched;
+    }
+
+    // ----------------------------------------------------------------------------------------------- ring building
+
+    private static void linkProjects(ApiKey[] keys) {
+        Map<String, List<ApiKey>> byProject = new LinkedHashMap<>();
+        for (ApiKey k : keys) {
+            if (!k.project().isEmpty()) {
+                byProject.computeIfAbsent(k.project(), p -> new ArrayList<>()).add(k);
+            }
+        }
+        for (List<ApiKey> group : byProject.values()) {
+            ApiKey[] g = group.toArray(new ApiKey[0]);
+            for (ApiKey k : g) {
+                k.projectGroup = g;
+            }
+        }
+    }
+
+    /**
+     * Smooth weighted round robin (as nginx does it): each key appears {@code weight / gcd} times, spread out rather
+     * than in runs. Equal weights give the keys in order.
+     */
+    static int[] schedule(ApiKey[] keys) {
+        int g = 0;
+        for (ApiKey k : keys) {
+            g = gcd(g, k.weight());
+        }
+        int total = 0;
+        int[] w = new int[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            w[i] = keys[i].weight() / g;
+            total += w[i];
+        }
+        int[] schedule = new int[total];
+        if (total == keys.length) {
+            for (int i = 0; i < total; i++) {
+                schedule[i] = i;
+            }
+            return schedule;
+        }
+        int[] current = new int[keys.length];
+        for (int n = 0; n < total; n++) {
+            int best = 0;
+            for (int i = 0; i < keys.length; i++) {
+                current[i] += w[i];
+                if (current[i] > current[best]) {
+                    best = i;
+                }
+            }
+            current[best] -= total;
+            schedule[n] = best;
+        }
+        return schedule;
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+}

@@ -1,0 +1,352 @@
+package io.gemgate.core.state;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.io.JsonEOFException;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import io.gemgate.core.state.StateSnapshot.KeyRecord;
+import io.gemgate.core.state.StateSnapshot.ModelRecord;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Encodes a {@link StateSnapshot} as UTF-8 JSON and decodes it back.
+ *
+ * <h2>Format</h2>
+ * <pre>{@code
+ * {
+ *   "version" : 1,
+ *   "savedAtMillis" : 1700000000000,
+ *   "keys" : [ {
+ *     "fingerprint" : "ba7816bf8f01cfea",
+ *     "disabled" : false,
+ *     "invalidSinceMillis" : 0,
+ *     "invalidReason" : "",
+ *     "models" : [ { "model" : "gemini-2.5-flash", "cooldownUntilMillis" : 0, "rateLimitStreak" : 0,
+ *                    "exhaustedUntilMillis" : 0, "dayStartMillis" : 0, "requests" : 0, "successes" : 0,
+ *                    "failures" : 0, "rateLimited" : 0, "promptTokens" : 0, "outputTokens" : 0 } ]
+ *   } ]
+ * }
+ * }</pre>
+ * Field names are the record component names; {@code version} is written first. The file is this one JSON object
+ * (pretty-printed, followed by a newline) and nothing else.
+ *
+ * <h2>Integrity</h2>
+ * There is no checksum field: a truncated or partly overwritten file is detected because it no longer parses as one
+ * complete JSON object (the closing brace is the last thing written, so every strict prefix of an encoding fails
+ * to decode), and a zero-length or whitespace-only file is corrupt. A checksum was rejected because it would make
+ * hand-edited files and files with fields added by newer writers of the same version unreadable. Atomic replacement
+ * ({@link StateFile}) guarantees readers never see a half-written file in the first place; this check is the second
+ * line of defence.
+ *
+ * <h2>Decoding rules</h2>
+ * <ul>
+ *   <li>The top level must be an object with an integer {@code version} between 1 and
+ *       {@link StateSnapshot#CURRENT_VERSION}; a newer version is rejected rather than half-understood.</li>
+ *   <li>Unknown fields, at any level and of any shape, are skipped (forward compatibility).</li>
+ *   <li>Other missing fields default to {@code 0}, {@code ""}, {@code false} or an empty list.</li>
+ *   <li>Present fields must have the right JSON type ({@code null} is a wrong type): integers for numbers (no
+ *       fractions, within {@code int}/{@code long} range), booleans, strings, arrays of objects.</li>
+ *   <li>Numbers must not be negative. Duplicate field names and anything after the top-level object are rejected.</li>
+ * </ul>
+ * Every violation throws {@link StateCorruptException} with a short message naming the field.
+ *
+ * <p>Thread-safe: the class is stateless.
+ */
+public final class StateCodec {
+
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+
+    private StateCodec() {
+    }
+
+    /**
+     * Encodes {@code snapshot} as pretty-printed UTF-8 JSON ending in a newline.
+     *
+     * @param snapshot the state to encode
+     * @return the file content
+     */
+    public static byte[] encode(StateSnapshot snapshot) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + snapshot.keys().size() * 512);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.setPrettyPrinter(new DefaultPrettyPrinter());
+            g.writeStartObject();
+            g.writeNumberField("version", snapshot.version());
+            g.writeNumberField("savedAtMillis", snapshot.savedAtMillis());
+            g.writeArrayFieldStart("keys");
+            for (KeyRecord key : snapshot.keys()) {
+                g.writeStartObject();
+                g.writeStringField("fingerprint", key.fingerprint());
+                g.writeBooleanField("disabled", key.disabled());
+                g.writeNumberField("invalidSinceMillis", key.invalidSinceMillis());
+                g.writeStringField("invalidReason", key.invalidReason());
+                g.writeArrayFieldStart("models");
+                for (ModelRecord m : key.models()) {
+                    g.writeStartObject();
+                    g.writeStringField("model", m.model());
+                    g.writeNumberField("cooldownUntilMillis", m.cooldownUntilMillis());
+                    g.writeNumberField("rateLimitStreak", m.rateLimitStreak());
+                    g.writeNumberField("exhaustedUntilMillis", m.exhaustedUntilMillis());
+                    g.writeNumberField("dayStartMillis", m.dayStartMillis());
+                    g.writeNumberField("requests", m.requests());
+                    g.writeNumberField("successes", m.successes());
+                    g.writeNumberField("failures", m.failures());
+                    g.writeNumberField("rateLimited", m.rateLimited());
+                    g.writeNumberField("promptTokens", m.promptTokens());
+                    g.writeNumberField("outputTokens", m.outputTokens());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+            g.writeRaw('\n');
+        } catch (IOException e) {
+            throw new UncheckedIOException("encoding state in memory", e); // cannot happen with a byte array
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Decodes bytes produced by {@link #encode} (or by a compatible writer, see the class documentation).
+     *
+     * @param data the file content
+     * @return the snapshot
+     * @throws StateCorruptException if the content is empty, malformed, truncated, of the wrong shape, holds negative
+     *                               numbers or has a version newer than {@link StateSnapshot#CURRENT_VERSION}
+     */
+    public static StateSnapshot decode(byte[] data) throws StateCorruptException {
+        if (data == null || data.length == 0) {
+            throw new StateCorruptException("empty");
+        }
+        try (JsonParser p = FACTORY.createParser(data)) {
+            JsonToken t = p.nextToken();
+            if (t == null) {
+                throw new StateCorruptException("empty (whitespace only)");
+            }
+            if (t != JsonToken.START_OBJECT) {
+                throw new StateCorruptException("top level is " + describe(t) + ", expected an object");
+            }
+            int version = -1;
+            long savedAtMillis = 0;
+            List<KeyRecord> keys = List.of();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                switch (name) {
+                    case "version" -> {
+                        version = readInt(p, "version");
+                        if (version < 1) {
+                            throw new StateCorruptException("version " + version + " is not valid");
+                        }
+                        if (version > StateSnapshot.CURRENT_VERSION) {
+                            throw new StateCorruptException("version " + version
+                                    + " is newer than the supported " + StateSnapshot.CURRENT_VERSION);
+                        }
+                    }
+                    case "savedAtMillis" -> savedAtMillis = readLong(p, "savedAtMillis");
+                    case "keys" -> keys = readKeys(p);
+                    default -> p.skipChildren();
+                }
+            }
+            // the loop ends on END_OBJECT: the parser itself rejects anything else in an object
+            if (version == -1) {
+                throw new StateCorruptException("version: missing");
+            }
+            JsonToken trailing = p.nextToken();
+            if (trailing != null) {
+                throw new StateCorruptException("unexpected " + describe(trailing) + " after the top-level object");
+            }
+            return new StateSnapshot(version, savedAtMillis, keys);
+        } catch (JsonEOFException e) {
+            throw new StateCorruptException("truncated: unexpected end of input at byte "
+                    + e.getLocation().getByteOffset(), e);
+        } catch (JsonProcessingException e) {
+            throw new StateCorruptException("malformed JSON: " + shorten(e.getOriginalMessage()) + " at line "
+                    + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr(), e);
+        } catch (IOException e) {
+            throw new StateCorruptException("unreadable: " + e.getMessage(), e); // not expected from a byte array
+        } catch (IllegalArgumentException e) {
+            throw new StateCorruptException(e.getMessage(), e); // record validation, should be caught above
+        }
+    }
+
+    private static List<KeyRecord> readKeys(JsonParser p) throws IOException, StateCorruptException {
+        expectArray(p, "keys");
+        List<KeyRecord> keys = new ArrayList<>();
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String path = "keys[" + keys.size() + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw wrongType(path, "an object", t);
+            }
+            keys.add(readKey(p, path));
+        }
+        return keys;
+    }
+
+    private static KeyRecord readKey(JsonParser p, String path) throws IOException, StateCorruptException {
+        String fingerprint = "";
+        boolean disabled = false;
+        long invalidSinceMillis = 0;
+        String invalidReason = "";
+        List<ModelRecord> models = List.of();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            String field = path + "." + name;
+            switch (name) {
+                case "fingerprint" -> fingerprint = readString(p, field);
+                case "disabled" -> disabled = readBoolean(p, field);
+                case "invalidSinceMillis" -> invalidSinceMillis = readLong(p, field);
+                case "invalidReason" -> invalidReason = readString(p, field);
+                case "models" -> models = readModels(p, field);
+                default -> p.skipChildren();
+            }
+        }
+        return new KeyRecord(fingerprint, disabled, invalidSinceMillis, invalidReason, models);
+    }
+
+    private static List<ModelRecord> readModels(JsonParser p, String path) throws IOException, StateCorruptException {
+        expectArray(p, path);
+        List<ModelRecord> models = new ArrayList<>();
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String elementPath = path + "[" + models.size() + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw wrongType(elementPath, "an object", t);
+            }
+            models.add(readModel(p, elementPath));
+        }
+        return models;
+    }
+
+    private static ModelRecord readModel(JsonParser p, String path) throws IOException, StateCorruptException {
+        String model = "";
+        long cooldownUntilMillis = 0;
+        int rateLimitStreak = 0;
+        long exhaustedUntilMillis = 0;
+        long dayStartMillis = 0;
+        long requests = 0;
+        long successes = 0;
+        long failures = 0;
+        long rateLimited = 0;
+        long promptTokens = 0;
+        long outputTokens = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            String field = path + "." + name;
+            switch (name) {
+                case "model" -> model = readString(p, field);
+                case "cooldownUntilMillis" -> cooldownUntilMillis = readLong(p, field);
+                case "rateLimitStreak" -> rateLimitStreak = readInt(p, field);
+                case "exhaustedUntilMillis" -> exhaustedUntilMillis = readLong(p, field);
+                case "dayStartMillis" -> dayStartMillis = readLong(p, field);
+                case "requests" -> requests = readLong(p, field);
+                case "successes" -> successes = readLong(p, field);
+                case "failures" -> failures = readLong(p, field);
+                case "rateLimited" -> rateLimited = readLong(p, field);
+                case "promptTokens" -> promptTokens = readLong(p, field);
+                case "outputTokens" -> outputTokens = readLong(p, field);
+                default -> p.skipChildren();
+            }
+        }
+        return new ModelRecord(model, cooldownUntilMillis, rateLimitStreak, exhaustedUntilMillis, dayStartMillis,
+                requests, successes, failures, rateLimited, promptTokens, outputTokens);
+    }
+
+    private static void expectArray(JsonParser p, String path) throws StateCorruptException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw wrongType(path, "an array", p.currentToken());
+        }
+    }
+
+    private static String readString(JsonParser p, String path) throws IOException, StateCorruptException {
+        if (p.currentToken() != JsonToken.VALUE_STRING) {
+            throw wrongType(path, "a string", p.currentToken());
+        }
+        return p.getText();
+    }
+
+    private static boolean readBoolean(JsonParser p, String path) throws StateCorruptException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_TRUE) {
+            return true;
+        }
+        if (t == JsonToken.VALUE_FALSE) {
+            return false;
+        }
+        throw wrongType(path, "a boolean", t);
+    }
+
+    private static int readInt(JsonParser p, String path) throws IOException, StateCorruptException {
+        if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+            throw wrongType(path, "an integer", p.currentToken());
+        }
+        if (p.getNumberType() != JsonParser.NumberType.INT) {
+            throw new StateCorruptException(path + ": out of range (" + p.getText() + ")");
+        }
+        return (int) checkNonNegative(path, p.getIntValue());
+    }
+
+    private static long readLong(JsonParser p, String path) throws IOException, StateCorruptException {
+        if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+            throw wrongType(path, "an integer", p.currentToken());
+        }
+        JsonParser.NumberType type = p.getNumberType();
+        if (type != JsonParser.NumberType.INT && type != JsonParser.NumberType.LONG) {
+            throw new StateCorruptException(path + ": out of range (" + p.getText() + ")");
+        }
+        return checkNonNegative(path, p.getLongValue());
+    }
+
+    private static long checkNonNegative(String path, long value) throws StateCorruptException {
+        if (value < 0) {
+            throw new StateCorruptException(path + ": negative (" + value + ")");
+        }
+        return value;
+    }
+
+    private static StateCorruptException wrongType(String path, String expected, JsonToken actual) {
+        return new StateCorruptException(path + ": expected " + expected + ", found " + describe(actual));
+    }
+
+    /** Jackson's messages go on with "was expecting ..."; keep the first clause, at most 80 characters. */
+    private static String shorten(String message) {
+        if (message == null) {
+            return "unknown error";
+        }
+        int colon = message.indexOf(": ");
+        String first = colon > 0 ? message.substring(0, colon) : message;
+        first = first.replace('\n', ' ');
+        return first.length() <= 80 ? first : first.substring(0, 77) + "...";
+    }
+
+    private static String describe(JsonToken t) {
+        if (t == null) {
+            return "end of input";
+        }
+        return switch (t) {
+            case START_OBJECT -> "an object";
+            case START_ARRAY -> "an array";
+            case VALUE_STRING -> "a string";
+            case VALUE_NUMBER_INT -> "an integer";
+            case VALUE_NUMBER_FLOAT -> "a fractional number";
+            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+            case VALUE_NULL -> "null";
+            default -> t.toString();
+        };
+    }
+}

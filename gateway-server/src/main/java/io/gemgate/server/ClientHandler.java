@@ -1,0 +1,328 @@
+package io.gemgate.server;
+
+import io.gemgate.core.route.NativePath;
+import io.gemgate.server.proxy.ProxyExchange;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * The last handler of a client connection: checks each request's framing, limits and token, collects its body (kept
+ * whole so that it can be replayed on the next key) and hands it to a {@link ProxyExchange}. One request at a time:
+ * the next one is read only when the current answer is complete (auto-read is off).
+ *
+ * <p>Timers: waiting for a request head longer than the idle timeout closes the connection; a request whose body is
+ * not complete within the request read timeout gets 408 and the connection closes.
+ */
+public final class ClientHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LogManager.getLogger(ClientHandler.class);
+
+    private final GatewayContext gw;
+    private ChannelHandlerContext ctx;
+    private HttpRequest request;
+    private CompositeByteBuf body;
+    private String path;
+    private String query;
+    private String clientToken;
+    private boolean keepAlive;
+    private ProxyExchange exchange;
+    private ScheduledFuture<?> timer;
+    /** After an error answer whose request body was not read: drop what comes, close once written. */
+    private boolean closing;
+
+    public ClientHandler(GatewayContext gw) {
+        this.gw = gw;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        armIdleTimer();
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing || exchange != null) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        try {
+            if (msg instanceof HttpRequest req) {
+                onHead(req);
+            }
+            if (msg instanceof HttpContent content && request != null && !closing) {
+                onContent(content);
+                return; // ownership of content passed on
+            }
+        } catch (RuntimeException e) {
+            log.warn("request handling failed on {}: {}", ctx.channel().id(), e.toString(), e);
+            respondAndClose(500, "internal error");
+        }
+        ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (exchange == null && !closing) {
+            ctx.read(); // still collecting the head or the body
+        }
+    }
+
+    private void onHead(HttpRequest req) {
+        cancelTimer();
+        HttpVersion version = req.protocolVersion();
+        if (req.decoderResult().isFailure()) {
+            Throwable cause = req.decoderResult().cause();
+            if (cause instanceof TooLongHttpHeaderException) {
+                respondAndClose(431, "request header fields too large");
+            } else if (cause instanceof TooLongHttpLineException) {
+                respondAndClose(414, "request line too long");
+            } else if (cause instanceof TooLongFrameException) {
+                respondAndClose(431, "request too large");
+            } else {
+                respondAndClose(400, "malformed request");
+            }
+            return;
+        }
+        // T5: refuse ambiguous framing (request smuggling).
+        if (req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+                && req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            respondAndClose(400, "both Content-Length and Transfer-Encoding");
+            return;
+        }
+        keepAlive = HttpUtil.isKeepAlive(req) && !gw.isShuttingDown();
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        path = q < 0 ? uri : uri.substring(0, q);
+        query = q < 0 ? "" : uri.substring(q + 1);
+
+        if (path.equals("/health") || path.equals("/healthz")) {
+            respondSimple(req, 200, "{\"status\":\"ok\"}");
+            return;
+        }
+        if (path.equals("/ready")) {
+            boolean ready = !gw.isShuttingDown() && gw.pool().hasUsableKey();
+            respondSimple(req, ready ? 200 : 503, ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
+            return;
+        }
+        if (!NativePath.isNative(path)) {
+            respondAndClose(404, "no route for " + req.method() + " " + path);
+            return;
+        }
+        clientToken = presentedToken(req);
+        if (!gw.token().matches(clientToken)) {
+            respondAndClose(401, clientToken == null
+                    ? "missing client token: send it as x-goog-api-key, ?key= or Authorization: Bearer"
+                    : "invalid client token");
+            return;
+        }
+        long declared = HttpUtil.getContentLength(req, -1L);
+        long max = gw.config().server().maxBodyBytes();
+        if (declared > max) {
+            respondAndClose(413, "request body of " + declared + " bytes exceeds the limit of " + max + " bytes");
+            return;
+        }
+        if (HttpUtil.is100ContinueExpected(req)) {
+            ctx.writeAndFlush(new DefaultFullHttpResponse(version, HttpResponseStatus.CONTINUE));
+        }
+        request = req;
+        body = ctx.alloc().compositeBuffer(1024);
+        timer = ctx.executor().schedule(this::onRequestReadTimeout,
+                gw.config().server().requestReadTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static String presentedToken(HttpRequest req) {
+        String t = req.headers().get("x-goog-api-key");
+        if (t != null && !t.isEmpty()) {
+            return t;
+        }
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        if (q >= 0) {
+            String k = NativePath.keyParam(uri.substring(q + 1));
+            if (k != null && !k.isEmpty()) {
+                return k;
+            }
+        }
+        String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            String b = auth.substring(7).trim();
+            return b.isEmpty() ? null : b;
+        }
+        return null;
+    }
+
+    private void onContent(HttpContent content) {
+        body.addComponent(true, content.content());
+        if (body.readableBytes() > gw.config().server().maxBodyBytes()) {
+            releaseBody();
+            request = null;
+            respondAndClose(413, "request body exceeds the limit of " + gw.config().server().maxBodyBytes()
+                    + " bytes");
+            return;
+        }
+        if (content instanceof LastHttpContent) {
+            cancelTimer();
+            HttpRequest req = request;
+            CompositeByteBuf b = body;
+            request = null;
+            body = null;
+            gw.inFlight().incrementAndGet();
+            exchange = new ProxyExchange(gw, this, ctx, req, b, path, NativePath.withoutKey(query), keepAlive);
+            exchange.start();
+        }
+    }
+
+    /**
+     * Called by the exchange when its answer is written (or abandoned).
+     *
+     * @param close true when the connection must close after the answer
+     */
+    public void exchangeDone(boolean close) {
+        exchange = null;
+        gw.inFlight().decrementAndGet();
+        if (close || !keepAlive || gw.isShuttingDown()) {
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        armIdleTimer();
+        ctx.read();
+    }
+
+    /** True when the connection may not be kept open after the current answer. */
+    public boolean keepAlive() {
+        return keepAlive && !gw.isShuttingDown();
+    }
+
+    /** The client's token, for the access log's user column in later features; never logged whole. */
+    String clientToken() {
+        return clientToken;
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && exchange != null) {
+            exchange.onClientWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
+        releaseBody();
+        ProxyExchange e = exchange;
+        if (e != null) {
+            e.onClientGone();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == ShutdownEvent.INSTANCE) {
+            keepAlive = false;
+            if (exchange == null && request == null) {
+                ctx.close(); // idle keep-alive connection: close now
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("client connection {} failed: {}", ctx.channel().id(), cause.toString());
+        } else {
+            log.warn("client connection {} failed", ctx.channel().id(), cause);
+        }
+        ctx.close();
+    }
+
+    private void onRequestReadTimeout() {
+        if (request != null) {
+            releaseBody();
+            request = null;
+            respondAndClose(408, "request not received within "
+                    + gw.config().server().requestReadTimeout().toSeconds() + "s");
+        }
+    }
+
+    private void armIdleTimer() {
+        cancelTimer();
+        timer = ctx.executor().schedule(() -> {
+            if (exchange == null && request == null) {
+                ctx.close();
+            }
+        }, gw.config().server().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private void releaseBody() {
+        if (body != null) {
+            body.release();
+            body = null;
+        }
+    }
+
+    /** Answers a request without a body to read (health, ready); keeps the connection when it can. */
+    private void respondSimple(HttpRequest req, int code, String json) {
+        FullHttpResponse r = Responses.json(ctx.alloc(), req.protocolVersion(), code, json);
+        boolean hasBody = HttpUtil.getContentLength(req, 0L) > 0 || HttpUtil.isTransferEncodingChunked(req);
+        if (hasBody || !keepAlive) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            closing = true;
+            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        // The empty last content of this request is still coming; drop it and wait for the next request.
+        ctx.writeAndFlush(r);
+        armIdleTimer();
+    }
+
+    /** Writes a Google-shaped error and closes: the rest of the request (if any) is never read. */
+    private void respondAndClose(int code, String message) {
+        closing = true;
+        cancelTimer();
+        FullHttpResponse r = Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+}

@@ -1,0 +1,61 @@
+package io.gemgate.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.gemgate.core.auth.TokenMatcher;
+import io.gemgate.core.config.GatewayConfig;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.server.upstream.UpstreamClient;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** What every connection of one gateway shares: configuration, key pool, upstream client, counters. */
+public final class GatewayContext {
+    private final GatewayConfig config;
+    private final KeyPool pool;
+    private final UpstreamClient upstream;
+    private final TokenMatcher token;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger connections = new AtomicInteger();
+    private volatile boolean shuttingDown;
+
+    public GatewayContext(GatewayConfig config, KeyPool pool, UpstreamClient upstream) {
+        this.config = requireNonNull(config, "config");
+        this.pool = requireNonNull(pool, "pool");
+        this.upstream = requireNonNull(upstream, "upstream");
+        this.token = new TokenMatcher(config.auth().token());
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    public KeyPool pool() {
+        return pool;
+    }
+
+    public UpstreamClient upstream() {
+        return upstream;
+    }
+
+    public TokenMatcher token() {
+        return token;
+    }
+
+    /** Requests between their head and their last byte. */
+    public AtomicInteger inFlight() {
+        return inFlight;
+    }
+
+    /** Open client connections. */
+    public AtomicInteger connections() {
+        return connections;
+    }
+
+    public boolean isShuttingDown() {
+        return shuttingDown;
+    }
+
+    void startShutdown() {
+        shuttingDown = true;
+    }
+}

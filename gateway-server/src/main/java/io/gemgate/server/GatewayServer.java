@@ -1,0 +1,178 @@
+package io.gemgate.server;
+
+import static java.util.Objects.requireNonNull;
+
+import io.gemgate.core.config.ConfigException;
+import io.gemgate.core.config.GatewayConfig;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.KeySpec;
+import io.gemgate.core.keys.PoolSettings;
+import io.gemgate.core.keys.QuotaCalendar;
+import io.gemgate.core.state.StateFile;
+import io.gemgate.core.state.StatePersister;
+import io.gemgate.server.internal.Transport;
+import io.gemgate.server.upstream.UpstreamClient;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
+import javax.net.ssl.SSLException;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * A running gateway: the key pool with its persisted state, the upstream client and the listening socket. Started by
+ * {@link #start}, stopped gracefully by {@link #close()}: readiness down, listener closed, idle connections closed,
+ * answers in flight allowed to finish until the grace period ends, then the state is written.
+ */
+public final class GatewayServer implements AutoCloseable {
+    private static final Logger log = LogManager.getLogger(GatewayServer.class);
+
+    private final GatewayContext gw;
+    private final StatePersister persister;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
+    private final Channel listener;
+    private boolean closed;
+
+    private GatewayServer(Builder b) throws SSLException {
+        GatewayConfig cfg = b.config;
+        KeyPool pool = new KeyPool(b.keys, PoolSettings.from(cfg.pool()), new QuotaCalendar(cfg.pool().quotaResetZone()),
+                b.clock);
+        this.persister = new StatePersister(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval());
+        persister.restore();
+        UpstreamClient upstream = new UpstreamClient(cfg.upstream(), b.upstreamSsl);
+        this.gw = new GatewayContext(cfg, pool, upstream);
+        this.boss = Transport.newGroup(1, "gemgate-accept");
+        this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
+        ServerBootstrap sb = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(Transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 128 * 1024))
+                .childHandler(new ServerInitializer(gw, clients));
+        try {
+            this.listener = sb.bind(cfg.server().host(), cfg.server().port()).sync().channel();
+        } catch (Exception e) {
+            shutdownGroups();
+            upstream.close();
+            persister.close();
+            if (e instanceof BindException || e.getCause() instanceof BindException) {
+                throw new ConfigException("server.port: cannot listen on " + cfg.server().host() + ":"
+                        + cfg.server().port() + " (" + e.getMessage() + ")");
+            }
+            throw new ConfigException("server.host: cannot listen on " + cfg.server().host() + ":"
+                    + cfg.server().port() + " (" + e + ")");
+        }
+        persister.start();
+        log.info("Gemgate listening on {}:{} ({}), {} keys, upstream {}, strategy {}", cfg.server().host(), port(),
+                Transport.name(), pool.keys().size(), cfg.upstream().url(), pool.settings().strategy().wireName());
+    }
+
+    public static Builder builder(GatewayConfig config, List<KeySpec> keys) {
+        return new Builder(config, keys);
+    }
+
+    /** Starts a gateway with default options. */
+    public static GatewayServer start(GatewayConfig config, List<KeySpec> keys) throws SSLException {
+        return builder(config, keys).start();
+    }
+
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    public KeyPool pool() {
+        return gw.pool();
+    }
+
+    public GatewayContext context() {
+        return gw;
+    }
+
+    /** Writes the state file now (tests and admin). */
+    public void flushState() {
+        persister.flushNow();
+    }
+
+    /** Graceful stop: see the class comment. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        long grace = gw.config().server().shutdownGrace().toNanos();
+        log.info("Gemgate stopping: {} request(s) in flight, up to {}s to finish", gw.inFlight().get(),
+                gw.config().server().shutdownGrace().toSeconds());
+        gw.startShutdown();
+        listener.close().syncUninterruptibly();
+        for (Channel ch : clients) {
+            ch.eventLoop().execute(() -> ch.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE));
+        }
+        long deadline = System.nanoTime() + grace;
+        while (gw.inFlight().get() > 0 && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+        }
+        if (gw.inFlight().get() > 0) {
+            log.warn("{} request(s) still in flight after the grace period: closing them", gw.inFlight().get());
+        }
+        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        gw.upstream().close();
+        shutdownGroups();
+        persister.close();
+        log.info("Gemgate stopped");
+    }
+
+    private void shutdownGroups() {
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        boss.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        workers.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    /** Options beyond the configuration, for tests and embedding. */
+    public static final class Builder {
+        private final GatewayConfig config;
+        private final List<KeySpec> keys;
+        private SslContext upstreamSsl;
+        private LongSupplier clock = System::currentTimeMillis;
+
+        private Builder(GatewayConfig config, List<KeySpec> keys) {
+            this.config = requireNonNull(config, "config");
+            this.keys = List.copyOf(keys);
+        }
+
+        /** TLS context for the upstream instead of the system trust store (tests trust their own certificate). */
+        public Builder upstreamSsl(SslContext ssl) {
+            this.upstreamSsl = ssl;
+            return this;
+        }
+
+        /** Epoch-millisecond clock for cooldowns and quota days. */
+        public Builder clock(LongSupplier clock) {
+            this.clock = requireNonNull(clock, "clock");
+            return this;
+        }
+
+        public GatewayServer start() throws SSLException {
+            return new GatewayServer(this);
+        }
+    }
+}

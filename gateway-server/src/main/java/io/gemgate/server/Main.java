@@ -1,0 +1,29 @@
+package io.gemgate.server;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Entry point: {@code java -jar gemgate.jar}. Points log4j at {@code config/log4j2.xml} (or {@code GEMGATE_LOG_CONFIG})
+ * before any logger exists, then hands over to {@link Launcher}.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        if (System.getProperty("log4j2.configurationFile") == null) {
+            String configured = System.getenv("GEMGATE_LOG_CONFIG");
+            Path file = configured != null && !configured.isBlank() ? Path.of(configured) : Path.of("config/log4j2.xml");
+            if (Files.isReadable(file)) {
+                System.setProperty("log4j2.configurationFile", file.toAbsolutePath().toString());
+            }
+        }
+        // We stop log4j ourselves, after the last state write has been logged.
+        System.setProperty("log4j2.shutdownHookEnabled", "false");
+        int code = Launcher.run(System.getenv());
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+}

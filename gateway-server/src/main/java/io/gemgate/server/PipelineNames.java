@@ -1,0 +1,24 @@
+package io.gemgate.server;
+
+/**
+ * Names and order of the client connection's handlers, in one place:
+ *
+ * <pre>
+ *   socket
+ *     -> {@value #CONNECTIONS}  counts connections, refuses those past server.maxConnections
+ *     -> {@value #CODEC}        HttpServerCodec: request line, headers (limits give 414/431) and body chunks
+ *     -> {@value #FLOW}         FlowControlHandler: one message per read(), since auto-read is off
+ *     -> {@value #CLIENT}       ClientHandler: framing, limits, auth, routing, body, then a ProxyExchange
+ * </pre>
+ *
+ * No aggregator and no compressor: bodies are relayed as they come and SSE events are flushed one by one (P4).
+ */
+public final class PipelineNames {
+    public static final String CONNECTIONS = "connections";
+    public static final String CODEC = "http-codec";
+    public static final String FLOW = "flow-control";
+    public static final String CLIENT = "client";
+
+    private PipelineNames() {
+    }
+}

@@ -1,0 +1,142 @@
+package io.gemgate.server.upstream;
+
+import io.gemgate.core.config.GatewayConfig;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.util.ArrayDeque;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The upstream connections of one event loop: idle ones kept LIFO (the warmest first), a bound on open connections,
+ * and a bounded queue of waiters beyond it. Touched only on its loop, so it needs no locks.
+ */
+final class UpstreamPool {
+    static final AttributeKey<UpstreamPool> POOL = AttributeKey.valueOf("gemgate.upstream.pool");
+    static final AttributeKey<Long> RETIRE_AT = AttributeKey.valueOf("gemgate.upstream.retireAt");
+    static final AttributeKey<Integer> USES = AttributeKey.valueOf("gemgate.upstream.uses");
+
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final int maxConnections;
+    private final int maxPending;
+    private final long lifetimeMillis;
+    private final ArrayDeque<Channel> idle = new ArrayDeque<>();
+    private final ArrayDeque<Promise<Channel>> pending = new ArrayDeque<>();
+    private int open;
+    private boolean draining;
+
+    UpstreamPool(EventLoop loop, Bootstrap bootstrap, GatewayConfig.Upstream cfg) {
+        this.loop = loop;
+        this.bootstrap = bootstrap;
+        this.maxConnections = cfg.maxConnectionsPerLoop();
+        this.maxPending = cfg.maxPendingAcquires();
+        this.lifetimeMillis = cfg.maxConnectionLifetime().toMillis();
+    }
+
+    int open() {
+        return open;
+    }
+
+    Future<Channel> acquire() {
+        if (draining) {
+            return loop.newFailedFuture(new PoolExhaustedException("upstream pool is shutting down"));
+        }
+        Channel ch;
+        while ((ch = idle.pollLast()) != null) {
+            if (ch.isActive() && !isRetired(ch)) {
+                return loop.newSucceededFuture(use(ch));
+            }
+            ch.close();
+        }
+        if (open < maxConnections) {
+            return connect(loop.newPromise());
+        }
+        if (pending.size() >= maxPending) {
+            return loop.newFailedFuture(new PoolExhaustedException(
+                    "all " + maxConnections + " upstream connections busy and " + maxPending + " requests waiting"));
+        }
+        Promise<Channel> p = loop.newPromise();
+        pending.add(p);
+        return p;
+    }
+
+    void release(Channel ch, boolean reusable) {
+        assert loop.inEventLoop();
+        if (!reusable || draining || !ch.isActive() || isRetired(ch)) {
+            ch.close();
+            return;
+        }
+        Promise<Channel> waiter;
+        while ((waiter = pending.poll()) != null) {
+            if (waiter.trySuccess(use(ch))) {
+                return;
+            }
+        }
+        idle.addLast(ch);
+    }
+
+    private Channel use(Channel ch) {
+        Integer n = ch.attr(USES).get();
+        ch.attr(USES).set(n == null ? 1 : n + 1);
+        return ch;
+    }
+
+    private boolean isRetired(Channel ch) {
+        Long at = ch.attr(RETIRE_AT).get();
+        return at != null && System.currentTimeMillis() >= at;
+    }
+
+    private Future<Channel> connect(Promise<Channel> promise) {
+        open++;
+        ChannelFuture cf = bootstrap.connect();
+        Channel ch = cf.channel();
+        ch.attr(POOL).set(this);
+        long jitter = lifetimeMillis / 10 == 0 ? 0 : ThreadLocalRandom.current().nextLong(lifetimeMillis / 10);
+        ch.attr(RETIRE_AT).set(System.currentTimeMillis() + lifetimeMillis - jitter);
+        ch.closeFuture().addListener(f -> onClosed(ch));
+        cf.addListener(f -> {
+            if (f.isSuccess()) {
+                if (!promise.trySuccess(use(ch))) {
+                    release(ch, true);
+                }
+            } else {
+                promise.tryFailure(f.cause());
+            }
+        });
+        return promise;
+    }
+
+    private void onClosed(Channel ch) {
+        open--;
+        idle.remove(ch);
+        // A slot freed: start a connection for the oldest waiter.
+        Promise<Channel> waiter = pending.poll();
+        if (waiter != null && !draining) {
+            connect(waiter);
+        } else if (waiter != null) {
+            waiter.tryFailure(new PoolExhaustedException("upstream pool is shutting down"));
+        }
+    }
+
+    /** Closes idle connections now and every other one when it comes back; fails the waiters. Runs on the loop. */
+    void drain() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::drain);
+            return;
+        }
+        draining = true;
+        Promise<Channel> waiter;
+        while ((waiter = pending.poll()) != null) {
+            waiter.tryFailure(new PoolExhaustedException("upstream pool is shutting down"));
+        }
+        Channel ch;
+        while ((ch = idle.pollLast()) != null) {
+            ch.close();
+        }
+    }
+}
