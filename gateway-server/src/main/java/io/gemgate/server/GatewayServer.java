@@ -72,9 +72,10 @@ public final class GatewayServer implements AutoCloseable {
             shutdownGroups();
             upstream.close();
             persister.close();
-            if (e instanceof BindException || e.getCause() instanceof BindException) {
-                throw new ConfigException("server.port: cannot listen on " + cfg.server().host() + ":"
-                        + cfg.server().port() + " (" + e.getMessage() + ")");
+            if (e instanceof BindException || e.getCause() instanceof BindException
+                    || String.valueOf(e.getMessage()).contains("Address already in use")) {
+                throw new ConfigException("server.port: " + cfg.server().port() + " is already in use on "
+                        + cfg.server().host());
             }
             throw new ConfigException("server.host: cannot listen on " + cfg.server().host() + ":"
                     + cfg.server().port() + " (" + e + ")");

@@ -287,6 +287,12 @@ public final class ProxyExchange implements UpstreamListener {
 
     /** No key left for this request: answer from what the attempts learned, without calling the upstream again. */
     private void noKeyLeft() {
+        if (lastVerdict != null && lastVerdict.kind() == VerdictKind.INVALID_KEY && attempts.isSpent()) {
+            // Google's "API key not valid" would blame the client's credentials: it is about our keys.
+            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and "
+                    + attempts.count() + " attempt(s) are spent", -1);
+            return;
+        }
         if (lastVerdict != null && lastError != null && (lastVerdict.kind() == VerdictKind.SERVER_ERROR
                 || attempts.isSpent())) {
             // The upstream's own answer says the most (its 5xx; or its 429 when attempts ran out with keys left).
