@@ -271,6 +271,29 @@ class NativeProxyTest {
     }
 
     @Test
+    void aFullUpstreamPoolFailsFastWith503InsteadOfQueueingWithoutBound() throws Exception {
+        gw = GatewayHarness.start(1, Map.of("GEMGATE_SERVER_IO_THREADS", "1",
+                "GEMGATE_UPSTREAM_MAX_CONNECTIONS_PER_LOOP", "1", "GEMGATE_UPSTREAM_MAX_PENDING_ACQUIRES", "1",
+                "GEMGATE_UPSTREAM_CONNECT_TIMEOUT", "500ms", "GEMGATE_SERVER_SHUTDOWN_GRACE", "0s"));
+        fake().always(key(0), Behavior.hang());
+        var held = gw.http().sendAsync(gw.request(GENERATE).header("x-goog-api-key", TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString(BODY)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(fake().awaitRequestCount(1, Duration.ofSeconds(5))).isTrue();
+        var waiting = gw.http().sendAsync(gw.request(GENERATE).header("x-goog-api-key", TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString(BODY)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(waitUntil(() -> gw.server().context().inFlight().get() == 2)).isTrue();
+
+        HttpResponse<String> refused = gw.generate("gemini-2.5-flash");
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(refused.body()).contains("busy");
+        HttpResponse<String> timedOut = waiting.get(10, TimeUnit.SECONDS);
+        assertThat(timedOut.statusCode()).isEqualTo(503);
+        assertThat(timedOut.body()).contains("no upstream connection free");
+        assertThat(held).isNotDone();
+        assertThat(gw.poolKey(key(0)).health().successRate()).isEqualTo(1.0); // not the key's fault
+    }
+
+    @Test
     void anUnreachableUpstreamGives502() throws Exception {
         int closedPort;
         try (var s = new java.net.ServerSocket(0)) {
@@ -372,6 +395,60 @@ class NativeProxyTest {
                         () -> new java.io.ByteArrayInputStream(new byte[4096]))).build());
         assertThat(chunked.statusCode()).isEqualTo(413);
         assertThat(fake().requestCount()).isZero();
+    }
+
+    @Test
+    void aClientTooSlowToSendItsBodyGets408AndIsClosed() throws Exception {
+        gw = GatewayHarness.start(1, Map.of("GEMGATE_SERVER_REQUEST_READ_TIMEOUT", "300ms"));
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+            s.setSoTimeout(5000);
+            String head = "POST " + GENERATE + " HTTP/1.1\r\nHost: x\r\nx-goog-api-key: " + TOKEN
+                    + "\r\nContent-Length: 100\r\n\r\n{\"contents\"";
+            s.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream()));
+            assertThat(in.readLine()).isEqualTo("HTTP/1.1 408 Request Timeout");
+            String rest = in.lines().collect(Collectors.joining("\n")); // ends: the gateway closed
+            assertThat(rest).contains("connection: close", "DEADLINE_EXCEEDED");
+        }
+        assertThat(fake().requestCount()).isZero();
+    }
+
+    @Test
+    void expect100ContinueIsAnsweredBeforeTheBodyIsSent() throws Exception {
+        gw = GatewayHarness.start(1);
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+            s.setSoTimeout(5000);
+            String head = "POST " + GENERATE + " HTTP/1.1\r\nHost: x\r\nx-goog-api-key: " + TOKEN
+                    + "\r\nExpect: 100-continue\r\nContent-Length: " + BODY.length() + "\r\n\r\n";
+            s.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+            var in = new java.io.DataInputStream(s.getInputStream());
+            assertThat(readLine(in)).isEqualTo("HTTP/1.1 100 Continue");
+            assertThat(readLine(in)).isEmpty();
+            s.getOutputStream().write(BODY.getBytes(StandardCharsets.US_ASCII));
+            assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
+        }
+        assertThat(fake().lastRequest().header("expect")).isNull();
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrderOneAtATime() throws Exception {
+        gw = GatewayHarness.start(2);
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+            s.setSoTimeout(5000);
+            StringBuilder reqs = new StringBuilder();
+            for (String model : List.of("first-model", "second-model", "third-model")) {
+                reqs.append("POST /v1beta/models/").append(model).append(":generateContent HTTP/1.1\r\nHost: x\r\n")
+                        .append("x-goog-api-key: ").append(TOKEN).append("\r\nContent-Length: ")
+                        .append(BODY.length()).append("\r\n\r\n").append(BODY);
+            }
+            s.getOutputStream().write(reqs.toString().getBytes(StandardCharsets.US_ASCII));
+            var in = new java.io.DataInputStream(s.getInputStream());
+            for (int i = 0; i < 3; i++) {
+                assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
+            }
+        }
+        assertThat(fake().requests()).extracting(RecordedRequest::model)
+                .containsExactly("first-model", "second-model", "third-model");
     }
 
     @Test

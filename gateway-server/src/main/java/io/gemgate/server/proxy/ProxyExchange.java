@@ -19,7 +19,6 @@ import io.gemgate.server.upstream.UpstreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -503,11 +502,7 @@ public final class ProxyExchange implements UpstreamListener {
         status = response.status().code();
         upstreamHead = response;
         commit(response);
-        ByteBuf content = response.content();
-        if (!HttpUtil.isContentLengthSet(response) && !response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
-            // chunked on the wire: the body goes as one chunk and the terminator
-        }
-        ctx.writeAndFlush(new DefaultLastHttpContent(content));
+        ctx.writeAndFlush(new DefaultLastHttpContent(response.content()));
         finish(null);
     }
 
@@ -525,10 +520,9 @@ public final class ProxyExchange implements UpstreamListener {
         } else {
             ctx.flush();
         }
+        // Closing without a terminating chunk tells a non-SSE client that the body is incomplete.
         closeAfter = true;
         finishRaw();
-        // Without a terminating chunk a non-SSE client sees the body is incomplete.
-        ctx.channel().writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     /** A response the gateway makes itself (no key left, pool exhausted). */

@@ -25,6 +25,7 @@ final class UpstreamPool {
     private final int maxConnections;
     private final int maxPending;
     private final long lifetimeMillis;
+    private final long acquireTimeoutMillis;
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
     private final ArrayDeque<Promise<Channel>> pending = new ArrayDeque<>();
     private int open;
@@ -36,6 +37,7 @@ final class UpstreamPool {
         this.maxConnections = cfg.maxConnectionsPerLoop();
         this.maxPending = cfg.maxPendingAcquires();
         this.lifetimeMillis = cfg.maxConnectionLifetime().toMillis();
+        this.acquireTimeoutMillis = cfg.connectTimeout().toMillis();
     }
 
     int open() {
@@ -62,6 +64,14 @@ final class UpstreamPool {
         }
         Promise<Channel> p = loop.newPromise();
         pending.add(p);
+        // A waiter gives up after the connect timeout rather than queueing behind long streams forever.
+        var timeout = loop.schedule(() -> {
+            if (pending.remove(p)) {
+                p.tryFailure(new PoolExhaustedException("no upstream connection free within "
+                        + acquireTimeoutMillis + "ms (" + maxConnections + " busy)"));
+            }
+        }, acquireTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        p.addListener(f -> timeout.cancel(false));
         return p;
     }
 
