@@ -414,6 +414,20 @@ class NativeProxyTest {
     }
 
     @Test
+    void idleConnectionsAndHeadersTrickledSlowerThanTheIdleTimeoutAreClosed() throws Exception {
+        gw = GatewayHarness.start(1, Map.of("GEMGATE_SERVER_IDLE_TIMEOUT", "300ms"));
+        try (java.net.Socket idle = new java.net.Socket("127.0.0.1", gw.port());
+             java.net.Socket trickle = new java.net.Socket("127.0.0.1", gw.port())) {
+            idle.setSoTimeout(5000);
+            trickle.setSoTimeout(5000);
+            trickle.getOutputStream().write("GET /health HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(idle.getInputStream().read()).isEqualTo(-1); // closed by the gateway, no response
+            assertThat(trickle.getInputStream().read()).isEqualTo(-1);
+        }
+        assertThat(waitUntil(() -> gw.server().context().connections().get() == 0)).isTrue();
+    }
+
+    @Test
     void expect100ContinueIsAnsweredBeforeTheBodyIsSent() throws Exception {
         gw = GatewayHarness.start(1);
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
