@@ -6,6 +6,7 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -37,6 +38,8 @@ import org.apache.logging.log4j.Logger;
  */
 public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LogManager.getLogger(ClientHandler.class);
+    /** How long a connection closing after an error keeps draining the client's input. */
+    private static final long LINGER_MILLIS = 2_000;
 
     private final GatewayContext gw;
     private ChannelHandlerContext ctx;
@@ -90,8 +93,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (exchange == null && !closing) {
-            ctx.read(); // still collecting the head or the body
+        if (exchange == null) {
+            ctx.read(); // still collecting the head or the body, or draining before a lingering close
         }
     }
 
@@ -317,12 +320,29 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         armIdleTimer();
     }
 
-    /** Writes a Google-shaped error and closes: the rest of the request (if any) is never read. */
+    /**
+     * Writes a Google-shaped error and closes. The rest of the request is read and dropped for a moment (a lingering
+     * close, as nginx does): closing a socket with unread input sends a reset, which can destroy the error response
+     * before the client has read it.
+     */
     private void respondAndClose(int code, String message) {
         closing = true;
         cancelTimer();
         FullHttpResponse r = Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(r).addListener(f -> lingeringClose());
+    }
+
+    private void lingeringClose() {
+        if (!(ctx.channel() instanceof DuplexChannel ch) || !ch.isActive()) {
+            ctx.close();
+            return;
+        }
+        ch.shutdownOutput().addListener(f -> {
+            timer = ctx.executor().schedule(() -> {
+                ctx.close();
+            }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+            ctx.read();
+        });
     }
 }

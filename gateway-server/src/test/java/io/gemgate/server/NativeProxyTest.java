@@ -229,6 +229,8 @@ class NativeProxyTest {
 
         HttpResponse<String> first = gw.generate("gemini-2.5-flash");
         assertThat(first.statusCode()).isEqualTo(429);
+        assertThat(first.body()).contains("cooling down");
+        assertThat(Long.parseLong(first.headers().firstValue("retry-after").orElseThrow())).isBetween(15L, 20L);
         assertThat(fake().requestCount()).isEqualTo(2);
 
         HttpResponse<String> second = gw.generate("gemini-2.5-flash");
@@ -244,9 +246,11 @@ class NativeProxyTest {
         fake().always(key(0), Behavior.quotaDay());
         fake().always(key(1), Behavior.quotaDay());
 
-        gw.generate("gemini-2.5-flash");
+        HttpResponse<String> first = gw.generate("gemini-2.5-flash"); // exhausts both keys on the way
         HttpResponse<String> r = gw.generate("gemini-2.5-flash");
 
+        assertThat(first.statusCode()).isEqualTo(503);
+        assertThat(first.body()).contains("2 exhausted").doesNotContain("Please retry in");
         assertThat(r.statusCode()).isEqualTo(503);
         assertThat(r.body()).contains("UNAVAILABLE", "2 exhausted");
         long expected = (gw.server().pool().calendar().nextReset(System.currentTimeMillis())
@@ -255,6 +259,21 @@ class NativeProxyTest {
                 .isBetween(expected - 5, expected + 5);
         assertThat(fake().requestCount()).isEqualTo(2);
         assertThat(gw.get("/ready").statusCode()).isEqualTo(200); // exhausted for one model is still ready
+    }
+
+    @Test
+    void whenAttemptsRunOutWhileOtherKeysCouldServeGoogles429IsRelayedWithRetryAfter() {
+        gw = GatewayHarness.start(3, Map.of("GEMGATE_POOL_MAX_ATTEMPTS", "2"));
+        fake().script(key(0), Behavior.rateLimitMinute(Duration.ofSeconds(20)));
+        fake().script(key(1), Behavior.rateLimitMinute(Duration.ofSeconds(7)));
+
+        HttpResponse<String> r = gw.generate("gemini-2.5-flash");
+
+        assertThat(r.statusCode()).isEqualTo(429);
+        assertThat(r.body()).contains("RESOURCE_EXHAUSTED", "QuotaFailure");
+        assertThat(r.headers().firstValue("retry-after")).contains("7");
+        assertThat(gw.generate("gemini-2.5-flash").statusCode()).isEqualTo(200); // key(2) was never tried
+        assertThat(fake().keysUsed()).containsExactly(key(0), key(1), key(2));
     }
 
     @Test

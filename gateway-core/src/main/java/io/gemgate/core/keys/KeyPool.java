@@ -331,6 +331,20 @@ public final class KeyPool {
         return (millis + 999) / 1000;
     }
 
+    /** True when some key could serve the model now (whether or not a given request has tried it). */
+    public boolean hasAvailableKey(ModelRef model) {
+        long now = clock.getAsLong();
+        for (ApiKey k : ring.keys) {
+            if (k.enabled && k.invalidSince == 0) {
+                KeyModelState s = k.peek(model.index());
+                if (s == null || (s.cooldownUntil <= now && s.exhaustedUntil <= now)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** True while at least one key is enabled and valid (for {@code /ready}). */
     public boolean hasUsableKey() {
         for (ApiKey k : ring.keys) {

@@ -284,35 +284,39 @@ public final class ProxyExchange implements UpstreamListener {
         relayWhole(error);
     }
 
-    /** No key left for this request: answer from what the attempts learned, without calling the upstream again. */
+    /**
+     * No key left for this request: answer from what the attempts learned, without calling the upstream again.
+     * An upstream 5xx is relayed as it came; connect failures and timeouts become 502 and 504. When the attempts ran
+     * out while other keys could still serve, the upstream's own 429 is relayed; when no key can serve, the pool
+     * says why (429 all cooling, 503 all exhausted, invalid or disabled). Google's "API key not valid" is never
+     * relayed: it would blame the client's credentials for ours.
+     */
     private void noKeyLeft() {
-        if (lastVerdict != null && lastVerdict.kind() == VerdictKind.INVALID_KEY && attempts.isSpent()) {
-            // Google's "API key not valid" would blame the client's credentials: it is about our keys.
-            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and "
-                    + attempts.count() + " attempt(s) are spent", -1);
-            return;
-        }
-        if (lastVerdict != null && lastError != null && (lastVerdict.kind() == VerdictKind.SERVER_ERROR
-                || attempts.isSpent())) {
-            // The upstream's own answer says the most (its 5xx; or its 429 when attempts ran out with keys left).
-            FullHttpResponse e = lastError;
-            lastError = null;
-            if (lastVerdict.retryDelayMillis() > 0) {
-                e.headers().set(HttpHeaderNames.RETRY_AFTER, (lastVerdict.retryDelayMillis() + 999) / 1000);
-            }
-            relayWhole(e);
-            return;
-        }
-        if (lastVerdict != null && lastVerdict.kind() == VerdictKind.CONNECT_FAILURE) {
+        VerdictKind last = lastVerdict == null ? null : lastVerdict.kind();
+        if (last == VerdictKind.SERVER_ERROR && lastError != null) {
+            relayLastError();
+        } else if (last == VerdictKind.CONNECT_FAILURE) {
             respondError(502, "upstream unreachable after " + attempts.count() + " attempt(s)", -1);
-            return;
-        }
-        if (lastVerdict != null && lastVerdict.kind() == VerdictKind.TIMEOUT) {
+        } else if (last == VerdictKind.TIMEOUT) {
             respondError(504, "upstream did not answer in time after " + attempts.count() + " attempt(s)", -1);
-            return;
+        } else if (last == VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
+            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and "
+                    + attempts.count() + " attempt(s) are spent", 1);
+        } else if (lastError != null && last != VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
+            relayLastError();
+        } else {
+            Unavailable u = gw.pool().unavailable(model);
+            respondError(u.status(), u.message(), u.retryAfterSeconds());
         }
-        Unavailable u = gw.pool().unavailable(model);
-        respondError(u.status(), u.message(), u.retryAfterSeconds());
+    }
+
+    private void relayLastError() {
+        FullHttpResponse e = lastError;
+        lastError = null;
+        if (lastVerdict.retryDelayMillis() > 0) {
+            e.headers().set(HttpHeaderNames.RETRY_AFTER, (lastVerdict.retryDelayMillis() + 999) / 1000);
+        }
+        relayWhole(e);
     }
 
     // ----------------------------------------------------------------------------------------- upstream events
@@ -490,8 +494,8 @@ public final class ProxyExchange implements UpstreamListener {
             usage.scan(content.content());
         }
         if (content instanceof LastHttpContent) {
-            ctx.writeAndFlush(content);
-            finish(status < 300 ? Verdict.SUCCESS : null);
+            // Counted before the last byte leaves: whatever the client sees is already in the counters.
+            finish(status < 300 ? Verdict.SUCCESS : null, content);
         } else {
             ctx.write(content);
         }
@@ -502,8 +506,7 @@ public final class ProxyExchange implements UpstreamListener {
         status = response.status().code();
         upstreamHead = response;
         commit(response);
-        ctx.writeAndFlush(new DefaultLastHttpContent(response.content()));
-        finish(null);
+        finish(null, new DefaultLastHttpContent(response.content()));
     }
 
     /** An upstream failure after the answer started: end the stream so the client knows, then close. */
@@ -539,16 +542,22 @@ public final class ProxyExchange implements UpstreamListener {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         phase = Phase.STREAMING;
-        ctx.writeAndFlush(r);
-        finish(null);
+        finish(null, r);
     }
 
-    private void finish(Verdict verdict) {
+    /**
+     * Ends the exchange: records the outcome, writes the last content (when given; ownership passes), gives the
+     * upstream connection back and hands the client connection back to its handler.
+     */
+    private void finish(Verdict verdict, HttpContent last) {
         if (verdict != null) {
             gw.pool().record(key, model, verdict, headLatencyMillis);
             if (usage.sawUsage()) {
                 gw.pool().recordUsage(key, model, usage.promptTokens(), usage.outputTokens());
             }
+        }
+        if (last != null) {
+            ctx.writeAndFlush(last);
         }
         releaseUpstream();
         finishRaw();
