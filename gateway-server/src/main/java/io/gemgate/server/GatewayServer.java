@@ -107,6 +107,11 @@ public final class GatewayServer implements AutoCloseable {
         return gw;
     }
 
+    /** The open client connections (tests inspect their outbound buffers). */
+    ChannelGroup clientChannels() {
+        return clients;
+    }
+
     /** Writes the state file now (tests and admin). */
     public void flushState() {
         persister.flushNow();

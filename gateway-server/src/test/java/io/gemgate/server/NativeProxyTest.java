@@ -387,6 +387,47 @@ class NativeProxyTest {
     }
 
     @Test
+    void aSlowReaderPausesTheUpstreamInsteadOfBufferingTheWholeStream() throws Exception {
+        gw = GatewayHarness.start(1);
+        String chunk = "x".repeat(32 * 1024);
+        int events = 1250; // about 40 MB: far more than socket buffers hold
+        fake().script(key(0), Behavior.stream(java.util.Collections.nCopies(events, FakeGemini.textEvent(chunk)),
+                Duration.ZERO));
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.setReceiveBufferSize(16 * 1024);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", gw.port()));
+            s.setSoTimeout(20_000);
+            String req = "POST /v1beta/models/m:streamGenerateContent?alt=sse HTTP/1.1\r\nHost: x\r\n"
+                    + "x-goog-api-key: " + TOKEN + "\r\nContent-Length: " + BODY.length() + "\r\n\r\n" + BODY;
+            s.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
+            var in = s.getInputStream();
+            assertThat(in.read()).isEqualTo('H'); // the answer started; now stop reading
+
+            io.netty.channel.Channel client = gw.server().clientChannels().iterator().next();
+            assertThat(waitUntil(() -> !client.isWritable())).isTrue(); // the gateway reached its watermark
+            long maxPending = 0;
+            for (int i = 0; i < 50; i++) { // watch the buffer while the client stays stalled
+                var out = client.unsafe().outboundBuffer();
+                maxPending = Math.max(maxPending, out == null ? 0 : out.totalPendingWriteBytes());
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+            assertThat(maxPending).isLessThan(1024 * 1024);
+
+            byte[] buf = new byte[64 * 1024];
+            long total = 0;
+            int n;
+            while ((n = in.read(buf)) > 0) { // resume: everything arrives
+                total += n;
+                if (total > (long) events * chunk.length() && new String(buf, 0, n, StandardCharsets.US_ASCII)
+                        .endsWith("0\r\n\r\n")) {
+                    break;
+                }
+            }
+            assertThat(total).isGreaterThan((long) events * chunk.length());
+        }
+    }
+
+    @Test
     void anUpstreamDroppingMidStreamEndsTheStreamWithAnErrorEvent() {
         gw = GatewayHarness.start(2);
         fake().script(key(0), Behavior.dropMidStream(1));
