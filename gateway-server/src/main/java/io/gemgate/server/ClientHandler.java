@@ -1,7 +1,8 @@
 package io.gemgate.server;
 
 import io.gemgate.core.route.NativePath;
-import io.gemgate.server.proxy.ProxyExchange;
+import io.gemgate.server.proxy.Exchange;
+import io.gemgate.server.proxy.NativeExchange;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -30,7 +31,7 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * The last handler of a client connection: checks each request's framing, limits and token, collects its body (kept
- * whole so that it can be replayed on the next key) and hands it to a {@link ProxyExchange}. One request at a time:
+ * whole so that it can be replayed on the next key) and hands it to a {@link Exchange}. One request at a time:
  * the next one is read only when the current answer is complete (auto-read is off).
  *
  * <p>Timers: waiting for a request head longer than the idle timeout closes the connection; a request whose body is
@@ -49,7 +50,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private String query;
     private String clientToken;
     private boolean keepAlive;
-    private ProxyExchange exchange;
+    private Exchange exchange;
     private ScheduledFuture<?> timer;
     /** After an error answer whose request body was not read: drop what comes, close once written. */
     private boolean closing;
@@ -198,7 +199,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             request = null;
             body = null;
             gw.inFlight().incrementAndGet();
-            exchange = new ProxyExchange(gw, this, ctx, req, b, path, NativePath.withoutKey(query), keepAlive);
+            exchange = new NativeExchange(gw, this, ctx, req, b, path, NativePath.withoutKey(query), keepAlive);
             exchange.start();
         }
     }
@@ -241,7 +242,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelTimer();
         releaseBody();
-        ProxyExchange e = exchange;
+        Exchange e = exchange;
         if (e != null) {
             e.onClientGone();
         }

@@ -1,0 +1,517 @@
+package io.gemgate.server.proxy;
+
+import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyAttempts;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.ModelRef;
+import io.gemgate.core.keys.Unavailable;
+import io.gemgate.core.keys.Verdict;
+import io.gemgate.core.keys.VerdictClassifier;
+import io.gemgate.core.keys.VerdictKind;
+import io.gemgate.server.ClientHandler;
+import io.gemgate.server.GatewayContext;
+import io.gemgate.server.upstream.PoolExhaustedException;
+import io.gemgate.server.upstream.UpstreamClient;
+import io.gemgate.server.upstream.UpstreamListener;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * One client request and all its upstream attempts: picks a key, sends the request with it on a pooled connection,
+ * reads the answer's head and either hands the answer to the subclass (which relays or translates it) or, when the
+ * verdict calls for another key and the client has seen nothing yet, tries the next key. When no key is left, it
+ * answers from what the attempts learned, without calling the upstream again.
+ *
+ * <p>Not thread-safe: every method runs on the client connection's event loop, which is also the loop of the
+ * upstream connection (T1).
+ *
+ * <p>Buffer ownership: the upstream request {@code body} is owned here and released exactly once in
+ * {@link #cleanup()}; each attempt writes a retained duplicate (B3). An error body being classified is owned here
+ * until it is handed to {@link #onUpstreamError} (which then owns it) or released.
+ */
+public abstract class Exchange implements UpstreamListener {
+    private static final Logger log = LogManager.getLogger(Exchange.class);
+    private static final Logger access = LogManager.getLogger("gemgate.access");
+    /** Error bodies are read up to this size to classify them; larger ones are handed on unclassified. */
+    private static final int MAX_ERROR_BODY = 256 * 1024;
+    private static final AsciiString GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
+
+    /** Where the exchange is. {@code BODY}: reading a 2xx answer the subclass collects before writing anything. */
+    protected enum Phase { ACQUIRING, WAITING_HEAD, READING_ERROR, BODY, STREAMING, DONE }
+
+    protected final GatewayContext gw;
+    protected final ClientHandler client;
+    protected final ChannelHandlerContext ctx;
+    protected final HttpVersion clientVersion;
+    protected final ModelRef model;
+    protected final KeyAttempts attempts;
+    private final String logLine;
+    private final ByteBuf body;
+    private final long startNanos = System.nanoTime();
+
+    protected Phase phase = Phase.ACQUIRING;
+    protected ApiKey key;
+    protected int status;
+    protected boolean closeAfter;
+    private Channel upstream;
+    private boolean staleRetried;
+    private long attemptStartNanos;
+    private long headLatencyMillis;
+    private ScheduledFuture<?> headTimeout;
+    private HttpResponse upstreamHead;
+    private CompositeByteBuf errorBody;
+    /** The last upstream error answer that led to a failover, kept to answer with if no key is left. */
+    private FullHttpResponse lastError;
+    private Verdict lastVerdict;
+    private boolean paused;
+
+    /**
+     * @param body    the upstream request body; owned by the exchange from here on
+     * @param model   the model name the key pool accounts the request to
+     * @param logLine method and path for the access log (no client key in it)
+     */
+    protected Exchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion clientVersion,
+                       ByteBuf body, String model, String logLine, boolean keepAlive) {
+        this.gw = gw;
+        this.client = client;
+        this.ctx = ctx;
+        this.clientVersion = clientVersion;
+        this.body = body;
+        this.logLine = logLine;
+        KeyPool pool = gw.pool();
+        this.model = pool.model(model);
+        this.attempts = new KeyAttempts(pool.maxAttempts());
+        this.closeAfter = !keepAlive;
+    }
+
+    // ------------------------------------------------------------------------------------------ subclass hooks
+
+    /** The upstream request line and headers, without Host, key, Content-Length or Accept-Encoding. */
+    protected abstract HttpRequest newUpstreamRequest();
+
+    /** A 2xx answer (or a status that is passed through unclassified) arrived: from here, no more failover. */
+    protected abstract void onHead(HttpResponse head);
+
+    /** A chunk of that answer; ownership passes. The last one ends with {@link #finish}. */
+    protected abstract void onBody(HttpContent content);
+
+    /**
+     * An upstream error answer that is not retried (a client error), or the last one when the attempts are spent
+     * while other keys remain. Ownership of {@code error} passes; the subclass writes it (as is or translated) and
+     * calls {@link #finish}.
+     */
+    protected abstract void onUpstreamError(FullHttpResponse error, Verdict verdict);
+
+    /** An error the gateway makes itself, in the route's error shape; ends with {@link #finish}. */
+    protected abstract void respondError(int code, String message, long retryAfterSeconds);
+
+    /** The upstream failed after the client had seen bytes: end the answer so the client knows, then close. */
+    protected abstract void abortStream(String why);
+
+    // ------------------------------------------------------------------------------------------------ attempts
+
+    /** Starts the first attempt. */
+    public void start() {
+        nextAttempt();
+    }
+
+    private void nextAttempt() {
+        key = gw.pool().acquire(model, attempts);
+        if (key == null) {
+            noKeyLeft();
+            return;
+        }
+        send();
+    }
+
+    /** Sends the request with the current key on a pooled connection. */
+    private void send() {
+        phase = Phase.ACQUIRING;
+        attemptStartNanos = System.nanoTime();
+        Future<Channel> f = gw.upstream().acquire(ctx.channel().eventLoop());
+        if (f.isDone()) {
+            onConnection(f);
+        } else {
+            f.addListener(this::onConnection);
+        }
+    }
+
+    private void onConnection(Future<? super Channel> f) {
+        if (phase != Phase.ACQUIRING) { // the client left meanwhile
+            if (f.isSuccess()) {
+                gw.upstream().release((Channel) f.getNow(), true);
+            }
+            return;
+        }
+        if (!f.isSuccess()) {
+            if (f.cause() instanceof PoolExhaustedException) {
+                respondError(503, f.cause().getMessage(), -1); // not the key's fault
+                return;
+            }
+            log.debug("upstream connect failed with key {}: {}", key.masked(), f.cause().toString());
+            attemptFailed(Verdict.CONNECT_FAILURE, null);
+            return;
+        }
+        Channel ch = (Channel) f.getNow();
+        upstream = ch;
+        UpstreamClient.attach(ch, this);
+        HttpRequest req = newUpstreamRequest();
+        HttpHeaders h = req.headers();
+        h.set(HttpHeaderNames.HOST, gw.upstream().hostHeader());
+        h.set(GOOG_API_KEY, key.secret());
+        h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY);
+        HttpMethod m = req.method();
+        if (body.isReadable() || m.equals(HttpMethod.POST) || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.PATCH)) {
+            h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        }
+        phase = Phase.WAITING_HEAD;
+        ch.write(req, ch.voidPromise());
+        ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener(w -> {
+            if (!w.isSuccess()) {
+                ch.close(); // onInactive decides: stale connection or connect failure
+            }
+        });
+        headTimeout = ctx.executor().schedule(this::onHeadTimeout,
+                gw.config().upstream().responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        ch.read();
+    }
+
+    private void onHeadTimeout() {
+        if (phase != Phase.WAITING_HEAD) {
+            return;
+        }
+        log.debug("no response head within the timeout with key {}", key.masked());
+        dropUpstream();
+        attemptFailed(Verdict.TIMEOUT, null);
+    }
+
+    /** Detaches from and closes the current upstream connection (its answer is abandoned). */
+    protected final void dropUpstream() {
+        Channel ch = upstream;
+        upstream = null;
+        if (ch != null) {
+            UpstreamClient.detach(ch);
+            ch.close();
+        }
+        cancelHeadTimeout();
+    }
+
+    private void cancelHeadTimeout() {
+        if (headTimeout != null) {
+            headTimeout.cancel(false);
+            headTimeout = null;
+        }
+    }
+
+    /** Gives the current upstream connection back (or closes it when its answer was not read to the end). */
+    private void releaseUpstream() {
+        Channel ch = upstream;
+        upstream = null;
+        if (ch != null) {
+            boolean complete = UpstreamClient.detach(ch);
+            boolean keepAlive = upstreamHead == null || HttpUtil.isKeepAlive(upstreamHead);
+            gw.upstream().release(ch, complete && keepAlive);
+        }
+    }
+
+    /**
+     * Records a failed attempt and moves on: the next key when the verdict calls for it, else the answer goes to
+     * the subclass.
+     *
+     * @param error the upstream's error answer, or null when there was none (connect failure, timeout); owned here
+     */
+    protected final void attemptFailed(Verdict verdict, FullHttpResponse error) {
+        gw.pool().record(key, model, verdict, headLatencyMillis);
+        lastVerdict = verdict;
+        if (lastError != null) {
+            lastError.release();
+        }
+        lastError = error;
+        if (verdict.kind().retryOnNextKey()) {
+            log.debug("key {} for {}: {} ({}); trying the next key", key.masked(), model.name(),
+                    verdict.kind().label(), verdict.reason());
+            nextAttempt();
+            return;
+        }
+        lastError = null;
+        status = error.status().code();
+        onUpstreamError(error, verdict);
+    }
+
+    /**
+     * A 2xx answer turned out unusable before anything reached the client (an empty answer): release the connection
+     * (the subclass has read it to its end) and try the next key.
+     */
+    protected final void retryOnNextKey(Verdict verdict) {
+        releaseUpstream();
+        upstreamHead = null;
+        attemptFailed(verdict, null);
+    }
+
+    /**
+     * No key left for this request. An upstream 5xx is answered as it came; connect failures and timeouts become
+     * 502 and 504. When the attempts ran out while other keys could still serve, the upstream's own 429 is used;
+     * when no key can serve, the pool says why (429 all cooling, 503 all exhausted, invalid or disabled). Google's
+     * "API key not valid" is never passed on: it would blame the client's credentials for ours.
+     */
+    private void noKeyLeft() {
+        VerdictKind last = lastVerdict == null ? null : lastVerdict.kind();
+        if (last == VerdictKind.SERVER_ERROR && lastError != null) {
+            useLastError();
+        } else if (last == VerdictKind.CONNECT_FAILURE) {
+            respondError(502, "upstream unreachable after " + attempts.count() + " attempt(s)", -1);
+        } else if (last == VerdictKind.TIMEOUT) {
+            respondError(504, "upstream did not answer in time after " + attempts.count() + " attempt(s)", -1);
+        } else if (last == VerdictKind.EMPTY_ANSWER || (last == VerdictKind.SERVER_ERROR && lastError == null)) {
+            respondError(502, "upstream answered nothing usable after " + attempts.count() + " attempt(s)", -1);
+        } else if (last == VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
+            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and "
+                    + attempts.count() + " attempt(s) are spent", 1);
+        } else if (lastError != null && last != VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
+            useLastError();
+        } else {
+            Unavailable u = gw.pool().unavailable(model);
+            respondError(u.status(), u.message(), u.retryAfterSeconds());
+        }
+    }
+
+    private void useLastError() {
+        FullHttpResponse e = lastError;
+        lastError = null;
+        if (lastVerdict.retryDelayMillis() > 0) {
+            e.headers().set(HttpHeaderNames.RETRY_AFTER, (lastVerdict.retryDelayMillis() + 999) / 1000);
+        }
+        status = e.status().code();
+        onUpstreamError(e, lastVerdict);
+    }
+
+    // ----------------------------------------------------------------------------------------- upstream events
+
+    @Override
+    public final void onResponseHead(HttpResponse head) {
+        if (phase != Phase.WAITING_HEAD) {
+            return;
+        }
+        cancelHeadTimeout();
+        headLatencyMillis = (System.nanoTime() - attemptStartNanos) / 1_000_000;
+        upstreamHead = head;
+        status = head.status().code();
+        if (isClassified(status)) {
+            phase = Phase.READING_ERROR;
+            errorBody = ctx.alloc().compositeBuffer(64);
+            return;
+        }
+        if (status >= 300) {
+            gw.pool().record(key, model, Verdict.CLIENT_ERROR, headLatencyMillis);
+        }
+        phase = Phase.STREAMING;
+        onHead(head);
+    }
+
+    /** Statuses whose body decides between failover and passing the answer on. */
+    private static boolean isClassified(int status) {
+        return status == 400 || status == 401 || status == 403 || status == 408 || status == 429 || status >= 500;
+    }
+
+    @Override
+    public final void onContent(HttpContent content) {
+        switch (phase) {
+            case STREAMING, BODY -> onBody(content);
+            case READING_ERROR -> {
+                errorBody.addComponent(true, content.content());
+                if (content instanceof LastHttpContent) {
+                    classifyError();
+                } else if (errorBody.readableBytes() > MAX_ERROR_BODY) {
+                    // Too large to be one of Google's error bodies: pass it on unclassified.
+                    gw.pool().record(key, model, Verdict.CLIENT_ERROR, headLatencyMillis);
+                    CompositeByteBuf b = errorBody;
+                    errorBody = null;
+                    phase = Phase.STREAMING;
+                    onHead(upstreamHead);
+                    onBody(new io.netty.handler.codec.http.DefaultHttpContent(b));
+                }
+            }
+            default -> ReferenceCountUtil.release(content);
+        }
+    }
+
+    private void classifyError() {
+        CompositeByteBuf b = errorBody;
+        errorBody = null;
+        Verdict v = VerdictClassifier.classify(status, b);
+        FullHttpResponse error = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, upstreamHead.status(), b,
+                upstreamHead.headers().copy(), EmptyHttpHeaders.INSTANCE);
+        releaseUpstream();
+        upstreamHead = null;
+        attemptFailed(v, error);
+    }
+
+    @Override
+    public final void onReadComplete() {
+        Channel ch = upstream;
+        if (ch == null) {
+            return;
+        }
+        if (phase == Phase.STREAMING) {
+            ctx.flush();
+            if (ctx.channel().isWritable()) {
+                ch.read();
+            } else {
+                paused = true; // P2: resume in onClientWritable
+            }
+        } else if (phase == Phase.WAITING_HEAD || phase == Phase.READING_ERROR || phase == Phase.BODY) {
+            ch.read();
+        }
+    }
+
+    /** The client can take more again: resume reading the upstream. */
+    public final void onClientWritable() {
+        if (paused && phase == Phase.STREAMING && upstream != null) {
+            paused = false;
+            upstream.read();
+        }
+    }
+
+    @Override
+    public final void onInactive() {
+        switch (phase) {
+            case WAITING_HEAD -> {
+                Channel ch = upstream;
+                upstream = null;
+                cancelHeadTimeout();
+                if (ch != null && UpstreamClient.wasReused(ch) && !staleRetried) {
+                    // F6: a pooled keep-alive connection closed under us; one retry with the same key, fresh socket.
+                    staleRetried = true;
+                    send();
+                    return;
+                }
+                attemptFailed(Verdict.CONNECT_FAILURE, null);
+            }
+            case READING_ERROR -> {
+                upstream = null;
+                classifyError();
+            }
+            case STREAMING, BODY -> {
+                upstream = null;
+                failMidAnswer("upstream connection closed before the answer ended");
+            }
+            default -> upstream = null;
+        }
+    }
+
+    @Override
+    public final void onStreamIdle() {
+        if ((phase == Phase.STREAMING && !paused) || phase == Phase.BODY) {
+            dropUpstream();
+            failMidAnswer("upstream sent nothing for " + gw.config().upstream().streamIdleTimeout().toSeconds() + "s");
+        }
+    }
+
+    /** The answer broke off: records it against the key and lets the subclass end the client's answer. */
+    private void failMidAnswer(String why) {
+        log.info("answer with key {} for {} broke off: {}", key.masked(), model.name(), why);
+        gw.pool().record(key, model, new Verdict(VerdictKind.SERVER_ERROR, -1, "answer cut"), headLatencyMillis);
+        abortStream(why);
+    }
+
+    // ------------------------------------------------------------------------------------------ finishing
+
+    /** Milliseconds from the attempt's request to its response head. */
+    protected final long headLatencyMillis() {
+        return headLatencyMillis;
+    }
+
+    /**
+     * Ends the exchange: records the outcome (when given) and the tokens, writes the last content (when given;
+     * ownership passes) after counting so that whatever the client sees is already counted, gives the upstream
+     * connection back and hands the client connection back to its handler.
+     */
+    protected final void finish(Verdict verdict, long promptTokens, long outputTokens, HttpContent last) {
+        if (verdict != null) {
+            gw.pool().record(key, model, verdict, headLatencyMillis);
+            if (promptTokens > 0 || outputTokens > 0) {
+                gw.pool().recordUsage(key, model, promptTokens, outputTokens);
+            }
+        }
+        if (last != null) {
+            ctx.writeAndFlush(last);
+        }
+        releaseUpstream();
+        phase = Phase.DONE;
+        cleanup();
+        logAccess();
+        client.exchangeDone(closeAfter);
+    }
+
+    /** Sets the Connection header of a response the exchange writes, and notes whether to close after it. */
+    protected final void connectionHeader(HttpResponse r) {
+        closeAfter |= !client.keepAlive();
+        if (closeAfter) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+    }
+
+    /** The client went away: abandon the upstream call (never pool it mid-answer) and free everything. */
+    public final void onClientGone() {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        phase = Phase.DONE;
+        dropUpstream();
+        status = 499;
+        cleanup();
+        logAccess();
+        client.exchangeDone(true);
+    }
+
+    /** Releases what the exchange owns; subclasses add theirs and call this. */
+    protected void cleanup() {
+        cancelHeadTimeout();
+        if (body.refCnt() > 0) {
+            body.release();
+        }
+        if (errorBody != null) {
+            errorBody.release();
+            errorBody = null;
+        }
+        if (lastError != null) {
+            lastError.release();
+            lastError = null;
+        }
+    }
+
+    private void logAccess() {
+        if (!access.isInfoEnabled()) {
+            return;
+        }
+        long ms = (System.nanoTime() - startNanos) / 1_000_000;
+        access.info("{} {} model={} key={} attempts={} {}ms", logLine, status, model.name(),
+                key == null ? "-" : key.masked(), attempts.count(), ms);
+    }
+}

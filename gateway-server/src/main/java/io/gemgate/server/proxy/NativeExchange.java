@@ -1,0 +1,180 @@
+package io.gemgate.server.proxy;
+
+import io.gemgate.core.json.UsageScanner;
+import io.gemgate.core.keys.Verdict;
+import io.gemgate.core.route.NativePath;
+import io.gemgate.server.ClientHandler;
+import io.gemgate.server.GatewayContext;
+import io.gemgate.server.Responses;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A native Gemini call passed through: the client's request goes upstream as it came (its credentials replaced by
+ * the pool's key), and the answer comes back as it arrives, same buffers, flushed per read, with only hop-by-hop
+ * headers changed.
+ */
+public final class NativeExchange extends Exchange {
+    private static final AsciiString UPLOAD_URL = AsciiString.cached("x-goog-upload-url");
+    private static final AsciiString UPLOAD_CONTROL_URL = AsciiString.cached("x-goog-upload-control-url");
+    /** Request headers never forwarded: hop-by-hop (RFC 9110 7.6.1), credentials, and what the gateway sets. */
+    private static final Set<AsciiString> DROP_REQUEST = Set.of(
+            (AsciiString) HttpHeaderNames.CONNECTION, AsciiString.cached("keep-alive"),
+            AsciiString.cached("proxy-connection"), (AsciiString) HttpHeaderNames.PROXY_AUTHORIZATION,
+            (AsciiString) HttpHeaderNames.TE, (AsciiString) HttpHeaderNames.TRAILER,
+            (AsciiString) HttpHeaderNames.TRANSFER_ENCODING, (AsciiString) HttpHeaderNames.UPGRADE,
+            (AsciiString) HttpHeaderNames.HOST, (AsciiString) HttpHeaderNames.AUTHORIZATION,
+            AsciiString.cached("x-goog-api-key"), (AsciiString) HttpHeaderNames.CONTENT_LENGTH,
+            (AsciiString) HttpHeaderNames.EXPECT, (AsciiString) HttpHeaderNames.ACCEPT_ENCODING,
+            (AsciiString) HttpHeaderNames.COOKIE);
+    /** Response headers never relayed as they are: hop-by-hop; framing is the gateway's own. */
+    private static final Set<AsciiString> DROP_RESPONSE = Set.of(
+            (AsciiString) HttpHeaderNames.CONNECTION, AsciiString.cached("keep-alive"),
+            AsciiString.cached("proxy-connection"), (AsciiString) HttpHeaderNames.PROXY_AUTHENTICATE,
+            (AsciiString) HttpHeaderNames.TE, (AsciiString) HttpHeaderNames.TRAILER,
+            (AsciiString) HttpHeaderNames.TRANSFER_ENCODING, (AsciiString) HttpHeaderNames.UPGRADE,
+            AsciiString.cached("alt-svc"));
+
+    private final HttpMethod method;
+    private final String upstreamUri;
+    private final HttpHeaders forwardHeaders;
+    private final String clientHost;
+    private final UsageScanner usage = new UsageScanner();
+    private boolean sse;
+
+    public NativeExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest request,
+                          ByteBuf body, String path, String queryWithoutKey, boolean keepAlive) {
+        super(gw, client, ctx, request.protocolVersion(), body, NativePath.model(path),
+                request.method() + " " + (queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey),
+                keepAlive);
+        this.method = request.method();
+        this.upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
+        this.forwardHeaders = filter(request.headers(), DROP_REQUEST);
+        this.clientHost = request.headers().get(HttpHeaderNames.HOST);
+    }
+
+    /** A copy of {@code in} without the {@code drop} names and without those the Connection header names. */
+    private static HttpHeaders filter(HttpHeaders in, Set<AsciiString> drop) {
+        HttpHeaders out = new DefaultHttpHeaders();
+        String connection = in.get(HttpHeaderNames.CONNECTION);
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
+            if (drop.contains(name) || (connection != null && connection.toLowerCase().contains(name))) {
+                continue;
+            }
+            out.add(name, e.getValue());
+        }
+        return out;
+    }
+
+    @Override
+    protected HttpRequest newUpstreamRequest() {
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, upstreamUri, forwardHeaders.copy());
+    }
+
+    /** Writes the response head to the client: from here on, no failover. */
+    @Override
+    protected void onHead(HttpResponse head) {
+        HttpResponse out = new DefaultHttpResponse(clientVersion, head.status(),
+                filter(head.headers(), DROP_RESPONSE));
+        HttpHeaders h = out.headers();
+        rewriteUploadUrl(h, UPLOAD_URL);
+        rewriteUploadUrl(h, UPLOAD_CONTROL_URL);
+        if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+                closeAfter = true; // HTTP/1.0 has no chunked framing: the end of the body is the close
+            } else {
+                HttpUtil.setTransferEncodingChunked(out, true);
+            }
+        }
+        connectionHeader(out);
+        String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        sse = type != null && type.startsWith("text/event-stream");
+        ctx.write(out);
+    }
+
+    /** Points an upload URL the upstream handed out at this gateway, so that plain clients come back here. */
+    private void rewriteUploadUrl(HttpHeaders h, AsciiString name) {
+        String url = h.get(name);
+        if (url == null || clientHost == null) {
+            return;
+        }
+        int scheme = url.indexOf("://");
+        int pathStart = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
+        if (scheme >= 0) {
+            h.set(name, "http://" + clientHost + (pathStart < 0 ? "" : url.substring(pathStart)));
+        }
+    }
+
+    @Override
+    protected void onBody(HttpContent content) {
+        if (status < 300) {
+            usage.scan(content.content());
+        }
+        if (content instanceof LastHttpContent) {
+            finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(), content);
+        } else {
+            ctx.write(content);
+        }
+    }
+
+    @Override
+    protected void onUpstreamError(FullHttpResponse error, Verdict verdict) {
+        onHead(error);
+        finish(null, 0, 0, new DefaultLastHttpContent(error.content()));
+    }
+
+    @Override
+    protected void respondError(int code, String message, long retryAfterSeconds) {
+        status = code;
+        FullHttpResponse r = Responses.googleError(ctx.alloc(), clientVersion, code, message);
+        if (retryAfterSeconds > 0) {
+            r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+        }
+        connectionHeader(r);
+        phase = Phase.STREAMING;
+        finish(null, 0, 0, r);
+    }
+
+    /**
+     * SSE: an error event in Google's shape (the SDKs check every event for a top-level {@code error}), then the
+     * end; other bodies: the connection closes without the terminating chunk, so the client sees the body is cut.
+     */
+    @Override
+    protected void abortStream(String why) {
+        status = 502;
+        closeAfter = true;
+        if (sse) {
+            String event = "data: " + Responses.googleErrorJson(502, why) + "\r\n\r\n";
+            ByteBuf b = ctx.alloc().buffer(event.length());
+            b.writeCharSequence(event, StandardCharsets.UTF_8);
+            ctx.write(new DefaultHttpContent(b));
+            finish(null, 0, 0, LastHttpContent.EMPTY_LAST_CONTENT);
+        } else {
+            ctx.flush();
+            finish(null, 0, 0, null);
+        }
+    }
+}
