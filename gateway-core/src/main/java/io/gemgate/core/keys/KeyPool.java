@@ -136,7 +136,7 @@ public final class KeyPool {
         if (k != null) {
             attempts.add(k.slot());
             k.state(model.index(), calendar.dayStart(now)).today(calendar.dayStart(now)).add(DayCounters.REQUESTS, 1);
-            dirty = true;
+            markDirty();
         }
         return k;
     }
@@ -274,7 +274,7 @@ public final class KeyPool {
                 k.health.updateAndGet(h -> h.failure(now));
             }
         }
-        dirty = true;
+        markDirty();
     }
 
     /** Adds the tokens an answer reported in its usageMetadata. */
@@ -283,7 +283,7 @@ public final class KeyPool {
         DayCounters c = k.state(model.index(), day).today(day);
         c.add(DayCounters.PROMPT_TOKENS, promptTokens);
         c.add(DayCounters.OUTPUT_TOKENS, outputTokens);
-        dirty = true;
+        markDirty();
     }
 
     /**
@@ -369,7 +369,7 @@ public final class KeyPool {
     /** Replaces the live settings; applies to the next selection. */
     public void settings(PoolSettings s) {
         this.settings = requireNonNull(s, "settings");
-        dirty = true;
+        markDirty();
     }
 
     public List<ApiKey> keys() {
@@ -434,9 +434,14 @@ public final class KeyPool {
         return true;
     }
 
-    /** Marks the state changed, so that the next flush writes it. */
+    /**
+     * Marks the state changed, so that the next flush writes it. Written only when it flips: a store on every call
+     * would bounce the pool's cache line between cores on the hot path.
+     */
     public void markDirty() {
-        dirty = true;
+        if (!dirty) {
+            dirty = true;
+        }
     }
 
     /** The persisted view: per key (by fingerprint) its marks, cooldowns, exhaustion and today's counters. */

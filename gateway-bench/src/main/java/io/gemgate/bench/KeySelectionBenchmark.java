@@ -1,0 +1,208 @@
+package io.gemgate.bench;
+
+import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyAttempts;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.KeySpec;
+import io.gemgate.core.keys.ModelRef;
+import io.gemgate.core.keys.PoolSettings;
+import io.gemgate.core.keys.QuotaCalendar;
+import io.gemgate.core.keys.Strategy;
+import io.gemgate.core.keys.Verdict;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.runner.RunnerException;
+
+/**
+ * The key pool's hot path: {@link KeyPool#acquire} (one call per upstream attempt, on an event loop) and
+ * {@link KeyPool#record} of a success (one call per answer). DESIGN.md asks selection to allocate nothing and to
+ * scale with threads; run with {@code -prof gc} and read {@code gc.alloc.rate.norm} (bytes per operation).
+ *
+ * <p>Each selection gets a fresh {@link KeyAttempts}, as each request does ({@code KeyAttempts} has no reset, and a
+ * spent one refuses further keys). It never escapes the benchmark method, but C2 does not always scalar-replace it:
+ * when it does not, {@code select*} shows the 48 bytes of the object and its {@code int[]} (the {@link #newKeyAttempts}
+ * baseline), or 24 when only the object is removed. {@code acquire} itself allocates nothing: {@link AllocationCheck}
+ * counts it without the {@code KeyAttempts}. In the gateway that object is made once per request, not once per attempt.
+ *
+ * <p>All keys are healthy and none is cooling down: the common case, in which round robin takes the first key it
+ * probes while least used scans every key.
+ *
+ * <p>The 2-thread variants share one pool, as the event loops of one gateway do: the shared round-robin cursor, the
+ * per-key counters and the pool's dirty flag are written by both threads.
+ */
+public class KeySelectionBenchmark extends AbstractBenchmark {
+    static final String MODEL = "gemini-2.5-flash";
+
+    /** Fake keys in Google's shape ("AIza" + 35 characters); nothing here talks to a network. */
+    static List<KeySpec> keys(int n) {
+        List<KeySpec> specs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String secret = String.format("AIzaSyBench%028d", i);
+            specs.add(new KeySpec(secret, "", 1, "bench-" + i));
+        }
+        return specs;
+    }
+
+    static KeyPool pool(int keys, Strategy strategy) {
+        KeyPool pool = new KeyPool(keys(keys), new PoolSettings(strategy, 3, 60_000, 900_000, 5_000),
+                new QuotaCalendar(ZoneId.of("America/Los_Angeles")), System::currentTimeMillis);
+        // Steady state: every key has met the model (its per-model state exists) and has a latency average.
+        ModelRef model = pool.model(MODEL);
+        for (ApiKey k : pool.keys()) {
+            pool.record(k, model, Verdict.SUCCESS, 300);
+        }
+        return pool;
+    }
+
+    /** One pool per trial, shared by the benchmark threads. */
+    @State(Scope.Benchmark)
+    public static class Selection {
+        @Param({"10", "100"})
+        public int keys;
+
+        @Param({"ROUND_ROBIN", "LEAST_USED", "ADAPTIVE"})
+        public Strategy strategy;
+
+        KeyPool pool;
+        ModelRef model;
+
+        @Setup
+        public void setUp() {
+            pool = pool(keys, strategy);
+            model = pool.model(MODEL);
+        }
+    }
+
+    /** Recording does not depend on the strategy: a pool of its own, so the strategy is not a parameter here. */
+    @State(Scope.Benchmark)
+    public static class Recording {
+        @Param({"10", "100"})
+        public int keys;
+
+        KeyPool pool;
+        ModelRef model;
+        ApiKey[] ring;
+
+        @Setup
+        public void setUp() {
+            pool = pool(keys, Strategy.ROUND_ROBIN);
+            model = pool.model(MODEL);
+            ring = pool.keys().toArray(new ApiKey[0]);
+        }
+    }
+
+    /** Which key this thread records on next: threads walk the keys from different starts, like distinct requests. */
+    @State(Scope.Thread)
+    public static class Cursor {
+        int next;
+
+        @Setup
+        public void setUp(Recording r) {
+            next = System.identityHashCode(this) % r.ring.length;
+        }
+    }
+
+    @Benchmark
+    @Threads(1)
+    public ApiKey select1Thread(Selection s) {
+        return s.pool.acquire(s.model, new KeyAttempts(1));
+    }
+
+    @Benchmark
+    @Threads(2)
+    public ApiKey select2Threads(Selection s) {
+        return s.pool.acquire(s.model, new KeyAttempts(1));
+    }
+
+    /**
+     * Baseline: what {@code select*} allocates when escape analysis cannot remove the request's {@link KeyAttempts}
+     * (an object and its {@code int[]}); returned, so it always escapes.
+     */
+    @Benchmark
+    @Threads(1)
+    public KeyAttempts newKeyAttempts() {
+        return new KeyAttempts(1);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void recordSuccess1Thread(Recording r, Cursor c) {
+        recordSuccess(r, c);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public void recordSuccess2Threads(Recording r, Cursor c) {
+        recordSuccess(r, c);
+    }
+
+    private static void recordSuccess(Recording r, Cursor c) {
+        ApiKey[] ring = r.ring;
+        int i = c.next;
+        c.next = i + 1 == ring.length ? 0 : i + 1;
+        r.pool.record(ring[i], r.model, Verdict.SUCCESS, 250 + (i & 63));
+    }
+
+    public static void main(String[] args) throws RunnerException {
+        run(KeySelectionBenchmark.class);
+    }
+
+    /**
+     * Counts what {@code acquire} and {@code record} allocate by themselves, with the per-request {@link KeyAttempts}
+     * made beforehand, outside the counted region (JMH's {@code -prof gc} cannot leave them out: they have no reset).
+     * Uses the HotSpot per-thread allocation counter; prints bytes per call after a warmup.
+     *
+     * <pre>
+     * java -cp gateway-bench/target/benchmarks.jar 'io.gemgate.bench.KeySelectionBenchmark$AllocationCheck'
+     * </pre>
+     */
+    public static final class AllocationCheck {
+        private AllocationCheck() {
+        }
+
+        public static void main(String[] args) {
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long self = Thread.currentThread().getId();
+            int calls = 1_000_000;
+            long sink = 0;
+            for (Strategy strategy : Strategy.values()) {
+                for (int n : new int[] {10, 100}) {
+                    KeyPool pool = pool(n, strategy);
+                    ModelRef model = pool.model(MODEL);
+                    ApiKey[] ring = pool.keys().toArray(new ApiKey[0]);
+                    double acquireBytes = 0;
+                    double recordBytes = 0;
+                    for (int round = 0; round < 5; round++) { // the last round counts, after the JIT has compiled
+                        KeyAttempts[] attempts = new KeyAttempts[calls];
+                        for (int i = 0; i < calls; i++) {
+                            attempts[i] = new KeyAttempts(1);
+                        }
+                        long t0 = threads.getThreadAllocatedBytes(self);
+                        for (int i = 0; i < calls; i++) {
+                            sink += pool.acquire(model, attempts[i]).slot();
+                        }
+                        long t1 = threads.getThreadAllocatedBytes(self);
+                        for (int i = 0; i < calls; i++) {
+                            pool.record(ring[i % n], model, Verdict.SUCCESS, 250 + (i & 63));
+                        }
+                        long t2 = threads.getThreadAllocatedBytes(self);
+                        acquireBytes = (t1 - t0) / (double) calls;
+                        recordBytes = (t2 - t1) / (double) calls;
+                    }
+                    System.out.printf("%-11s keys=%3d  acquire %6.2f B/call  record(SUCCESS) %6.2f B/call%n",
+                            strategy, n, acquireBytes, recordBytes);
+                }
+            }
+            if (sink == 42) {
+                System.out.println(); // keeps the results alive
+            }
+        }
+    }
+}
