@@ -115,6 +115,9 @@ class NativeProxyTest {
         assertThat(gw.post("/v1beta/models/gemini-embedding-001:batchEmbedContents",
                 "{\"requests\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}},{\"content\":{\"parts\":[{\"text\":\"b\"}]}}]}")
                 .body()).contains("embeddings");
+        HttpResponse<String> array = gw.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent", BODY);
+        assertThat(array.body()).startsWith("[").endsWith("]").contains("Hel", "lo", "STOP");
+        assertThat(array.headers().firstValue("content-type").orElse("")).startsWith("application/json");
         assertThat(gw.get("/v1beta/models").body()).contains("gemini-2.5-flash");
         assertThat(gw.get("/v1/models/gemini-2.5-pro").body()).contains("gemini-2.5-pro");
         assertThat(gw.get("/v1beta/models/no-such-model").statusCode()).isEqualTo(404);
