@@ -1,0 +1,46 @@
+package io.gemgate.core.openai;
+
+import java.util.Objects;
+
+/**
+ * An OpenAI chat completions request translated for Gemini: what the server needs to call upstream and what the
+ * response translators need to answer.
+ *
+ * @param requestedModel the {@code model} as the client sent it; echoed in every answer
+ * @param model          the Gemini model to call, without {@code models/}
+ * @param stream         {@code stream: true}: call {@code streamGenerateContent?alt=sse} and answer with SSE
+ * @param includeUsage   {@code stream_options.include_usage}: end the stream with a usage chunk
+ * @param n              number of choices asked for (1 to 4, sent as {@code candidateCount})
+ * @param reasoning      the client asked for reasoning: thought parts are returned as {@code reasoning_content}
+ * @param body           the Gemini {@code generateContent} request body (JSON, UTF-8); owned by this record, do not
+ *                       modify
+ */
+public record TranslatedChatRequest(String requestedModel, String model, boolean stream, boolean includeUsage, int n,
+                                    boolean reasoning, byte[] body) {
+    public TranslatedChatRequest {
+        Objects.requireNonNull(requestedModel, "requestedModel");
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(body, "body");
+    }
+
+    /** {@code streamGenerateContent} or {@code generateContent}. */
+    public String method() {
+        return stream ? "streamGenerateContent" : "generateContent";
+    }
+
+    /**
+     * The upstream path and query, e.g. {@code /v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse}.
+     *
+     * @param apiVersion {@code v1beta} or {@code v1}
+     */
+    public String upstreamPath(String apiVersion) {
+        return "/" + apiVersion + "/models/" + model + ':' + method() + (stream ? "?alt=sse" : "");
+    }
+
+    @Override
+    public String toString() {
+        return "TranslatedChatRequest[requestedModel=" + requestedModel + ", model=" + model + ", stream=" + stream
+                + ", includeUsage=" + includeUsage + ", n=" + n + ", reasoning=" + reasoning + ", body="
+                + body.length + " bytes]";
+    }
+}

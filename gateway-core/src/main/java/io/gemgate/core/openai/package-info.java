@@ -1,0 +1,48 @@
+/**
+ * The OpenAI-compatible API translated to and from Gemini, without sockets (PROTOCOL 4 and 5, issue 3).
+ *
+ * <p>Per gateway, built once from configuration and shared by all event loops (all thread-safe):
+ * <pre>{@code
+ * ModelResolver models = new ModelResolver(aliases, "gemini-2.5-flash");
+ * ThoughtSignatures signatures = ThoughtSignatures.inId();             // or .cache(100_000, Duration.ofHours(6), clock)
+ * ChatRequestTranslator requests = new ChatRequestTranslator(models, signatures, null);
+ * ChatResponseTranslator answers = new ChatResponseTranslator(signatures, clock);
+ * EmbeddingsTranslator embeddings = new EmbeddingsTranslator(models);
+ * ModelsTranslator modelList = new ModelsTranslator(1732233600L, false);
+ * }</pre>
+ *
+ * <p>{@code POST /v1/chat/completions}, per request:
+ * <pre>{@code
+ * TranslatedChatRequest r;
+ * try {
+ *     r = requests.translate(body);                     // ByteBuf not released, indices unchanged
+ * } catch (OpenAiRequestException e) {
+ *     OpenAiError err = OpenAiErrors.of(e);             // 400, before any upstream call
+ *     ...
+ * }
+ * // upstream: POST r.upstreamPath("v1beta") with body r.body(), on a key for r.model()
+ * // upstream non-2xx: OpenAiErrors.fromGemini(status, body) -> status, JSON, Retry-After, x-should-retry
+ *
+ * // non-stream:
+ * ChatResponseTranslator.Completion c = answers.translate(r, upstreamBody);
+ * if (c.empty()) { retry on another key } else if (c.error() != null) { answer c.error() } else { 200 c.json() }
+ *
+ * // stream (one translator per attempt, on the event loop):
+ * ChatStreamTranslator s = new ChatStreamTranslator(r, signatures, clock);
+ * for each upstream SSE event:  s.onEvent(dataPayload, out); flush if it returned true
+ *     upstream error event or failure: if (!s.sawContent()) retry on another key, else s.error(msg, out) and close
+ * at the upstream end:          if (!s.sawContent()) retry on another key (empty answer), else s.finish(out)
+ * while waiting for the first upstream byte: ChatStreamTranslator.writeKeepAlive(out) (does not count as content)
+ * }</pre>
+ *
+ * <p>{@code POST /v1/embeddings}: {@link io.gemgate.core.openai.EmbeddingsTranslator#translate}, one upstream call per
+ * {@link io.gemgate.core.openai.EmbeddingsRequest#batchBody batch}, then
+ * {@link io.gemgate.core.openai.EmbeddingsTranslator#translateResponse}. {@code GET /v1/models[/{id}]}:
+ * {@link io.gemgate.core.openai.ModelsTranslator}, following
+ * {@link io.gemgate.core.openai.ModelsTranslator#nextPageToken} for more pages.
+ *
+ * <p>JSON is read and written with jackson-core's streaming parser and generator only; opaque members that must be
+ * rewritten whole (schemas, tool arguments) use a minimal {@code Map}/{@code List} tree. Upstream answers that are not
+ * Gemini JSON raise {@link io.gemgate.core.openai.UpstreamFormatException}.
+ */
+package io.gemgate.core.openai;
