@@ -3,6 +3,11 @@ package io.gemgate.server;
 import io.gemgate.core.route.NativePath;
 import io.gemgate.server.proxy.Exchange;
 import io.gemgate.server.proxy.NativeExchange;
+import io.gemgate.server.proxy.OpenAiChatExchange;
+import io.gemgate.server.proxy.OpenAiResponses;
+import io.gemgate.core.openai.OpenAiError;
+import io.gemgate.core.openai.OpenAiErrors;
+import io.gemgate.core.openai.OpenAiRequestException;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -50,6 +55,9 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private String query;
     private String clientToken;
     private boolean keepAlive;
+    private Route route;
+    /** Errors on this request go out in OpenAI's shape (else Google's). */
+    private boolean openAiShape;
     private Exchange exchange;
     private ScheduledFuture<?> timer;
     /** After an error answer whose request body was not read: drop what comes, close once written. */
@@ -136,10 +144,13 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondSimple(req, ready ? 200 : 503, ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
             return;
         }
-        if (!NativePath.isNative(path)) {
-            respondAndClose(404, "no route for " + req.method() + " " + path);
+        route = Route.of(req, path);
+        if (route == Route.NOT_FOUND || route == Route.WRONG_METHOD) {
+            openAiShape = Route.looksOpenAi(path);
+            respondAndClose(route == Route.NOT_FOUND ? 404 : 405, "no route for " + req.method() + " " + path);
             return;
         }
+        openAiShape = route.openAi;
         clientToken = presentedToken(req);
         if (!gw.token().matches(clientToken)) {
             respondAndClose(401, clientToken == null
@@ -198,10 +209,49 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             CompositeByteBuf b = body;
             request = null;
             body = null;
-            gw.inFlight().incrementAndGet();
-            exchange = new NativeExchange(gw, this, ctx, req, b, path, NativePath.withoutKey(query), keepAlive);
-            exchange.start();
+            dispatch(req, b);
         }
+    }
+
+    /** Hands a complete request to the exchange of its route; the body's ownership passes. */
+    private void dispatch(HttpRequest req, CompositeByteBuf b) {
+        Exchange e;
+        try {
+            e = switch (route) {
+                case NATIVE -> new NativeExchange(gw, this, ctx, req, b, path, NativePath.withoutKey(query), keepAlive);
+                case OPENAI_CHAT -> {
+                    var t = gw.openAi().requests().translate(b);
+                    b.release();
+                    yield new OpenAiChatExchange(gw, this, ctx, req.protocolVersion(), t, path, keepAlive);
+                }
+                default -> OpenAiRoutes.exchange(route, gw, this, ctx, req, b, path, keepAlive);
+            };
+        } catch (OpenAiRequestException bad) {
+            if (b.refCnt() > 0) {
+                b.release();
+            }
+            respondOpenAi(req.protocolVersion(), OpenAiErrors.of(bad));
+            return;
+        }
+        gw.inFlight().incrementAndGet();
+        exchange = e;
+        e.start();
+    }
+
+    /** An OpenAI-shaped answer to a request whose body was read whole: the connection stays open. */
+    private void respondOpenAi(HttpVersion version, OpenAiError error) {
+        FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), version, error);
+        if (!keepAlive) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            closing = true;
+            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        if (version.equals(HttpVersion.HTTP_1_0)) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        ctx.writeAndFlush(r);
+        armIdleTimer();
     }
 
     /**
@@ -329,7 +379,9 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void respondAndClose(int code, String message) {
         closing = true;
         cancelTimer();
-        FullHttpResponse r = Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
+        FullHttpResponse r = openAiShape
+                ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1, OpenAiResponses.gatewayError(code, message, -1))
+                : Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(r).addListener(f -> lingeringClose());
     }

@@ -14,6 +14,7 @@ public final class GatewayContext {
     private final KeyPool pool;
     private final UpstreamClient upstream;
     private final TokenMatcher token;
+    private final OpenAiSupport openAi = new OpenAiSupport(java.time.Clock.systemUTC());
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
@@ -35,6 +36,11 @@ public final class GatewayContext {
 
     public UpstreamClient upstream() {
         return upstream;
+    }
+
+    /** The translators of the OpenAI routes. */
+    public OpenAiSupport openAi() {
+        return openAi;
     }
 
     public TokenMatcher token() {

@@ -68,9 +68,9 @@ public abstract class Exchange implements UpstreamListener {
     protected final ChannelHandlerContext ctx;
     protected final HttpVersion clientVersion;
     protected final ModelRef model;
-    protected final KeyAttempts attempts;
+    protected KeyAttempts attempts;
     private final String logLine;
-    private final ByteBuf body;
+    private ByteBuf body;
     private final long startNanos = System.nanoTime();
 
     protected Phase phase = Phase.ACQUIRING;
@@ -270,6 +270,30 @@ public abstract class Exchange implements UpstreamListener {
         releaseUpstream();
         upstreamHead = null;
         attemptFailed(verdict, null);
+    }
+
+    /**
+     * The current call succeeded and was read to its end; the request needs another upstream call (one more batch).
+     * Records the success, gives the connection back and starts the next call with fresh attempts.
+     *
+     * @param nextBody the next call's request body; owned by the exchange from here on
+     */
+    protected final void nextCall(ByteBuf nextBody, long promptTokens, long outputTokens) {
+        gw.pool().record(key, model, Verdict.SUCCESS, headLatencyMillis);
+        if (promptTokens > 0 || outputTokens > 0) {
+            gw.pool().recordUsage(key, model, promptTokens, outputTokens);
+        }
+        releaseUpstream();
+        upstreamHead = null;
+        body.release();
+        body = nextBody;
+        attempts = new KeyAttempts(gw.pool().maxAttempts());
+        lastVerdict = null;
+        if (lastError != null) {
+            lastError.release();
+            lastError = null;
+        }
+        nextAttempt();
     }
 
     /**

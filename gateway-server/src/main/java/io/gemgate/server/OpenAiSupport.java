@@ -1,0 +1,59 @@
+package io.gemgate.server;
+
+import io.gemgate.core.openai.ChatRequestTranslator;
+import io.gemgate.core.openai.ChatResponseTranslator;
+import io.gemgate.core.openai.EmbeddingsTranslator;
+import io.gemgate.core.openai.ModelResolver;
+import io.gemgate.core.openai.ModelsTranslator;
+import io.gemgate.core.openai.ThoughtSignatures;
+import java.time.Clock;
+
+/**
+ * The translators of the OpenAI routes, built once and shared by every connection (they are thread-safe; the stream
+ * translator is made per request).
+ */
+public final class OpenAiSupport {
+    /** The {@code created} time every listed model reports: fixed, so that lists compare equal across calls. */
+    private static final long MODELS_CREATED = 1_735_689_600L; // 2025-01-01T00:00:00Z
+
+    private final Clock clock;
+    private final ThoughtSignatures signatures;
+    private final ChatRequestTranslator requests;
+    private final ChatResponseTranslator responses;
+    private final ModelsTranslator models;
+    private final EmbeddingsTranslator embeddings;
+
+    public OpenAiSupport(Clock clock) {
+        this.clock = clock;
+        this.signatures = ThoughtSignatures.inId();
+        ModelResolver resolver = ModelResolver.DEFAULT;
+        this.requests = new ChatRequestTranslator(resolver, signatures, null);
+        this.responses = new ChatResponseTranslator(signatures, clock);
+        this.models = new ModelsTranslator(MODELS_CREATED, true);
+        this.embeddings = new EmbeddingsTranslator(resolver);
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public ThoughtSignatures signatures() {
+        return signatures;
+    }
+
+    public ChatRequestTranslator requests() {
+        return requests;
+    }
+
+    public ChatResponseTranslator responses() {
+        return responses;
+    }
+
+    public ModelsTranslator models() {
+        return models;
+    }
+
+    public EmbeddingsTranslator embeddings() {
+        return embeddings;
+    }
+}

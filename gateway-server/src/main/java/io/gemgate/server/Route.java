@@ -1,0 +1,64 @@
+package io.gemgate.server;
+
+import io.gemgate.core.route.NativePath;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+
+/**
+ * Which API a request calls. {@code /v1/...} is shared: paths with a {@code :method} and the Gemini resources are
+ * native; {@code /v1/chat/completions} and {@code /v1/embeddings} are OpenAI's; {@code GET /v1/models[/{id}]} is
+ * OpenAI's when the caller authenticated with {@code Authorization: Bearer} and not the Google way
+ * ({@code x-goog-api-key} or {@code ?key=}). {@code /openai/v1/...} is always OpenAI's.
+ */
+enum Route {
+    NATIVE(false),
+    OPENAI_CHAT(true),
+    OPENAI_MODELS(true),
+    OPENAI_MODEL(true),
+    OPENAI_EMBEDDINGS(true),
+    WRONG_METHOD(false),
+    NOT_FOUND(false);
+
+    /** Errors go out in OpenAI's shape. */
+    final boolean openAi;
+
+    Route(boolean openAi) {
+        this.openAi = openAi;
+    }
+
+    static Route of(HttpRequest req, String path) {
+        boolean prefixed = path.startsWith("/openai/v1/");
+        String p = prefixed ? path.substring("/openai".length()) : path;
+        HttpMethod m = req.method();
+        if (p.equals("/v1/chat/completions")) {
+            return m.equals(HttpMethod.POST) ? OPENAI_CHAT : WRONG_METHOD;
+        }
+        if (p.equals("/v1/embeddings")) {
+            return m.equals(HttpMethod.POST) ? OPENAI_EMBEDDINGS : WRONG_METHOD;
+        }
+        boolean modelsPath = p.equals("/v1/models") || (p.startsWith("/v1/models/") && p.indexOf(':') < 0);
+        if (modelsPath && m.equals(HttpMethod.GET) && (prefixed || isBearerCaller(req))) {
+            return p.equals("/v1/models") ? OPENAI_MODELS : OPENAI_MODEL;
+        }
+        if (!prefixed && NativePath.isNative(path)) {
+            return NATIVE;
+        }
+        return NOT_FOUND;
+    }
+
+    /** Bearer, and no Google-style key: an OpenAI client. */
+    private static boolean isBearerCaller(HttpRequest req) {
+        String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        return !req.headers().contains("x-goog-api-key") && !req.uri().contains("key=");
+    }
+
+    /** For a 404: answer in OpenAI's shape when the path is clearly meant for the OpenAI API. */
+    static boolean looksOpenAi(String path) {
+        return path.startsWith("/openai/") || path.startsWith("/v1/chat/") || path.startsWith("/v1/completions")
+                || path.startsWith("/v1/embeddings");
+    }
+}

@@ -1,0 +1,308 @@
+package io.gemgate.server.proxy;
+
+import io.gemgate.core.json.SseEventSplitter;
+import io.gemgate.core.json.Usage;
+import io.gemgate.core.keys.Verdict;
+import io.gemgate.core.keys.VerdictKind;
+import io.gemgate.core.openai.ChatResponseTranslator;
+import io.gemgate.core.openai.ChatStreamTranslator;
+import io.gemgate.core.openai.OpenAiError;
+import io.gemgate.core.openai.OpenAiErrors;
+import io.gemgate.core.openai.TranslatedChatRequest;
+import io.gemgate.core.openai.UpstreamFormatException;
+import io.gemgate.server.ClientHandler;
+import io.gemgate.server.GatewayContext;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code POST /v1/chat/completions}: the OpenAI request, already translated, goes upstream as
+ * {@code generateContent} or {@code streamGenerateContent?alt=sse}; the answer comes back translated. Streamed: each
+ * Gemini event becomes one {@code chat.completion.chunk}, flushed at once, and {@code data: [DONE]} ends the stream.
+ * Not streamed: the answer is read whole and translated.
+ *
+ * <p>An answer that is empty before anything reached the client (no candidate, no text, no call) is tried again on
+ * the next key, like a 5xx. While a streamed answer is awaited, {@code : keep-alive} comments go out every
+ * {@value #KEEP_ALIVE_SECONDS} s; they carry no content, so failover stays possible after them, and an error after
+ * them is sent as an SSE error event since the 200 head is out.
+ */
+public final class OpenAiChatExchange extends Exchange {
+    static final long KEEP_ALIVE_SECONDS = 10;
+    /** One streamed Gemini event is never this large; past it the stream is treated as broken. */
+    private static final int MAX_EVENT_BYTES = 32 * 1024 * 1024;
+
+    private final TranslatedChatRequest request;
+    private final String path;
+    private ChatStreamTranslator stream;
+    private SseEventSplitter splitter;
+    private CompositeByteBuf collected;
+    private boolean headWritten;
+    private ScheduledFuture<?> keepAlive;
+
+    public OpenAiChatExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
+                              TranslatedChatRequest request, String path, boolean keepAlive) {
+        super(gw, client, ctx, version, Unpooled.wrappedBuffer(request.body()), request.model(), "POST " + path,
+                keepAlive);
+        this.request = request;
+        this.path = path;
+    }
+
+    @Override
+    public void start() {
+        if (request.stream()) {
+            keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, KEEP_ALIVE_SECONDS,
+                    KEEP_ALIVE_SECONDS, TimeUnit.SECONDS);
+        }
+        super.start();
+    }
+
+    private void sendKeepAlive() {
+        if (phase == Phase.DONE || (stream != null && stream.sawContent())) {
+            cancelKeepAlive();
+            return;
+        }
+        writeStreamHead();
+        ByteBuf b = ctx.alloc().buffer(16);
+        ChatStreamTranslator.writeKeepAlive(b);
+        ctx.writeAndFlush(new DefaultHttpContent(b));
+    }
+
+    private void cancelKeepAlive() {
+        if (keepAlive != null) {
+            keepAlive.cancel(false);
+            keepAlive = null;
+        }
+    }
+
+    @Override
+    protected HttpRequest newUpstreamRequest() {
+        DefaultHttpHeaders h = new DefaultHttpHeaders();
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, request.upstreamPath("v1beta"), h);
+    }
+
+    @Override
+    protected void onHead(HttpResponse head) {
+        closeAttemptState();
+        if (status >= 300 || !request.stream()) {
+            phase = Phase.BODY; // read whole: an unclassified error, or a non-streamed answer
+            collected = ctx.alloc().compositeBuffer(64);
+            return;
+        }
+        stream = new ChatStreamTranslator(request, gw.openAi().signatures(), gw.openAi().clock());
+        splitter = new SseEventSplitter(ctx.alloc(), MAX_EVENT_BYTES);
+    }
+
+    @Override
+    protected void onBody(HttpContent content) {
+        if (collected != null) {
+            collected.addComponent(true, content.content());
+            if (content instanceof LastHttpContent) {
+                onCollected();
+            }
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        try {
+            splitter.feed(content.content(), this::onEvent);
+            if (last) {
+                splitter.flushPending(this::onEvent);
+            }
+        } catch (UpstreamFormatException | IllegalStateException e) {
+            content.release();
+            dropUpstream();
+            onStreamBroken("upstream sent an unreadable event: " + e.getMessage());
+            return;
+        }
+        content.release();
+        if (last) {
+            onStreamEnd();
+        }
+    }
+
+    private void onEvent(ByteBuf data) {
+        ByteBuf out = ctx.alloc().buffer(256 + data.readableBytes());
+        if (stream.onEvent(data, out)) {
+            cancelKeepAlive();
+            writeStreamHead();
+            ctx.write(new DefaultHttpContent(out));
+        } else {
+            out.release();
+        }
+    }
+
+    private void onStreamEnd() {
+        if (!stream.sawContent()) {
+            OpenAiError upstreamError = stream.upstreamError();
+            closeAttemptState();
+            if (upstreamError != null) {
+                retryOnNextKey(new Verdict(VerdictKind.SERVER_ERROR, -1, "error event: " + upstreamError.code()));
+            } else {
+                retryOnNextKey(new Verdict(VerdictKind.EMPTY_ANSWER, -1, "empty answer"));
+            }
+            return;
+        }
+        ByteBuf out = ctx.alloc().buffer(512);
+        stream.finish(out);
+        Usage u = stream.usage();
+        status = 200;
+        finish(Verdict.SUCCESS, u.promptTokens(), u.outputTokens(), new DefaultLastHttpContent(out));
+    }
+
+    /** The stream broke before its end: retried when nothing showed yet, else ended with an error event. */
+    private void onStreamBroken(String why) {
+        if (stream != null && !stream.sawContent()) {
+            closeAttemptState();
+            attemptFailed(new Verdict(VerdictKind.SERVER_ERROR, -1, "broken stream"), null);
+            return;
+        }
+        abortStream(why);
+    }
+
+    private void onCollected() {
+        CompositeByteBuf body = collected;
+        collected = null;
+        try {
+            if (status >= 300) {
+                sendError(OpenAiErrors.fromGemini(status, body));
+                return;
+            }
+            ChatResponseTranslator.Completion c;
+            try {
+                c = gw.openAi().responses().translate(request, body);
+            } catch (UpstreamFormatException e) {
+                retryOnNextKey(new Verdict(VerdictKind.SERVER_ERROR, -1, "unreadable answer"));
+                return;
+            }
+            if (c.error() != null) {
+                sendError(c.error());
+                return;
+            }
+            if (c.empty()) {
+                retryOnNextKey(new Verdict(VerdictKind.EMPTY_ANSWER, -1, "empty answer"));
+                return;
+            }
+            status = 200;
+            FullHttpResponse r = new DefaultFullHttpResponse(clientVersion, HttpResponseStatus.OK,
+                    Unpooled.wrappedBuffer(c.json()));
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, c.json().length);
+            connectionHeader(r);
+            finish(Verdict.SUCCESS, c.usage().promptTokens(), c.usage().outputTokens(), r);
+        } finally {
+            body.release();
+        }
+    }
+
+    /** The 200 head of a streamed answer, once: SSE, not cached, not buffered by proxies in between. */
+    private void writeStreamHead() {
+        if (headWritten) {
+            return;
+        }
+        headWritten = true;
+        HttpResponse r = new DefaultHttpResponse(clientVersion, HttpResponseStatus.OK);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)
+                .set("x-accel-buffering", "no");
+        if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+            closeAfter = true;
+        } else {
+            HttpUtil.setTransferEncodingChunked(r, true);
+        }
+        connectionHeader(r);
+        ctx.write(r);
+    }
+
+    @Override
+    protected void onUpstreamError(FullHttpResponse error, Verdict verdict) {
+        try {
+            sendError(OpenAiErrors.fromGemini(status, error.content()));
+        } finally {
+            error.release();
+        }
+    }
+
+    @Override
+    protected void respondError(int code, String message, long retryAfterSeconds) {
+        sendError(OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
+    }
+
+    /** An error in OpenAI's shape: as the answer, or as an SSE error event when the stream's head is out. */
+    private void sendError(OpenAiError e) {
+        cancelKeepAlive();
+        status = e.status();
+        if (headWritten) {
+            ByteBuf b = ctx.alloc().buffer(256);
+            e.writeSseFrame(b);
+            finish(null, 0, 0, new DefaultLastHttpContent(b));
+            return;
+        }
+        FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), clientVersion, e);
+        connectionHeader(r);
+        phase = Phase.STREAMING;
+        finish(null, 0, 0, r);
+    }
+
+    @Override
+    protected void abortStream(String why) {
+        cancelKeepAlive();
+        if (!headWritten) {
+            sendError(OpenAiErrors.serverError(502, why));
+            return;
+        }
+        status = 502;
+        ByteBuf b = ctx.alloc().buffer(256);
+        if (stream != null) {
+            stream.error(why, b);
+        } else {
+            OpenAiErrors.serverError(502, why).writeSseFrame(b);
+        }
+        closeAfter = true;
+        finish(null, 0, 0, new DefaultLastHttpContent(b));
+    }
+
+    /** Drops what one attempt built (its translator and splitter) before the next attempt or the end. */
+    private void closeAttemptState() {
+        if (splitter != null) {
+            splitter.close();
+            splitter = null;
+        }
+        if (collected != null) {
+            collected.release();
+            collected = null;
+        }
+    }
+
+    @Override
+    protected void cleanup() {
+        cancelKeepAlive();
+        closeAttemptState();
+        super.cleanup();
+    }
+
+    /** For the access log: the route the client called. */
+    String path() {
+        return path;
+    }
+}
