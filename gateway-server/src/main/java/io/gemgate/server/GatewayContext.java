@@ -14,12 +14,13 @@ public final class GatewayContext {
     private final KeyPool pool;
     private final UpstreamClient upstream;
     private final TokenMatcher token;
-    private final OpenAiSupport openAi = new OpenAiSupport(java.time.Clock.systemUTC());
+    private final OpenAiSupport openAi;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
 
-    public GatewayContext(GatewayConfig config, KeyPool pool, UpstreamClient upstream) {
+    public GatewayContext(GatewayConfig config, KeyPool pool, UpstreamClient upstream, OpenAiSupport openAi) {
+        this.openAi = requireNonNull(openAi, "openAi");
         this.config = requireNonNull(config, "config");
         this.pool = requireNonNull(pool, "pool");
         this.upstream = requireNonNull(upstream, "upstream");

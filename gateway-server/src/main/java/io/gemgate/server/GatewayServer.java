@@ -54,7 +54,8 @@ public final class GatewayServer implements AutoCloseable {
         this.persister = new StatePersister(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval());
         persister.restore();
         UpstreamClient upstream = new UpstreamClient(cfg.upstream(), b.upstreamSsl);
-        this.gw = new GatewayContext(cfg, pool, upstream);
+        this.gw = new GatewayContext(cfg, pool, upstream,
+                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive));
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
         ServerBootstrap sb = new ServerBootstrap()
@@ -159,6 +160,7 @@ public final class GatewayServer implements AutoCloseable {
         private final List<KeySpec> keys;
         private SslContext upstreamSsl;
         private LongSupplier clock = System::currentTimeMillis;
+        private java.time.Duration sseKeepAlive = java.time.Duration.ofSeconds(10);
 
         private Builder(GatewayConfig config, List<KeySpec> keys) {
             this.config = requireNonNull(config, "config");
@@ -174,6 +176,12 @@ public final class GatewayServer implements AutoCloseable {
         /** Epoch-millisecond clock for cooldowns and quota days. */
         public Builder clock(LongSupplier clock) {
             this.clock = requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** How often {@code : keep-alive} comments go out while an OpenAI stream is awaited (10 s). */
+        public Builder sseKeepAlive(java.time.Duration interval) {
+            this.sseKeepAlive = requireNonNull(interval, "interval");
             return this;
         }
 

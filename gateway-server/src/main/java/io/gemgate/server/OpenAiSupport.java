@@ -17,14 +17,19 @@ public final class OpenAiSupport {
     private static final long MODELS_CREATED = 1_735_689_600L; // 2025-01-01T00:00:00Z
 
     private final Clock clock;
+    private final java.time.Duration keepAliveInterval;
     private final ThoughtSignatures signatures;
     private final ChatRequestTranslator requests;
     private final ChatResponseTranslator responses;
     private final ModelsTranslator models;
     private final EmbeddingsTranslator embeddings;
 
-    public OpenAiSupport(Clock clock) {
+    /**
+     * @param keepAliveInterval how often {@code : keep-alive} comments go out while a streamed answer is awaited
+     */
+    public OpenAiSupport(Clock clock, java.time.Duration keepAliveInterval) {
         this.clock = clock;
+        this.keepAliveInterval = keepAliveInterval;
         this.signatures = ThoughtSignatures.inId();
         ModelResolver resolver = ModelResolver.DEFAULT;
         this.requests = new ChatRequestTranslator(resolver, signatures, null);
@@ -35,6 +40,10 @@ public final class OpenAiSupport {
 
     public Clock clock() {
         return clock;
+    }
+
+    public java.time.Duration keepAliveInterval() {
+        return keepAliveInterval;
     }
 
     public ThoughtSignatures signatures() {

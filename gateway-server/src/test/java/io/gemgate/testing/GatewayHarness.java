@@ -37,6 +37,12 @@ public final class GatewayHarness implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private GatewayServer server;
+    private static volatile Duration sseKeepAlive = Duration.ofSeconds(10);
+
+    /** The OpenAI stream keep-alive interval for gateways started after this call (tests of the comments). */
+    public static void sseKeepAlive(Duration interval) {
+        sseKeepAlive = interval;
+    }
 
     private GatewayHarness(FakeGemini fake, boolean ownsFake, List<KeySpec> keys, Map<String, String> extraEnv,
                            LongSupplier clock) {
@@ -91,7 +97,7 @@ public final class GatewayHarness implements AutoCloseable {
     private void startServer() {
         GatewayConfig cfg = ConfigLoader.load(null, env);
         try {
-            var b = GatewayServer.builder(cfg, keys).clock(clock);
+            var b = GatewayServer.builder(cfg, keys).clock(clock).sseKeepAlive(sseKeepAlive);
             if (fake.isTls()) {
                 b.upstreamSsl(fake.clientTrust());
             }

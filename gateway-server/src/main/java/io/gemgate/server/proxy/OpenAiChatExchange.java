@@ -44,11 +44,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>An answer that is empty before anything reached the client (no candidate, no text, no call) is tried again on
  * the next key, like a 5xx. While a streamed answer is awaited, {@code : keep-alive} comments go out every
- * {@value #KEEP_ALIVE_SECONDS} s; they carry no content, so failover stays possible after them, and an error after
+ * 10 s (configurable); they carry no content, so failover stays possible after them, and an error after
  * them is sent as an SSE error event since the 200 head is out.
  */
 public final class OpenAiChatExchange extends Exchange {
-    static final long KEEP_ALIVE_SECONDS = 10;
     /** One streamed Gemini event is never this large; past it the stream is treated as broken. */
     private static final int MAX_EVENT_BYTES = 32 * 1024 * 1024;
 
@@ -71,8 +70,8 @@ public final class OpenAiChatExchange extends Exchange {
     @Override
     public void start() {
         if (request.stream()) {
-            keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, KEEP_ALIVE_SECONDS,
-                    KEEP_ALIVE_SECONDS, TimeUnit.SECONDS);
+            long every = gw.openAi().keepAliveInterval().toMillis();
+            keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
         }
         super.start();
     }
