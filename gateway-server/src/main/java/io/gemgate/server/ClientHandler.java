@@ -1,5 +1,6 @@
 package io.gemgate.server;
 
+import io.gemgate.core.metrics.GatewayEvents;
 import io.gemgate.core.route.NativePath;
 import io.gemgate.server.proxy.Exchange;
 import io.gemgate.server.proxy.NativeExchange;
@@ -110,6 +111,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void onHead(HttpRequest req) {
         cancelTimer();
         HttpVersion version = req.protocolVersion();
+        route = null;
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             if (cause instanceof TooLongHttpHeaderException) {
@@ -137,6 +139,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
         if (path.equals("/health") || path.equals("/healthz")) {
             respondSimple(req, 200, "{\"status\":\"ok\"}");
+            return;
+        }
+        if (path.equals("/metrics") && gw.metricsText() != null) {
+            respondSimple(req, 200, gw.metricsText().get(), "text/plain; version=0.0.4; charset=utf-8");
             return;
         }
         if (path.equals("/ready")) {
@@ -195,6 +201,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onContent(HttpContent content) {
+        gw.events().bytes(content.content().readableBytes(), 0);
         body.addComponent(true, content.content());
         if (body.readableBytes() > gw.config().server().maxBodyBytes()) {
             releaseBody();
@@ -234,12 +241,14 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         gw.inFlight().incrementAndGet();
+        gw.events().requestStarted(route.label);
         exchange = e;
         e.start();
     }
 
     /** An OpenAI-shaped answer to a request whose body was read whole: the connection stays open. */
     private void respondOpenAi(HttpVersion version, OpenAiError error) {
+        gw.events().requestRejected(route.label, error.status());
         FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), version, error);
         if (!keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -355,7 +364,14 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     /** Answers a request without a body to read (health, ready); keeps the connection when it can. */
     private void respondSimple(HttpRequest req, int code, String json) {
-        FullHttpResponse r = Responses.json(ctx.alloc(), req.protocolVersion(), code, json);
+        respondSimple(req, code, json, null);
+    }
+
+    private void respondSimple(HttpRequest req, int code, String text, String contentType) {
+        FullHttpResponse r = Responses.json(ctx.alloc(), req.protocolVersion(), code, text);
+        if (contentType != null) {
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        }
         boolean hasBody = HttpUtil.getContentLength(req, 0L) > 0 || HttpUtil.isTransferEncodingChunked(req);
         if (hasBody || !keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -379,6 +395,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void respondAndClose(int code, String message) {
         closing = true;
         cancelTimer();
+        gw.events().requestRejected(route == null ? GatewayEvents.OTHER : route.label, code);
         FullHttpResponse r = openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1, OpenAiResponses.gatewayError(code, message, -1))
                 : Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);

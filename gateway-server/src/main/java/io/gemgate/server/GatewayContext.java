@@ -15,12 +15,22 @@ public final class GatewayContext {
     private final UpstreamClient upstream;
     private final TokenMatcher token;
     private final OpenAiSupport openAi;
+    private final io.gemgate.core.metrics.GatewayEvents events;
+    private final java.util.function.Supplier<String> metricsText;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
 
-    public GatewayContext(GatewayConfig config, KeyPool pool, UpstreamClient upstream, OpenAiSupport openAi) {
+    /**
+     * @param events      receives what the hot path reports (metrics, stats)
+     * @param metricsText the Prometheus text for {@code GET /metrics}, or null when metrics are off
+     */
+    public GatewayContext(GatewayConfig config, KeyPool pool, UpstreamClient upstream, OpenAiSupport openAi,
+                          io.gemgate.core.metrics.GatewayEvents events,
+                          java.util.function.Supplier<String> metricsText) {
         this.openAi = requireNonNull(openAi, "openAi");
+        this.events = requireNonNull(events, "events");
+        this.metricsText = metricsText;
         this.config = requireNonNull(config, "config");
         this.pool = requireNonNull(pool, "pool");
         this.upstream = requireNonNull(upstream, "upstream");
@@ -37,6 +47,15 @@ public final class GatewayContext {
 
     public UpstreamClient upstream() {
         return upstream;
+    }
+
+    public io.gemgate.core.metrics.GatewayEvents events() {
+        return events;
+    }
+
+    /** The Prometheus exposition text, or null when metrics are off. */
+    public java.util.function.Supplier<String> metricsText() {
+        return metricsText;
     }
 
     /** The translators of the OpenAI routes. */

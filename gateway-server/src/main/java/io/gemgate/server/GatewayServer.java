@@ -54,8 +54,10 @@ public final class GatewayServer implements AutoCloseable {
         this.persister = new StatePersister(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval());
         persister.restore();
         UpstreamClient upstream = new UpstreamClient(cfg.upstream(), b.upstreamSsl);
+        MetricsBinding metrics = b.metrics == null ? MetricsBinding.NONE : b.metrics;
         this.gw = new GatewayContext(cfg, pool, upstream,
-                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive));
+                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), metrics.events(pool),
+                metrics.scrape());
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
         ServerBootstrap sb = new ServerBootstrap()
@@ -161,6 +163,7 @@ public final class GatewayServer implements AutoCloseable {
         private SslContext upstreamSsl;
         private LongSupplier clock = System::currentTimeMillis;
         private java.time.Duration sseKeepAlive = java.time.Duration.ofSeconds(10);
+        private MetricsBinding metrics;
 
         private Builder(GatewayConfig config, List<KeySpec> keys) {
             this.config = requireNonNull(config, "config");
@@ -182,6 +185,12 @@ public final class GatewayServer implements AutoCloseable {
         /** How often {@code : keep-alive} comments go out while an OpenAI stream is awaited (10 s). */
         public Builder sseKeepAlive(java.time.Duration interval) {
             this.sseKeepAlive = requireNonNull(interval, "interval");
+            return this;
+        }
+
+        /** Where the hot path reports, and what {@code GET /metrics} answers (none by default). */
+        public Builder metrics(MetricsBinding metrics) {
+            this.metrics = metrics;
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.gemgate.server;
 
 import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.metrics.GatewayEvents;
 import io.gemgate.core.openai.EmbeddingsRequest;
 import io.gemgate.core.openai.OpenAiError;
 import io.gemgate.core.openai.OpenAiErrors;
@@ -35,7 +36,7 @@ final class OpenAiRoutes {
         try {
             return switch (route) {
                 case OPENAI_MODELS -> new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(),
-                        KeyPool.ANY_MODEL, log, keepAlive, OpenAiJsonExchange.single(HttpMethod.GET,
+                        KeyPool.ANY_MODEL, GatewayEvents.OPENAI_MODELS, log, keepAlive, OpenAiJsonExchange.single(HttpMethod.GET,
                         "/v1beta/models?pageSize=1000", NO_BODY, page -> ai.models().list(page)));
                 case OPENAI_MODEL -> model(gw, client, ctx, req, path, keepAlive, log);
                 case OPENAI_EMBEDDINGS -> embeddings(gw, client, ctx, req, body, keepAlive, log);
@@ -54,7 +55,8 @@ final class OpenAiRoutes {
         }
         OpenAiSupport ai = gw.openAi();
         String upstreamId = id.endsWith("-search") ? id.substring(0, id.length() - "-search".length()) : id;
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL, log, keepAlive,
+        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+                GatewayEvents.OPENAI_MODELS, log, keepAlive,
                 new OpenAiJsonExchange.Plan() {
                     @Override
                     public int calls() {
@@ -92,7 +94,8 @@ final class OpenAiRoutes {
                                        HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
         OpenAiSupport ai = gw.openAi();
         EmbeddingsRequest er = ai.embeddings().translate(body);
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), er.model(), log, keepAlive,
+        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), er.model(),
+                GatewayEvents.OPENAI_EMBEDDINGS, log, keepAlive,
                 new OpenAiJsonExchange.Plan() {
                     @Override
                     public int calls() {

@@ -1,5 +1,6 @@
 package io.gemgate.server;
 
+import io.gemgate.core.metrics.GatewayEvents;
 import io.gemgate.core.route.NativePath;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -12,19 +13,22 @@ import io.netty.handler.codec.http.HttpRequest;
  * ({@code x-goog-api-key} or {@code ?key=}). {@code /openai/v1/...} is always OpenAI's.
  */
 enum Route {
-    NATIVE(false),
-    OPENAI_CHAT(true),
-    OPENAI_MODELS(true),
-    OPENAI_MODEL(true),
-    OPENAI_EMBEDDINGS(true),
-    WRONG_METHOD(false),
-    NOT_FOUND(false);
+    NATIVE(false, GatewayEvents.NATIVE),
+    OPENAI_CHAT(true, GatewayEvents.OPENAI_CHAT),
+    OPENAI_MODELS(true, GatewayEvents.OPENAI_MODELS),
+    OPENAI_MODEL(true, GatewayEvents.OPENAI_MODELS),
+    OPENAI_EMBEDDINGS(true, GatewayEvents.OPENAI_EMBEDDINGS),
+    WRONG_METHOD(false, GatewayEvents.OTHER),
+    NOT_FOUND(false, GatewayEvents.OTHER);
 
     /** Errors go out in OpenAI's shape. */
     final boolean openAi;
+    /** The route label of metrics. */
+    final String label;
 
-    Route(boolean openAi) {
+    Route(boolean openAi, String label) {
         this.openAi = openAi;
+        this.label = label;
     }
 
     static Route of(HttpRequest req, String path) {

@@ -60,6 +60,7 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             int n = gw.connections().incrementAndGet();
+            gw.events().connection(true);
             if (n > gw.config().server().maxConnections() || gw.isShuttingDown()) {
                 ctx.close();
                 return;
@@ -71,6 +72,7 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             gw.connections().decrementAndGet();
+            gw.events().connection(false);
             ctx.fireChannelInactive();
         }
     }

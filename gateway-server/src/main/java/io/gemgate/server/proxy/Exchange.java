@@ -70,6 +70,8 @@ public abstract class Exchange implements UpstreamListener {
     protected final ModelRef model;
     protected KeyAttempts attempts;
     private final String logLine;
+    private final String route;
+    private long firstByteNanos = -1;
     private ByteBuf body;
     private final long startNanos = System.nanoTime();
 
@@ -92,11 +94,13 @@ public abstract class Exchange implements UpstreamListener {
     /**
      * @param body    the upstream request body; owned by the exchange from here on
      * @param model   the model name the key pool accounts the request to
+     * @param route   the route label for metrics ({@link io.gemgate.core.metrics.GatewayEvents#ROUTES})
      * @param logLine method and path for the access log (no client key in it)
      */
     protected Exchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion clientVersion,
-                       ByteBuf body, String model, String logLine, boolean keepAlive) {
+                       ByteBuf body, String model, String route, String logLine, boolean keepAlive) {
         this.gw = gw;
+        this.route = route;
         this.client = client;
         this.ctx = ctx;
         this.clientVersion = clientVersion;
@@ -245,7 +249,7 @@ public abstract class Exchange implements UpstreamListener {
      * @param error the upstream's error answer, or null when there was none (connect failure, timeout); owned here
      */
     protected final void attemptFailed(Verdict verdict, FullHttpResponse error) {
-        gw.pool().record(key, model, verdict, headLatencyMillis);
+        record(verdict, verdict.kind().retryOnNextKey());
         lastVerdict = verdict;
         if (lastError != null) {
             lastError.release();
@@ -279,7 +283,7 @@ public abstract class Exchange implements UpstreamListener {
      * @param nextBody the next call's request body; owned by the exchange from here on
      */
     protected final void nextCall(ByteBuf nextBody, long promptTokens, long outputTokens) {
-        gw.pool().record(key, model, Verdict.SUCCESS, headLatencyMillis);
+        record(Verdict.SUCCESS, false);
         if (promptTokens > 0 || outputTokens > 0) {
             gw.pool().recordUsage(key, model, promptTokens, outputTokens);
         }
@@ -350,7 +354,7 @@ public abstract class Exchange implements UpstreamListener {
             return;
         }
         if (status >= 300) {
-            gw.pool().record(key, model, Verdict.CLIENT_ERROR, headLatencyMillis);
+            record(Verdict.CLIENT_ERROR, false);
         }
         phase = Phase.STREAMING;
         onHead(head);
@@ -371,7 +375,7 @@ public abstract class Exchange implements UpstreamListener {
                     classifyError();
                 } else if (errorBody.readableBytes() > MAX_ERROR_BODY) {
                     // Too large to be one of Google's error bodies: pass it on unclassified.
-                    gw.pool().record(key, model, Verdict.CLIENT_ERROR, headLatencyMillis);
+                    record(Verdict.CLIENT_ERROR, false);
                     CompositeByteBuf b = errorBody;
                     errorBody = null;
                     phase = Phase.STREAMING;
@@ -458,7 +462,7 @@ public abstract class Exchange implements UpstreamListener {
     /** The answer broke off: records it against the key and lets the subclass end the client's answer. */
     private void failMidAnswer(String why) {
         log.info("answer with key {} for {} broke off: {}", key.masked(), model.name(), why);
-        gw.pool().record(key, model, new Verdict(VerdictKind.SERVER_ERROR, -1, "answer cut"), headLatencyMillis);
+        record(new Verdict(VerdictKind.SERVER_ERROR, -1, "answer cut"), false);
         abortStream(why);
     }
 
@@ -476,19 +480,43 @@ public abstract class Exchange implements UpstreamListener {
      */
     protected final void finish(Verdict verdict, long promptTokens, long outputTokens, HttpContent last) {
         if (verdict != null) {
-            gw.pool().record(key, model, verdict, headLatencyMillis);
+            record(verdict, false);
             if (promptTokens > 0 || outputTokens > 0) {
                 gw.pool().recordUsage(key, model, promptTokens, outputTokens);
             }
         }
         if (last != null) {
+            markFirstByte();
             ctx.writeAndFlush(last);
         }
         releaseUpstream();
         phase = Phase.DONE;
         cleanup();
-        logAccess();
+        ended();
         client.exchangeDone(closeAfter);
+    }
+
+    /** Records a verdict in the pool and reports the attempt. */
+    private void record(Verdict verdict, boolean failover) {
+        gw.pool().record(key, model, verdict, headLatencyMillis);
+        gw.events().attempt(model.name(), verdict.kind().label(), failover);
+    }
+
+    /** Notes the moment the first byte of the answer goes to the client (time to first byte). */
+    protected final void markFirstByte() {
+        if (firstByteNanos < 0) {
+            firstByteNanos = System.nanoTime() - startNanos;
+        }
+    }
+
+    /** Reports bytes written to the client. */
+    protected final void wrote(long bytes) {
+        gw.events().bytes(0, bytes);
+    }
+
+    private void ended() {
+        logAccess();
+        gw.events().requestFinished(route, model.name(), status, System.nanoTime() - startNanos, firstByteNanos);
     }
 
     /** Sets the Connection header of a response the exchange writes, and notes whether to close after it. */
@@ -510,7 +538,7 @@ public abstract class Exchange implements UpstreamListener {
         dropUpstream();
         status = 499;
         cleanup();
-        logAccess();
+        ended();
         client.exchangeDone(true);
     }
 

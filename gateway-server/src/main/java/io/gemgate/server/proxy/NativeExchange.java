@@ -61,11 +61,30 @@ public final class NativeExchange extends Exchange {
     private final String clientHost;
     private final UsageScanner usage = new UsageScanner();
     private boolean sse;
+    private final EventCounter newlines = new EventCounter();
+
+    /** Counts SSE event ends (a blank line: two line feeds with only CRs between) across chunks. */
+    private static final class EventCounter implements io.netty.util.ByteProcessor {
+        int run;
+        int events;
+
+        @Override
+        public boolean process(byte value) {
+            if (value == '\n') {
+                if (++run == 2) {
+                    events++;
+                }
+            } else if (value != '\r') {
+                run = 0;
+            }
+            return true;
+        }
+    }
 
     public NativeExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest request,
                           ByteBuf body, String path, String queryWithoutKey, boolean keepAlive) {
         super(gw, client, ctx, request.protocolVersion(), body, NativePath.model(path),
-                request.method() + " " + (queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey),
+                io.gemgate.core.metrics.GatewayEvents.NATIVE, request.method() + " " + (queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey),
                 keepAlive);
         this.method = request.method();
         this.upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
@@ -112,6 +131,7 @@ public final class NativeExchange extends Exchange {
         connectionHeader(out);
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
         sse = type != null && type.startsWith("text/event-stream");
+        markFirstByte();
         ctx.write(out);
     }
 
@@ -130,9 +150,18 @@ public final class NativeExchange extends Exchange {
 
     @Override
     protected void onBody(HttpContent content) {
+        ByteBuf b = content.content();
         if (status < 300) {
-            usage.scan(content.content());
+            usage.scan(b);
         }
+        if (sse) {
+            newlines.events = 0;
+            b.forEachByte(newlines);
+            if (newlines.events > 0) {
+                gw.events().sseEvents(newlines.events);
+            }
+        }
+        wrote(b.readableBytes());
         if (content instanceof LastHttpContent) {
             finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(), content);
         } else {

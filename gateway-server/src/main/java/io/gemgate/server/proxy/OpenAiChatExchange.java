@@ -61,8 +61,8 @@ public final class OpenAiChatExchange extends Exchange {
 
     public OpenAiChatExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
                               TranslatedChatRequest request, String path, boolean keepAlive) {
-        super(gw, client, ctx, version, Unpooled.wrappedBuffer(request.body()), request.model(), "POST " + path,
-                keepAlive);
+        super(gw, client, ctx, version, Unpooled.wrappedBuffer(request.body()), request.model(),
+                io.gemgate.core.metrics.GatewayEvents.OPENAI_CHAT, "POST " + path, keepAlive);
         this.request = request;
         this.path = path;
     }
@@ -145,6 +145,8 @@ public final class OpenAiChatExchange extends Exchange {
         if (stream.onEvent(data, out)) {
             cancelKeepAlive();
             writeStreamHead();
+            gw.events().sseEvents(1);
+            wrote(out.readableBytes());
             ctx.write(new DefaultHttpContent(out));
         } else {
             out.release();
@@ -220,6 +222,7 @@ public final class OpenAiChatExchange extends Exchange {
             return;
         }
         headWritten = true;
+        markFirstByte();
         HttpResponse r = new DefaultHttpResponse(clientVersion, HttpResponseStatus.OK);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)

@@ -59,8 +59,8 @@ public final class OpenAiJsonExchange extends Exchange {
     private CompositeByteBuf collected;
 
     public OpenAiJsonExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
-                              String model, String logLine, boolean keepAlive, Plan plan) {
-        super(gw, client, ctx, version, Unpooled.wrappedBuffer(plan.body(0)), model, logLine, keepAlive);
+                              String model, String route, String logLine, boolean keepAlive, Plan plan) {
+        super(gw, client, ctx, version, Unpooled.wrappedBuffer(plan.body(0)), model, route, logLine, keepAlive);
         this.plan = plan;
     }
 
