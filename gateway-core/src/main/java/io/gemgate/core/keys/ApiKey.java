@@ -13,14 +13,17 @@ public final class ApiKey {
     private final String secret;
     private final String masked;
     private final String fingerprint;
-    private final String project;
-    private final int weight;
-    private final String label;
+    /** Changed by the admin through {@link KeyPool#update}, which rebuilds the ring. */
+    private volatile String project;
+    private volatile int weight;
+    private volatile String label;
 
     /** Keys of the same project; this key included. Set once when the ring is built. */
     ApiKey[] projectGroup = {this};
 
     volatile boolean enabled = true;
+    /** Soft-removed: out of rotation and listed as removed, until restored. */
+    volatile boolean removed;
     /** Epoch millis since the key was found invalid; 0 = valid. */
     volatile long invalidSince;
     volatile String invalidReason = "";
@@ -74,6 +77,26 @@ public final class ApiKey {
 
     public boolean isEnabled() {
         return enabled;
+    }
+
+    public boolean isRemoved() {
+        return removed;
+    }
+
+    /** A stable id for the admin API and metrics: the fingerprint. */
+    public String id() {
+        return fingerprint;
+    }
+
+    /** The key as configured now. */
+    public KeySpec spec() {
+        return new KeySpec(secret, project, weight, label);
+    }
+
+    void apply(KeySpec spec) {
+        this.project = spec.project();
+        this.weight = spec.weight();
+        this.label = spec.label();
     }
 
     public boolean isInvalid() {

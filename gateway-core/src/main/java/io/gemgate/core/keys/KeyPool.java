@@ -42,6 +42,8 @@ public final class KeyPool {
     private final ConcurrentHashMap<String, ModelRef> models = new ConcurrentHashMap<>();
     private final AtomicReferenceArray<ModelRef> modelsByIndex = new AtomicReferenceArray<>(MAX_MODELS + 1);
     private final AtomicInteger nextModelIndex = new AtomicInteger();
+    /** Slots are never reused, so that a request's tried-keys list stays right across ring changes. */
+    private int nextSlot;
     private final ModelRef otherModels;
     private volatile PoolSettings settings;
     private volatile Ring ring;
@@ -66,10 +68,14 @@ public final class KeyPool {
         if (keys.isEmpty()) {
             throw new IllegalArgumentException("keys: empty (expected: at least one key)");
         }
-        ApiKey[] ring = new ApiKey[keys.size()];
-        for (int i = 0; i < ring.length; i++) {
-            ring[i] = new ApiKey(i, keys.get(i));
+        java.util.LinkedHashMap<String, ApiKey> unique = new java.util.LinkedHashMap<>();
+        for (KeySpec spec : keys) {
+            ApiKey k = new ApiKey(nextSlot, spec);
+            if (unique.putIfAbsent(k.fingerprint(), k) == null) {
+                nextSlot++;
+            }
         }
+        ApiKey[] ring = unique.values().toArray(new ApiKey[0]);
         linkProjects(ring);
         this.ring = new Ring(ring, schedule(ring));
         model(ANY_MODEL);
@@ -142,7 +148,7 @@ public final class KeyPool {
     }
 
     private static boolean usable(ApiKey k, ModelRef model, KeyAttempts attempts, long now) {
-        if (!k.enabled || k.invalidSince != 0 || attempts.contains(k.slot())) {
+        if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot())) {
             return false;
         }
         KeyModelState s = k.peek(model.index());
@@ -298,7 +304,7 @@ public final class KeyPool {
         int invalid = 0;
         int disabled = 0;
         for (ApiKey k : keys) {
-            if (!k.enabled) {
+            if (!k.enabled || k.removed) {
                 disabled++;
                 continue;
             }
@@ -335,7 +341,7 @@ public final class KeyPool {
     public boolean hasAvailableKey(ModelRef model) {
         long now = clock.getAsLong();
         for (ApiKey k : ring.keys) {
-            if (k.enabled && k.invalidSince == 0) {
+            if (k.enabled && !k.removed && k.invalidSince == 0) {
                 KeyModelState s = k.peek(model.index());
                 if (s == null || (s.cooldownUntil <= now && s.exhaustedUntil <= now)) {
                     return true;
@@ -348,7 +354,7 @@ public final class KeyPool {
     /** True while at least one key is enabled and valid (for {@code /ready}). */
     public boolean hasUsableKey() {
         for (ApiKey k : ring.keys) {
-            if (k.enabled && k.invalidSince == 0) {
+            if (k.enabled && !k.removed && k.invalidSince == 0) {
                 return true;
             }
         }
@@ -383,6 +389,9 @@ public final class KeyPool {
     /** The state of a key for a model now. */
     public KeyStatus status(ApiKey k, ModelRef model) {
         long now = clock.getAsLong();
+        if (k.removed) {
+            return new KeyStatus(KeyStatus.State.REMOVED, "removed", 0);
+        }
         if (!k.enabled) {
             return new KeyStatus(KeyStatus.State.DISABLED, "disabled", 0);
         }
@@ -421,6 +430,107 @@ public final class KeyPool {
             }
         }
         return out;
+    }
+
+    // ------------------------------------------------------------------------------------------------ run-time changes
+
+    /** What {@link #addKeys} did. */
+    public record AddResult(List<ApiKey> added, int duplicates) {
+    }
+
+    /**
+     * Adds keys at run time (admin bulk add); keys already in the pool (same secret) are counted as duplicates. The
+     * new ring is swapped in atomically: requests in flight keep the ring they started with.
+     */
+    public synchronized AddResult addKeys(List<KeySpec> specs) {
+        Map<String, ApiKey> byId = new LinkedHashMap<>();
+        for (ApiKey k : ring.keys) {
+            byId.put(k.fingerprint(), k);
+        }
+        List<ApiKey> added = new ArrayList<>();
+        int duplicates = 0;
+        for (KeySpec spec : specs) {
+            ApiKey k = new ApiKey(nextSlot, spec);
+            if (byId.putIfAbsent(k.fingerprint(), k) != null) {
+                duplicates++;
+                continue;
+            }
+            nextSlot++;
+            added.add(k);
+        }
+        if (!added.isEmpty()) {
+            rebuild(byId.values().toArray(new ApiKey[0]));
+        }
+        return new AddResult(List.copyOf(added), duplicates);
+    }
+
+    /** The key with this id (fingerprint), or null. */
+    public ApiKey find(String id) {
+        for (ApiKey k : ring.keys) {
+            if (k.fingerprint().equals(id)) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    /** Takes a key out of rotation (or back in); false when the id is unknown. */
+    public boolean setEnabled(String id, boolean enabled) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return false;
+        }
+        k.enabled = enabled;
+        markDirty();
+        return true;
+    }
+
+    /** Soft-removes a key (out of rotation, listed as removed) or restores it; false when the id is unknown. */
+    public boolean setRemoved(String id, boolean removed) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return false;
+        }
+        k.removed = removed;
+        markDirty();
+        return true;
+    }
+
+    /** Clears a key's invalid mark (a probe or an admin found it good again); false when the id is unknown. */
+    public boolean markValid(String id) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return false;
+        }
+        k.invalidSince = 0;
+        k.invalidReason = "";
+        markDirty();
+        return true;
+    }
+
+    /**
+     * Changes a key's weight, label or project (null: unchanged) and rebuilds the schedule and project groups.
+     *
+     * @return false when the id is unknown
+     * @throws IllegalArgumentException for a weight outside 1 to 100
+     */
+    public synchronized boolean update(String id, Integer weight, String label, String project) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return false;
+        }
+        KeySpec now = k.spec();
+        k.apply(new KeySpec(now.secret(), project == null ? now.project() : project,
+                weight == null ? now.weight() : weight, label == null ? now.label() : label));
+        rebuild(ring.keys.clone());
+        markDirty();
+        return true;
+    }
+
+    private void rebuild(ApiKey[] keys) {
+        linkProjects(keys);
+        ring = new Ring(keys, schedule(keys));
+        markDirty();
     }
 
     // ------------------------------------------------------------------------------------------------ persistence
@@ -523,6 +633,7 @@ public final class KeyPool {
     private static void linkProjects(ApiKey[] keys) {
         Map<String, List<ApiKey>> byProject = new LinkedHashMap<>();
         for (ApiKey k : keys) {
+            k.projectGroup = new ApiKey[] {k};
             if (!k.project().isEmpty()) {
                 byProject.computeIfAbsent(k.project(), p -> new ArrayList<>()).add(k);
             }

@@ -322,6 +322,57 @@ class KeyPoolTest {
     }
 
     @Test
+    void keysAddedAtRunTimeJoinTheRotationAndDuplicatesAreCounted() {
+        KeyPool pool = pool(Strategy.ROUND_ROBIN, key("a"), key("b"));
+        KeyPool.AddResult r = pool.addKeys(List.of(key("c"), key("a"), key("c")));
+        assertThat(r.added()).extracting(KeyPoolTest::nameOf).containsExactly("c");
+        assertThat(r.duplicates()).isEqualTo(2);
+        assertThat(pick(pool, "m", 6)).containsOnly("a", "b", "c").contains("c");
+        assertThat(pool.keys()).extracting(ApiKey::slot).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void duplicateKeysInTheFileAreDroppedAtStart() {
+        KeyPool pool = pool(Strategy.ROUND_ROBIN, key("a"), key("a"), key("b"));
+        assertThat(pool.keys()).hasSize(2);
+    }
+
+    @Test
+    void softRemovedKeysLeaveTheRotationUntilRestored() {
+        KeyPool pool = pool(Strategy.ROUND_ROBIN, key("a"), key("b"));
+        ApiKey a = pool.keys().get(0);
+        ModelRef m = pool.model("m");
+        assertThat(pool.setRemoved(a.id(), true)).isTrue();
+        assertThat(pick(pool, "m", 4)).containsOnly("b");
+        assertThat(pool.status(a, m).state()).isEqualTo(KeyStatus.State.REMOVED);
+        pool.setRemoved(a.id(), false);
+        assertThat(pick(pool, "m", 4)).contains("a");
+        assertThat(pool.setRemoved("no-such-id", true)).isFalse();
+    }
+
+    @Test
+    void disablingAndMarkingValidWorkByIdAndUpdatesRebuildTheRing() {
+        KeyPool pool = pool(Strategy.ROUND_ROBIN, key("a"), key("b"));
+        ApiKey a = pool.keys().get(0);
+        ApiKey b = pool.keys().get(1);
+        pool.setEnabled(a.id(), false);
+        assertThat(pick(pool, "m", 3)).containsOnly("b");
+        pool.setEnabled(a.id(), true);
+        pool.record(b, pool.model("m"), new Verdict(VerdictKind.INVALID_KEY, -1, "bad"), 1);
+        assertThat(pool.markValid(b.id())).isTrue();
+        assertThat(b.isInvalid()).isFalse();
+
+        assertThat(pool.update(a.id(), 3, "primary", "p1")).isTrue();
+        assertThat(a.weight()).isEqualTo(3);
+        assertThat(a.label()).isEqualTo("primary");
+        List<String> picks = pick(pool, "m", 8);
+        assertThat(picks).filteredOn("a"::equals).hasSize(6);
+        pool.update(b.id(), null, null, "p1");
+        pool.record(a, pool.model("m"), new Verdict(VerdictKind.RATE_LIMIT, 10_000, ""), 1);
+        assertThat(pool.status(b, pool.model("m")).state()).isEqualTo(KeyStatus.State.COOLING); // same project now
+    }
+
+    @Test
     void anEmptyKeyListIsRefused() {
         assertThatThrownBy(() -> pool(Strategy.ROUND_ROBIN)).hasMessageContaining("at least one key");
     }
