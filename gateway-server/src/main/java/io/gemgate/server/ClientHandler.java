@@ -2,6 +2,8 @@ package io.gemgate.server;
 
 import io.gemgate.core.metrics.GatewayEvents;
 import io.gemgate.core.route.NativePath;
+import io.gemgate.core.tokens.Admission;
+import io.gemgate.core.tokens.UserToken;
 import io.gemgate.server.proxy.Exchange;
 import io.gemgate.server.proxy.NativeExchange;
 import io.gemgate.server.proxy.OpenAiChatExchange;
@@ -55,6 +57,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private String path;
     private String query;
     private String clientToken;
+    /** The user token of the current request; null when the shared token was presented. */
+    private UserToken user;
     private boolean keepAlive;
     private Route route;
     /** Errors on this request go out in OpenAI's shape (else Google's). */
@@ -158,11 +162,15 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         openAiShape = route.openAi;
         clientToken = presentedToken(req);
+        user = null;
         if (!gw.token().matches(clientToken)) {
-            respondAndClose(401, clientToken == null
-                    ? "missing client token: send it as x-goog-api-key, ?key= or Authorization: Bearer"
-                    : "invalid client token");
-            return;
+            user = clientToken == null ? null : gw.tokens().authenticate(clientToken);
+            if (user == null) {
+                respondAndClose(401, clientToken == null
+                        ? "missing client token: send it as x-goog-api-key, ?key= or Authorization: Bearer"
+                        : "invalid client token");
+                return;
+            }
         }
         long declared = HttpUtil.getContentLength(req, -1L);
         long max = gw.config().server().maxBodyBytes();
@@ -240,10 +248,40 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondOpenAi(req.protocolVersion(), OpenAiErrors.of(bad));
             return;
         }
+        if (user != null) {
+            Admission a = gw.limiter().admit(user, e.modelName(), gw.now());
+            if (!a.isAccepted()) {
+                e.abandon();
+                respondRejected(req.protocolVersion(), a.status(), a.message(), a.retryAfterSeconds());
+                return;
+            }
+            e.user(user);
+        }
         gw.inFlight().incrementAndGet();
         gw.events().requestStarted(route.label);
         exchange = e;
         e.start();
+    }
+
+    /** Refuses a request whose body was read whole (a user token's limit), in the route's shape; keeps the connection. */
+    private void respondRejected(HttpVersion version, int code, String message, long retryAfterSeconds) {
+        if (route.openAi) {
+            respondOpenAi(version, OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
+            return;
+        }
+        gw.events().requestRejected(route.label, code);
+        FullHttpResponse r = Responses.googleError(ctx.alloc(), version, code, message);
+        if (retryAfterSeconds > 0) {
+            r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+        }
+        if (!keepAlive) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            closing = true;
+            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        ctx.writeAndFlush(r);
+        armIdleTimer();
     }
 
     /** An OpenAI-shaped answer to a request whose body was read whole: the connection stays open. */

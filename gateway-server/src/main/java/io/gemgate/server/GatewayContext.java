@@ -17,6 +17,9 @@ public final class GatewayContext {
     private final OpenAiSupport openAi;
     private final io.gemgate.core.metrics.GatewayEvents events;
     private final java.util.function.Supplier<String> metricsText;
+    private final io.gemgate.core.tokens.TokenRegistry tokens;
+    private final io.gemgate.core.tokens.TokenLimiter limiter;
+    private final java.util.function.LongSupplier clock;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
@@ -27,7 +30,11 @@ public final class GatewayContext {
      */
     public GatewayContext(GatewayConfig config, KeyPool pool, UpstreamClient upstream, OpenAiSupport openAi,
                           io.gemgate.core.metrics.GatewayEvents events,
-                          java.util.function.Supplier<String> metricsText) {
+                          java.util.function.Supplier<String> metricsText,
+                          io.gemgate.core.tokens.TokenRegistry tokens, java.util.function.LongSupplier clock) {
+        this.tokens = requireNonNull(tokens, "tokens");
+        this.clock = requireNonNull(clock, "clock");
+        this.limiter = new io.gemgate.core.tokens.TokenLimiter(pool.calendar());
         this.openAi = requireNonNull(openAi, "openAi");
         this.events = requireNonNull(events, "events");
         this.metricsText = metricsText;
@@ -47,6 +54,21 @@ public final class GatewayContext {
 
     public UpstreamClient upstream() {
         return upstream;
+    }
+
+    /** User tokens ({@code sk-...}), each with its own limits. */
+    public io.gemgate.core.tokens.TokenRegistry tokens() {
+        return tokens;
+    }
+
+    /** Enforces the user tokens' limits. */
+    public io.gemgate.core.tokens.TokenLimiter limiter() {
+        return limiter;
+    }
+
+    /** Epoch milliseconds, the same clock as the key pool's. */
+    public long now() {
+        return clock.getAsLong();
     }
 
     public io.gemgate.core.metrics.GatewayEvents events() {

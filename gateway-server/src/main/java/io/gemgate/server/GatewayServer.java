@@ -57,7 +57,8 @@ public final class GatewayServer implements AutoCloseable {
         MetricsBinding metrics = b.metrics == null ? MetricsBinding.NONE : b.metrics;
         this.gw = new GatewayContext(cfg, pool, upstream,
                 new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), metrics.events(pool),
-                metrics.scrape());
+                metrics.scrape(), new io.gemgate.core.tokens.TokenRegistry(b.clock, new java.security.SecureRandom()),
+                b.clock);
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
         ServerBootstrap sb = new ServerBootstrap()

@@ -72,6 +72,9 @@ public abstract class Exchange implements UpstreamListener {
     private final String logLine;
     private final String route;
     private long firstByteNanos = -1;
+    private io.gemgate.core.tokens.UserToken user;
+    private long usedPrompt;
+    private long usedOutput;
     private ByteBuf body;
     private final long startNanos = System.nanoTime();
 
@@ -481,6 +484,8 @@ public abstract class Exchange implements UpstreamListener {
     protected final void finish(Verdict verdict, long promptTokens, long outputTokens, HttpContent last) {
         if (verdict != null) {
             record(verdict, false);
+            usedPrompt += promptTokens;
+            usedOutput += outputTokens;
             if (promptTokens > 0 || outputTokens > 0) {
                 gw.pool().recordUsage(key, model, promptTokens, outputTokens);
             }
@@ -514,7 +519,26 @@ public abstract class Exchange implements UpstreamListener {
         gw.events().bytes(0, bytes);
     }
 
+    /** The user token this request was admitted for; its limiter is released when the request ends. */
+    public final void user(io.gemgate.core.tokens.UserToken t) {
+        this.user = t;
+    }
+
+    /** The model the key pool accounts this request to. */
+    public final String modelName() {
+        return model.name();
+    }
+
+    /** Drops a request that was refused before it started (a user limit): frees what it owns, writes nothing. */
+    public final void abandon() {
+        phase = Phase.DONE;
+        cleanup();
+    }
+
     private void ended() {
+        if (user != null) {
+            gw.limiter().release(user, usedPrompt, usedOutput, gw.now());
+        }
         logAccess();
         gw.events().requestFinished(route, model.name(), status, System.nanoTime() - startNanos, firstByteNanos);
     }
