@@ -161,15 +161,29 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         openAiShape = route.openAi;
-        clientToken = presentedToken(req);
-        user = null;
-        if (!gw.token().matches(clientToken)) {
-            user = clientToken == null ? null : gw.tokens().authenticate(clientToken);
-            if (user == null) {
-                respondAndClose(401, clientToken == null
-                        ? "missing client token: send it as x-goog-api-key, ?key= or Authorization: Bearer"
-                        : "invalid client token");
+        if (route == Route.ADMIN) {
+            if (gw.admin() == null) {
+                respondAndClose(404, "the admin API is off: set GEMGATE_ADMIN_TOKEN");
                 return;
+            }
+            String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+            String bearer = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
+            if (!gw.adminToken().matches(bearer)) {
+                respondAndClose(401, bearer == null ? "missing admin token: send Authorization: Bearer"
+                        : "invalid admin token");
+                return;
+            }
+        } else {
+            clientToken = presentedToken(req);
+            user = null;
+            if (!gw.token().matches(clientToken)) {
+                user = clientToken == null ? null : gw.tokens().authenticate(clientToken);
+                if (user == null) {
+                    respondAndClose(401, clientToken == null
+                            ? "missing client token: send it as x-goog-api-key, ?key= or Authorization: Bearer"
+                            : "invalid client token");
+                    return;
+                }
             }
         }
         long declared = HttpUtil.getContentLength(req, -1L);
@@ -230,6 +244,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     /** Hands a complete request to the exchange of its route; the body's ownership passes. */
     private void dispatch(HttpRequest req, CompositeByteBuf b) {
+        if (route == Route.ADMIN) {
+            admin(req, b);
+            return;
+        }
         Exchange e;
         try {
             e = switch (route) {
@@ -261,6 +279,32 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         gw.events().requestStarted(route.label);
         exchange = e;
         e.start();
+    }
+
+    /** Answers an admin API call (its body read whole) on the event loop; the connection stays open. */
+    private void admin(HttpRequest req, CompositeByteBuf b) {
+        byte[] bytes = io.netty.buffer.ByteBufUtil.getBytes(b);
+        b.release();
+        io.gemgate.server.admin.AdminResponse a;
+        try {
+            a = gw.admin().handle(req.method().name(), path, query, bytes);
+        } catch (RuntimeException e) {
+            log.warn("admin API {} {} failed", req.method(), path, e);
+            a = io.gemgate.server.admin.AdminResponse.error(500, "internal error: " + e.getClass().getSimpleName(), null);
+        }
+        gw.events().requestRejected(GatewayEvents.ADMIN, a.status());
+        FullHttpResponse r = Responses.json(ctx.alloc(), req.protocolVersion(), a.status(), "");
+        r.content().clear().writeBytes(a.json());
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, a.json().length)
+                .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        if (!keepAlive) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            closing = true;
+            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        ctx.writeAndFlush(r);
+        armIdleTimer();
     }
 
     /** Refuses a request whose body was read whole (a user token's limit), in the route's shape; keeps the connection. */

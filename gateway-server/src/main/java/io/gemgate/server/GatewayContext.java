@@ -14,6 +14,9 @@ public final class GatewayContext {
     private final KeyPool pool;
     private final UpstreamClient upstream;
     private final TokenMatcher token;
+    private final TokenMatcher adminToken;
+    private volatile io.gemgate.server.admin.AdminApi admin;
+    private volatile io.gemgate.core.settings.RuntimeSettings settings;
     private final OpenAiSupport openAi;
     private final io.gemgate.core.metrics.GatewayEvents events;
     private final java.util.function.Supplier<String> metricsText;
@@ -42,6 +45,8 @@ public final class GatewayContext {
         this.pool = requireNonNull(pool, "pool");
         this.upstream = requireNonNull(upstream, "upstream");
         this.token = new TokenMatcher(config.auth().token());
+        this.adminToken = new TokenMatcher(config.auth().adminToken());
+        this.settings = io.gemgate.core.settings.RuntimeSettings.from(config);
     }
 
     public GatewayConfig config() {
@@ -83,6 +88,31 @@ public final class GatewayContext {
     /** The translators of the OpenAI routes. */
     public OpenAiSupport openAi() {
         return openAi;
+    }
+
+    /** The live settings. */
+    public io.gemgate.core.settings.RuntimeSettings settings() {
+        return settings;
+    }
+
+    /** Replaces the live settings; the key pool's part applies to the next selection. */
+    public void settings(io.gemgate.core.settings.RuntimeSettings s) {
+        this.settings = requireNonNull(s, "settings");
+        pool.settings(s.toPoolSettings());
+    }
+
+    /** The admin token; the admin API is off when none is configured. */
+    public TokenMatcher adminToken() {
+        return adminToken;
+    }
+
+    /** The admin API, or null when it is off. */
+    public io.gemgate.server.admin.AdminApi admin() {
+        return admin;
+    }
+
+    void admin(io.gemgate.server.admin.AdminApi api) {
+        this.admin = api;
     }
 
     public TokenMatcher token() {

@@ -59,6 +59,9 @@ public final class GatewayServer implements AutoCloseable {
                 new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), metrics.events(pool),
                 metrics.scrape(), new io.gemgate.core.tokens.TokenRegistry(b.clock, new java.security.SecureRandom()),
                 b.clock);
+        if (gw.adminToken().isConfigured()) {
+            gw.admin(new io.gemgate.server.admin.AdminApi(gw));
+        }
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
         ServerBootstrap sb = new ServerBootstrap()

@@ -18,6 +18,7 @@ enum Route {
     OPENAI_MODELS(true, GatewayEvents.OPENAI_MODELS),
     OPENAI_MODEL(true, GatewayEvents.OPENAI_MODELS),
     OPENAI_EMBEDDINGS(true, GatewayEvents.OPENAI_EMBEDDINGS),
+    ADMIN(false, GatewayEvents.ADMIN),
     WRONG_METHOD(false, GatewayEvents.OTHER),
     NOT_FOUND(false, GatewayEvents.OTHER);
 
@@ -32,6 +33,9 @@ enum Route {
     }
 
     static Route of(HttpRequest req, String path) {
+        if (path.startsWith("/admin/api/") || path.equals("/admin/api")) {
+            return ADMIN;
+        }
         boolean prefixed = path.startsWith("/openai/v1/");
         String p = prefixed ? path.substring("/openai".length()) : path;
         HttpMethod m = req.method();
