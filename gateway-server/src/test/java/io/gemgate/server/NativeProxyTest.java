@@ -244,6 +244,29 @@ class NativeProxyTest {
     }
 
     @Test
+    void withFailoverMaxWaitARequestWaitsForTheFirstKeyToCoolDownInsteadOfFailing() {
+        gw = GatewayHarness.start(2);
+        fake().script(key(0), Behavior.rateLimitMinute(Duration.ofSeconds(1)));
+        fake().script(key(1), Behavior.rateLimitMinute(Duration.ofSeconds(1)));
+        assertThat(gw.generate("gemini-2.5-flash").statusCode()).isEqualTo(429); // both keys now cool for 1 s
+
+        var ctx = gw.server().context();
+        ctx.settings(ctx.settings().toBuilder().failoverMaxWait(Duration.ofSeconds(3)).build());
+        long start = System.nanoTime();
+        HttpResponse<String> r = gw.generate("gemini-2.5-flash");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(300));
+        assertThat(fake().requestCount()).isEqualTo(3);
+
+        ctx.settings(ctx.settings().toBuilder().failoverMaxWait(Duration.ZERO).build());
+        fake().script(key(0), Behavior.rateLimitMinute(Duration.ofSeconds(30)));
+        fake().script(key(1), Behavior.rateLimitMinute(Duration.ofSeconds(30)));
+        gw.generate("gemini-2.5-pro");
+        assertThat(gw.generate("gemini-2.5-pro").statusCode()).isEqualTo(429); // no wait: answered at once
+    }
+
+    @Test
     void everyKeyExhaustedForTheDayAnswers503WithRetryAfterToTheReset() {
         gw = GatewayHarness.start(2);
         fake().always(key(0), Behavior.quotaDay());

@@ -351,6 +351,28 @@ public final class KeyPool {
         return false;
     }
 
+    /**
+     * When the first key that is only cooling down for the model (not exhausted, invalid, disabled or removed) and
+     * not yet tried by this request becomes free, in epoch millis; {@code Long.MAX_VALUE} when there is none.
+     */
+    public long nextFreeMillis(ModelRef model, KeyAttempts attempts) {
+        long first = Long.MAX_VALUE;
+        long now = clock.getAsLong();
+        for (ApiKey k : ring.keys) {
+            if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot())) {
+                continue;
+            }
+            KeyModelState s = k.peek(model.index());
+            if (s == null) {
+                return now;
+            }
+            if (s.exhaustedUntil <= now) {
+                first = Math.min(first, Math.max(now, s.cooldownUntil));
+            }
+        }
+        return first;
+    }
+
     /** True while at least one key is enabled and valid (for {@code /ready}). */
     public boolean hasUsableKey() {
         for (ApiKey k : ring.keys) {

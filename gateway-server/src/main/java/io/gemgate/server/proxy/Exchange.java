@@ -93,6 +93,8 @@ public abstract class Exchange implements UpstreamListener {
     private FullHttpResponse lastError;
     private Verdict lastVerdict;
     private boolean paused;
+    /** Time this request already spent waiting for a key to free (failover.maxWait). */
+    private long waitedMillis;
 
     /**
      * @param body    the upstream request body; owned by the exchange from here on
@@ -310,6 +312,9 @@ public abstract class Exchange implements UpstreamListener {
      * "API key not valid" is never passed on: it would blame the client's credentials for ours.
      */
     private void noKeyLeft() {
+        if (waitForAKey()) {
+            return;
+        }
         VerdictKind last = lastVerdict == null ? null : lastVerdict.kind();
         if (last == VerdictKind.SERVER_ERROR && lastError != null) {
             useLastError();
@@ -328,6 +333,31 @@ public abstract class Exchange implements UpstreamListener {
             Unavailable u = gw.pool().unavailable(model);
             respondError(u.status(), u.message(), u.retryAfterSeconds());
         }
+    }
+
+    /**
+     * failover.maxWait: when every key left is only cooling down and one frees within the wait, try again then, on a
+     * timer (no thread waits). Returns true when a retry was scheduled.
+     */
+    private boolean waitForAKey() {
+        long maxWait = gw.settings().failoverMaxWait().toMillis();
+        if (maxWait <= 0 || attempts.isSpent()) {
+            return false;
+        }
+        long now = gw.now();
+        long free = gw.pool().nextFreeMillis(model, attempts);
+        if (free == Long.MAX_VALUE || free - now > maxWait || waitedMillis + (free - now) > maxWait) {
+            return false;
+        }
+        long delay = Math.max(1, free - now);
+        waitedMillis += delay;
+        phase = Phase.ACQUIRING;
+        ctx.executor().schedule(() -> {
+            if (phase == Phase.ACQUIRING) {
+                nextAttempt();
+            }
+        }, delay, TimeUnit.MILLISECONDS);
+        return true;
     }
 
     private void useLastError() {
