@@ -1,5 +1,7 @@
 package io.gemgate.core.settings;
 
+import io.gemgate.core.json.JsonTokens;
+
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -196,13 +198,13 @@ public final class SettingsCodec {
         try (JsonParser p = FACTORY.createParser(json)) {
             JsonToken t = p.nextToken();
             if (t != JsonToken.START_OBJECT) {
-                throw new SettingsException("", (t == null ? "empty body" : describe(t))
+                throw new SettingsException("", (t == null ? "empty body" : JsonTokens.describe(t))
                         + " (expected: a JSON object)");
             }
             RuntimeSettings s = readObject(p, base, strict);
             JsonToken trailing = p.nextToken();
             if (trailing != null) {
-                throw new SettingsException("", describe(trailing) + " after the object (expected: one JSON object)");
+                throw new SettingsException("", JsonTokens.describe(trailing) + " after the object (expected: one JSON object)");
             }
             return s;
         } catch (JsonProcessingException e) {
@@ -405,23 +407,7 @@ public final class SettingsCodec {
     }
 
     private static SettingsException wrongType(String field, JsonToken t, String expected) {
-        return new SettingsException(field, describe(t) + " (expected: " + expected + ")");
-    }
-
-    private static String describe(JsonToken t) {
-        if (t == null) {
-            return "end of input";
-        }
-        return switch (t) {
-            case START_OBJECT -> "an object";
-            case START_ARRAY -> "an array";
-            case VALUE_STRING -> "a string";
-            case VALUE_NUMBER_INT -> "an integer";
-            case VALUE_NUMBER_FLOAT -> "a fractional number";
-            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
-            case VALUE_NULL -> "null";
-            default -> t.asString() == null ? t.name() : t.asString();
-        };
+        return new SettingsException(field, JsonTokens.describe(t) + " (expected: " + expected + ")");
     }
 
     // --------------------------------------------------------------------------------------------------- durations

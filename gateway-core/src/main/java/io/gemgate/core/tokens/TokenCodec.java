@@ -1,5 +1,7 @@
 package io.gemgate.core.tokens;
 
+import io.gemgate.core.json.JsonTokens;
+
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -372,7 +374,7 @@ public final class TokenCodec {
 
     private static void expect(JsonParser p, JsonToken t, String field, String what) throws IOException {
         if (t != JsonToken.START_OBJECT) {
-            throw new IllegalArgumentException(field + ": " + describe(t) + " (expected: " + what + ")");
+            throw new IllegalArgumentException(field + ": " + JsonTokens.describe(t) + " (expected: " + what + ")");
         }
     }
 
@@ -457,28 +459,12 @@ public final class TokenCodec {
     }
 
     private static IllegalArgumentException wrongType(String field, JsonToken t, String expected) {
-        return new IllegalArgumentException(field + ": " + describe(t) + " (expected: " + expected + ")");
+        return new IllegalArgumentException(field + ": " + JsonTokens.describe(t) + " (expected: " + expected + ")");
     }
 
     private static IllegalArgumentException malformed(JsonProcessingException e) {
         return new IllegalArgumentException("body: malformed JSON: " + e.getOriginalMessage() + " at line "
                 + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr());
-    }
-
-    private static String describe(JsonToken t) {
-        if (t == null) {
-            return "nothing";
-        }
-        return switch (t) {
-            case START_OBJECT -> "an object";
-            case START_ARRAY -> "an array";
-            case VALUE_STRING -> "a string";
-            case VALUE_NUMBER_INT -> "an integer";
-            case VALUE_NUMBER_FLOAT -> "a fractional number";
-            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
-            case VALUE_NULL -> "null";
-            default -> t.name();
-        };
     }
 
     private static String abbreviate(String s) {
