@@ -21,7 +21,8 @@ final class Launcher {
         try {
             GatewayConfig cfg = ConfigLoader.load(env);
             List<KeySpec> keys = KeysFile.read(cfg.keys().file());
-            server = GatewayServer.start(cfg, keys);
+            server = GatewayServer.builder(cfg, keys).metrics(new io.gemgate.server.metrics.MicrometerMetrics())
+                    .start();
         } catch (ConfigException e) {
             System.err.println("gemgate: " + e.getMessage());
             LogManager.shutdown();

@@ -5,6 +5,7 @@ import io.gemgate.core.config.GatewayConfig;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.KeySpec;
 import io.gemgate.server.GatewayServer;
+import io.gemgate.server.MetricsBinding;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -34,6 +35,7 @@ public final class GatewayHarness implements AutoCloseable {
     private final List<KeySpec> keys;
     private final Map<String, String> env;
     private final LongSupplier clock;
+    private final MetricsBinding metrics;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private GatewayServer server;
@@ -46,6 +48,12 @@ public final class GatewayHarness implements AutoCloseable {
 
     private GatewayHarness(FakeGemini fake, boolean ownsFake, List<KeySpec> keys, Map<String, String> extraEnv,
                            LongSupplier clock) {
+        this(fake, ownsFake, keys, extraEnv, clock, null);
+    }
+
+    private GatewayHarness(FakeGemini fake, boolean ownsFake, List<KeySpec> keys, Map<String, String> extraEnv,
+                           LongSupplier clock, MetricsBinding metrics) {
+        this.metrics = metrics;
         this.fake = fake;
         this.ownsFake = ownsFake;
         this.keys = keys;
@@ -81,6 +89,11 @@ public final class GatewayHarness implements AutoCloseable {
         return new GatewayHarness(fake, false, keys, env, clock);
     }
 
+    /** A gateway with {@code n} keys in front of a new fake upstream, reporting to {@code metrics}. */
+    public static GatewayHarness start(int n, Map<String, String> env, MetricsBinding metrics) {
+        return new GatewayHarness(FakeGemini.start(), true, specs(n), env, System::currentTimeMillis, metrics);
+    }
+
     public static List<KeySpec> specs(int n) {
         List<KeySpec> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -100,6 +113,9 @@ public final class GatewayHarness implements AutoCloseable {
             var b = GatewayServer.builder(cfg, keys).clock(clock).sseKeepAlive(sseKeepAlive);
             if (fake.isTls()) {
                 b.upstreamSsl(fake.clientTrust());
+            }
+            if (metrics != null) {
+                b.metrics(metrics);
             }
             server = b.start();
         } catch (javax.net.ssl.SSLException e) {

@@ -205,6 +205,7 @@ public final class OpenAiChatExchange extends Exchange {
                 return;
             }
             status = 200;
+            wrote(c.json().length);
             FullHttpResponse r = new DefaultFullHttpResponse(clientVersion, HttpResponseStatus.OK,
                     Unpooled.wrappedBuffer(c.json()));
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)

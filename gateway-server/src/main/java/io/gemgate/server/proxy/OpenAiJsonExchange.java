@@ -105,6 +105,7 @@ public final class OpenAiJsonExchange extends Exchange {
             return;
         }
         status = 200;
+        wrote(json.length);
         FullHttpResponse r = new DefaultFullHttpResponse(clientVersion, HttpResponseStatus.OK,
                 Unpooled.wrappedBuffer(json));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)

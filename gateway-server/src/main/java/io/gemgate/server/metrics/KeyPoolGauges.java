@@ -1,0 +1,219 @@
+package io.gemgate.server.metrics;
+
+import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.KeyStatus;
+import io.gemgate.core.keys.KeyUsage;
+import io.gemgate.core.keys.ModelRef;
+import io.gemgate.core.settings.KeyBudget;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The key pool's gauges ({@link GatewayMeters#KEY_STATE} and the other per-key and pool meters), read from the
+ * {@link KeyPool} at each scrape by {@link #refresh()}: it works out the models in use, adds the series of keys and
+ * models that appeared, removes those that went away, and stores the values that the gauges then report. So one
+ * scrape sees one consistent reading of the pool, and the set of series follows keys added or removed at run time.
+ *
+ * <p>Thread-safe: {@link #refresh()} is synchronized (scrapes are rare); the gauges read volatile fields.
+ */
+final class KeyPoolGauges {
+    private static final KeyStatus.State[] STATES = KeyStatus.State.values();
+
+    private final MeterRegistry registry;
+    private final KeyPool pool;
+    private final Function<String, KeyBudget> budgets;
+    private final Gauge configured;
+    private volatile int configuredCount;
+    /** By key fingerprint and model name. */
+    private final Map<String, KeyRow> keyRows = new HashMap<>();
+    private final Map<String, ModelRow> modelRows = new HashMap<>();
+
+    KeyPoolGauges(MeterRegistry registry, KeyPool pool, Function<String, KeyBudget> budgets) {
+        this.registry = registry;
+        this.pool = pool;
+        this.budgets = budgets;
+        this.configured = Gauge.builder(GatewayMeters.KEYS_CONFIGURED, this, g -> g.configuredCount)
+                .description("Keys in the pool, soft-removed ones excluded").strongReference(true).register(registry);
+    }
+
+    /** Reads the pool and updates the gauges (and their set). */
+    synchronized void refresh() {
+        List<ApiKey> keys = pool.keys();
+        List<ModelRef> models = modelsInUse(keys);
+        Set<String> seenKeys = new HashSet<>();
+        Set<String> seenModels = new HashSet<>();
+        int notRemoved = 0;
+        for (ApiKey k : keys) {
+            if (!k.isRemoved()) {
+                notRemoved++;
+            }
+        }
+        configuredCount = notRemoved;
+        for (ModelRef m : models) {
+            long rpd = budgetPerDay(m.name());
+            int usable = 0;
+            Set<String> quotas = new HashSet<>();
+            for (ApiKey k : keys) {
+                String rowId = k.id() + '\n' + m.name();
+                seenKeys.add(rowId);
+                KeyRow row = keyRows.computeIfAbsent(rowId, id -> new KeyRow(k, m.name()));
+                KeyStatus status = pool.status(k, m);
+                KeyUsage usage = pool.usage(k, m);
+                row.update(status, usage.requests(), rpd);
+                if (status.state() == KeyStatus.State.ACTIVE) {
+                    usable++;
+                    quotas.add(k.project().isEmpty() ? "key:" + k.id() : "project:" + k.project());
+                }
+            }
+            seenModels.add(m.name());
+            modelRows.computeIfAbsent(m.name(), ModelRow::new).update(usable, quotas.size());
+        }
+        for (Iterator<Map.Entry<String, KeyRow>> it = keyRows.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, KeyRow> e = it.next();
+            if (!seenKeys.contains(e.getKey())) {
+                e.getValue().remove();
+                it.remove();
+            }
+        }
+        for (Iterator<Map.Entry<String, ModelRow>> it = modelRows.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, ModelRow> e = it.next();
+            if (!seenModels.contains(e.getKey())) {
+                e.getValue().remove();
+                it.remove();
+            }
+        }
+    }
+
+    /** Removes every gauge of this pool (the binding moves to another gateway). */
+    synchronized void unregister() {
+        keyRows.values().forEach(KeyRow::remove);
+        keyRows.clear();
+        modelRows.values().forEach(ModelRow::remove);
+        modelRows.clear();
+        registry.remove(configured);
+    }
+
+    /**
+     * {@code *}, and the models some key sent a request for today or rests for (cooling, exhausted): the bound on
+     * per-key series is keys × models in use, not keys × every model ever named.
+     */
+    private List<ModelRef> modelsInUse(List<ApiKey> keys) {
+        List<ModelRef> out = new ArrayList<>();
+        for (ModelRef m : pool.models()) {
+            if (m.name().equals(KeyPool.ANY_MODEL) || isInUse(keys, m)) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    private boolean isInUse(List<ApiKey> keys, ModelRef m) {
+        for (ApiKey k : keys) {
+            if (pool.usage(k, m).requests() > 0) {
+                return true;
+            }
+            KeyStatus.State s = pool.status(k, m).state();
+            if (s == KeyStatus.State.COOLING || s == KeyStatus.State.EXHAUSTED) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private long budgetPerDay(String model) {
+        KeyBudget b = budgets.apply(model);
+        return b == null ? KeyBudget.UNLIMITED : b.rpd();
+    }
+
+    /** One key's gauges for one model. */
+    private final class KeyRow {
+        private final Tags tags;
+        private final List<Meter> meters = new ArrayList<>();
+        private volatile KeyStatus.State state = KeyStatus.State.ACTIVE;
+        private volatile long requestsToday;
+        private volatile double cooldownEndSeconds;
+        private volatile double budgetUsed;
+        private Gauge budget;
+
+        KeyRow(ApiKey k, String model) {
+            this.tags = Tags.of(GatewayMeters.KEY, k.masked(), GatewayMeters.KEY_ID, k.id(), GatewayMeters.MODEL,
+                    model);
+            for (KeyStatus.State s : STATES) {
+                meters.add(Gauge.builder(GatewayMeters.KEY_STATE, this, r -> r.state == s ? 1 : 0)
+                        .tags(tags).tag(GatewayMeters.STATE, s.label())
+                        .description("1 for the key's current state for the model, 0 for the others")
+                        .strongReference(true).register(registry));
+            }
+            meters.add(Gauge.builder(GatewayMeters.KEY_REQUESTS_TODAY, this, r -> r.requestsToday).tags(tags)
+                    .description("Requests sent with the key for the model since the quota day began")
+                    .strongReference(true).register(registry));
+            meters.add(Gauge.builder(GatewayMeters.KEY_COOLDOWN_END, this, r -> r.cooldownEndSeconds).tags(tags)
+                    .baseUnit("seconds")
+                    .description("Epoch seconds when the key is usable again for the model; 0 when not resting")
+                    .strongReference(true).register(registry));
+        }
+
+        void update(KeyStatus status, long requests, long rpd) {
+            state = status.state();
+            requestsToday = requests;
+            cooldownEndSeconds = status.untilMillis() > 0 ? status.untilMillis() / 1000.0 : 0;
+            if (rpd == KeyBudget.UNLIMITED) {
+                if (budget != null) {
+                    registry.remove(budget);
+                    budget = null;
+                }
+                return;
+            }
+            budgetUsed = requests / (double) rpd;
+            if (budget == null) {
+                budget = Gauge.builder(GatewayMeters.KEY_BUDGET_USED, this, r -> r.budgetUsed).tags(tags)
+                        .baseUnit("ratio")
+                        .description("Today's requests divided by the key's requests-per-day budget for the model")
+                        .strongReference(true).register(registry);
+            }
+        }
+
+        void remove() {
+            meters.forEach(registry::remove);
+            if (budget != null) {
+                registry.remove(budget);
+            }
+        }
+    }
+
+    /** The pool gauges of one model. */
+    private final class ModelRow {
+        private final List<Meter> meters = new ArrayList<>();
+        private volatile int usable;
+        private volatile int capacity;
+
+        ModelRow(String model) {
+            meters.add(Gauge.builder(GatewayMeters.KEYS_USABLE, this, r -> r.usable).tag(GatewayMeters.MODEL, model)
+                    .description("Keys that could serve the model now").strongReference(true).register(registry));
+            meters.add(Gauge.builder(GatewayMeters.POOL_CAPACITY, this, r -> r.capacity)
+                    .tag(GatewayMeters.MODEL, model)
+                    .description("Single-key quotas the usable keys add up to (keys of one project count once)")
+                    .strongReference(true).register(registry));
+        }
+
+        void update(int usableKeys, int quotas) {
+            usable = usableKeys;
+            capacity = quotas;
+        }
+
+        void remove() {
+            meters.forEach(registry::remove);
+        }
+    }
+}
