@@ -5,6 +5,7 @@ import static io.gemgate.testing.GatewayHarness.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gemgate.testing.Behavior;
+import io.gemgate.testing.FakeGemini;
 import io.gemgate.testing.GatewayHarness;
 import io.gemgate.testing.LeakDetection;
 import io.gemgate.testing.RecordedRequest;
@@ -86,6 +87,20 @@ class OpenAiRoutesTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).contains("\"Hel\"").endsWith("data: [DONE]\n\n");
         assertThat(gw.fake().keysUsed()).containsExactly(key(0), key(1));
+    }
+
+    @Test
+    void anUpstreamErrorEventAfterContentReachesTheClientAndCountsAgainstTheKey() {
+        gw = GatewayHarness.start(1);
+        gw.fake().script(key(0), Behavior.stream(List.of(FakeGemini.textEvent("partial"),
+                "{\"error\":{\"code\":503,\"message\":\"overloaded\",\"status\":\"UNAVAILABLE\"}}"), Duration.ZERO));
+        HttpResponse<String> r = openAi("POST", "/v1/chat/completions", CHAT.replace("{\"model\"",
+                "{\"stream\":true,\"model\""));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"partial\"", "\"error\"", "overloaded").doesNotContain("[DONE]");
+        var pool = gw.server().pool();
+        assertThat(pool.usage(gw.poolKey(key(0)), pool.model("gemini-2.5-flash")).failures()).isEqualTo(1);
+        assertThat(pool.usage(gw.poolKey(key(0)), pool.model("gemini-2.5-flash")).successes()).isZero();
     }
 
     @Test

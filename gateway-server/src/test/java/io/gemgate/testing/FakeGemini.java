@@ -350,6 +350,62 @@ public final class FakeGemini implements AutoCloseable {
                 prompt, candidates);
     }
 
+    /**
+     * A {@code functionCall} part, as Gemini writes it: {@code {"functionCall":{"name","args"},"thoughtSignature"}}
+     * (the signature is a sibling of {@code functionCall}, on the part; omitted when null). For
+     * {@link #partsEvent}.
+     *
+     * @param argsJson the {@code args} object as JSON
+     */
+    public static String functionCallPart(String name, String argsJson, String thoughtSignature) {
+        StringBuilder sb = new StringBuilder("{\"functionCall\":{\"name\":").append(quote(requireNonNull(name, "name")))
+                .append(",\"args\":").append(requireNonNull(argsJson, "argsJson")).append('}');
+        if (thoughtSignature != null) {
+            sb.append(",\"thoughtSignature\":").append(quote(thoughtSignature));
+        }
+        return sb.append('}').toString();
+    }
+
+    /** A thought summary part, {@code {"text":..,"thought":true}}, as sent with {@code includeThoughts}. */
+    public static String thoughtPart(String thought) {
+        return "{\"text\":" + quote(requireNonNull(thought, "thought")) + ",\"thought\":true}";
+    }
+
+    /** A plain text part, {@code {"text":..}}. */
+    public static String textPart(String text) {
+        return "{\"text\":" + quote(requireNonNull(text, "text")) + "}";
+    }
+
+    /**
+     * A GenerateContentResponse with one candidate (index 0) made of {@code partJsons}: a whole
+     * {@code generateContent} answer (with {@link Behavior#status}{@code (200, ..)}) or one stream event (with
+     * {@link Behavior#stream}).
+     *
+     * @param finishReason the candidate's finishReason, or null for none (a stream event before the last)
+     * @param prompt       promptTokenCount, or -1 for no usageMetadata
+     * @param candidates   candidatesTokenCount
+     * @param thoughts     thoughtsTokenCount, included when above 0; totalTokenCount is the sum of the three
+     */
+    public static String partsEvent(List<String> partJsons, String finishReason, int prompt, int candidates,
+                                    int thoughts) {
+        StringBuilder sb = new StringBuilder("{\"candidates\":[{\"content\":{\"parts\":[")
+                .append(String.join(",", partJsons)).append("],\"role\":\"model\"}");
+        if (finishReason != null) {
+            sb.append(",\"finishReason\":").append(quote(finishReason));
+        }
+        sb.append(",\"index\":0}]");
+        if (prompt >= 0) {
+            sb.append(",\"usageMetadata\":{\"promptTokenCount\":").append(prompt)
+                    .append(",\"candidatesTokenCount\":").append(candidates);
+            if (thoughts > 0) {
+                sb.append(",\"thoughtsTokenCount\":").append(thoughts);
+            }
+            sb.append(",\"totalTokenCount\":").append(prompt + candidates + Math.max(0, thoughts)).append('}');
+        }
+        return sb.append(",\"modelVersion\":").append(quote(Behavior.DEFAULT_MODEL))
+                .append(",\"responseId\":\"fake-parts\"}").toString();
+    }
+
     /** Stops the server and closes every connection; waits at most about 5 s. Idempotent. */
     @Override
     public void close() {

@@ -167,6 +167,14 @@ public final class OpenAiChatExchange extends Exchange {
         ByteBuf out = ctx.alloc().buffer(512);
         stream.finish(out);
         Usage u = stream.usage();
+        OpenAiError midStream = stream.upstreamError();
+        if (midStream != null) {
+            // The upstream sent an error event after content: the client got it translated; it is the key's failure.
+            status = midStream.status();
+            finish(new Verdict(VerdictKind.SERVER_ERROR, -1, "error event mid-stream"), u.promptTokens(),
+                    u.outputTokens(), new DefaultLastHttpContent(out));
+            return;
+        }
         status = 200;
         finish(Verdict.SUCCESS, u.promptTokens(), u.outputTokens(), new DefaultLastHttpContent(out));
     }

@@ -19,7 +19,7 @@ public final class OpenAiResponses {
     /** The OpenAI error for a status the gateway decides itself (auth, limits, no key left, upstream down). */
     public static OpenAiError gatewayError(int code, String message, long retryAfterSeconds) {
         return switch (code) {
-            case 400 -> OpenAiErrors.invalidRequest(null, message);
+            case 400, 405, 408, 414, 431 -> OpenAiErrors.of(code, OpenAiErrors.INVALID_REQUEST, message, null, null);
             case 401 -> OpenAiErrors.authentication(message);
             case 403 -> OpenAiErrors.permissionDenied(message);
             case 404 -> OpenAiErrors.notFound(message);
