@@ -47,6 +47,7 @@ public final class GatewayContext {
         this.token = new TokenMatcher(config.auth().token());
         this.adminToken = new TokenMatcher(config.auth().adminToken());
         this.settings = io.gemgate.core.settings.RuntimeSettings.from(config);
+        openAi.aliases(settings.modelAliases());
     }
 
     public GatewayConfig config() {
@@ -99,6 +100,7 @@ public final class GatewayContext {
     public void settings(io.gemgate.core.settings.RuntimeSettings s) {
         this.settings = requireNonNull(s, "settings");
         pool.settings(s.toPoolSettings());
+        openAi.aliases(s.modelAliases());
     }
 
     /** The admin token; the admin API is off when none is configured. */

@@ -19,10 +19,10 @@ public final class OpenAiSupport {
     private final Clock clock;
     private final java.time.Duration keepAliveInterval;
     private final ThoughtSignatures signatures;
-    private final ChatRequestTranslator requests;
+    private volatile ChatRequestTranslator requests;
     private final ChatResponseTranslator responses;
     private final ModelsTranslator models;
-    private final EmbeddingsTranslator embeddings;
+    private volatile EmbeddingsTranslator embeddings;
 
     /**
      * @param keepAliveInterval how often {@code : keep-alive} comments go out while a streamed answer is awaited
@@ -40,6 +40,16 @@ public final class OpenAiSupport {
 
     public Clock clock() {
         return clock;
+    }
+
+    /**
+     * Applies the live model aliases (alias → model) to the request translators; the next request sees them.
+     */
+    public void aliases(java.util.Map<String, String> aliases) {
+        ModelResolver resolver = aliases.isEmpty() ? ModelResolver.DEFAULT
+                : new ModelResolver(aliases, ModelResolver.DEFAULT.defaultModel());
+        this.requests = new ChatRequestTranslator(resolver, signatures, null);
+        this.embeddings = new EmbeddingsTranslator(resolver);
     }
 
     public java.time.Duration keepAliveInterval() {

@@ -104,6 +104,17 @@ class OpenAiRoutesTest {
     }
 
     @Test
+    void modelAliasesFromTheLiveSettingsApplyToTheNextRequest() {
+        gw = GatewayHarness.start(1);
+        var ctx = gw.server().context();
+        ctx.settings(ctx.settings().toBuilder().modelAliases(java.util.Map.of("fast", "gemini-2.5-flash-lite")).build());
+        HttpResponse<String> r = openAi("POST", "/v1/chat/completions", CHAT.replace("\"gemini-2.5-flash\"", "\"fast\""));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"model\":\"fast\"");
+        assertThat(gw.fake().lastRequest().path()).isEqualTo("/v1beta/models/gemini-2.5-flash-lite:generateContent");
+    }
+
+    @Test
     void badRequestsAre400NamingTheParamBeforeAnyUpstreamCall() {
         gw = GatewayHarness.start(1);
         HttpResponse<String> noMessages = openAi("POST", "/v1/chat/completions", "{\"model\":\"m\"}");
