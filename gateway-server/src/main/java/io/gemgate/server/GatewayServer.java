@@ -8,8 +8,16 @@ import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeySpec;
 import io.gemgate.core.keys.PoolSettings;
 import io.gemgate.core.keys.QuotaCalendar;
+import io.gemgate.core.metrics.GatewayEvents;
+import io.gemgate.core.secrets.KeyCipher;
+import io.gemgate.core.settings.RuntimeSettings;
 import io.gemgate.core.state.StateFile;
 import io.gemgate.core.state.StatePersister;
+import io.gemgate.core.tokens.TokenRegistry;
+import io.gemgate.server.admin.AdminApi;
+import io.gemgate.server.admin.AdminStats;
+import io.gemgate.server.admin.CompositeEvents;
+import io.gemgate.server.admin.KeyProber;
 import io.gemgate.server.internal.Transport;
 import io.gemgate.server.upstream.UpstreamClient;
 import io.netty.bootstrap.ServerBootstrap;
@@ -41,6 +49,8 @@ public final class GatewayServer implements AutoCloseable {
 
     private final GatewayContext gw;
     private final StatePersister persister;
+    /** Probes keys on demand (admin API) and brings invalid ones back in the background. */
+    private final KeyProber prober;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
@@ -51,19 +61,29 @@ public final class GatewayServer implements AutoCloseable {
         GatewayConfig cfg = b.config;
         KeyPool pool = new KeyPool(b.keys, PoolSettings.from(cfg.pool()), new QuotaCalendar(cfg.pool().quotaResetZone()),
                 b.clock);
-        this.persister = new StatePersister(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval());
-        persister.restore();
         UpstreamClient upstream = new UpstreamClient(cfg.upstream(), b.upstreamSsl);
         MetricsBinding metrics = b.metrics == null ? MetricsBinding.NONE : b.metrics;
+        TokenRegistry tokens = new TokenRegistry(b.clock, new java.security.SecureRandom());
+        boolean adminOn = new io.gemgate.core.auth.TokenMatcher(cfg.auth().adminToken()).isConfigured();
+        AdminStats stats = adminOn ? new AdminStats(pool, b.clock) : null;
+        GatewayEvents events = stats == null ? metrics.events(pool) : CompositeEvents.of(metrics.events(pool), stats);
         this.gw = new GatewayContext(cfg, pool, upstream,
-                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), metrics.events(pool),
-                metrics.scrape(), new io.gemgate.core.tokens.TokenRegistry(b.clock, new java.security.SecureRandom()),
+                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), events, metrics.scrape(), tokens,
                 b.clock);
-        if (gw.adminToken().isConfigured()) {
-            gw.admin(new io.gemgate.server.admin.AdminApi(gw));
-        }
+        // Keys added at run time go back into the pool before its counters are restored; tokens and settings too.
+        this.persister = StatePersister.builder(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval())
+                .tokens(tokens)
+                .settings(RuntimeSettings.from(cfg), gw::settings, gw::settings)
+                .configuredKeys(b.keys)
+                .cipher(cfg.state().masterKey() == null ? null : new KeyCipher(cfg.state().masterKey()))
+                .build();
+        persister.restore();
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
+        this.prober = new KeyProber(gw, workers.next());
+        if (adminOn) {
+            gw.admin(new AdminApi(gw, stats, prober));
+        }
         ServerBootstrap sb = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(Transport.serverChannel())
@@ -76,6 +96,7 @@ public final class GatewayServer implements AutoCloseable {
         try {
             this.listener = sb.bind(cfg.server().host(), cfg.server().port()).sync().channel();
         } catch (Exception e) {
+            prober.close();
             shutdownGroups();
             upstream.close();
             persister.close();
@@ -88,6 +109,7 @@ public final class GatewayServer implements AutoCloseable {
                     + cfg.server().port() + " (" + e + ")");
         }
         persister.start();
+        prober.start();
         log.info("Gemgate listening on {}:{} ({}), {} keys, upstream {}, strategy {}", cfg.server().host(), port(),
                 Transport.name(), pool.keys().size(), cfg.upstream().url(), pool.settings().strategy().wireName());
     }
@@ -147,6 +169,7 @@ public final class GatewayServer implements AutoCloseable {
             log.warn("{} request(s) still in flight after the grace period: closing them", gw.inFlight().get());
         }
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        prober.close();
         gw.upstream().close();
         shutdownGroups();
         persister.close();

@@ -182,11 +182,13 @@ class MetricsTest {
                 .isEqualTo(1);
         assertThat(second.text).doesNotContain(key(7));
 
-        // A restart with the same binding: the new pool's gauges replace the old ones, the counters go on.
+        // A restart with the same binding: the new pool's gauges replace the old ones, the counters go on. The key
+        // added at run time is stored and comes back; the removed one stays removed.
         gw.restart();
         Scrape third = scrape();
-        assertThat(third.find("gemgate_key_state", "key", "AIza...0007")).isEmpty();
-        assertThat(third.find("gemgate_key_state", "key", "AIza...0000", "model", "*")).hasSize(6);
+        assertThat(third.find("gemgate_key_state", "key", "AIza...0007", "model", "*")).hasSize(6);
+        assertThat(third.value("gemgate_key_state", "key", "AIza...0000", "model", "*", "state", "removed"))
+                .isEqualTo(1);
     }
 
     @Test

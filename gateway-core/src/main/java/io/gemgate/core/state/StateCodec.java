@@ -8,14 +8,20 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import io.gemgate.core.state.StateSnapshot.AddedKey;
+import io.gemgate.core.state.StateSnapshot.KeyEdit;
 import io.gemgate.core.state.StateSnapshot.KeyRecord;
 import io.gemgate.core.state.StateSnapshot.ModelRecord;
-
+import io.gemgate.core.tokens.TokenCodec;
+import io.gemgate.core.tokens.TokenRecord;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Encodes a {@link StateSnapshot} as UTF-8 JSON and decodes it back.
@@ -23,21 +29,29 @@ import java.util.List;
  * <h2>Format</h2>
  * <pre>{@code
  * {
- *   "version" : 1,
+ *   "version" : 2,
  *   "savedAtMillis" : 1700000000000,
  *   "keys" : [ {
  *     "fingerprint" : "ba7816bf8f01cfea",
  *     "disabled" : false,
+ *     "removed" : false,
  *     "invalidSinceMillis" : 0,
  *     "invalidReason" : "",
  *     "models" : [ { "model" : "gemini-2.5-flash", "cooldownUntilMillis" : 0, "rateLimitStreak" : 0,
  *                    "exhaustedUntilMillis" : 0, "dayStartMillis" : 0, "requests" : 0, "successes" : 0,
  *                    "failures" : 0, "rateLimited" : 0, "promptTokens" : 0, "outputTokens" : 0 } ]
- *   } ]
+ *   } ],
+ *   "addedKeys" : [ { "fingerprint" : "...", "secret" : "v1:...", "project" : "", "weight" : 1, "label" : "",
+ *                     "addedAtMillis" : 1700000000000 } ],
+ *   "keyEdits" : [ { "fingerprint" : "...", "project" : "team-a", "weight" : 3, "label" : "" } ],
+ *   "tokens" : [ { ...TokenCodec.writeRecord... } ],
+ *   "settings" : { "strategy" : "least_used" }
  * }
  * }</pre>
- * Field names are the record component names; {@code version} is written first. The file is this one JSON object
- * (pretty-printed, followed by a newline) and nothing else.
+ * Field names are the record component names; {@code version} is written first; {@code settings} only when the
+ * snapshot holds some. The file is this one JSON object (pretty-printed, followed by a newline) and nothing else.
+ * Version 1 files have {@code keys} only (and no {@code removed}); they decode with the version 2 parts empty, even
+ * if a field of that name is present with another shape.
  *
  * <h2>Integrity</h2>
  * There is no checksum field: a truncated or partly overwritten file is detected because it no longer parses as one
@@ -54,8 +68,10 @@ import java.util.List;
  *   <li>Unknown fields, at any level and of any shape, are skipped (forward compatibility).</li>
  *   <li>Other missing fields default to {@code 0}, {@code ""}, {@code false} or an empty list.</li>
  *   <li>Present fields must have the right JSON type ({@code null} is a wrong type): integers for numbers (no
- *       fractions, within {@code int}/{@code long} range), booleans, strings, arrays of objects.</li>
+ *       fractions, within {@code int}/{@code long} range), booleans, strings, arrays of objects; {@code settings}
+ *       must be an object (its content is checked when it is applied, not here).</li>
  *   <li>Numbers must not be negative. Duplicate field names and anything after the top-level object are rejected.</li>
+ *   <li>A token record must be complete and valid as {@link TokenCodec#readRecord} reads it.</li>
  * </ul>
  * Every violation throws {@link StateCorruptException} with a short message naming the field.
  *
@@ -66,6 +82,8 @@ public final class StateCodec {
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
+    /** Top-level fields that only version 2 and later define. */
+    private static final List<String> V2_FIELDS = List.of("addedKeys", "keyEdits", "tokens", "settings");
 
     private StateCodec() {
     }
@@ -75,9 +93,11 @@ public final class StateCodec {
      *
      * @param snapshot the state to encode
      * @return the file content
+     * @throws IllegalArgumentException if {@code snapshot.settings()} is neither empty nor one JSON object
      */
     public static byte[] encode(StateSnapshot snapshot) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + snapshot.keys().size() * 512);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + snapshot.keys().size() * 512
+                + snapshot.tokens().size() * 512 + snapshot.addedKeys().size() * 256);
         try (JsonGenerator g = FACTORY.createGenerator(out)) {
             g.setPrettyPrinter(new DefaultPrettyPrinter());
             g.writeStartObject();
@@ -88,6 +108,7 @@ public final class StateCodec {
                 g.writeStartObject();
                 g.writeStringField("fingerprint", key.fingerprint());
                 g.writeBooleanField("disabled", key.disabled());
+                g.writeBooleanField("removed", key.removed());
                 g.writeNumberField("invalidSinceMillis", key.invalidSinceMillis());
                 g.writeStringField("invalidReason", key.invalidReason());
                 g.writeArrayFieldStart("models");
@@ -110,12 +131,58 @@ public final class StateCodec {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            g.writeArrayFieldStart("addedKeys");
+            for (AddedKey k : snapshot.addedKeys()) {
+                g.writeStartObject();
+                g.writeStringField("fingerprint", k.fingerprint());
+                g.writeStringField("secret", k.secret());
+                g.writeStringField("project", k.project());
+                g.writeNumberField("weight", k.weight());
+                g.writeStringField("label", k.label());
+                g.writeNumberField("addedAtMillis", k.addedAtMillis());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("keyEdits");
+            for (KeyEdit e : snapshot.keyEdits()) {
+                g.writeStartObject();
+                g.writeStringField("fingerprint", e.fingerprint());
+                g.writeStringField("project", e.project());
+                g.writeNumberField("weight", e.weight());
+                g.writeStringField("label", e.label());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("tokens");
+            for (TokenRecord t : snapshot.tokens()) {
+                TokenCodec.writeRecord(g, t);
+            }
+            g.writeEndArray();
+            if (!snapshot.settings().isEmpty()) {
+                g.writeFieldName("settings");
+                copySettings(g, snapshot.settings());
+            }
             g.writeEndObject();
             g.writeRaw('\n');
         } catch (IOException e) {
             throw new UncheckedIOException("encoding state in memory", e); // cannot happen with a byte array
         }
         return out.toByteArray();
+    }
+
+    /** Copies the settings object into the document, so that it is pretty-printed with the rest. */
+    private static void copySettings(JsonGenerator g, String settings) throws IOException {
+        try (JsonParser p = FACTORY.createParser(settings)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("settings: not a JSON object");
+            }
+            g.copyCurrentStructure(p);
+            if (p.nextToken() != null) {
+                throw new IllegalArgumentException("settings: content after the object");
+            }
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("settings: malformed JSON: " + shorten(e.getOriginalMessage()), e);
+        }
     }
 
     /**
@@ -141,6 +208,8 @@ public final class StateCodec {
             int version = -1;
             long savedAtMillis = 0;
             List<KeyRecord> keys = List.of();
+            // Version 2 parts are kept raw until the version is known: "version" may come after them.
+            Map<String, byte[]> later = new HashMap<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 p.nextToken();
@@ -157,7 +226,13 @@ public final class StateCodec {
                     }
                     case "savedAtMillis" -> savedAtMillis = readLong(p, "savedAtMillis");
                     case "keys" -> keys = readKeys(p);
-                    default -> p.skipChildren();
+                    default -> {
+                        if (V2_FIELDS.contains(name)) {
+                            later.put(name, capture(p));
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
                 }
             }
             // the loop ends on END_OBJECT: the parser itself rejects anything else in an object
@@ -168,7 +243,17 @@ public final class StateCodec {
             if (trailing != null) {
                 throw new StateCorruptException("unexpected " + describe(trailing) + " after the top-level object");
             }
-            return new StateSnapshot(version, savedAtMillis, keys);
+            if (version < 2) {
+                return new StateSnapshot(version, savedAtMillis, keys);
+            }
+            List<AddedKey> added = later.containsKey("addedKeys")
+                    ? readArray(later.get("addedKeys"), "addedKeys", StateCodec::readAddedKey) : List.of();
+            List<KeyEdit> edits = later.containsKey("keyEdits")
+                    ? readArray(later.get("keyEdits"), "keyEdits", StateCodec::readKeyEdit) : List.of();
+            List<TokenRecord> tokens = later.containsKey("tokens")
+                    ? readArray(later.get("tokens"), "tokens", StateCodec::readToken) : List.of();
+            String settings = later.containsKey("settings") ? readSettings(later.get("settings")) : "";
+            return new StateSnapshot(version, savedAtMillis, keys, added, edits, tokens, settings);
         } catch (JsonEOFException e) {
             throw new StateCorruptException("truncated: unexpected end of input at byte "
                     + e.getLocation().getByteOffset(), e);
@@ -180,6 +265,100 @@ public final class StateCodec {
         } catch (IllegalArgumentException e) {
             throw new StateCorruptException(e.getMessage(), e); // record validation, should be caught above
         }
+    }
+
+    /** The current value (object, array or scalar) as compact JSON bytes; the parser is left on its last token. */
+    private static byte[] capture(JsonParser p) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.copyCurrentStructure(p);
+        }
+        return out.toByteArray();
+    }
+
+    @FunctionalInterface
+    private interface ElementReader<T> {
+        T read(JsonParser p, String path) throws IOException, StateCorruptException;
+    }
+
+    private static <T> List<T> readArray(byte[] raw, String path, ElementReader<T> reader)
+            throws IOException, StateCorruptException {
+        try (JsonParser p = FACTORY.createParser(raw)) {
+            p.nextToken();
+            expectArray(p, path);
+            List<T> out = new ArrayList<>();
+            JsonToken t;
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                String elementPath = path + "[" + out.size() + "]";
+                if (t != JsonToken.START_OBJECT) {
+                    throw wrongType(elementPath, "an object", t);
+                }
+                out.add(reader.read(p, elementPath));
+            }
+            return out;
+        }
+    }
+
+    private static AddedKey readAddedKey(JsonParser p, String path) throws IOException, StateCorruptException {
+        String fingerprint = "";
+        String secret = "";
+        String project = "";
+        int weight = 1;
+        String label = "";
+        long addedAtMillis = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            String field = path + "." + name;
+            switch (name) {
+                case "fingerprint" -> fingerprint = readString(p, field);
+                case "secret" -> secret = readString(p, field);
+                case "project" -> project = readString(p, field);
+                case "weight" -> weight = readInt(p, field);
+                case "label" -> label = readString(p, field);
+                case "addedAtMillis" -> addedAtMillis = readLong(p, field);
+                default -> p.skipChildren();
+            }
+        }
+        return new AddedKey(fingerprint, secret, project, weight, label, addedAtMillis);
+    }
+
+    private static KeyEdit readKeyEdit(JsonParser p, String path) throws IOException, StateCorruptException {
+        String fingerprint = "";
+        String project = "";
+        int weight = 1;
+        String label = "";
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            String field = path + "." + name;
+            switch (name) {
+                case "fingerprint" -> fingerprint = readString(p, field);
+                case "project" -> project = readString(p, field);
+                case "weight" -> weight = readInt(p, field);
+                case "label" -> label = readString(p, field);
+                default -> p.skipChildren();
+            }
+        }
+        return new KeyEdit(fingerprint, project, weight, label);
+    }
+
+    private static TokenRecord readToken(JsonParser p, String path) throws IOException, StateCorruptException {
+        try {
+            return TokenCodec.readRecord(p);
+        } catch (IllegalArgumentException e) {
+            throw new StateCorruptException(path + "." + e.getMessage(), e);
+        }
+    }
+
+    private static String readSettings(byte[] raw) throws IOException, StateCorruptException {
+        try (JsonParser p = FACTORY.createParser(raw)) {
+            JsonToken t = p.nextToken();
+            if (t != JsonToken.START_OBJECT) {
+                throw wrongType("settings", "an object", t);
+            }
+        }
+        return new String(raw, StandardCharsets.UTF_8);
     }
 
     private static List<KeyRecord> readKeys(JsonParser p) throws IOException, StateCorruptException {
@@ -199,6 +378,7 @@ public final class StateCodec {
     private static KeyRecord readKey(JsonParser p, String path) throws IOException, StateCorruptException {
         String fingerprint = "";
         boolean disabled = false;
+        boolean removed = false;
         long invalidSinceMillis = 0;
         String invalidReason = "";
         List<ModelRecord> models = List.of();
@@ -209,13 +389,14 @@ public final class StateCodec {
             switch (name) {
                 case "fingerprint" -> fingerprint = readString(p, field);
                 case "disabled" -> disabled = readBoolean(p, field);
+                case "removed" -> removed = readBoolean(p, field);
                 case "invalidSinceMillis" -> invalidSinceMillis = readLong(p, field);
                 case "invalidReason" -> invalidReason = readString(p, field);
                 case "models" -> models = readModels(p, field);
                 default -> p.skipChildren();
             }
         }
-        return new KeyRecord(fingerprint, disabled, invalidSinceMillis, invalidReason, models);
+        return new KeyRecord(fingerprint, disabled, removed, invalidSinceMillis, invalidReason, models);
     }
 
     private static List<ModelRecord> readModels(JsonParser p, String path) throws IOException, StateCorruptException {

@@ -1,5 +1,6 @@
 package io.gemgate.core.state;
 
+import io.gemgate.core.tokens.TokenRecord;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -8,33 +9,46 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The persisted view of the key pool: per key, its invalid mark and, per model, cooldowns, exhaustion and the day's
- * counters. All times are absolute epoch milliseconds, so a restart resumes a cooldown where it was; {@code 0} means
- * "not set".
+ * What the gateway persists: per key, its marks and, per model, cooldowns, exhaustion and the day's counters; since
+ * version 2 also the keys added at run time, the admin's edits of configured keys, the user tokens (hashed) and the
+ * settings changed at run time. All times are absolute epoch milliseconds, so a restart resumes a cooldown where it
+ * was; {@code 0} means "not set".
  *
- * <p>Keys are identified by {@link #fingerprint(String) fingerprint}; the secret itself is never part of a snapshot.
- * Instances are immutable: lists are copied with {@link List#copyOf}. Constructors reject {@code null} and negative
- * numbers with {@link NullPointerException} / {@link IllegalArgumentException}, so a snapshot that exists can always
- * be written and read back.
+ * <p>Keys are identified by {@link #fingerprint(String) fingerprint}. The only secrets a snapshot may hold are those
+ * of {@link AddedKey keys added at run time}, encrypted ({@code v1:...}) when a master key is configured; user tokens
+ * are stored as their SHA-256 only. Instances are immutable: lists are copied with {@link List#copyOf}. Constructors
+ * reject {@code null} and negative numbers with {@link NullPointerException} / {@link IllegalArgumentException}, so
+ * a snapshot that exists can always be written and read back.
+ *
+ * <h2>Versions</h2>
+ * <ul>
+ *   <li>1: {@code keys} only.</li>
+ *   <li>2: adds {@code removed} to each key, and {@code addedKeys}, {@code keyEdits}, {@code tokens} and
+ *       {@code settings}. A version 1 file reads as a version 2 snapshot with those empty.</li>
+ * </ul>
  *
  * @param version       format version, {@link #CURRENT_VERSION} for snapshots built by this code; at least 1
  * @param savedAtMillis when the snapshot was taken (epoch millis, {@code >= 0})
  * @param keys          one record per upstream key
+ * @param addedKeys     the keys added at run time (through the admin API), which the keys file does not list
+ * @param keyEdits      project, weight and label of configured keys as last set through the admin API
+ * @param tokens        the user tokens with their counters, never their secrets
+ * @param settings      the settings changed at run time, as the JSON object of
+ *                      {@code SettingsCodec.encodeOverrides}; {@code ""} when none was ever stored
  */
-public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys) {
+public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys, List<AddedKey> addedKeys,
+                            List<KeyEdit> keyEdits, List<TokenRecord> tokens, String settings) {
 
     /** The newest format this code writes and the newest it can read; newer files are treated as corrupt. */
-    public static final int CURRENT_VERSION = 1;
+    public static final int CURRENT_VERSION = 2;
 
     private static final int FINGERPRINT_CHARS = 16;
 
     /**
-     * Validates the fields and copies {@code keys}.
+     * Validates the fields and copies the lists.
      *
-     * @param version       format version, at least 1
-     * @param savedAtMillis epoch millis, {@code >= 0}
-     * @param keys          key records, copied
      * @throws IllegalArgumentException if {@code version < 1} or {@code savedAtMillis < 0}
+     * @throws NullPointerException     if a list or {@code settings} is null
      */
     public StateSnapshot {
         if (version < 1) {
@@ -42,15 +56,35 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
         }
         requireNonNegative("savedAtMillis", savedAtMillis);
         keys = List.copyOf(Objects.requireNonNull(keys, "keys"));
+        addedKeys = List.copyOf(Objects.requireNonNull(addedKeys, "addedKeys"));
+        keyEdits = List.copyOf(Objects.requireNonNull(keyEdits, "keyEdits"));
+        tokens = List.copyOf(Objects.requireNonNull(tokens, "tokens"));
+        Objects.requireNonNull(settings, "settings");
+    }
+
+    /**
+     * The key pool's part alone (what version 1 holds): no added keys, edits, tokens or settings.
+     *
+     * @param version       format version, at least 1
+     * @param savedAtMillis epoch millis, {@code >= 0}
+     * @param keys          key records, copied
+     */
+    public StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys) {
+        this(version, savedAtMillis, keys, List.of(), List.of(), List.of(), "");
     }
 
     /**
      * The state of a fresh start.
      *
-     * @return a snapshot with no keys, {@link #CURRENT_VERSION} and {@code savedAtMillis} 0
+     * @return a snapshot with nothing in it, {@link #CURRENT_VERSION} and {@code savedAtMillis} 0
      */
     public static StateSnapshot empty() {
         return new StateSnapshot(CURRENT_VERSION, 0L, List.of());
+    }
+
+    /** This snapshot with other key records (the rest unchanged). */
+    public StateSnapshot withKeys(List<KeyRecord> newKeys) {
+        return new StateSnapshot(version, savedAtMillis, newKeys, addedKeys, keyEdits, tokens, settings);
     }
 
     /**
@@ -78,28 +112,98 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param fingerprint        {@link StateSnapshot#fingerprint(String)} of the secret; the secret itself is never
      *                           stored here
      * @param disabled           disabled by an operator (kept out of rotation until re-enabled)
+     * @param removed            soft-removed by an operator or the clean-up (out of rotation, listed as removed,
+     *                           until restored); version 2
      * @param invalidSinceMillis when the key was marked invalid (e.g. upstream said the key is bad); 0 = valid
      * @param invalidReason      why it was marked invalid; {@code ""} if none
      * @param models             per-model state of this key
      */
-    public record KeyRecord(String fingerprint, boolean disabled, long invalidSinceMillis, String invalidReason,
-                            List<ModelRecord> models) {
+    public record KeyRecord(String fingerprint, boolean disabled, boolean removed, long invalidSinceMillis,
+                            String invalidReason, List<ModelRecord> models) {
 
         /**
          * Validates the fields and copies {@code models}.
          *
-         * @param fingerprint        key fingerprint, not null
-         * @param disabled           disabled by an operator
-         * @param invalidSinceMillis {@code >= 0}, 0 = valid
-         * @param invalidReason      not null, {@code ""} if none
-         * @param models             model records, copied
          * @throws IllegalArgumentException if {@code invalidSinceMillis < 0}
+         * @throws NullPointerException     if a reference is null
          */
         public KeyRecord {
             Objects.requireNonNull(fingerprint, "fingerprint");
             requireNonNegative("invalidSinceMillis", invalidSinceMillis);
             Objects.requireNonNull(invalidReason, "invalidReason");
             models = List.copyOf(Objects.requireNonNull(models, "models"));
+        }
+
+        /** A key that is not removed (the version 1 shape). */
+        public KeyRecord(String fingerprint, boolean disabled, long invalidSinceMillis, String invalidReason,
+                         List<ModelRecord> models) {
+            this(fingerprint, disabled, false, invalidSinceMillis, invalidReason, models);
+        }
+
+        /** This record with the removed mark set as given. */
+        public KeyRecord withRemoved(boolean value) {
+            return new KeyRecord(fingerprint, disabled, value, invalidSinceMillis, invalidReason, models);
+        }
+    }
+
+    /**
+     * A key added at run time. Its secret is stored here because no keys file holds it: encrypted
+     * ({@code KeyCipher}, {@code v1:...}) when a master key is configured, else as given.
+     *
+     * @param fingerprint   {@link StateSnapshot#fingerprint(String)} of the plain secret, to check a decryption and
+     *                      to match the key's {@link KeyRecord}
+     * @param secret        the secret as stored: {@code v1:...} or the key itself
+     * @param project       its Google Cloud project, {@code ""} when unknown
+     * @param weight        its weight, {@code >= 0} here (the pool refuses values outside 1 to 100 on restore)
+     * @param label         free text, {@code ""} if none
+     * @param addedAtMillis when it was first stored
+     */
+    public record AddedKey(String fingerprint, String secret, String project, int weight, String label,
+                           long addedAtMillis) {
+        /**
+         * Validates the fields.
+         *
+         * @throws IllegalArgumentException if a number is negative
+         * @throws NullPointerException     if a reference is null
+         */
+        public AddedKey {
+            Objects.requireNonNull(fingerprint, "fingerprint");
+            Objects.requireNonNull(secret, "secret");
+            Objects.requireNonNull(project, "project");
+            requireNonNegative("weight", weight);
+            Objects.requireNonNull(label, "label");
+            requireNonNegative("addedAtMillis", addedAtMillis);
+        }
+
+        /** Leaves the secret out. */
+        @Override
+        public String toString() {
+            return "AddedKey[fingerprint=" + fingerprint + ", project=" + project + ", weight=" + weight + ", label="
+                    + label + ", addedAtMillis=" + addedAtMillis + "]";
+        }
+    }
+
+    /**
+     * The project, weight and label an operator gave a configured key through the admin API; they win over the
+     * keys file's until changed again.
+     *
+     * @param fingerprint the key
+     * @param project     its project, {@code ""} for none
+     * @param weight      its weight, {@code >= 0} here (the pool refuses values outside 1 to 100 on restore)
+     * @param label       its label, {@code ""} for none
+     */
+    public record KeyEdit(String fingerprint, String project, int weight, String label) {
+        /**
+         * Validates the fields.
+         *
+         * @throws IllegalArgumentException if {@code weight < 0}
+         * @throws NullPointerException     if a reference is null
+         */
+        public KeyEdit {
+            Objects.requireNonNull(fingerprint, "fingerprint");
+            Objects.requireNonNull(project, "project");
+            requireNonNegative("weight", weight);
+            Objects.requireNonNull(label, "label");
         }
     }
 

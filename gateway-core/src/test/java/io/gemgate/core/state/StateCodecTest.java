@@ -1,6 +1,10 @@
 package io.gemgate.core.state;
 
+import io.gemgate.core.state.StateSnapshot.AddedKey;
+import io.gemgate.core.state.StateSnapshot.KeyEdit;
 import io.gemgate.core.state.StateSnapshot.KeyRecord;
+import io.gemgate.core.tokens.TokenLimits;
+import io.gemgate.core.tokens.TokenRecord;
 import io.gemgate.core.state.StateSnapshot.ModelRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -10,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -135,7 +140,8 @@ class StateCodecTest {
 
     @Test
     void newerVersionIsRejectedEvenWithAnUnknownShape() {
-        assertThat(corruption("{\"version\":2,\"keys\":{\"new\":\"shape\"}}")).contains("newer");
+        assertThat(corruption("{\"version\":" + (StateSnapshot.CURRENT_VERSION + 1) + ",\"keys\":{\"new\":\"shape\"}}"))
+                .contains("newer");
     }
 
     @Test
@@ -209,7 +215,8 @@ class StateCodecTest {
         assertThat(s.keys()).containsExactly(
                 new KeyRecord("", false, 0, "", List.of(new ModelRecord("", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))),
                 new KeyRecord("", false, 0, "", List.of()));
-        assertThat(StateCodec.decode(utf8("{\"version\":1}"))).isEqualTo(StateSnapshot.empty());
+        assertThat(StateCodec.decode(utf8("{\"version\":1}"))).isEqualTo(new StateSnapshot(1, 0, List.of()));
+        assertThat(StateCodec.decode(utf8("{\"version\":2}"))).isEqualTo(StateSnapshot.empty());
     }
 
     @Test
@@ -235,5 +242,69 @@ class StateCodecTest {
         assertThatThrownBy(() -> new StateSnapshot(0, 0, List.of())).isInstanceOf(IllegalArgumentException.class);
         assertThat(StateSnapshot.empty().version()).isEqualTo(StateSnapshot.CURRENT_VERSION);
         assertThat(StateSnapshot.empty().keys()).isEmpty();
+    }
+
+    static StateSnapshot sampleV2() {
+        TokenRecord token = new TokenRecord("tok_abcdefghijk1", "alice", 1_700_000_000_000L, "ab".repeat(32),
+                TokenLimits.builder().requestsPerMinute(60).allowedModels(Set.of("gemini-2.5-*")).build(), false,
+                1_700_000_100_000L, 1_699_990_000_000L, 12, 300, 40, 99, 4000);
+        return new StateSnapshot(StateSnapshot.CURRENT_VERSION, 1_700_000_999_000L,
+                List.of(new KeyRecord("0123456789abcdef", true, true, 5, "why", List.of())),
+                List.of(new AddedKey("1123456789abcdef", "v1:c2VjcmV0", "team-a", 3, "Alice's \"key\"", 77),
+                        new AddedKey("2123456789abcdef", "AIzaPlain", "", 1, "", 0)),
+                List.of(new KeyEdit("3123456789abcdef", "team-b", 100, "edited")),
+                List.of(token), "{\"strategy\":\"least_used\",\"keyBudgets\":{\"*\":{\"rpm\":5}}}");
+    }
+
+    @Test
+    void roundTripsVersion2Parts() throws Exception {
+        StateSnapshot s = sampleV2();
+        StateSnapshot back = StateCodec.decode(StateCodec.encode(s));
+        assertThat(back.keys()).isEqualTo(s.keys());
+        assertThat(back.addedKeys()).isEqualTo(s.addedKeys());
+        assertThat(back.keyEdits()).isEqualTo(s.keyEdits());
+        assertThat(back.tokens()).isEqualTo(s.tokens());
+        assertThat(back.settings()).isEqualTo(s.settings()); // compact in, compact out
+        assertThat(back).isEqualTo(s);
+    }
+
+    @Test
+    void version2PartsAreLeftOutOfAVersion1FileWhateverTheirShape() throws Exception {
+        StateSnapshot s = StateCodec.decode(utf8("""
+                {"tokens": [{"hash": "abc"}], "settings": 3, "addedKeys": {"x": 1}, "version": 1,
+                 "keys": [{"fingerprint": "0123456789abcdef", "removed": true}]}
+                """));
+        assertThat(s.version()).isEqualTo(1);
+        assertThat(s.tokens()).isEmpty();
+        assertThat(s.addedKeys()).isEmpty();
+        assertThat(s.settings()).isEmpty();
+        assertThat(s.keys().get(0).removed()).isTrue();
+    }
+
+    @Test
+    void version2PartsOfTheWrongShapeAreCorrupt() {
+        assertThat(corruption("{\"version\":2,\"settings\":[]}")).isEqualTo("settings: expected an object, found an array");
+        assertThat(corruption("{\"version\":2,\"addedKeys\":{}}")).isEqualTo("addedKeys: expected an array, found an object");
+        assertThat(corruption("{\"version\":2,\"addedKeys\":[{\"weight\":-1}]}"))
+                .isEqualTo("addedKeys[0].weight: negative (-1)");
+        assertThat(corruption("{\"version\":2,\"keyEdits\":[{\"label\":5}]}"))
+                .isEqualTo("keyEdits[0].label: expected a string, found an integer");
+        assertThat(corruption("{\"version\":2,\"tokens\":[{\"name\":\"a\"}]}")).isEqualTo("tokens[0].id: missing");
+        assertThat(corruption("{\"version\":2,\"tokens\":[1]}")).isEqualTo("tokens[0]: expected an object, found an integer");
+    }
+
+    @Test
+    void theSecretOfAnAddedKeyIsNotInItsToString() {
+        assertThat(new AddedKey("f", "AIzaSecretSecret", "", 1, "", 0).toString()).doesNotContain("Secret");
+    }
+
+    @Test
+    void encodingPutsSettingsInlineAndOmitsThemWhenEmpty() {
+        String with = new String(StateCodec.encode(sampleV2()), StandardCharsets.UTF_8);
+        assertThat(with).contains("\"settings\" : {").contains("\"least_used\"");
+        String without = new String(StateCodec.encode(StateSnapshot.empty()), StandardCharsets.UTF_8);
+        assertThat(without).doesNotContain("settings").contains("\"tokens\" : [ ]");
+        assertThatThrownBy(() -> StateCodec.encode(new StateSnapshot(2, 0, List.of(), List.of(), List.of(),
+                List.of(), "[1]"))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("settings");
     }
 }

@@ -1,16 +1,78 @@
 package io.gemgate.server.admin;
 
+import static java.util.Objects.requireNonNull;
+
+import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.KeySpec;
+import io.gemgate.core.keys.ModelRef;
+import io.gemgate.core.secrets.KeyText;
+import io.gemgate.core.settings.RuntimeSettings;
+import io.gemgate.core.settings.SettingsCodec;
+import io.gemgate.core.settings.SettingsException;
+import io.gemgate.core.state.StateSnapshot;
+import io.gemgate.core.tokens.TokenCodec;
+import io.gemgate.core.tokens.TokenRegistry;
+import io.gemgate.core.tokens.UserToken;
 import io.gemgate.server.GatewayContext;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * The admin REST API under {@code /admin/api}. The caller (ClientHandler) has checked the admin token and read the
- * whole body; this runs on the connection's event loop, so it must not block.
+ * whole body; this runs on the connection's event loop and never blocks: probes are started and answered 202, their
+ * results read later; changes are written to the state file by the persister's own thread.
+ *
+ * <h2>Routes</h2>
+ * <pre>
+ * GET    /admin/api/keys                 every key, masked, with status, health and today's counters
+ * POST   /admin/api/keys                 {"text": "...", "project"?, "weight"?, "label"?}: bulk add
+ * GET    /admin/api/keys/{id}            one key
+ * PATCH  /admin/api/keys/{id}            {"enabled"?, "weight"?, "label"?, "project"?}
+ * DELETE /admin/api/keys/{id}            soft remove
+ * POST   /admin/api/keys/{id}/restore    undo a removal
+ * POST   /admin/api/keys/{id}/check      probe now (202)
+ * POST   /admin/api/keys/check           probe every key not removed, or {"ids": [...]} (202)
+ * GET    /admin/api/tokens               user tokens with their limits and usage
+ * POST   /admin/api/tokens               {"name", limits...}: 201 {"id","name","token"}, the secret only here
+ * GET    /admin/api/tokens/{id}          one token
+ * PATCH  /admin/api/tokens/{id}          {"name"?, "enabled"?, limits...}
+ * DELETE /admin/api/tokens/{id}          revoke
+ * GET    /admin/api/settings             the live settings
+ * PATCH  /admin/api/settings             a partial object; all or nothing
+ * GET    /admin/api/stats[?model=m]      totals, distribution, per minute, latency, failovers, capacity
+ * </pre>
+ * Errors: {@code {"error":{"message":..,"field":..}}} with 400 (bad input, naming the field), 404 (unknown route or
+ * id), 405 (known route, other method).
  */
 public final class AdminApi {
-    private final GatewayContext gw;
+    private static final Logger log = LogManager.getLogger(AdminApi.class);
+    private static final String PREFIX = "/admin/api";
+    private static final int MAX_LABEL = 200;
+    private static final int MAX_PROJECT = 100;
+    private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label");
+    private static final List<String> PATCH_FIELDS = List.of("enabled", "weight", "label", "project");
+    private static final List<String> CHECK_FIELDS = List.of("ids");
 
-    public AdminApi(GatewayContext gw) {
-        this.gw = gw;
+    private final GatewayContext gw;
+    private final AdminStats stats;
+    private final KeyProber prober;
+    /** Serialises read-modify-write changes (settings, key edits) made from different event loops; never held long. */
+    private final Object changes = new Object();
+
+    /**
+     * @param stats  the statistics fed by the hot path; null: {@code /stats} answers from the key pool only
+     * @param prober probes keys; null: the check routes answer 503
+     */
+    public AdminApi(GatewayContext gw, AdminStats stats, KeyProber prober) {
+        this.gw = requireNonNull(gw, "gw");
+        this.stats = stats;
+        this.prober = prober;
     }
 
     /**
@@ -20,7 +82,384 @@ public final class AdminApi {
      * @param body   the request body (empty when none)
      */
     public AdminResponse handle(String method, String path, String query, byte[] body) {
-        return AdminResponse.error(404, "no admin route for " + method + " " + path + " (" + gw.pool().keys().size()
-                + " keys)", null);
+        try {
+            return route(method, path, query, body);
+        } catch (AdminException e) {
+            return e.response();
+        } catch (SettingsException e) {
+            return AdminResponse.error(400, e.getMessage(), e.field().isEmpty() ? null : e.field());
+        }
+    }
+
+    private AdminResponse route(String method, String path, String query, byte[] body) {
+        String rest = path.length() > PREFIX.length() ? path.substring(PREFIX.length() + 1) : "";
+        if (rest.endsWith("/")) {
+            rest = rest.substring(0, rest.length() - 1);
+        }
+        String[] seg = rest.isEmpty() ? new String[0] : rest.split("/", -1);
+        if (seg.length == 0) {
+            return expect(method, "GET") ? index() : null;
+        }
+        return switch (seg[0]) {
+            case "keys" -> keys(method, seg, body);
+            case "tokens" -> tokens(method, seg, body);
+            case "settings" -> seg.length == 1 ? settings(method, body) : notFound(method, path);
+            case "stats" -> seg.length == 1 && expect(method, "GET") ? stats(query) : notFound(method, path);
+            default -> notFound(method, path);
+        };
+    }
+
+    /** True when {@code method} is one of {@code allowed}; otherwise throws 405. */
+    private static boolean expect(String method, String... allowed) {
+        for (String a : allowed) {
+            if (a.equals(method)) {
+                return true;
+            }
+        }
+        throw new AdminException(405, "method " + method + " not allowed here (expected: "
+                + String.join(" or ", allowed) + ")", null);
+    }
+
+    private static AdminResponse notFound(String method, String path) {
+        throw new AdminException(404, "no admin route for " + method + " " + path, null);
+    }
+
+    private AdminResponse index() {
+        return AdminJson.respond(200, g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("routes");
+            for (String r : List.of("GET /admin/api/keys", "POST /admin/api/keys", "GET /admin/api/keys/{id}",
+                    "PATCH /admin/api/keys/{id}", "DELETE /admin/api/keys/{id}", "POST /admin/api/keys/{id}/restore",
+                    "POST /admin/api/keys/{id}/check", "POST /admin/api/keys/check", "GET /admin/api/tokens",
+                    "POST /admin/api/tokens", "GET /admin/api/tokens/{id}", "PATCH /admin/api/tokens/{id}",
+                    "DELETE /admin/api/tokens/{id}", "GET /admin/api/settings", "PATCH /admin/api/settings",
+                    "GET /admin/api/stats")) {
+                g.writeString(r);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------------------ keys
+
+    private AdminResponse keys(String method, String[] seg, byte[] body) {
+        if (seg.length == 1) {
+            return expect(method, "GET", "POST") && method.equals("GET") ? listKeys() : addKeys(body);
+        }
+        if (seg.length == 2 && seg[1].equals("check")) {
+            expect(method, "POST");
+            return checkAll(body);
+        }
+        ApiKey k = gw.pool().find(seg[1]);
+        if (seg.length == 2) {
+            expect(method, "GET", "PATCH", "DELETE");
+            requireKey(k, seg[1]);
+            return switch (method) {
+                case "GET" -> oneKey(k, 200);
+                case "PATCH" -> patchKey(k, body);
+                default -> {
+                    gw.pool().setRemoved(k.id(), true);
+                    log.info("admin: key {} removed", k.masked());
+                    yield oneKey(k, 200);
+                }
+            };
+        }
+        if (seg.length == 3 && (seg[2].equals("restore") || seg[2].equals("check"))) {
+            expect(method, "POST");
+            requireKey(k, seg[1]);
+            if (seg[2].equals("restore")) {
+                gw.pool().setRemoved(k.id(), false);
+                log.info("admin: key {} restored", k.masked());
+                return oneKey(k, 200);
+            }
+            return check(List.of(k.id()));
+        }
+        throw new AdminException(404, "no admin route for " + method + " /admin/api/" + String.join("/", seg), null);
+    }
+
+    private static void requireKey(ApiKey k, String id) {
+        if (k == null) {
+            throw AdminException.notFound("key", id);
+        }
+    }
+
+    private AdminResponse listKeys() {
+        KeyPool pool = gw.pool();
+        List<ApiKey> keys = pool.keys();
+        List<ModelRef> models = pool.models();
+        Map<String, Long> invalidSince = invalidSince();
+        long now = gw.now();
+        return AdminJson.respond(200, g -> {
+            Map<String, Integer> counts = new java.util.LinkedHashMap<>();
+            for (io.gemgate.core.keys.KeyStatus.State s : io.gemgate.core.keys.KeyStatus.State.values()) {
+                counts.put(s.label(), 0);
+            }
+            g.writeStartObject();
+            g.writeNumberField("total", keys.size());
+            g.writeArrayFieldStart("keys");
+            for (ApiKey k : keys) {
+                counts.merge(KeyViews.summary(pool, k, models).state().label(), 1, Integer::sum);
+                KeyViews.write(g, pool, k, models, invalidSince.getOrDefault(k.id(), 0L), prober, now);
+            }
+            g.writeEndArray();
+            g.writeObjectFieldStart("counts");
+            for (Map.Entry<String, Integer> e : counts.entrySet()) {
+                g.writeNumberField(e.getKey(), e.getValue());
+            }
+            g.writeEndObject();
+            g.writeEndObject();
+        });
+    }
+
+    private AdminResponse oneKey(ApiKey k, int status) {
+        KeyPool pool = gw.pool();
+        List<ModelRef> models = pool.models();
+        long since = k.isInvalid() ? invalidSince().getOrDefault(k.id(), 0L) : 0;
+        long now = gw.now();
+        return AdminJson.respond(status, g -> KeyViews.write(g, pool, k, models, since, prober, now));
+    }
+
+    /** When each invalid key was found invalid: from the pool's persisted view (admin calls only, not the hot path). */
+    private Map<String, Long> invalidSince() {
+        Map<String, Long> out = new HashMap<>();
+        boolean any = false;
+        for (ApiKey k : gw.pool().keys()) {
+            any |= k.isInvalid();
+        }
+        if (!any) {
+            return out;
+        }
+        for (StateSnapshot.KeyRecord r : gw.pool().snapshot().keys()) {
+            if (r.invalidSinceMillis() != 0) {
+                out.put(r.fingerprint(), r.invalidSinceMillis());
+            }
+        }
+        return out;
+    }
+
+    private AdminResponse addKeys(byte[] body) {
+        Map<String, Object> f = AdminJson.readObject(body, ADD_FIELDS);
+        String text = AdminJson.string(f, "text");
+        if (text == null) {
+            throw new AdminException(400, "text: missing (expected: the keys as pasted text)", "text");
+        }
+        String project = AdminJson.text(f, "project", MAX_PROJECT);
+        Integer weight = AdminJson.integer(f, "weight", 1, 100);
+        String label = AdminJson.text(f, "label", MAX_LABEL);
+        KeyText found = KeyText.parse(text);
+        if (found.keys().isEmpty() && found.rejected().isEmpty()) {
+            throw new AdminException(400, "text: no Gemini API key found (expected: keys of 39 characters starting "
+                    + "with AIza)", "text");
+        }
+        List<KeySpec> specs = new ArrayList<>(found.keys().size());
+        for (String secret : found.keys()) {
+            specs.add(new KeySpec(secret, project == null ? "" : project, weight == null ? 1 : weight,
+                    label == null ? "" : label));
+        }
+        KeyPool.AddResult r = specs.isEmpty() ? new KeyPool.AddResult(List.of(), 0) : gw.pool().addKeys(specs);
+        log.info("admin: {} key(s) added, {} duplicate(s), {} rejected fragment(s)", r.added().size(),
+                r.duplicates() + found.repeated(), found.rejected().size());
+        return AdminJson.respond(r.added().isEmpty() ? 200 : 201, g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("added");
+            for (ApiKey k : r.added()) {
+                g.writeString(k.id());
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("keys");
+            for (ApiKey k : r.added()) {
+                g.writeStartObject();
+                g.writeStringField("id", k.id());
+                g.writeStringField("key", k.masked());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeNumberField("duplicates", r.duplicates() + found.repeated());
+            g.writeArrayFieldStart("rejected");
+            for (String masked : found.rejected()) {
+                g.writeString(masked);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    private AdminResponse patchKey(ApiKey k, byte[] body) {
+        Map<String, Object> f = AdminJson.readObject(body, PATCH_FIELDS);
+        Boolean enabled = AdminJson.bool(f, "enabled");
+        Integer weight = AdminJson.integer(f, "weight", 1, 100);
+        String label = AdminJson.text(f, "label", MAX_LABEL);
+        String project = AdminJson.text(f, "project", MAX_PROJECT);
+        // Everything is checked above: from here the change applies whole.
+        synchronized (changes) {
+            if (weight != null || label != null || project != null) {
+                gw.pool().update(k.id(), weight, label, project);
+            }
+            if (enabled != null) {
+                gw.pool().setEnabled(k.id(), enabled);
+            }
+        }
+        log.info("admin: key {} changed ({})", k.masked(), String.join(", ", f.keySet()));
+        return oneKey(k, 200);
+    }
+
+    private AdminResponse checkAll(byte[] body) {
+        List<String> ids;
+        if (body.length == 0) {
+            ids = new ArrayList<>();
+            for (ApiKey k : gw.pool().keys()) {
+                if (!k.isRemoved()) {
+                    ids.add(k.id());
+                }
+            }
+        } else {
+            ids = AdminJson.strings(AdminJson.readObject(body, CHECK_FIELDS), "ids");
+            if (ids == null) {
+                throw new AdminException(400, "ids: missing (expected: an array of key ids, or no body for every "
+                        + "key)", "ids");
+            }
+            for (String id : ids) {
+                requireKey(gw.pool().find(id), id);
+            }
+        }
+        return check(ids);
+    }
+
+    private AdminResponse check(List<String> ids) {
+        if (prober == null) {
+            throw new AdminException(503, "key probes are off", null);
+        }
+        prober.check(ids);
+        return AdminJson.respond(202, g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("checking");
+            for (String id : ids) {
+                g.writeString(id);
+            }
+            g.writeEndArray();
+            g.writeStringField("result", "GET /admin/api/keys/{id}: lastCheck, status");
+            g.writeEndObject();
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------- tokens
+
+    private AdminResponse tokens(String method, String[] seg, byte[] body) {
+        TokenRegistry registry = gw.tokens();
+        if (seg.length == 1) {
+            expect(method, "GET", "POST");
+            if (method.equals("GET")) {
+                List<UserToken> all = registry.list();
+                long now = gw.now();
+                return AdminJson.respond(200, g -> {
+                    g.writeStartObject();
+                    g.writeNumberField("total", all.size());
+                    g.writeArrayFieldStart("tokens");
+                    for (UserToken t : all) {
+                        TokenCodec.writeToken(g, t, gw.limiter().usage(t, now));
+                    }
+                    g.writeEndArray();
+                    g.writeEndObject();
+                });
+            }
+            TokenCodec.CreateRequest req = tokenRequest(() -> TokenCodec.parseCreate(body));
+            TokenRegistry.Created c = registry.create(req.name(), req.limits());
+            log.info("admin: user token {} ({}) created", c.id(), c.name());
+            return new AdminResponse(201, TokenCodec.encodeCreated(c));
+        }
+        if (seg.length != 2) {
+            throw new AdminException(404, "no admin route for " + method + " /admin/api/" + String.join("/", seg),
+                    null);
+        }
+        expect(method, "GET", "PATCH", "DELETE");
+        String id = seg[1];
+        UserToken t = registry.get(id).orElseThrow(() -> AdminException.notFound("user token", id));
+        switch (method) {
+            case "GET" -> {
+                return oneToken(t);
+            }
+            case "DELETE" -> {
+                registry.revoke(id);
+                log.info("admin: user token {} ({}) revoked", id, t.name());
+                return AdminJson.respond(200, g -> {
+                    g.writeStartObject();
+                    g.writeStringField("id", id);
+                    g.writeBooleanField("revoked", true);
+                    g.writeEndObject();
+                });
+            }
+            default -> {
+                synchronized (changes) {
+                    UserToken current = registry.get(id).orElseThrow(() -> AdminException.notFound("user token", id));
+                    TokenCodec.Update u = tokenRequest(() -> TokenCodec.parseUpdate(current, body));
+                    registry.rename(id, u.name());
+                    registry.setLimits(id, u.limits());
+                    registry.setEnabled(id, u.enabled());
+                }
+                log.info("admin: user token {} changed", id);
+                return oneToken(registry.get(id).orElseThrow(() -> AdminException.notFound("user token", id)));
+            }
+        }
+    }
+
+    private AdminResponse oneToken(UserToken t) {
+        long now = gw.now();
+        return AdminJson.respond(200, g -> TokenCodec.writeToken(g, t, gw.limiter().usage(t, now)));
+    }
+
+    /** Runs a token request parser, turning its refusals ("field: detail") into 400s naming the field. */
+    private static <T> T tokenRequest(java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            String m = String.valueOf(e.getMessage());
+            int colon = m.indexOf(": ");
+            String field = colon > 0 ? m.substring(0, colon) : null;
+            if (field != null && (field.equals("body") || field.contains(" "))) {
+                field = null;
+            }
+            throw new AdminException(400, m, field);
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------------- settings
+
+    private AdminResponse settings(String method, byte[] body) {
+        expect(method, "GET", "PATCH");
+        RuntimeSettings s;
+        if (method.equals("PATCH")) {
+            synchronized (changes) {
+                s = SettingsCodec.patch(gw.settings(), body); // throws whole: nothing applied
+                gw.settings(s);
+            }
+            log.info("admin: settings changed: {}", String.join(", ", fieldsOf(body)));
+        } else {
+            s = gw.settings();
+        }
+        return new AdminResponse(200, SettingsCodec.encode(s));
+    }
+
+    /** The top-level field names of a JSON object already known to be valid (values are never logged). */
+    private static List<String> fieldsOf(byte[] body) {
+        try {
+            return new ArrayList<>(AdminJson.readObject(body, SettingsCodec.FIELDS).keySet());
+        } catch (AdminException e) {
+            return List.of();
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------------- stats
+
+    private AdminResponse stats(String query) {
+        String model = null;
+        for (String p : query.split("&")) {
+            if (p.startsWith("model=") && p.length() > 6) {
+                model = java.net.URLDecoder.decode(p.substring(6), StandardCharsets.UTF_8);
+            }
+        }
+        AdminStats s = stats != null ? stats : new AdminStats(gw.pool(), gw::now);
+        String m = model;
+        return AdminJson.respond(200, g -> s.write(g, m));
     }
 }

@@ -1,0 +1,332 @@
+package io.gemgate.server.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.KeyStatus;
+import io.gemgate.core.keys.KeyUsage;
+import io.gemgate.core.keys.ModelRef;
+import io.gemgate.core.keys.VerdictKind;
+import io.gemgate.core.metrics.GatewayEvents;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * The numbers behind {@code GET /admin/api/stats}. Two sources:
+ * <ul>
+ *   <li>the hot path, through {@link GatewayEvents}: requests per minute over the last hour, latency and time to
+ *       first byte (HdrHistogram), attempts by verdict and failovers by reason, since the start;</li>
+ *   <li>the key pool, read when asked: today's counters per key and model (they survive restarts), key states and
+ *       the capacity multiplier.</li>
+ * </ul>
+ *
+ * <p>Thread-safe. The event methods are called on event loops for every request: they take no lock and allocate
+ * nothing (packed atomic minute buckets, {@link LongAdder}s, HdrHistogram {@link Recorder}s, whose writers are
+ * wait-free). Reading ({@link #write}) folds the recorders' intervals into running totals under a lock that only
+ * readers take.
+ */
+public final class AdminStats implements GatewayEvents {
+    /** The model the capacity multiplier is given for when the caller names none. */
+    static final String DEFAULT_MODEL = io.gemgate.core.openai.ModelResolver.DEFAULT.defaultModel();
+    private static final int MINUTES = 60;
+    private static final long MINUTE_MILLIS = 60_000;
+    private static final long COUNT_MASK = 0xFFFF_FFFFL;
+    /** One hour in microseconds: longer requests are recorded as one hour. */
+    private static final long MAX_MICROS = 3_600_000_000L;
+    private static final VerdictKind[] VERDICTS = VerdictKind.values();
+
+    private final KeyPool pool;
+    private final LongSupplier clock;
+    private final long startedAtMillis;
+    /** Per minute bucket: the minute number (epoch minutes) in the high 32 bits, the count in the low 32. */
+    private final AtomicLongArray perMinute = new AtomicLongArray(MINUTES);
+    private final AtomicLongArray errorsPerMinute = new AtomicLongArray(MINUTES);
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder[] byStatusClass = adders(6);
+    private final LongAdder[] attempts = adders(VERDICTS.length);
+    private final LongAdder[] failovers = adders(VERDICTS.length);
+    private final Map<String, Integer> verdictIndex = new HashMap<>();
+    private final Recorder latency = new Recorder(MAX_MICROS, 2);
+    private final Recorder firstByte = new Recorder(MAX_MICROS, 2);
+    // Reader side, guarded by this.
+    private final Histogram latencyTotal = new Histogram(MAX_MICROS, 2);
+    private final Histogram firstByteTotal = new Histogram(MAX_MICROS, 2);
+    private Histogram latencyInterval;
+    private Histogram firstByteInterval;
+
+    /** @param clock epoch millis, the gateway's clock */
+    public AdminStats(KeyPool pool, LongSupplier clock) {
+        this.pool = requireNonNull(pool, "pool");
+        this.clock = requireNonNull(clock, "clock");
+        this.startedAtMillis = clock.getAsLong();
+        for (VerdictKind v : VERDICTS) {
+            verdictIndex.put(v.label(), v.ordinal());
+        }
+    }
+
+    private static LongAdder[] adders(int n) {
+        LongAdder[] a = new LongAdder[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = new LongAdder();
+        }
+        return a;
+    }
+
+    // ---------------------------------------------------------------------------------------------------- hot path
+
+    @Override
+    public void requestFinished(String route, String model, int status, long durationNanos, long firstByteNanos) {
+        long minute = clock.getAsLong() / MINUTE_MILLIS;
+        bump(perMinute, minute);
+        if (status >= 400) {
+            bump(errorsPerMinute, minute);
+        }
+        requests.increment();
+        byStatusClass[Math.min(5, Math.max(0, status / 100))].increment();
+        latency.recordValue(Math.min(MAX_MICROS, Math.max(0, durationNanos / 1000)));
+        if (firstByteNanos >= 0) {
+            firstByte.recordValue(Math.min(MAX_MICROS, firstByteNanos / 1000));
+        }
+    }
+
+    @Override
+    public void attempt(String model, String verdict, boolean failover) {
+        Integer i = verdictIndex.get(verdict);
+        if (i == null) {
+            return;
+        }
+        attempts[i].increment();
+        if (failover) {
+            failovers[i].increment();
+        }
+    }
+
+    /** Adds one to the bucket of {@code minute}, restarting it when it still holds an older minute. */
+    private static void bump(AtomicLongArray buckets, long minute) {
+        int i = (int) (minute % MINUTES);
+        while (true) {
+            long v = buckets.get(i);
+            long next = (v >>> 32) == minute ? v + 1 : (minute << 32) | 1;
+            if (buckets.compareAndSet(i, v, next)) {
+                return;
+            }
+        }
+    }
+
+    private static long count(AtomicLongArray buckets, long minute) {
+        long v = buckets.get((int) (minute % MINUTES));
+        return (v >>> 32) == minute ? v & COUNT_MASK : 0;
+    }
+
+    // ------------------------------------------------------------------------------------------------------ report
+
+    /**
+     * Writes the statistics object.
+     *
+     * @param model the model of the capacity multiplier; null for the OpenAI routes' default model
+     */
+    void write(JsonGenerator g, String model) throws IOException {
+        long now = clock.getAsLong();
+        List<ApiKey> keys = pool.keys();
+        List<ModelRef> models = pool.models();
+        g.writeStartObject();
+        AdminJson.instant(g, "at", now);
+        writeToday(g, keys, models, now);
+        writePerMinute(g, now);
+        synchronized (this) {
+            latencyInterval = latency.getIntervalHistogram(latencyInterval);
+            latencyTotal.add(latencyInterval);
+            firstByteInterval = firstByte.getIntervalHistogram(firstByteInterval);
+            firstByteTotal.add(firstByteInterval);
+            writeHistogram(g, "latencyMillis", latencyTotal);
+            writeHistogram(g, "firstByteMillis", firstByteTotal);
+        }
+        writeSinceStart(g);
+        writeCapacity(g, keys, models, model == null ? DEFAULT_MODEL : model, now);
+        g.writeEndObject();
+    }
+
+    private void writeToday(JsonGenerator g, List<ApiKey> keys, List<ModelRef> models, long now) throws IOException {
+        long[][] perKey = new long[keys.size()][];
+        long[] total = new long[6];
+        for (int i = 0; i < keys.size(); i++) {
+            long[] c = new long[6];
+            for (ModelRef m : models) {
+                add(c, pool.usage(keys.get(i), m));
+            }
+            perKey[i] = c;
+            for (int j = 0; j < c.length; j++) {
+                total[j] += c[j];
+            }
+        }
+        g.writeObjectFieldStart("today");
+        AdminJson.instant(g, "dayStart", pool.calendar().dayStart(now));
+        AdminJson.instant(g, "resetsAt", pool.calendar().nextReset(now));
+        counters(g, total);
+        g.writeEndObject();
+        g.writeArrayFieldStart("keys");
+        for (int i = 0; i < keys.size(); i++) {
+            ApiKey k = keys.get(i);
+            g.writeStartObject();
+            g.writeStringField("id", k.id());
+            g.writeStringField("key", k.masked());
+            g.writeStringField("label", k.label());
+            g.writeStringField("project", k.project());
+            counters(g, perKey[i]);
+            g.writeNumberField("share", total[0] == 0 ? 0 : AdminJson.round(perKey[i][0] / (double) total[0], 4));
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    /** Adds a usage to {@code c}: requests, successes, failures, rateLimited, promptTokens, outputTokens. */
+    static void add(long[] c, KeyUsage u) {
+        c[0] += u.requests();
+        c[1] += u.successes();
+        c[2] += u.failures();
+        c[3] += u.rateLimited();
+        c[4] += u.promptTokens();
+        c[5] += u.outputTokens();
+    }
+
+    /** Writes what {@link #add} summed, as fields of the current object. */
+    static void counters(JsonGenerator g, long[] c) throws IOException {
+        g.writeNumberField("requests", c[0]);
+        g.writeNumberField("successes", c[1]);
+        g.writeNumberField("failures", c[2]);
+        g.writeNumberField("rateLimited", c[3]);
+        g.writeNumberField("promptTokens", c[4]);
+        g.writeNumberField("outputTokens", c[5]);
+        g.writeNumberField("tokens", c[4] + c[5]);
+    }
+
+    private void writePerMinute(JsonGenerator g, long now) throws IOException {
+        long current = now / MINUTE_MILLIS;
+        long first = current - MINUTES + 1;
+        g.writeObjectFieldStart("requestsPerMinute");
+        AdminJson.instant(g, "from", first * MINUTE_MILLIS);
+        g.writeNumberField("minutes", MINUTES);
+        long sum = 0;
+        g.writeArrayFieldStart("requests");
+        for (long m = first; m <= current; m++) {
+            long n = count(perMinute, m);
+            sum += n;
+            g.writeNumber(n);
+        }
+        g.writeEndArray();
+        g.writeArrayFieldStart("errors");
+        for (long m = first; m <= current; m++) {
+            g.writeNumber(count(errorsPerMinute, m));
+        }
+        g.writeEndArray();
+        g.writeNumberField("lastHour", sum);
+        g.writeEndObject();
+    }
+
+    private static void writeHistogram(JsonGenerator g, String field, Histogram h) throws IOException {
+        g.writeObjectFieldStart(field);
+        long n = h.getTotalCount();
+        g.writeNumberField("count", n);
+        g.writeNumberField("p50", n == 0 ? 0 : millis(h.getValueAtPercentile(50)));
+        g.writeNumberField("p90", n == 0 ? 0 : millis(h.getValueAtPercentile(90)));
+        g.writeNumberField("p99", n == 0 ? 0 : millis(h.getValueAtPercentile(99)));
+        g.writeNumberField("max", n == 0 ? 0 : millis(h.getMaxValue()));
+        g.writeNumberField("mean", n == 0 ? 0 : AdminJson.round(h.getMean() / 1000.0, 3));
+        g.writeEndObject();
+    }
+
+    private static double millis(long micros) {
+        return AdminJson.round(micros / 1000.0, 3);
+    }
+
+    private void writeSinceStart(JsonGenerator g) throws IOException {
+        g.writeObjectFieldStart("sinceStart");
+        AdminJson.instant(g, "startedAt", startedAtMillis);
+        g.writeNumberField("requests", requests.sum());
+        g.writeObjectFieldStart("byStatus");
+        for (int c = 1; c <= 5; c++) {
+            g.writeNumberField(c + "xx", byStatusClass[c].sum());
+        }
+        g.writeEndObject();
+        g.writeObjectFieldStart("attempts");
+        for (VerdictKind v : VERDICTS) {
+            g.writeNumberField(v.label(), attempts[v.ordinal()].sum());
+        }
+        g.writeEndObject();
+        g.writeEndObject();
+        g.writeObjectFieldStart("failovers");
+        long total = 0;
+        for (LongAdder a : failovers) {
+            total += a.sum();
+        }
+        g.writeNumberField("total", total);
+        g.writeObjectFieldStart("byReason");
+        for (VerdictKind v : VERDICTS) {
+            if (v.retryOnNextKey()) {
+                g.writeNumberField(v.label(), failovers[v.ordinal()].sum());
+            }
+        }
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    /**
+     * Capacity: keys usable now for a model, and the quota groups among them (keys of one project share one quota,
+     * a key without a project is its own). The multiplier is what the pool can take against one key.
+     */
+    private void writeCapacity(JsonGenerator g, List<ApiKey> keys, List<ModelRef> models, String model, long now)
+            throws IOException {
+        Map<String, Integer> byState = new java.util.LinkedHashMap<>();
+        for (KeyStatus.State s : KeyStatus.State.values()) {
+            byState.put(s.label(), 0);
+        }
+        for (ApiKey k : keys) {
+            byState.merge(KeyViews.summary(pool, k, models).state().label(), 1, Integer::sum);
+        }
+        g.writeObjectFieldStart("keysByStatus");
+        for (Map.Entry<String, Integer> e : byState.entrySet()) {
+            g.writeNumberField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+        g.writeObjectFieldStart("capacity");
+        writeCapacityOf(g, keys, pool.model(model));
+        g.writeArrayFieldStart("models");
+        for (ModelRef m : models) {
+            if (m.name().equals(KeyPool.ANY_MODEL) || m.name().equals(model)) {
+                continue;
+            }
+            g.writeStartObject();
+            writeCapacityOf(g, keys, m);
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+    }
+
+    private void writeCapacityOf(JsonGenerator g, List<ApiKey> keys, ModelRef m) throws IOException {
+        int usable = 0;
+        Set<String> groups = new HashSet<>();
+        for (ApiKey k : keys) {
+            if (pool.status(k, m).state() == KeyStatus.State.ACTIVE) {
+                usable++;
+                groups.add(k.project().isEmpty() ? "key:" + k.id() : "project:" + k.project());
+            }
+        }
+        g.writeStringField("model", m.name());
+        g.writeNumberField("keys", keys.size());
+        g.writeNumberField("usableKeys", usable);
+        g.writeNumberField("quotaGroups", groups.size());
+        g.writeNumberField("multiplier", groups.size());
+    }
+}

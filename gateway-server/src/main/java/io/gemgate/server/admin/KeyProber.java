@@ -1,0 +1,394 @@
+package io.gemgate.server.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.Verdict;
+import io.gemgate.core.keys.VerdictClassifier;
+import io.gemgate.core.keys.VerdictKind;
+import io.gemgate.core.state.StateSnapshot;
+import io.gemgate.server.GatewayContext;
+import io.gemgate.server.upstream.UpstreamClient;
+import io.gemgate.server.upstream.UpstreamListener;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Probes keys with a cheap upstream call, {@code GET /v1beta/models?pageSize=1} with that one key, and acts on the
+ * answer: a key the upstream accepts (2xx, or a 429, which only an accepted key gets) is marked valid again; a key it
+ * refuses (API_KEY_INVALID, 401, 403) is marked invalid with the reason; anything else (5xx, timeout, connect
+ * failure) says nothing about the key and changes nothing.
+ *
+ * <p>Probes run on demand ({@link #check}, the admin API's check routes) and in the background: every second the
+ * prober looks for keys marked invalid for at least the live {@code probeInterval} setting since they were first seen
+ * invalid or last probed, and probes them (self-healing). At most {@value #MAX_CONCURRENT} probes run at once, one
+ * per key; more wait in a queue in which each key appears once.
+ *
+ * <p>Threading (T1, T3): all of the prober's own state and its upstream calls live on one event loop; {@link #check}
+ * hops there. The last results are published in a concurrent map for the admin API to read from any loop. Nothing
+ * blocks.
+ */
+public final class KeyProber implements AutoCloseable {
+    private static final Logger log = LogManager.getLogger(KeyProber.class);
+    /** Probes in flight at once. */
+    static final int MAX_CONCURRENT = 4;
+    /** The call: lists one model, costs no generation quota. */
+    static final String PROBE_PATH = "/v1beta/models?pageSize=1";
+    private static final long TICK_MILLIS = 1_000;
+    private static final long MAX_PROBE_MILLIS = 30_000;
+    private static final int MAX_ERROR_BODY = 64 * 1024;
+
+    /** What a probe concluded. */
+    public enum Outcome {
+        /** The upstream accepted the key. */
+        GOOD,
+        /** The upstream refused the key. */
+        INVALID,
+        /** No conclusion: the upstream or the network failed. */
+        ERROR;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * The last probe of a key.
+     *
+     * @param atMillis      when it ended
+     * @param outcome       what it concluded
+     * @param reason        the verdict's reason (an ErrorInfo reason, a status), empty when good
+     * @param latencyMillis time to the answer's head, -1 without one
+     */
+    public record Result(long atMillis, Outcome outcome, String reason, long latencyMillis) {
+    }
+
+    private final GatewayContext gw;
+    private final EventLoop loop;
+    private final Map<String, Result> results = new ConcurrentHashMap<>();
+    /** Keys queued or in flight; read by the admin API, so concurrent. */
+    private final Set<String> checking = ConcurrentHashMap.newKeySet();
+
+    // Confined to the loop.
+    private final ArrayDeque<String> queue = new ArrayDeque<>();
+    private final Set<String> queued = new HashSet<>();
+    /** Key id → when the background pass first saw it invalid (the probe delay counts from there). */
+    private final Map<String, Long> invalidSeen = new HashMap<>();
+    private int running;
+    private ScheduledFuture<?> tick;
+    private boolean closed;
+
+    /** @param loop the event loop that runs the probes and owns the prober's state */
+    public KeyProber(GatewayContext gw, EventLoop loop) {
+        this.gw = requireNonNull(gw, "gw");
+        this.loop = requireNonNull(loop, "loop");
+    }
+
+    /** Starts the background pass over invalid keys. */
+    public void start() {
+        loop.execute(() -> {
+            if (!closed) {
+                tick = loop.scheduleWithFixedDelay(this::backgroundPass, TICK_MILLIS, TICK_MILLIS,
+                        TimeUnit.MILLISECONDS);
+            }
+        });
+    }
+
+    /** Probes these keys as soon as a slot is free; keys already queued or in flight are not probed twice. */
+    public void check(Collection<String> ids) {
+        checking.addAll(ids);
+        loop.execute(() -> {
+            for (String id : ids) {
+                enqueue(id);
+            }
+            drain();
+        });
+    }
+
+    /** The last probe of a key, or null when it was never probed (since start). */
+    public Result lastResult(String id) {
+        return results.get(id);
+    }
+
+    /** True while a probe of the key is queued or in flight. */
+    public boolean isChecking(String id) {
+        return checking.contains(id);
+    }
+
+    /** Stops the background pass and drops queued probes; probes in flight end with the upstream connections. */
+    @Override
+    public void close() {
+        loop.execute(() -> {
+            closed = true;
+            if (tick != null) {
+                tick.cancel(false);
+            }
+            for (String id : queue) {
+                checking.remove(id);
+            }
+            queue.clear();
+            queued.clear();
+        });
+    }
+
+    // -------------------------------------------------------------------------------------------------- on the loop
+
+    private void backgroundPass() {
+        long now = gw.now();
+        long interval = gw.settings().probeInterval().toMillis();
+        Set<String> stillInvalid = new HashSet<>();
+        Map<String, Long> since = null;
+        for (ApiKey k : gw.pool().keys()) {
+            if (!k.isInvalid() || k.isRemoved()) {
+                continue;
+            }
+            String id = k.id();
+            stillInvalid.add(id);
+            Long seen = invalidSeen.get(id);
+            if (seen == null) {
+                // Newly invalid (or invalid since before a restart): when it was set aside is in the pool's
+                // snapshot, read once per pass and only then, as keys seldom turn invalid.
+                if (since == null) {
+                    since = invalidSinceByKey();
+                }
+                seen = since.getOrDefault(id, now);
+                invalidSeen.put(id, seen);
+            }
+            Result last = results.get(id);
+            long from = Math.max(seen, last == null ? 0 : last.atMillis());
+            if (now - from >= interval && !queued.contains(id)) {
+                log.debug("probing key {}, invalid ({})", k.masked(), k.invalidReason());
+                checking.add(id);
+                enqueue(id);
+            }
+        }
+        invalidSeen.keySet().retainAll(stillInvalid);
+        drain();
+    }
+
+    private Map<String, Long> invalidSinceByKey() {
+        Map<String, Long> out = new HashMap<>();
+        for (StateSnapshot.KeyRecord r : gw.pool().snapshot().keys()) {
+            if (r.invalidSinceMillis() != 0) {
+                out.put(r.fingerprint(), r.invalidSinceMillis());
+            }
+        }
+        return out;
+    }
+
+    private void enqueue(String id) {
+        if (closed) {
+            checking.remove(id);
+            return;
+        }
+        if (queued.add(id)) {
+            queue.add(id);
+        }
+    }
+
+    private void drain() {
+        while (!closed && running < MAX_CONCURRENT && !queue.isEmpty()) {
+            String id = queue.poll();
+            ApiKey k = gw.pool().find(id);
+            if (k == null) {
+                queued.remove(id);
+                checking.remove(id);
+                continue;
+            }
+            running++;
+            new Probe(k).start();
+        }
+    }
+
+    private void finished(ApiKey k, Result r) {
+        results.put(k.id(), r);
+        running--;
+        queued.remove(k.id());
+        checking.remove(k.id());
+        drain();
+    }
+
+    /** One probe call; every method runs on the prober's loop. */
+    private final class Probe implements UpstreamListener {
+        private final ApiKey key;
+        private final long startNanos = System.nanoTime();
+        private Channel ch;
+        private ScheduledFuture<?> timeout;
+        private int status;
+        private boolean keepAlive = true;
+        private long headMillis = -1;
+        private final ByteArrayOutputStream errorBody = new ByteArrayOutputStream();
+        private boolean done;
+
+        Probe(ApiKey key) {
+            this.key = key;
+        }
+
+        void start() {
+            long limit = Math.min(MAX_PROBE_MILLIS, gw.config().upstream().responseTimeout().toMillis());
+            timeout = loop.schedule(this::onTimeout, limit, TimeUnit.MILLISECONDS);
+            Future<Channel> f = gw.upstream().acquire(loop);
+            if (f.isDone()) {
+                onConnection(f);
+            } else {
+                f.addListener(this::onConnection);
+            }
+        }
+
+        private void onConnection(Future<? super Channel> f) {
+            if (done) {
+                if (f.isSuccess()) {
+                    gw.upstream().release((Channel) f.getNow(), true);
+                }
+                return;
+            }
+            if (!f.isSuccess()) {
+                end(Outcome.ERROR, "connect failure: " + f.cause().getClass().getSimpleName());
+                return;
+            }
+            ch = (Channel) f.getNow();
+            UpstreamClient.attach(ch, this);
+            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, PROBE_PATH,
+                    Unpooled.EMPTY_BUFFER);
+            req.headers().set(HttpHeaderNames.HOST, gw.upstream().hostHeader())
+                    .set("x-goog-api-key", key.secret())
+                    .set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY);
+            Channel c = ch;
+            c.writeAndFlush(req).addListener(w -> {
+                if (!w.isSuccess()) {
+                    c.close(); // onInactive ends the probe
+                }
+            });
+            c.read();
+        }
+
+        @Override
+        public void onResponseHead(HttpResponse head) {
+            status = head.status().code();
+            keepAlive = HttpUtil.isKeepAlive(head);
+            headMillis = (System.nanoTime() - startNanos) / 1_000_000;
+        }
+
+        @Override
+        public void onContent(HttpContent content) {
+            try {
+                ByteBuf b = content.content();
+                if ((status < 200 || status >= 300) && errorBody.size() < MAX_ERROR_BODY) {
+                    int n = Math.min(b.readableBytes(), MAX_ERROR_BODY - errorBody.size());
+                    b.getBytes(b.readerIndex(), errorBody, n);
+                }
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e); // a ByteArrayOutputStream does not fail
+            } finally {
+                content.release();
+            }
+            if (content instanceof LastHttpContent && !done) {
+                Channel c = ch;
+                ch = null;
+                boolean complete = UpstreamClient.detach(c);
+                gw.upstream().release(c, complete && keepAlive);
+                conclude(VerdictClassifier.classify(status, errorBody.toByteArray()));
+            }
+        }
+
+        @Override
+        public void onReadComplete() {
+            if (!done && ch != null) {
+                ch.read();
+            }
+        }
+
+        @Override
+        public void onInactive() {
+            ch = null;
+            if (done) {
+                return;
+            }
+            if (status != 0) {
+                conclude(VerdictClassifier.classify(status, errorBody.toByteArray())); // what we have of the body
+            } else {
+                end(Outcome.ERROR, "connection closed before an answer");
+            }
+        }
+
+        @Override
+        public void onStreamIdle() {
+            dropAndEnd("upstream stalled");
+        }
+
+        private void onTimeout() {
+            dropAndEnd("no answer in time");
+        }
+
+        private void dropAndEnd(String why) {
+            if (done) {
+                return;
+            }
+            Channel c = ch;
+            ch = null;
+            if (c != null) {
+                UpstreamClient.detach(c);
+                c.close();
+            }
+            end(Outcome.ERROR, why);
+        }
+
+        private void conclude(Verdict v) {
+            KeyPool pool = gw.pool();
+            VerdictKind kind = v.kind();
+            if (kind == VerdictKind.SUCCESS || kind == VerdictKind.RATE_LIMIT || kind == VerdictKind.QUOTA_DAY) {
+                if (key.isInvalid()) {
+                    log.info("key {} answered a probe: back in rotation", key.masked());
+                }
+                pool.markValid(key.id());
+                end(Outcome.GOOD, kind == VerdictKind.SUCCESS ? "" : v.reason());
+            } else if (kind == VerdictKind.INVALID_KEY) {
+                if (!key.isInvalid()) {
+                    log.warn("key {} refused by the upstream on a probe: {}", key.masked(), v.reason());
+                    pool.record(key, pool.model(KeyPool.ANY_MODEL), v, Math.max(0, headMillis));
+                }
+                end(Outcome.INVALID, v.reason());
+            } else {
+                end(Outcome.ERROR, v.reason().isEmpty() ? "http " + status : v.reason());
+            }
+        }
+
+        private void end(Outcome outcome, String reason) {
+            if (done) {
+                return;
+            }
+            done = true;
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            log.debug("probe of key {}: {} {}", key.masked(), outcome.label(), reason);
+            finished(key, new Result(gw.now(), outcome, reason, headMillis));
+        }
+    }
+}
