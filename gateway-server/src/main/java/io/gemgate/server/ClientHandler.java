@@ -4,6 +4,7 @@ import io.gemgate.core.metrics.GatewayEvents;
 import io.gemgate.core.route.NativePath;
 import io.gemgate.core.tokens.Admission;
 import io.gemgate.core.tokens.UserToken;
+import io.gemgate.server.admin.AdminPage;
 import io.gemgate.server.proxy.Exchange;
 import io.gemgate.server.proxy.NativeExchange;
 import io.gemgate.server.proxy.OpenAiChatExchange;
@@ -51,6 +52,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final long LINGER_MILLIS = 2_000;
 
     private final GatewayContext gw;
+    /** The admin page's files, shared by every connection. */
+    private static final AdminPage page = new AdminPage();
     private ChannelHandlerContext ctx;
     private HttpRequest request;
     private CompositeByteBuf body;
@@ -152,6 +155,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (path.equals("/ready")) {
             boolean ready = !gw.isShuttingDown() && gw.pool().hasUsableKey();
             respondSimple(req, ready ? 200 : 503, ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
+            return;
+        }
+        if (path.equals("/admin") || (path.startsWith("/admin/") && !path.startsWith("/admin/api"))) {
+            servePage(req);
             return;
         }
         route = Route.of(req, path);
@@ -279,6 +286,53 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         gw.events().requestStarted(route.label);
         exchange = e;
         e.start();
+    }
+
+    /** The admin page's static files (GET only); no token needed: the page asks for one and calls the API with it. */
+    private void servePage(HttpRequest req) {
+        if (!req.method().equals(io.netty.handler.codec.http.HttpMethod.GET)
+                && !req.method().equals(io.netty.handler.codec.http.HttpMethod.HEAD)) {
+            respondAndClose(405, "the admin page is read with GET");
+            return;
+        }
+        if (path.equals("/admin")) {
+            FullHttpResponse r = new io.netty.handler.codec.http.DefaultFullHttpResponse(req.protocolVersion(),
+                    HttpResponseStatus.MOVED_PERMANENTLY);
+            r.headers().set(HttpHeaderNames.LOCATION, "/admin/").setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+            writeKeepingConnection(req, r);
+            return;
+        }
+        AdminPage.File f = page.find(path);
+        if (f == null) {
+            respondAndClose(404, "no admin page file " + path);
+            return;
+        }
+        FullHttpResponse r = new io.netty.handler.codec.http.DefaultFullHttpResponse(req.protocolVersion(),
+                HttpResponseStatus.OK, io.netty.buffer.Unpooled.wrappedBuffer(f.bytes()));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, f.contentType())
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, f.bytes().length)
+                .set(HttpHeaderNames.CACHE_CONTROL, f.immutable() ? "public, max-age=86400" : "no-cache")
+                .set("x-content-type-options", "nosniff")
+                .set("x-frame-options", "DENY")
+                .set("referrer-policy", "no-referrer")
+                .set("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                        + "script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+        writeKeepingConnection(req, r);
+    }
+
+    private void writeKeepingConnection(HttpRequest req, FullHttpResponse r) {
+        boolean hasBody = HttpUtil.getContentLength(req, 0L) > 0 || HttpUtil.isTransferEncodingChunked(req);
+        if (hasBody || !keepAlive) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            closing = true;
+            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        ctx.writeAndFlush(r);
+        armIdleTimer();
     }
 
     /** Answers an admin API call (its body read whole) on the event loop; the connection stays open. */
