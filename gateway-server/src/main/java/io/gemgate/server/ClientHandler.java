@@ -273,8 +273,14 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondOpenAi(req.protocolVersion(), OpenAiErrors.of(bad));
             return;
         }
+        String model = e.modelName();
+        if (!model.equals(io.gemgate.core.keys.KeyPool.ANY_MODEL) && !gw.settings().isModelAllowed(model)) {
+            e.abandon();
+            respondRejected(req.protocolVersion(), 403, "model " + model + " is not allowed on this gateway", -1);
+            return;
+        }
         if (user != null) {
-            Admission a = gw.limiter().admit(user, e.modelName(), gw.now());
+            Admission a = gw.limiter().admit(user, model, gw.now());
             if (!a.isAccepted()) {
                 e.abandon();
                 respondRejected(req.protocolVersion(), a.status(), a.message(), a.retryAfterSeconds());

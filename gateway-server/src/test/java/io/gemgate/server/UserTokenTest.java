@@ -100,6 +100,19 @@ class UserTokenTest {
     }
 
     @Test
+    void theGatewayWideModelAllowListRefusesOtherModelsForEveryone() {
+        gw = GatewayHarness.start(1);
+        var ctx = gw.server().context();
+        ctx.settings(ctx.settings().toBuilder().allowedModels(Set.of("gemini-2.5-flash")).build());
+        assertThat(gw.generate("gemini-2.5-flash").statusCode()).isEqualTo(200);
+        HttpResponse<String> pro = gw.generate("gemini-2.5-pro");
+        assertThat(pro.statusCode()).isEqualTo(403);
+        assertThat(pro.body()).contains("not allowed");
+        assertThat(gw.get("/v1beta/models").statusCode()).isEqualTo(200); // lists name no model
+        assertThat(gw.fake().requestCount()).isEqualTo(2);
+    }
+
+    @Test
     void maxConcurrencyRefusesASecondRequestWhileTheFirstIsInFlight() throws Exception {
         gw = GatewayHarness.start(1);
         String secret = token(TokenLimits.builder().maxConcurrency(1).build()).secret();

@@ -1,5 +1,7 @@
 package io.gemgate.core.state;
 
+import io.gemgate.core.json.JsonTokens;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -203,7 +205,7 @@ public final class StateCodec {
                 throw new StateCorruptException("empty (whitespace only)");
             }
             if (t != JsonToken.START_OBJECT) {
-                throw new StateCorruptException("top level is " + describe(t) + ", expected an object");
+                throw new StateCorruptException("top level is " + JsonTokens.describe(t) + ", expected an object");
             }
             int version = -1;
             long savedAtMillis = 0;
@@ -241,7 +243,7 @@ public final class StateCodec {
             }
             JsonToken trailing = p.nextToken();
             if (trailing != null) {
-                throw new StateCorruptException("unexpected " + describe(trailing) + " after the top-level object");
+                throw new StateCorruptException("unexpected " + JsonTokens.describe(trailing) + " after the top-level object");
             }
             if (version < 2) {
                 return new StateSnapshot(version, savedAtMillis, keys);
@@ -501,7 +503,7 @@ public final class StateCodec {
     }
 
     private static StateCorruptException wrongType(String path, String expected, JsonToken actual) {
-        return new StateCorruptException(path + ": expected " + expected + ", found " + describe(actual));
+        return new StateCorruptException(path + ": expected " + expected + ", found " + JsonTokens.describe(actual));
     }
 
     /** Jackson's messages go on with "was expecting ..."; keep the first clause, at most 80 characters. */
@@ -513,21 +515,5 @@ public final class StateCodec {
         String first = colon > 0 ? message.substring(0, colon) : message;
         first = first.replace('\n', ' ');
         return first.length() <= 80 ? first : first.substring(0, 77) + "...";
-    }
-
-    private static String describe(JsonToken t) {
-        if (t == null) {
-            return "end of input";
-        }
-        return switch (t) {
-            case START_OBJECT -> "an object";
-            case START_ARRAY -> "an array";
-            case VALUE_STRING -> "a string";
-            case VALUE_NUMBER_INT -> "an integer";
-            case VALUE_NUMBER_FLOAT -> "a fractional number";
-            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
-            case VALUE_NULL -> "null";
-            default -> t.toString();
-        };
     }
 }
