@@ -520,6 +520,7 @@ public abstract class Exchange implements UpstreamListener {
                 gw.pool().recordUsage(key, model, promptTokens, outputTokens);
             }
         }
+        releaseUser(); // before the last byte leaves: what the client sees is already counted
         if (last != null) {
             markFirstByte();
             ctx.writeAndFlush(last);
@@ -565,10 +566,16 @@ public abstract class Exchange implements UpstreamListener {
         cleanup();
     }
 
-    private void ended() {
+    /** Gives the user token's concurrency slot back and adds the tokens used; once. */
+    private void releaseUser() {
         if (user != null) {
             gw.limiter().release(user, usedPrompt, usedOutput, gw.now());
+            user = null;
         }
+    }
+
+    private void ended() {
+        releaseUser();
         logAccess();
         gw.events().requestFinished(route, model.name(), status, System.nanoTime() - startNanos, firstByteNanos);
     }
