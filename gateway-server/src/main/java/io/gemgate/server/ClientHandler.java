@@ -12,6 +12,7 @@ import io.gemgate.server.proxy.OpenAiResponses;
 import io.gemgate.core.openai.OpenAiError;
 import io.gemgate.core.openai.OpenAiErrors;
 import io.gemgate.core.openai.OpenAiRequestException;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -44,19 +45,30 @@ import org.apache.logging.log4j.Logger;
  * the next one is read only when the current answer is complete (auto-read is off).
  *
  * <p>Timers: waiting for a request head longer than the idle timeout closes the connection; a request whose body is
- * not complete within the request read timeout gets 408 and the connection closes.
+ * not complete within the request read timeout gets 408 and the connection closes. Both are deadlines kept in fields
+ * and checked by one wake-up task per connection that is never scheduled later than the shorter of the two timeouts
+ * from when it was scheduled: any idle or read deadline set afterwards falls after it, so setting or clearing a
+ * deadline per request touches no timer queue (schedule and cancel per request cost more than the check).
  */
 public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LogManager.getLogger(ClientHandler.class);
     /** How long a connection closing after an error keeps draining the client's input. */
     private static final long LINGER_MILLIS = 2_000;
+    private static final int NO_DEADLINE = 0;
+    /** Waiting for the next request head. */
+    private static final int IDLE = 1;
+    /** Reading a request's head and body. */
+    private static final int READ = 2;
+    /** Draining input before a lingering close. */
+    private static final int LINGER = 3;
 
     private final GatewayContext gw;
     /** The admin page's files, shared by every connection. */
     private static final AdminPage page = new AdminPage();
     private ChannelHandlerContext ctx;
     private HttpRequest request;
-    private CompositeByteBuf body;
+    /** The request body so far: null before its first piece, the piece itself, then a composite of the pieces. */
+    private ByteBuf body;
     private String path;
     private String query;
     private String clientToken;
@@ -67,7 +79,12 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** Errors on this request go out in OpenAI's shape (else Google's). */
     private boolean openAiShape;
     private Exchange exchange;
-    private ScheduledFuture<?> timer;
+    /** What {@link #deadlineNanos} is for: one of {@link #NO_DEADLINE}, {@link #IDLE}, {@link #READ}, {@link #LINGER}. */
+    private int deadlineKind;
+    private long deadlineNanos;
+    /** The pending wake-up, or null, and when it runs ({@link System#nanoTime()}). */
+    private ScheduledFuture<?> wake;
+    private long wakeNanos;
     /** After an error answer whose request body was not read: drop what comes, close once written. */
     private boolean closing;
 
@@ -116,7 +133,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onHead(HttpRequest req) {
-        cancelTimer();
+        clearDeadline();
         HttpVersion version = req.protocolVersion();
         route = null;
         if (req.decoderResult().isFailure()) {
@@ -203,9 +220,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(new DefaultFullHttpResponse(version, HttpResponseStatus.CONTINUE));
         }
         request = req;
-        body = ctx.alloc().compositeBuffer(1024);
-        timer = ctx.executor().schedule(this::onRequestReadTimeout,
-                gw.config().server().requestReadTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        deadline(READ, gw.config().server().requestReadTimeout().toMillis());
     }
 
     private static String presentedToken(HttpRequest req) {
@@ -231,7 +246,14 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private void onContent(HttpContent content) {
         gw.events().bytes(content.content().readableBytes(), 0);
-        body.addComponent(true, content.content());
+        ByteBuf piece = content.content();
+        if (body == null) {
+            body = piece; // most bodies come in one piece: no composite
+        } else if (body instanceof CompositeByteBuf c) {
+            c.addComponent(true, piece);
+        } else {
+            body = ctx.alloc().compositeBuffer(1024).addComponents(true, body, piece);
+        }
         if (body.readableBytes() > gw.config().server().maxBodyBytes()) {
             releaseBody();
             request = null;
@@ -240,9 +262,9 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (content instanceof LastHttpContent) {
-            cancelTimer();
+            clearDeadline();
             HttpRequest req = request;
-            CompositeByteBuf b = body;
+            ByteBuf b = body;
             request = null;
             body = null;
             dispatch(req, b);
@@ -250,7 +272,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Hands a complete request to the exchange of its route; the body's ownership passes. */
-    private void dispatch(HttpRequest req, CompositeByteBuf b) {
+    private void dispatch(HttpRequest req, ByteBuf b) {
         if (route == Route.ADMIN) {
             admin(req, b);
             return;
@@ -342,7 +364,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Answers an admin API call (its body read whole) on the event loop; the connection stays open. */
-    private void admin(HttpRequest req, CompositeByteBuf b) {
+    private void admin(HttpRequest req, ByteBuf b) {
         byte[] bytes = io.netty.buffer.ByteBufUtil.getBytes(b);
         b.release();
         io.gemgate.server.admin.AdminResponse a;
@@ -441,7 +463,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        cancelTimer();
+        clearDeadline();
+        if (wake != null) {
+            wake.cancel(false);
+            wake = null;
+        }
         releaseBody();
         Exchange e = exchange;
         if (e != null) {
@@ -482,18 +508,55 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void armIdleTimer() {
-        cancelTimer();
-        timer = ctx.executor().schedule(() -> {
-            if (exchange == null && request == null) {
-                ctx.close();
-            }
-        }, gw.config().server().idleTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        deadline(IDLE, gw.config().server().idleTimeout().toMillis());
     }
 
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
+    /** Sets the connection's one deadline; reschedules the wake-up only when it would come too late (LINGER). */
+    private void deadline(int kind, long millis) {
+        long now = System.nanoTime();
+        deadlineKind = kind;
+        deadlineNanos = now + TimeUnit.MILLISECONDS.toNanos(millis);
+        if (wake == null || wakeNanos - deadlineNanos > 0) {
+            scheduleWake(now);
+        }
+    }
+
+    private void clearDeadline() {
+        deadlineKind = NO_DEADLINE; // a pending wake-up finds nothing to do and stops
+    }
+
+    /** Wakes at the deadline or after the shorter timeout, whichever is first (see the class comment). */
+    private void scheduleWake(long now) {
+        if (wake != null) {
+            wake.cancel(false);
+        }
+        long step = Math.min(gw.config().server().idleTimeout().toNanos(),
+                gw.config().server().requestReadTimeout().toNanos());
+        long at = deadlineNanos - now < step ? deadlineNanos : now + step;
+        wakeNanos = at;
+        wake = ctx.executor().schedule(this::onWake, Math.max(0, at - now), TimeUnit.NANOSECONDS);
+    }
+
+    private void onWake() {
+        wake = null;
+        int kind = deadlineKind;
+        if (kind == NO_DEADLINE) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (deadlineNanos - now > 0) {
+            scheduleWake(now);
+            return;
+        }
+        deadlineKind = NO_DEADLINE;
+        switch (kind) {
+            case IDLE -> {
+                if (exchange == null && request == null) {
+                    ctx.close();
+                }
+            }
+            case READ -> onRequestReadTimeout();
+            default -> ctx.close(); // LINGER
         }
     }
 
@@ -536,7 +599,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
      */
     private void respondAndClose(int code, String message) {
         closing = true;
-        cancelTimer();
+        clearDeadline();
         gw.events().requestRejected(route == null ? GatewayEvents.OTHER : route.label, code);
         FullHttpResponse r = openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1, OpenAiResponses.gatewayError(code, message, -1))
@@ -551,9 +614,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ch.shutdownOutput().addListener(f -> {
-            timer = ctx.executor().schedule(() -> {
-                ctx.close();
-            }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+            deadline(LINGER, LINGER_MILLIS);
             ctx.read();
         });
     }

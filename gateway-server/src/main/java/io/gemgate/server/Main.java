@@ -21,6 +21,11 @@ public final class Main {
         }
         // We stop log4j ourselves, after the last state write has been logged.
         System.setProperty("log4j2.shutdownHookEnabled", "false");
+        // Netty samples one buffer in 128 for leak tracking by default, and each sample records stack traces: a cost
+        // on every request path for a check that belongs to the tests (they run it at PARANOID). Off unless asked for.
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            System.setProperty("io.netty.leakDetection.level", "disabled");
+        }
         int code = Launcher.run(System.getenv());
         if (code != 0) {
             System.exit(code);

@@ -514,6 +514,57 @@ class NativeProxyTest {
     }
 
     @Test
+    void aKeptAliveConnectionGets408OnAStalledSecondRequestAndIsClosedWhenIdle() throws Exception {
+        // The read timeout (300 ms) is shorter than the idle timeout (1 s): the deadline of the second request must
+        // fire on time although the first request's idle deadline was the last one the connection armed.
+        gw = GatewayHarness.start(1, Map.of("GEMGATE_SERVER_REQUEST_READ_TIMEOUT", "300ms",
+                "GEMGATE_SERVER_IDLE_TIMEOUT", "1s"));
+        String full = "POST " + GENERATE + " HTTP/1.1\r\nHost: x\r\nx-goog-api-key: " + TOKEN
+                + "\r\nContent-Length: " + BODY.length() + "\r\n\r\n" + BODY;
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+            s.setSoTimeout(5000);
+            var in = new java.io.DataInputStream(s.getInputStream());
+            s.getOutputStream().write(full.getBytes(StandardCharsets.US_ASCII));
+            assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
+            long sent = System.nanoTime();
+            s.getOutputStream().write(full.substring(0, full.length() - 5).getBytes(StandardCharsets.US_ASCII));
+            assertThat(readResponse(in)).startsWith("HTTP/1.1 408").contains("connection: close");
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent)).isLessThan(1000);
+        }
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+            s.setSoTimeout(5000);
+            var in = new java.io.DataInputStream(s.getInputStream());
+            s.getOutputStream().write(full.getBytes(StandardCharsets.US_ASCII));
+            assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
+            assertThat(in.read()).isEqualTo(-1); // then idle: closed by the gateway
+        }
+        assertThat(fake().requestCount()).isEqualTo(2);
+    }
+
+    @Test
+    void aBodyArrivingInPiecesSlowerThanTheIdleTimeoutButWithinTheReadTimeoutIsRelayedWhole() throws Exception {
+        gw = GatewayHarness.start(1, Map.of("GEMGATE_SERVER_REQUEST_READ_TIMEOUT", "5s",
+                "GEMGATE_SERVER_IDLE_TIMEOUT", "200ms"));
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+            s.setSoTimeout(5000);
+            s.setTcpNoDelay(true);
+            var in = new java.io.DataInputStream(s.getInputStream());
+            var out = s.getOutputStream();
+            out.write(("POST " + GENERATE + " HTTP/1.1\r\nHost: x\r\nx-goog-api-key: " + TOKEN
+                    + "\r\nContent-Length: " + BODY.length() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            int third = BODY.length() / 3;
+            for (String piece : new String[] {BODY.substring(0, third), BODY.substring(third, 2 * third),
+                    BODY.substring(2 * third)}) {
+                Thread.sleep(150); // a slow client: together the pauses outlast the idle timeout
+                out.write(piece.getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            }
+            assertThat(readResponse(in)).startsWith("HTTP/1.1 200");
+        }
+        assertThat(fake().lastRequest().body()).isEqualTo(BODY);
+    }
+
+    @Test
     void expect100ContinueIsAnsweredBeforeTheBodyIsSent() throws Exception {
         gw = GatewayHarness.start(1);
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {

@@ -1,7 +1,7 @@
 package io.gemgate.core.json;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ByteProcessor;
+import io.netty.buffer.Unpooled;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -65,12 +65,6 @@ public final class UsageScanner {
     private int target;
     private long number;
 
-    /** Allocated once: {@link ByteBuf#forEachByte} with a field, not a lambda per call. */
-    private final ByteProcessor processor = b -> {
-        step(b);
-        return true;
-    };
-
     /** Creates a scanner that has seen nothing. */
     public UsageScanner() {
     }
@@ -78,14 +72,48 @@ public final class UsageScanner {
     /**
      * Scans the readable bytes of {@code buf}.
      *
+     * <p>Between names (most of a body: text, other keys) it does not step byte by byte: it jumps to the next quote
+     * with {@link ByteBuf#indexOf}, which compares eight bytes at a time, and works out from the run of backslashes
+     * just before that quote whether the quote is escaped.
+     *
      * @param buf a slice of the response body; its reader index is not moved and it is not released: the caller
      *            keeps ownership (typically it forwards the buffer to the client afterwards)
      */
     public void scan(ByteBuf buf) {
-        int n = buf.readableBytes();
-        if (n > 0) {
-            buf.forEachByte(buf.readerIndex(), n, processor);
+        int i = buf.readerIndex();
+        int end = i + buf.readableBytes();
+        while (i < end) {
+            if (state != IDLE) {
+                step(buf.getByte(i++));
+                continue;
+            }
+            int quote = buf.indexOf(i, end, (byte) '"');
+            if (quote < 0) {
+                escaped = endsEscaping(buf, i, end);
+                return;
+            }
+            boolean quoteEscaped = endsEscaping(buf, i, quote);
+            escaped = false;
+            if (!quoteEscaped) {
+                state = NAME;
+                pos = 0;
+                candidates = ALL;
+            }
+            i = quote + 1;
         }
+    }
+
+    /**
+     * Whether the byte at {@code end} would be escaped, given the bytes {@code [from, end)} (no quote among them)
+     * and {@link #escaped} before {@code from}: each backslash of the run that ends at {@code end} flips it.
+     */
+    private boolean endsEscaping(ByteBuf buf, int from, int end) {
+        int j = end;
+        while (j > from && buf.getByte(j - 1) == '\\') {
+            j--;
+        }
+        boolean odd = ((end - j) & 1) == 1;
+        return j == from ? escaped != odd : odd;
     }
 
     /**
@@ -99,9 +127,7 @@ public final class UsageScanner {
         if (off < 0 || len < 0 || off > b.length - len) {
             throw new IndexOutOfBoundsException("off: " + off + ", len: " + len + ", length: " + b.length);
         }
-        for (int i = off, end = off + len; i < end; i++) {
-            step(b[i]);
-        }
+        scan(Unpooled.wrappedBuffer(b, off, len));
     }
 
     /** {@code promptTokenCount}, or 0 if none was seen. */

@@ -23,6 +23,7 @@ import io.netty.resolver.AddressResolverGroup;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.util.AttributeKey;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
@@ -40,6 +41,8 @@ public final class UpstreamClient implements AutoCloseable {
     static final String CODEC = "upstream-codec";
     static final String IDLE = "upstream-idle";
     static final String HANDLER = "upstream-handler";
+    /** The connection's {@link UpstreamHandler}: found per request without a walk of the pipeline by name. */
+    private static final AttributeKey<UpstreamHandler> HANDLER_OF = AttributeKey.valueOf("gemgate.upstream.handler");
     static final String TLS = "upstream-tls";
 
     private final GatewayConfig.Upstream cfg;
@@ -102,12 +105,12 @@ public final class UpstreamClient implements AutoCloseable {
 
     /** Attaches the listener that receives this connection's next response. */
     public static void attach(Channel ch, UpstreamListener l) {
-        ((UpstreamHandler) ch.pipeline().get(HANDLER)).attach(l);
+        ch.attr(HANDLER_OF).get().attach(l);
     }
 
     /** Detaches the listener; true when the response was read to its end. */
     public static boolean detach(Channel ch) {
-        UpstreamHandler h = (UpstreamHandler) ch.pipeline().get(HANDLER);
+        UpstreamHandler h = ch.attr(HANDLER_OF).get();
         return h != null && h.detach();
     }
 
@@ -165,7 +168,9 @@ public final class UpstreamClient implements AutoCloseable {
                                 .setMaxHeaderSize(64 * 1024)
                                 .setMaxChunkSize(64 * 1024), false, false));
                         p.addLast(IDLE, new IdleStateHandler(streamIdle, 0, poolIdle, TimeUnit.MILLISECONDS));
-                        p.addLast(HANDLER, new UpstreamHandler());
+                        UpstreamHandler handler = new UpstreamHandler();
+                        p.addLast(HANDLER, handler);
+                        ch.attr(HANDLER_OF).set(handler);
                     }
                 });
     }
