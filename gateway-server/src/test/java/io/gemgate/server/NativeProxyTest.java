@@ -565,6 +565,28 @@ class NativeProxyTest {
     }
 
     @Test
+    void hopByHopHeadersAndThoseTheConnectionHeaderNamesStayHereWhateverTheirCase() throws Exception {
+        gw = GatewayHarness.start(1);
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+            s.setSoTimeout(5000);
+            String req = "POST " + GENERATE + " HTTP/1.1\r\nHost: x\r\nX-Goog-Api-Key: " + TOKEN
+                    + "\r\nConnection: keep-alive, X-Drop-Me\r\nx-drop-me: 1\r\nKeep-Alive: timeout=5"
+                    + "\r\nPROXY-CONNECTION: keep-alive\r\nTe: trailers\r\nCookie: session=secret"
+                    + "\r\nX-Dropped-Not: kept\r\nX-Keep: yes\r\nContent-Length: " + BODY.length() + "\r\n\r\n" + BODY;
+            s.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
+            assertThat(readResponse(new java.io.DataInputStream(s.getInputStream()))).startsWith("HTTP/1.1 200");
+        }
+        var up = fake().lastRequest();
+        for (String dropped : new String[] {"x-drop-me", "keep-alive", "proxy-connection", "te", "cookie"}) {
+            assertThat(up.header(dropped)).as(dropped).isNull();
+        }
+        assertThat(up.header("x-keep")).isEqualTo("yes");
+        assertThat(up.header("x-dropped-not")).isEqualTo("kept"); // not named by Connection, though it starts alike
+        assertThat(up.header("x-goog-api-key")).isEqualTo(key(0));
+        assertThat(up.body()).isEqualTo(BODY);
+    }
+
+    @Test
     void expect100ContinueIsAnsweredBeforeTheBodyIsSent() throws Exception {
         gw = GatewayHarness.start(1);
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {

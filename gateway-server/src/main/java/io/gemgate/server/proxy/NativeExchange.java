@@ -9,7 +9,7 @@ import io.gemgate.server.Responses;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -27,7 +27,6 @@ import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A native Gemini call passed through: the client's request goes upstream as it came (its credentials replaced by
@@ -38,22 +37,22 @@ public final class NativeExchange extends Exchange {
     private static final AsciiString UPLOAD_URL = AsciiString.cached("x-goog-upload-url");
     private static final AsciiString UPLOAD_CONTROL_URL = AsciiString.cached("x-goog-upload-control-url");
     /** Request headers never forwarded: hop-by-hop (RFC 9110 7.6.1), credentials, and what the gateway sets. */
-    private static final Set<AsciiString> DROP_REQUEST = Set.of(
-            (AsciiString) HttpHeaderNames.CONNECTION, AsciiString.cached("keep-alive"),
-            AsciiString.cached("proxy-connection"), (AsciiString) HttpHeaderNames.PROXY_AUTHORIZATION,
-            (AsciiString) HttpHeaderNames.TE, (AsciiString) HttpHeaderNames.TRAILER,
-            (AsciiString) HttpHeaderNames.TRANSFER_ENCODING, (AsciiString) HttpHeaderNames.UPGRADE,
-            (AsciiString) HttpHeaderNames.HOST, (AsciiString) HttpHeaderNames.AUTHORIZATION,
-            AsciiString.cached("x-goog-api-key"), (AsciiString) HttpHeaderNames.CONTENT_LENGTH,
-            (AsciiString) HttpHeaderNames.EXPECT, (AsciiString) HttpHeaderNames.ACCEPT_ENCODING,
-            (AsciiString) HttpHeaderNames.COOKIE);
+    private static final HeaderNameSet DROP_REQUEST = new HeaderNameSet(
+            HttpHeaderNames.CONNECTION, "keep-alive", "proxy-connection", HttpHeaderNames.PROXY_AUTHORIZATION,
+            HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
+            HttpHeaderNames.HOST, HttpHeaderNames.AUTHORIZATION, "x-goog-api-key", HttpHeaderNames.CONTENT_LENGTH,
+            HttpHeaderNames.EXPECT, HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderNames.COOKIE);
     /** Response headers never relayed as they are: hop-by-hop; framing is the gateway's own. */
-    private static final Set<AsciiString> DROP_RESPONSE = Set.of(
-            (AsciiString) HttpHeaderNames.CONNECTION, AsciiString.cached("keep-alive"),
-            AsciiString.cached("proxy-connection"), (AsciiString) HttpHeaderNames.PROXY_AUTHENTICATE,
-            (AsciiString) HttpHeaderNames.TE, (AsciiString) HttpHeaderNames.TRAILER,
-            (AsciiString) HttpHeaderNames.TRANSFER_ENCODING, (AsciiString) HttpHeaderNames.UPGRADE,
-            AsciiString.cached("alt-svc"));
+    private static final HeaderNameSet DROP_RESPONSE = new HeaderNameSet(
+            HttpHeaderNames.CONNECTION, "keep-alive", "proxy-connection", HttpHeaderNames.PROXY_AUTHENTICATE,
+            HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
+            "alt-svc");
+    /**
+     * Headers the codecs already checked (the client's request, the upstream's response), copied without checking
+     * every name and value again; what the gateway adds itself is constant or was checked when loaded.
+     */
+    private static final DefaultHttpHeadersFactory TRUSTED_HEADERS =
+            DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     private final HttpMethod method;
     private final String upstreamUri;
@@ -93,19 +92,29 @@ public final class NativeExchange extends Exchange {
     }
 
     /** A copy of {@code in} without the {@code drop} names and without those the Connection header names. */
-    private static HttpHeaders filter(HttpHeaders in, Set<AsciiString> drop) {
-        HttpHeaders out = new DefaultHttpHeaders();
+    private static HttpHeaders filter(HttpHeaders in, HeaderNameSet drop) {
+        HttpHeaders out = TRUSTED_HEADERS.newHeaders();
         String connection = in.get(HttpHeaderNames.CONNECTION);
         Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
-            AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
-            if (drop.contains(name) || (connection != null && connection.toLowerCase().contains(name))) {
+            CharSequence name = e.getKey();
+            if (drop.contains(name) || (connection != null && namedBy(connection, name))) {
                 continue;
             }
             out.add(name, e.getValue());
         }
         return out;
+    }
+
+    /** True when the Connection header value lists {@code name} among its comma-separated options. */
+    private static boolean namedBy(String connection, CharSequence name) {
+        for (String option : connection.split(",")) {
+            if (AsciiString.contentEqualsIgnoreCase(option.trim(), name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
