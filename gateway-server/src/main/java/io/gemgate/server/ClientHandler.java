@@ -61,6 +61,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final int READ = 2;
     /** Draining input before a lingering close. */
     private static final int LINGER = 3;
+    /** The current exchange waiting for its upstream answer's head. */
+    private static final int EXCHANGE = 4;
 
     private final GatewayContext gw;
     /** The admin page's files, shared by every connection. */
@@ -521,6 +523,21 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Calls the current exchange's {@link Exchange#onDeadline()} after {@code millis}, unless cleared or replaced
+     * first: the upstream response timeout, kept in the connection's one deadline rather than a timer per attempt.
+     */
+    public void exchangeDeadline(long millis) {
+        deadline(EXCHANGE, millis);
+    }
+
+    /** Clears a deadline set by {@link #exchangeDeadline}; any other stays. */
+    public void clearExchangeDeadline() {
+        if (deadlineKind == EXCHANGE) {
+            clearDeadline();
+        }
+    }
+
     private void clearDeadline() {
         deadlineKind = NO_DEADLINE; // a pending wake-up finds nothing to do and stops
     }
@@ -556,6 +573,12 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
                 }
             }
             case READ -> onRequestReadTimeout();
+            case EXCHANGE -> {
+                Exchange e = exchange;
+                if (e != null) {
+                    e.onDeadline();
+                }
+            }
             default -> ctx.close(); // LINGER
         }
     }

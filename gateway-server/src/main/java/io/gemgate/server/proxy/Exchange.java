@@ -19,7 +19,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -35,7 +34,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -86,7 +84,6 @@ public abstract class Exchange implements UpstreamListener {
     private boolean staleRetried;
     private long attemptStartNanos;
     private long headLatencyMillis;
-    private ScheduledFuture<?> headTimeout;
     private HttpResponse upstreamHead;
     private CompositeByteBuf errorBody;
     /** The last upstream error answer that led to a failover, kept to answer with if no key is left. */
@@ -198,18 +195,21 @@ public abstract class Exchange implements UpstreamListener {
             h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         }
         phase = Phase.WAITING_HEAD;
+        // The body goes as a plain buffer (the encoder frames it by the Content-Length) and the shared empty last
+        // content ends the request: no last-content object with its trailer headers per attempt. A failed write
+        // reaches UpstreamHandler.exceptionCaught, which closes the connection; onInactive then decides (stale
+        // pooled connection or failure).
         ch.write(req, ch.voidPromise());
-        ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener(w -> {
-            if (!w.isSuccess()) {
-                ch.close(); // onInactive decides: stale connection or connect failure
-            }
-        });
-        headTimeout = ctx.executor().schedule(this::onHeadTimeout,
-                gw.config().upstream().responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        if (body.isReadable()) {
+            ch.write(body.retainedDuplicate(), ch.voidPromise());
+        }
+        ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
+        client.exchangeDeadline(gw.config().upstream().responseTimeout().toMillis());
         ch.read();
     }
 
-    private void onHeadTimeout() {
+    /** The upstream response timeout passed (see {@link ClientHandler#exchangeDeadline}): the next key is tried. */
+    public final void onDeadline() {
         if (phase != Phase.WAITING_HEAD) {
             return;
         }
@@ -230,10 +230,7 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     private void cancelHeadTimeout() {
-        if (headTimeout != null) {
-            headTimeout.cancel(false);
-            headTimeout = null;
-        }
+        client.clearExchangeDeadline();
     }
 
     /** Gives the current upstream connection back (or closes it when its answer was not read to the end). */
