@@ -6,7 +6,9 @@ import io.gemgate.core.auth.TokenMatcher;
 import io.gemgate.core.config.GatewayConfig;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.server.upstream.UpstreamClient;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /** What every connection of one gateway shares: configuration, key pool, upstream client, counters. */
 public final class GatewayContext {
@@ -26,9 +28,8 @@ public final class GatewayContext {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
-    private final java.util.concurrent.CopyOnWriteArrayList<java.util.function.Consumer<
-            io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<Consumer<io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
+            new CopyOnWriteArrayList<>();
 
     /**
      * @param events      receives what the hot path reports (metrics, stats)
@@ -107,7 +108,7 @@ public final class GatewayContext {
         this.settings = requireNonNull(s, "settings");
         pool.settings(s.toPoolSettings());
         openAi.aliases(s.modelAliases());
-        for (java.util.function.Consumer<io.gemgate.core.settings.RuntimeSettings> l : settingsListeners) {
+        for (Consumer<io.gemgate.core.settings.RuntimeSettings> l : settingsListeners) {
             l.accept(s);
         }
     }
@@ -116,7 +117,7 @@ public final class GatewayContext {
      * Calls {@code listener} after every {@link #settings(io.gemgate.core.settings.RuntimeSettings) change} of the
      * live settings (the shared store publishes them). It runs on the changing thread: keep it short.
      */
-    public void addSettingsListener(java.util.function.Consumer<io.gemgate.core.settings.RuntimeSettings> listener) {
+    public void addSettingsListener(Consumer<io.gemgate.core.settings.RuntimeSettings> listener) {
         settingsListeners.add(requireNonNull(listener, "listener"));
     }
 

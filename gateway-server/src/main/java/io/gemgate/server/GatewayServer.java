@@ -62,6 +62,8 @@ public final class GatewayServer implements AutoCloseable {
 
     private GatewayServer(Builder b) throws SSLException {
         GatewayConfig cfg = b.config;
+        RedisSharedState.Builder sharing = cfg.state().redisUrl() == null ? null
+                : RedisSharedState.builder(cfg.state().redisUrl()).prefix(cfg.state().redisPrefix());
         KeyPool pool = new KeyPool(b.keys, PoolSettings.from(cfg.pool()), new QuotaCalendar(cfg.pool().quotaResetZone()),
                 b.clock);
         UpstreamClient upstream = new UpstreamClient(cfg.upstream(), b.upstreamSsl);
@@ -82,13 +84,9 @@ public final class GatewayServer implements AutoCloseable {
                 .cipher(cipher)
                 .build();
         persister.restore();
-        // The shared state is loaded over the local one (precedence: shared/package-info.java), before any request.
-        this.shared = cfg.state().redisUrl() == null ? null
-                : RedisSharedState.builder(cfg.state().redisUrl(), gw)
-                        .configuredKeys(b.keys)
-                        .cipher(cipher)
-                        .defaults(RuntimeSettings.from(cfg))
-                        .start();
+        // The shared state is loaded over the local one (precedence: shared/RedisLayout), before any request.
+        this.shared = sharing == null ? null
+                : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
         this.prober = new KeyProber(gw, workers.next());

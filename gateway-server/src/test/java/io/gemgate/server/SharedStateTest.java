@@ -12,6 +12,7 @@ import io.gemgate.core.keys.Strategy;
 import io.gemgate.core.tokens.TokenLimits;
 import io.gemgate.server.AdminClient.Answer;
 import io.gemgate.testing.Behavior;
+import io.gemgate.testing.CapturingAppender;
 import io.gemgate.testing.FakeGemini;
 import io.gemgate.testing.GatewayHarness;
 import io.gemgate.testing.LeakDetection;
@@ -178,22 +179,33 @@ class SharedStateTest {
     }
 
     @Test
-    void aKeyAddedOnOneServesTrafficOnTheOtherAndNoKeyIsInRedisInClear() throws Exception {
-        GatewayHarness a = gateway(1, "GEMGATE_MASTER_KEY", MASTER_KEY);
-        GatewayHarness b = gateway(1, "GEMGATE_MASTER_KEY", MASTER_KEY);
-        AdminClient adminA = new AdminClient(a, 1).secret(NEW_KEY);
+    void aKeyAddedDisabledAndRemovedThroughOneShowsOnTheOtherAndNoKeyIsInRedisInClear() throws Exception {
+        GatewayHarness a = gateway(2, "GEMGATE_MASTER_KEY", MASTER_KEY);
+        GatewayHarness b = gateway(2, "GEMGATE_MASTER_KEY", MASTER_KEY);
+        AdminClient adminA = new AdminClient(a, 2).secret(NEW_KEY);
+        AdminClient adminB = new AdminClient(b, 2).secret(NEW_KEY);
         String id = KeyMask.fingerprint(NEW_KEY);
 
         assertThat(adminA.post("/admin/api/keys", "{\"text\": \"" + NEW_KEY + "\", \"label\": \"added\"}").status())
                 .isEqualTo(201);
         assertThat(adminA.patch("/admin/api/keys/" + KeyMask.fingerprint(key(0)), "{\"enabled\": false}").status())
                 .isEqualTo(200);
-        await(() -> b.server().pool().find(id) != null && !b.poolKey(key(0)).isEnabled(), v -> v, PROPAGATION);
-        assertThat(b.server().pool().find(id).label()).isEqualTo("added");
+        assertThat(adminA.delete("/admin/api/keys/" + KeyMask.fingerprint(key(1))).status()).isEqualTo(200);
+        await(() -> b.server().pool().find(id) != null && !b.poolKey(key(0)).isEnabled()
+                && b.poolKey(key(1)).isRemoved(), v -> v, PROPAGATION);
+        assertThat(adminB.key(id).path("label").asText()).isEqualTo("added");
+        assertThat(adminB.key(KeyMask.fingerprint(key(0))).path("enabled").asBoolean()).isFalse();
 
         int before = fake.requestCount();
-        assertThat(b.generate(FLASH).statusCode()).isEqualTo(200);
-        assertThat(fake.keysUsed().subList(before, fake.requestCount())).containsExactly(NEW_KEY);
+        for (int i = 0; i < 3; i++) {
+            assertThat(b.generate(FLASH).statusCode()).isEqualTo(200);
+        }
+        assertThat(fake.keysUsed().subList(before, fake.requestCount())).containsOnly(NEW_KEY);
+
+        assertThat(adminA.delete("/admin/api/keys/" + id).status()).isEqualTo(200);
+        await(() -> b.poolKey(NEW_KEY).isRemoved(), v -> v, PROPAGATION);
+        assertThat(b.generate(FLASH).statusCode()).as("no key left on B").isEqualTo(503);
+        assertThat(fake.requestCount()).isEqualTo(before + 3);
 
         String stored = inRedis(r -> r.hget("gemgate:keys", id));
         assertThat(stored).contains("\"secret\":\"v1:").doesNotContain(NEW_KEY);
@@ -205,7 +217,8 @@ class SharedStateTest {
             }
             return out;
         });
-        assertThat(everything).isNotEmpty().noneMatch(s -> s.contains(NEW_KEY) || s.contains(key(0)));
+        assertThat(everything).isNotEmpty().noneMatch(s -> s.contains(NEW_KEY) || s.contains(key(0))
+                || s.contains(key(1)));
         b.server().flushState();
         assertThat(Files.readString(b.dataDir().resolve("state.json"))).doesNotContain(NEW_KEY);
     }
@@ -295,6 +308,8 @@ class SharedStateTest {
         redis.stop();
         GatewayHarness a = gateway(2);
         assertThat(a.server().shared().isConnected()).isFalse();
+        assertThat(CapturingAppender.lines()).anyMatch(l -> l.contains("Redis at 127.0.0.1:" + redis.port()
+                + "/0 unreachable") && l.contains("serving from local state"));
         assertThat(a.generate(FLASH).statusCode()).isEqualTo(200);
         String secret = a.server().context().tokens().create("dave", TokenLimits.unlimited()).secret();
 
@@ -303,6 +318,18 @@ class SharedStateTest {
         GatewayHarness b = gateway(2);
         assertThat(generate(b, secret)).isEqualTo(200);
         await(() -> requests(b, FLASH), n -> n == fake.requestCount(), PROPAGATION);
+    }
+
+    @Test
+    void gatewaysWithAnotherPrefixShareNothingWithThem() {
+        GatewayHarness a = gateway(1);
+        GatewayHarness other = gateway(1, "GEMGATE_REDIS_PREFIX", "team-b:");
+        String secret = a.server().context().tokens().create("frank", TokenLimits.unlimited()).secret();
+        String mine = other.server().context().tokens().create("grace", TokenLimits.unlimited()).secret();
+        await(() -> inRedis(r -> r.hlen("team-b:tokens") == 1 && r.hlen("gemgate:tokens") == 1), v -> v,
+                PROPAGATION);
+        assertThat(generate(other, secret)).isEqualTo(401);
+        assertThat(generate(a, mine)).isEqualTo(401);
     }
 
     // ---------------------------------------------------------------------------------------------- Redis outage
@@ -326,8 +353,9 @@ class SharedStateTest {
         generateUntilCalled(a, key(0), 3);
         assertThat(status(a, key(0), FLASH)).isEqualTo(KeyStatus.State.EXHAUSTED);
         String secret = a.server().context().tokens().create("erin", TokenLimits.unlimited()).secret();
-        assertThat(new AdminClient(a, 3).patch("/admin/api/settings", "{\"strategy\": \"least_used\"}").status())
-                .isEqualTo(200);
+        AdminClient adminA = new AdminClient(a, 3).secret(NEW_KEY);
+        assertThat(adminA.patch("/admin/api/settings", "{\"strategy\": \"least_used\"}").status()).isEqualTo(200);
+        assertThat(adminA.post("/admin/api/keys", "{\"text\": \"" + NEW_KEY + "\"}").status()).isEqualTo(201);
         assertThat(a.generate(FLASH).statusCode()).isEqualTo(200);
         assertThat(status(b, key(0), FLASH)).as("nothing reaches B while Redis is down")
                 .isEqualTo(KeyStatus.State.ACTIVE);
@@ -336,6 +364,7 @@ class SharedStateTest {
         await(() -> status(b, key(0), FLASH), s -> s == KeyStatus.State.EXHAUSTED, PROPAGATION);
         await(() -> generate(b, secret), s -> s == 200, PROPAGATION);
         await(() -> b.server().context().settings().strategy(), s -> s == Strategy.LEAST_USED, PROPAGATION);
+        await(() -> b.server().pool().find(KeyMask.fingerprint(NEW_KEY)) != null, v -> v, PROPAGATION);
         long total = fake.requestCount();
         await(() -> List.of(requests(a, FLASH), requests(b, FLASH)), v -> v.equals(List.of(total, total)),
                 PROPAGATION);

@@ -1,9 +1,44 @@
 package io.gemgate.server.shared;
 
+import static java.util.Objects.requireNonNull;
+
 /**
- * Where the shared state lives in Redis: every key name, the channel, the field formats and the scripts, in one
- * place. The names start with {@code gemgate:}; the channel also names the database, because Redis pub/sub is global
- * to the server while keys are per database. The whole layout is described in {@code package-info.java}.
+ * Where the shared state lives in Redis: every key name, the channel, the value formats and the scripts, in one place.
+ * Every name starts with the configured prefix ({@code state.redisPrefix}, {@code GEMGATE_REDIS_PREFIX}, default
+ * {@code gemgate:}), so that several groups of gateways can share one Redis database. Shown with the default prefix:
+ *
+ * <table>
+ *   <caption>Redis keys</caption>
+ *   <tr><th>Key</th><th>Type</th><th>Content</th></tr>
+ *   <tr><td>{@code gemgate:epoch}</td><td>string</td><td>random id set by the first gateway to find Redis empty; a
+ *       new value tells the others that Redis lost its data, and each publishes its whole state again</td></tr>
+ *   <tr><td>{@code gemgate:keys}</td><td>hash</td><td>fingerprint → a key added at run time (JSON: secret, project,
+ *       weight, label); the secret is {@code v1:...} (the state file's KeyCipher) whenever GEMGATE_MASTER_KEY is set.
+ *       Keys of the keys file are never stored: every gateway reads its own file</td></tr>
+ *   <tr><td>{@code gemgate:keystate}</td><td>hash</td><td>fingerprint → stamped JSON: enabled, removed, invalid
+ *       since and why, project, weight, label</td></tr>
+ *   <tr><td>{@code gemgate:rests}</td><td>hash</td><td>{@code fingerprint|model} → {@code cooldownUntil:exhaustedUntil}
+ *       (epoch millis), raised field by field, deleted once both have passed</td></tr>
+ *   <tr><td>{@code gemgate:counters:DAYSTART}</td><td>hash</td><td>{@code fingerprint|counter|model} → the count of
+ *       all gateways for the quota day starting at DAYSTART (epoch millis); expires two days after that</td></tr>
+ *   <tr><td>{@code gemgate:tokens}</td><td>hash</td><td>token id → stamped JSON record (the secret's SHA-256, never
+ *       the secret)</td></tr>
+ *   <tr><td>{@code gemgate:tokens:revoked}</td><td>hash</td><td>token id → when it was revoked: no gateway brings it
+ *       back</td></tr>
+ *   <tr><td>{@code gemgate:settings}</td><td>hash</td><td>{@code current} → stamped JSON of the live settings</td></tr>
+ *   <tr><td>{@code gemgate:DB:events}</td><td>pub/sub channel</td><td>{@link SharedEvent}s; it names the database
+ *       because pub/sub is global to the server while keys are per database</td></tr>
+ * </table>
+ *
+ * <p><b>Precedence.</b> A stamped value is {@code changedAtMillis json}: the latest change wins, whatever the order
+ * in which gateways write ({@link #PUT_IF_NEWER}); cooldowns and exhaustion take the later end; counters add up.
+ * A gateway that starts loads Redis's state over its state file; what only it holds (a change made while Redis was
+ * away) is published.
+ *
+ * <p><b>Staleness.</b> A change is written and published as soon as the shared-state thread wakes, and the others
+ * apply it when the message arrives (milliseconds). Counters and rests are merged every sync round (1 s); the
+ * whole state is read back every {@link RedisSharedState#FULL_READ_EVERY} rounds and after every reconnection,
+ * which heals a lost message.
  */
 final class RedisLayout {
     /** Separates the parts of a hash field; the model name comes last, so it may hold the separator itself. */
@@ -73,52 +108,59 @@ final class RedisLayout {
     /** How long a day's counters are kept after the day starts. */
     static final long COUNTERS_TTL_MILLIS = 2 * 86_400_000L;
 
-    private static final String PREFIX = "gemgate:";
+    /** The default of {@code state.redisPrefix}. */
+    static final String DEFAULT_PREFIX = "gemgate:";
 
+    private final String prefix;
     private final String channel;
 
-    RedisLayout(int database) {
-        this.channel = PREFIX + database + ":events";
+    /**
+     * @param prefix   starts every name
+     * @param database the Redis database number, part of the channel name
+     */
+    RedisLayout(String prefix, int database) {
+        this.prefix = requireNonNull(prefix, "prefix");
+        this.channel = prefix + database + ":events";
     }
 
     /** String: a random id, set by the first instance to find Redis without one. A new value: Redis lost its data. */
     String epoch() {
-        return PREFIX + "epoch";
+        return prefix + "epoch";
     }
 
     /** Hash: fingerprint → the key added at run time ({@link SharedCodec#encodeAddedKey}), secret encrypted. */
     String addedKeys() {
-        return PREFIX + "keys";
+        return prefix + "keys";
     }
 
     /** Hash: fingerprint → the key's marks and definition, {@link #stamp stamped} ({@link SharedCodec#encodeKeyState}). */
     String keyStates() {
-        return PREFIX + "keystate";
+        return prefix + "keystate";
     }
 
     /** Hash: {@code fingerprint|model} → {@code cooldownUntil:exhaustedUntil}, epoch millis, raised by max. */
     String rests() {
-        return PREFIX + "rests";
+        return prefix + "rests";
     }
 
     /** Hash of one quota day: {@code fingerprint|counter|model} → count, added to with HINCRBY. */
     String counters(long dayStartMillis) {
-        return PREFIX + "counters:" + dayStartMillis;
+        return prefix + "counters:" + dayStartMillis;
     }
 
     /** Hash: token id → the token's record (secret hash only), {@link #stamp stamped}. */
     String tokens() {
-        return PREFIX + "tokens";
+        return prefix + "tokens";
     }
 
     /** Hash: token id → when it was revoked (epoch millis); kept so that no instance brings it back. */
     String revokedTokens() {
-        return PREFIX + "tokens:revoked";
+        return prefix + "tokens:revoked";
     }
 
     /** Hash with one field, {@link #SETTINGS_FIELD}: every live setting as stamped JSON ({@code SettingsCodec.encode}). */
     String settings() {
-        return PREFIX + "settings";
+        return prefix + "settings";
     }
 
     /** Pub/sub channel of {@link SharedEvent}s. */

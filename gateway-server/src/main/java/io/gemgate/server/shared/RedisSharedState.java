@@ -38,6 +38,7 @@ import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.net.SocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -67,13 +68,13 @@ import org.apache.logging.log4j.Logger;
 /**
  * Shares one gateway's keys, tokens, settings, counters, cooldowns and exhaustion with the other gateways on the same
  * Redis ({@code GEMGATE_REDIS_URL}). The layout in Redis, the precedence rules and the staleness bounds are described
- * in {@code package-info.java}.
+ * in {@link RedisLayout}.
  *
  * <h2>Threads</h2>
  * The hot path never waits on Redis and never reads it: the key pool, the token registry and the settings stay in
  * local memory. Their listeners only note what changed (a set add, no I/O) and wake the one shared-state thread,
  * which writes the change with Lettuce's asynchronous API and publishes it. That thread also runs a round every
- * {@linkplain Builder#syncInterval sync interval}: reconnect if needed, check the epoch, write pending changes, merge
+ * {@linkplain #SYNC_INTERVAL sync interval}: reconnect if needed, check the epoch, write pending changes, merge
  * counters, merge cooldowns and exhaustion, and now and then read the whole shared state back. It waits for Lettuce's
  * futures with a timeout; it is not an event loop, and nothing else waits for it. Messages from other gateways
  * arrive on Lettuce's I/O thread and are handed to the shared-state thread, which applies them.
@@ -87,7 +88,9 @@ import org.apache.logging.log4j.Logger;
 public final class RedisSharedState implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(RedisSharedState.class);
     /** Rounds: counters and rests merged, a lost connection retried. */
-    static final Duration DEFAULT_SYNC_INTERVAL = Duration.ofSeconds(1);
+    static final Duration SYNC_INTERVAL = Duration.ofSeconds(1);
+    /** How long the start waits for the first round with Redis; then it goes on without. */
+    static final Duration START_WAIT = Duration.ofSeconds(5);
     /** Every this many rounds the whole shared state is read back (heals a message lost on the channel). */
     static final int FULL_READ_EVERY = 10;
     /** Most fields in one counters script call. */
@@ -102,7 +105,6 @@ public final class RedisSharedState implements AutoCloseable {
     /** Fingerprints of the keys file's keys: every other key of the pool was added at run time. */
     private final Set<String> configured;
     private final KeyCipher cipher;
-    private final Duration interval;
     private final RedisLayout layout;
     private final String where;
     /** This process, in messages: its own are ignored. */
@@ -154,23 +156,16 @@ public final class RedisSharedState implements AutoCloseable {
         this.tokens = gw.tokens();
         this.defaults = requireNonNull(b.defaults, "defaults");
         this.cipher = b.cipher;
-        this.interval = b.interval;
         Set<String> fps = new HashSet<>();
         for (KeySpec k : b.configured) {
             fps.add(KeyMask.fingerprint(k.secret()));
         }
         this.configured = Set.copyOf(fps);
-        RedisURI uri;
-        try {
-            uri = RedisURI.create(b.url);
-        } catch (IllegalArgumentException e) {
-            // The message would repeat the URL, which may hold a password.
-            throw new ConfigException("state.redisUrl: not a Redis URL (expected: redis://[:password@]host:port/db)");
-        }
+        RedisURI uri = b.uri;
         uri.setTimeout(COMMAND_TIMEOUT);
         this.where = uri.getSocket() != null ? uri.getSocket() + "/" + uri.getDatabase()
                 : uri.getHost() + ":" + uri.getPort() + "/" + uri.getDatabase();
-        this.layout = new RedisLayout(uri.getDatabase());
+        this.layout = new RedisLayout(b.prefix, uri.getDatabase());
         byte[] id = new byte[6];
         new SecureRandom().nextBytes(id);
         this.origin = HexFormat.of().formatHex(id);
@@ -204,25 +199,44 @@ public final class RedisSharedState implements AutoCloseable {
     }
 
     /**
-     * Shares the state of {@code gw} through the Redis at {@code redisUrl}.
+     * Shares a gateway's state through the Redis at {@code redisUrl}; checks the URL at once, so that a bad one stops
+     * the start before anything else is built.
      *
      * @param redisUrl {@code redis://[:password@]host:port/db} (or {@code rediss://}); never logged whole
+     * @throws ConfigException when the URL is not a Redis URL; the message names GEMGATE_REDIS_URL
      */
-    public static Builder builder(String redisUrl, GatewayContext gw) {
-        return new Builder(redisUrl, gw);
+    public static Builder builder(String redisUrl) {
+        return new Builder(parse(redisUrl));
     }
 
-    private void start(Duration wait) {
+    /** Lettuce's reading of the URL, with the host checked (Lettuce takes {@code host:notaport} for a host name). */
+    private static RedisURI parse(String url) {
+        requireNonNull(url, "url");
+        try {
+            RedisURI uri = RedisURI.create(url);
+            String scheme = URI.create(url).getScheme();
+            if ((scheme.equals(RedisURI.URI_SCHEME_REDIS) || scheme.equals(RedisURI.URI_SCHEME_REDIS_SECURE))
+                    && URI.create(url).getHost() == null) {
+                throw new IllegalArgumentException("no host");
+            }
+            return uri;
+        } catch (IllegalArgumentException e) {
+            // Not e's message: it may repeat the URL, which may hold a password.
+            throw new ConfigException("GEMGATE_REDIS_URL (state.redisUrl): not a Redis URL (expected: "
+                    + "redis://[:password@]host[:port][/database], rediss://... or redis-socket://path)");
+        }
+    }
+
+    private void start() {
         counters.baseline();
         pool.listener(poolListener);
         tokens.addListener(tokenListener);
         gw.addSettingsListener(settingsChanged());
-        long ms = Math.max(10, interval.toMillis());
-        thread.scheduleWithFixedDelay(this::round, 0, ms, TimeUnit.MILLISECONDS);
+        thread.scheduleWithFixedDelay(this::round, 0, SYNC_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         try {
-            if (!firstRound.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!firstRound.await(START_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
                 log.warn("Redis at {} has not answered within {} ms: serving from the local state, sharing once it "
-                        + "answers", where, wait.toMillis());
+                        + "answers", where, START_WAIT.toMillis());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -232,11 +246,6 @@ public final class RedisSharedState implements AutoCloseable {
     /** True while the last round reached Redis. */
     public boolean isConnected() {
         return up;
-    }
-
-    /** This instance's id in the messages it publishes. */
-    public String instanceId() {
-        return origin;
     }
 
     // ---------------------------------------------------------------------------------------------- change hooks
@@ -834,6 +843,7 @@ public final class RedisSharedState implements AutoCloseable {
                 throw new IllegalArgumentException("id: " + record.id() + " stored under " + id);
             }
             tokens.apply(record);
+            tokens.markDirty(); // into the state file too: it must hold what this gateway serves
             tokenChangedAt.put(id, RedisLayout.stampTime(stamped));
         } catch (IllegalArgumentException bad) {
             log.error("user token {} in Redis ignored: {}", id, bad.getMessage());
@@ -843,6 +853,7 @@ public final class RedisSharedState implements AutoCloseable {
     private void forgetToken(String id) {
         tokenChangedAt.remove(id);
         if (tokens.forget(id)) {
+            tokens.markDirty();
             log.info("user token {} was revoked by another gateway: revoked here too", id);
         }
     }
@@ -954,17 +965,21 @@ public final class RedisSharedState implements AutoCloseable {
 
     /** Options of {@link RedisSharedState}. */
     public static final class Builder {
-        private final String url;
-        private final GatewayContext gw;
+        private final RedisURI uri;
+        private GatewayContext gw;
+        private String prefix = RedisLayout.DEFAULT_PREFIX;
         private List<KeySpec> configured = List.of();
         private KeyCipher cipher;
         private RuntimeSettings defaults;
-        private Duration interval = DEFAULT_SYNC_INTERVAL;
-        private Duration startWait = Duration.ofSeconds(5);
 
-        private Builder(String url, GatewayContext gw) {
-            this.url = requireNonNull(url, "url");
-            this.gw = requireNonNull(gw, "gw");
+        private Builder(RedisURI uri) {
+            this.uri = uri;
+        }
+
+        /** Starts the name of every Redis key and of the channel ({@code gemgate:}). */
+        public Builder prefix(String p) {
+            this.prefix = requireNonNull(p, "prefix");
+            return this;
         }
 
         /** The keys of the keys file; every other key of the pool was added at run time and is shared whole. */
@@ -985,30 +1000,14 @@ public final class RedisSharedState implements AutoCloseable {
             return this;
         }
 
-        /** How often counters and cooldowns are merged and a lost connection is retried (1 s). */
-        public Builder syncInterval(Duration d) {
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException("syncInterval: " + d + " (expected: > 0)");
-            }
-            this.interval = d;
-            return this;
-        }
-
-        /** How long {@link #start()} waits for the first round with Redis (5 s); then it goes on without. */
-        public Builder startWait(Duration d) {
-            this.startWait = requireNonNull(d, "startWait");
-            return this;
-        }
-
         /**
-         * Connects, loads the shared state over the local one and starts sharing. Waits for the first round at most
-         * {@link #startWait}: a Redis that does not answer delays the start by that much, and no more.
-         *
-         * @throws ConfigException when the URL is not a Redis URL
+         * Connects, loads the shared state over the local one of {@code context} and starts sharing. Waits for the first round at most
+         * {@link #START_WAIT}: a Redis that does not answer delays the start by that much, and no more.
          */
-        public RedisSharedState start() {
+        public RedisSharedState start(GatewayContext context) {
+            this.gw = requireNonNull(context, "context");
             RedisSharedState s = new RedisSharedState(this);
-            s.start(startWait);
+            s.start();
             return s;
         }
     }
