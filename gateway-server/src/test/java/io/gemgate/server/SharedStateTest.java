@@ -48,6 +48,8 @@ class SharedStateTest {
     private static final String MASTER_KEY = "a long random master key for the shared-state tests 4f1e";
     /** Pub/sub delivers at once; a missed message is healed by the next full read (10 rounds of 1 s). */
     private static final Duration PROPAGATION = Duration.ofSeconds(15);
+    /** Cooldowns and exhaustion: published at once, and merged every round (1 s) besides. */
+    private static final Duration PROMPTLY = Duration.ofSeconds(5);
 
     private FakeGemini fake;
     private final List<GatewayHarness> gateways = new ArrayList<>();
@@ -130,7 +132,7 @@ class SharedStateTest {
 
         generateUntilCalled(a, key(0), 3);
         assertThat(status(a, key(0), FLASH)).isEqualTo(KeyStatus.State.EXHAUSTED);
-        await(() -> status(b, key(0), FLASH), s -> s == KeyStatus.State.EXHAUSTED, PROPAGATION);
+        await(() -> status(b, key(0), FLASH), s -> s == KeyStatus.State.EXHAUSTED, PROMPTLY);
         long until = a.server().pool().status(a.poolKey(key(0)), a.server().pool().model(FLASH)).untilMillis();
         assertThat(b.server().pool().status(b.poolKey(key(0)), b.server().pool().model(FLASH)).untilMillis())
                 .isEqualTo(until);
@@ -152,7 +154,7 @@ class SharedStateTest {
 
         generateUntilCalled(a, key(0), 2);
         assertThat(status(a, key(0), FLASH)).isEqualTo(KeyStatus.State.COOLING);
-        await(() -> status(b, key(0), FLASH), s -> s == KeyStatus.State.COOLING, PROPAGATION);
+        await(() -> status(b, key(0), FLASH), s -> s == KeyStatus.State.COOLING, PROMPTLY);
         int before = fake.requestCount();
         assertThat(b.generate(FLASH).statusCode()).isEqualTo(200);
         assertThat(fake.keysUsed().subList(before, fake.requestCount())).containsExactly(key(1));
@@ -306,9 +308,11 @@ class SharedStateTest {
     @Test
     void aGatewayStartsWithoutRedisServesFromLocalStateAndJoinsWhenRedisAppears() {
         redis.stop();
+        int logged = CapturingAppender.lines().size();
         GatewayHarness a = gateway(2);
         assertThat(a.server().shared().isConnected()).isFalse();
-        assertThat(CapturingAppender.lines()).anyMatch(l -> l.contains("Redis at 127.0.0.1:" + redis.port()
+        List<String> lines = CapturingAppender.lines();
+        assertThat(lines.subList(logged, lines.size())).anyMatch(l -> l.contains("Redis at 127.0.0.1:" + redis.port()
                 + "/0 unreachable") && l.contains("serving from local state"));
         assertThat(a.generate(FLASH).statusCode()).isEqualTo(200);
         String secret = a.server().context().tokens().create("dave", TokenLimits.unlimited()).secret();
