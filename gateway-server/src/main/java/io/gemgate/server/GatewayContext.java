@@ -6,7 +6,9 @@ import io.gemgate.core.auth.TokenMatcher;
 import io.gemgate.core.config.GatewayConfig;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.server.upstream.UpstreamClient;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /** What every connection of one gateway shares: configuration, key pool, upstream client, counters. */
 public final class GatewayContext {
@@ -26,6 +28,8 @@ public final class GatewayContext {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
+    private final CopyOnWriteArrayList<Consumer<io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
+            new CopyOnWriteArrayList<>();
 
     /**
      * @param events      receives what the hot path reports (metrics, stats)
@@ -96,11 +100,25 @@ public final class GatewayContext {
         return settings;
     }
 
-    /** Replaces the live settings; the key pool's part applies to the next selection. */
+    /**
+     * Replaces the live settings; the key pool's part applies to the next selection. The
+     * {@linkplain #addSettingsListener listeners} are then told, on this thread.
+     */
     public void settings(io.gemgate.core.settings.RuntimeSettings s) {
         this.settings = requireNonNull(s, "settings");
         pool.settings(s.toPoolSettings());
         openAi.aliases(s.modelAliases());
+        for (Consumer<io.gemgate.core.settings.RuntimeSettings> l : settingsListeners) {
+            l.accept(s);
+        }
+    }
+
+    /**
+     * Calls {@code listener} after every {@link #settings(io.gemgate.core.settings.RuntimeSettings) change} of the
+     * live settings (the shared store publishes them). It runs on the changing thread: keep it short.
+     */
+    public void addSettingsListener(Consumer<io.gemgate.core.settings.RuntimeSettings> listener) {
+        settingsListeners.add(requireNonNull(listener, "listener"));
     }
 
     /** The admin token; the admin API is off when none is configured. */

@@ -19,6 +19,7 @@ import io.gemgate.server.admin.AdminStats;
 import io.gemgate.server.admin.CompositeEvents;
 import io.gemgate.server.admin.KeyProber;
 import io.gemgate.server.internal.Transport;
+import io.gemgate.server.shared.RedisSharedState;
 import io.gemgate.server.upstream.UpstreamClient;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -49,6 +50,8 @@ public final class GatewayServer implements AutoCloseable {
 
     private final GatewayContext gw;
     private final StatePersister persister;
+    /** Shares the state with the other gateways on the same Redis; null without GEMGATE_REDIS_URL. */
+    private final RedisSharedState shared;
     /** Probes keys on demand (admin API) and brings invalid ones back in the background. */
     private final KeyProber prober;
     private final EventLoopGroup boss;
@@ -59,6 +62,8 @@ public final class GatewayServer implements AutoCloseable {
 
     private GatewayServer(Builder b) throws SSLException {
         GatewayConfig cfg = b.config;
+        RedisSharedState.Builder sharing = cfg.state().redisUrl() == null ? null
+                : RedisSharedState.builder(cfg.state().redisUrl()).prefix(cfg.state().redisPrefix());
         KeyPool pool = new KeyPool(b.keys, PoolSettings.from(cfg.pool()), new QuotaCalendar(cfg.pool().quotaResetZone()),
                 b.clock);
         UpstreamClient upstream = new UpstreamClient(cfg.upstream(), b.upstreamSsl);
@@ -70,14 +75,18 @@ public final class GatewayServer implements AutoCloseable {
         this.gw = new GatewayContext(cfg, pool, upstream,
                 new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), events, metrics.scrape(), tokens,
                 b.clock);
+        KeyCipher cipher = cfg.state().masterKey() == null ? null : new KeyCipher(cfg.state().masterKey());
         // Keys added at run time go back into the pool before its counters are restored; tokens and settings too.
         this.persister = StatePersister.builder(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval())
                 .tokens(tokens)
                 .settings(RuntimeSettings.from(cfg), gw::settings, gw::settings)
                 .configuredKeys(b.keys)
-                .cipher(cfg.state().masterKey() == null ? null : new KeyCipher(cfg.state().masterKey()))
+                .cipher(cipher)
                 .build();
         persister.restore();
+        // The shared state is loaded over the local one (precedence: shared/RedisLayout), before any request.
+        this.shared = sharing == null ? null
+                : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
         this.prober = new KeyProber(gw, workers.next());
@@ -99,6 +108,9 @@ public final class GatewayServer implements AutoCloseable {
             prober.close();
             shutdownGroups();
             upstream.close();
+            if (shared != null) {
+                shared.close();
+            }
             persister.close();
             if (e instanceof BindException || e.getCause() instanceof BindException
                     || String.valueOf(e.getMessage()).contains("Address already in use")) {
@@ -141,6 +153,11 @@ public final class GatewayServer implements AutoCloseable {
         return clients;
     }
 
+    /** The link to the other gateways through Redis, or null without {@code GEMGATE_REDIS_URL}. */
+    public RedisSharedState shared() {
+        return shared;
+    }
+
     /** Writes the state file now (tests and admin). */
     public void flushState() {
         persister.flushNow();
@@ -172,6 +189,9 @@ public final class GatewayServer implements AutoCloseable {
         prober.close();
         gw.upstream().close();
         shutdownGroups();
+        if (shared != null) {
+            shared.close(); // last counts and changes to Redis, then the state file
+        }
         persister.close();
         log.info("Gemgate stopped");
     }

@@ -123,6 +123,7 @@ class ProcessLifecycleTest {
             "bad upstream URL  | GEMGATE_UPSTREAM  | ftp://example         | GEMGATE_UPSTREAM",
             "bad port          | GEMGATE_PORT      | 99999                 | GEMGATE_PORT",
             "bad strategy      | GEMGATE_POOL_STRATEGY | fastest           | strategy",
+            "bad Redis URL     | GEMGATE_REDIS_URL | redis://:pw@cache:port | GEMGATE_REDIS_URL",
             "unreadable YAML   | GEMGATE_CONFIG    | YAML                  | gateway.yaml"})
     void aBadConfigurationStopsStartUpWithOneClearLine(String name, String var, String value, String named)
             throws Exception {

@@ -168,6 +168,7 @@ public final class ConfigLoader {
                 v.path(Setting.STATE_DATA_DIR),
                 v.positiveDuration(Setting.STATE_FLUSH_INTERVAL),
                 v.optional(Setting.STATE_REDIS_URL),
+                v.redisPrefix(Setting.STATE_REDIS_PREFIX),
                 v.optional(Setting.STATE_MASTER_KEY));
     }
 
@@ -315,6 +316,7 @@ public final class ConfigLoader {
         STATE_DATA_DIR("state.dataDir", "GEMGATE_DATA_DIR", "./data"),
         STATE_FLUSH_INTERVAL("state.flushInterval", "2s"),
         STATE_REDIS_URL("state.redisUrl", "GEMGATE_REDIS_URL", null),
+        STATE_REDIS_PREFIX("state.redisPrefix", "GEMGATE_REDIS_PREFIX", "gemgate:"),
         STATE_MASTER_KEY("state.masterKey", "GEMGATE_MASTER_KEY", null);
 
         final String path;
@@ -507,6 +509,15 @@ public final class ConfigLoader {
             } catch (InvalidPathException e) {
                 throw r.failQuoted("a file path");
             }
+        }
+
+        /** 1 to 64 printable ASCII characters, no spaces: it starts Redis key names. */
+        String redisPrefix(Setting s) {
+            Raw r = raw(s);
+            if (r.text.length() > 64 || !r.text.chars().allMatch(c -> c > ' ' && c < 127)) {
+                throw r.failQuoted("1 to 64 printable ASCII characters without spaces, such as gemgate:");
+            }
+            return r.text;
         }
 
         Strategy strategy(Setting s) {

@@ -148,12 +148,15 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      * @param flushInterval a change is written at most this long after it happens ({@code state.flushInterval}, 2s)
      * @param redisUrl      share state through this Redis ({@code state.redisUrl}, {@code GEMGATE_REDIS_URL}); null:
      *                      embedded only
+     * @param redisPrefix   starts the name of everything the gateway stores in Redis ({@code state.redisPrefix},
+     *                      {@code GEMGATE_REDIS_PREFIX}, {@code gemgate:}): gateways share state when they share it
      * @param masterKey     encrypt stored upstream keys with a key derived from this ({@code state.masterKey},
      *                      {@code GEMGATE_MASTER_KEY}); null: stored as given
      */
-    public record State(Path dataDir, Duration flushInterval, String redisUrl, String masterKey) {
+    public record State(Path dataDir, Duration flushInterval, String redisUrl, String redisPrefix, String masterKey) {
         public State {
             requireNonNull(dataDir, "dataDir");
+            requireNonNull(redisPrefix, "redisPrefix");
             requireNonNull(flushInterval, "flushInterval");
         }
     }

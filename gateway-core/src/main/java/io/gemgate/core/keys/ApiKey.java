@@ -107,6 +107,11 @@ public final class ApiKey {
         return invalidReason;
     }
 
+    /** Epoch millis since the key was found invalid; 0 when it is valid. */
+    public long invalidSinceMillis() {
+        return invalidSince;
+    }
+
     public Health health() {
         return health.get();
     }

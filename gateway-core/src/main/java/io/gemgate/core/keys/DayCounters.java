@@ -2,15 +2,21 @@ package io.gemgate.core.keys;
 
 import java.util.concurrent.atomic.AtomicLongArray;
 
-/** One key's counters for one model and one quota day. Replaced, not cleared, when the day rolls over. */
-final class DayCounters {
-    static final int REQUESTS = 0;
-    static final int SUCCESSES = 1;
-    static final int FAILURES = 2;
-    static final int RATE_LIMITED = 3;
-    static final int PROMPT_TOKENS = 4;
-    static final int OUTPUT_TOKENS = 5;
-    static final int COUNT = 6;
+/**
+ * One key's counters for one model and one quota day. Replaced, not cleared, when the day rolls over. Thread-safe;
+ * public so that a shared store can read them and add other gateways' counts ({@link KeyPool#counters}).
+ */
+public final class DayCounters {
+    public static final int REQUESTS = 0;
+    public static final int SUCCESSES = 1;
+    public static final int FAILURES = 2;
+    public static final int RATE_LIMITED = 3;
+    public static final int PROMPT_TOKENS = 4;
+    public static final int OUTPUT_TOKENS = 5;
+    /** How many counters there are: indices run from 0 to {@code COUNT - 1}. */
+    public static final int COUNT = 6;
+    private static final String[] NAMES = {"requests", "successes", "failures", "rateLimited", "promptTokens",
+            "outputTokens"};
 
     final long dayStart;
     private final AtomicLongArray values = new AtomicLongArray(COUNT);
@@ -19,11 +25,31 @@ final class DayCounters {
         this.dayStart = dayStart;
     }
 
-    long get(int counter) {
+    /** Start of the quota day these counters belong to, epoch millis. */
+    public long dayStart() {
+        return dayStart;
+    }
+
+    /** A stable name of a counter, for stores: {@code requests}, {@code successes}, ... */
+    public static String name(int counter) {
+        return NAMES[counter];
+    }
+
+    /** The index of the counter named {@code name}, or -1. */
+    public static int indexOf(String name) {
+        for (int i = 0; i < COUNT; i++) {
+            if (NAMES[i].equals(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    public long get(int counter) {
         return values.get(counter);
     }
 
-    void add(int counter, long delta) {
+    public void add(int counter, long delta) {
         values.getAndAdd(counter, delta);
     }
 

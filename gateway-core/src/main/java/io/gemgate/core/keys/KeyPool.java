@@ -26,6 +26,10 @@ import java.util.function.LongSupplier;
  * per key and model cooldowns, daily exhaustion, invalid marks and counters; a per-day or per-minute verdict on one
  * key applies to every key of the same project, which shares its quota.
  *
+ * <p>Changes that other gateways must hear of (a shared store: cooldowns, exhaustion, invalid marks, admin edits,
+ * keys added) are reported to one {@link Listener}; the {@code apply*} methods load changes that come from such a
+ * store and report nothing, so that they are not sent back.
+ *
  * <p>Thread-safe. Never blocks: safe to call from event loops.
  */
 public final class KeyPool {
@@ -49,6 +53,26 @@ public final class KeyPool {
     private volatile Ring ring;
     /** Set on every change worth persisting; cleared by {@link #takeDirty()}. */
     private volatile boolean dirty;
+    /** Told of the changes a shared store publishes; null: none. */
+    private volatile Listener listener;
+
+    /**
+     * Receives the changes of this pool that other gateways must hear of. Counters are not reported: a shared store
+     * reads them ({@link #counters}) on its own schedule.
+     */
+    public interface Listener {
+        /**
+         * A verdict raised a key's cooldown or daily exhaustion for a model. Called on the recording thread, often an
+         * event loop: note the change, hand it off and return; never block.
+         */
+        void restChanged(ApiKey key, ModelRef model);
+
+        /** A key was marked invalid, enabled, disabled, removed, restored or found valid, or edited; any thread. */
+        void keyChanged(ApiKey key);
+
+        /** Keys were added at run time ({@link #addKeys}); called while the pool's lock is held. */
+        void keysAdded(List<ApiKey> added);
+    }
 
     /** The keys and the weighted round-robin schedule over them; immutable. */
     private record Ring(ApiKey[] keys, int[] schedule) {
@@ -248,6 +272,7 @@ public final class KeyPool {
                 for (ApiKey member : k.projectGroup) {
                     KeyModelState ms = member.state(model.index(), day);
                     ms.exhaustedUntil = Math.max(ms.exhaustedUntil, until);
+                    restChanged(member, model);
                 }
             }
             case RATE_LIMIT -> {
@@ -265,6 +290,7 @@ public final class KeyPool {
                 for (ApiKey member : k.projectGroup) {
                     KeyModelState ms = member.state(model.index(), day);
                     ms.cooldownUntil = Math.max(ms.cooldownUntil, until);
+                    restChanged(member, model);
                 }
                 k.health.updateAndGet(h -> h.failure(now));
             }
@@ -273,11 +299,13 @@ public final class KeyPool {
                 k.invalidReason = verdict.reason();
                 k.invalidSince = now;
                 k.health.updateAndGet(h -> h.failure(now));
+                keyChanged(k);
             }
             case SERVER_ERROR, CONNECT_FAILURE, TIMEOUT, EMPTY_ANSWER -> {
                 c.add(DayCounters.FAILURES, 1);
                 s.cooldownUntil = Math.max(s.cooldownUntil, now + cfg.serverErrorCooldownMillis());
                 k.health.updateAndGet(h -> h.failure(now));
+                restChanged(k, model);
             }
         }
         markDirty();
@@ -465,6 +493,23 @@ public final class KeyPool {
      * new ring is swapped in atomically: requests in flight keep the ring they started with.
      */
     public synchronized AddResult addKeys(List<KeySpec> specs) {
+        AddResult r = add(specs);
+        Listener l = listener;
+        if (l != null && !r.added().isEmpty()) {
+            l.keysAdded(r.added());
+        }
+        return r;
+    }
+
+    /**
+     * Adds keys that another gateway added (they come from a shared store), as {@link #addKeys} does but without
+     * telling the {@link Listener}.
+     */
+    public synchronized AddResult applyAddedKeys(List<KeySpec> specs) {
+        return add(specs);
+    }
+
+    private AddResult add(List<KeySpec> specs) {
         Map<String, ApiKey> byId = new LinkedHashMap<>();
         for (ApiKey k : ring.keys) {
             byId.put(k.fingerprint(), k);
@@ -504,6 +549,7 @@ public final class KeyPool {
         }
         k.enabled = enabled;
         markDirty();
+        keyChanged(k);
         return true;
     }
 
@@ -515,6 +561,7 @@ public final class KeyPool {
         }
         k.removed = removed;
         markDirty();
+        keyChanged(k);
         return true;
     }
 
@@ -527,6 +574,7 @@ public final class KeyPool {
         k.invalidSince = 0;
         k.invalidReason = "";
         markDirty();
+        keyChanged(k);
         return true;
     }
 
@@ -537,16 +585,135 @@ public final class KeyPool {
      * @throws IllegalArgumentException for a weight outside 1 to 100
      */
     public synchronized boolean update(String id, Integer weight, String label, String project) {
+        ApiKey k = edit(id, weight, label, project);
+        if (k != null) {
+            keyChanged(k);
+        }
+        return k != null;
+    }
+
+    private ApiKey edit(String id, Integer weight, String label, String project) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return null;
+        }
+        KeySpec now = k.spec();
+        KeySpec next = new KeySpec(now.secret(), project == null ? now.project() : project,
+                weight == null ? now.weight() : weight, label == null ? now.label() : label);
+        if (!next.equals(now)) {
+            k.apply(next);
+            rebuild(ring.keys.clone());
+        }
+        markDirty();
+        return k;
+    }
+
+    // --------------------------------------------------------------------------------------------- shared store
+
+    /**
+     * Sets the one listener told of the changes other gateways must hear of; null: none. A shared store sets it once
+     * at start.
+     */
+    public void listener(Listener l) {
+        this.listener = l;
+    }
+
+    private void restChanged(ApiKey k, ModelRef model) {
+        Listener l = listener;
+        if (l != null) {
+            l.restChanged(k, model);
+        }
+    }
+
+    private void keyChanged(ApiKey k) {
+        Listener l = listener;
+        if (l != null) {
+            l.keyChanged(k);
+        }
+    }
+
+    /**
+     * Raises a key's cooldown and exhaustion for a model to what another gateway recorded (the later end wins), without
+     * telling the {@link Listener}. Ends already past change nothing.
+     *
+     * @return false when the id is unknown
+     */
+    public boolean applyRest(String id, String modelName, long cooldownUntil, long exhaustedUntil) {
         ApiKey k = find(id);
         if (k == null) {
             return false;
         }
-        KeySpec now = k.spec();
-        k.apply(new KeySpec(now.secret(), project == null ? now.project() : project,
-                weight == null ? now.weight() : weight, label == null ? now.label() : label));
-        rebuild(ring.keys.clone());
+        long now = clock.getAsLong();
+        if (cooldownUntil <= now && exhaustedUntil <= now) {
+            return true;
+        }
+        KeyModelState s = k.state(model(modelName).index(), calendar.dayStart(now));
+        if (cooldownUntil > s.cooldownUntil) {
+            s.cooldownUntil = cooldownUntil;
+            markDirty();
+        }
+        if (exhaustedUntil > s.exhaustedUntil) {
+            s.exhaustedUntil = exhaustedUntil;
+            markDirty();
+        }
+        return true;
+    }
+
+    /**
+     * Sets a key's marks and definition as another gateway last set them, without telling the {@link Listener}.
+     *
+     * @param invalidSince  epoch millis since the key was found invalid; 0 = valid
+     * @param invalidReason why; ignored when valid
+     * @return false when the id is unknown
+     * @throws IllegalArgumentException for a weight outside 1 to 100
+     */
+    public synchronized boolean applyKeyState(String id, boolean enabled, boolean removed, long invalidSince,
+                                              String invalidReason, int weight, String label, String project) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return false;
+        }
+        String reason = invalidSince == 0 ? "" : requireNonNull(invalidReason, "invalidReason");
+        KeySpec spec = k.spec();
+        if (k.enabled == enabled && k.removed == removed && k.invalidSince == invalidSince
+                && k.invalidReason.equals(reason) && spec.weight() == weight && spec.label().equals(label)
+                && spec.project().equals(project)) {
+            return true; // the periodic re-read of the shared state finds most keys unchanged
+        }
+        edit(id, weight, label, project);
+        k.enabled = enabled;
+        k.removed = removed;
+        k.invalidReason = reason;
+        k.invalidSince = invalidSince;
         markDirty();
         return true;
+    }
+
+    /** The end of a key's cooldown for a model in epoch millis, as recorded (it may be past); 0 = none. */
+    public long cooldownUntil(ApiKey k, ModelRef model) {
+        KeyModelState s = k.peek(model.index());
+        return s == null ? 0 : s.cooldownUntil;
+    }
+
+    /** The end of a key's daily exhaustion for a model in epoch millis, as recorded (it may be past); 0 = none. */
+    public long exhaustedUntil(ApiKey k, ModelRef model) {
+        KeyModelState s = k.peek(model.index());
+        return s == null ? 0 : s.exhaustedUntil;
+    }
+
+    /**
+     * The live counters of a key for a model, for a shared store that adds other gateways' counts to them.
+     *
+     * @param create true: today's, created when missing or of an earlier day; false: the current set as it is, maybe
+     *               of an earlier day ({@link DayCounters#dayStart()}), or null when the key has not met the model
+     */
+    public DayCounters counters(ApiKey k, ModelRef model, boolean create) {
+        if (!create) {
+            KeyModelState s = k.peek(model.index());
+            return s == null ? null : s.day.get();
+        }
+        long day = calendar.dayStart(clock.getAsLong());
+        return k.state(model.index(), day).today(day);
     }
 
     private void rebuild(ApiKey[] keys) {

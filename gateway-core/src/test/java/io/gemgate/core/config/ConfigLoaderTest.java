@@ -43,7 +43,7 @@ class ConfigLoaderTest {
         assertThat(DEFAULTS.pool()).isEqualTo(new GatewayConfig.Pool(Strategy.ROUND_ROBIN, 3, Duration.ofSeconds(60),
                 Duration.ofMinutes(15), Duration.ofSeconds(5), ZoneId.of("America/Los_Angeles")));
         assertThat(DEFAULTS.state()).isEqualTo(
-                new GatewayConfig.State(Path.of("./data"), Duration.ofSeconds(2), null, null));
+                new GatewayConfig.State(Path.of("./data"), Duration.ofSeconds(2), null, "gemgate:", null));
         assertThat(DEFAULTS.upstream().isTls()).isTrue();
         assertThat(DEFAULTS.upstream().port()).isEqualTo(443);
     }
@@ -193,6 +193,7 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_DATA_DIR", "/var/lib/gemgate", c -> c.state().dataDir(), Path.of("/var/lib/gemgate")),
                 setBy("GEMGATE_STATE_FLUSH_INTERVAL", "10s", c -> c.state().flushInterval(), Duration.ofSeconds(10)),
                 setBy("GEMGATE_REDIS_URL", "redis://r:6379", c -> c.state().redisUrl(), "redis://r:6379"),
+                setBy("GEMGATE_REDIS_PREFIX", "eu-gateways:", c -> c.state().redisPrefix(), "eu-gateways:"),
                 setBy("GEMGATE_MASTER_KEY", "m", c -> c.state().masterKey(), "m"));
     }
 
@@ -311,6 +312,7 @@ class ConfigLoaderTest {
             GEMGATE_POOL_SERVER_ERROR_COOLDOWN        | 0                | 0 (expected: > 0)
             GEMGATE_POOL_QUOTA_RESET_ZONE             | Mars/Base        | 'Mars/Base' (expected: a time zone such as America/Los_Angeles or UTC)
             GEMGATE_STATE_FLUSH_INTERVAL              | 0                | 0 (expected: > 0)
+            GEMGATE_REDIS_PREFIX                      | gem gate:        | 'gem gate:' (expected: 1 to 64 printable ASCII characters without spaces, such as gemgate:)
             """)
     void invalidValueFromTheEnvironmentNamesTheVariable(String variable, String value, String problem) {
         assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(variable, value)))

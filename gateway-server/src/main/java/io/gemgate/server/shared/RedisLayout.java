@@ -1,0 +1,221 @@
+package io.gemgate.server.shared;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Where the shared state lives in Redis: every key name, the channel, the value formats and the scripts, in one place.
+ * Every name starts with the configured prefix ({@code state.redisPrefix}, {@code GEMGATE_REDIS_PREFIX}, default
+ * {@code gemgate:}), so that several groups of gateways can share one Redis database. Shown with the default prefix:
+ *
+ * <table>
+ *   <caption>Redis keys</caption>
+ *   <tr><th>Key</th><th>Type</th><th>Content</th></tr>
+ *   <tr><td>{@code gemgate:epoch}</td><td>string</td><td>random id set by the first gateway to find Redis empty; a
+ *       new value tells the others that Redis lost its data, and each publishes its whole state again</td></tr>
+ *   <tr><td>{@code gemgate:keys}</td><td>hash</td><td>fingerprint → a key added at run time (JSON: secret, project,
+ *       weight, label); the secret is {@code v1:...} (the state file's KeyCipher) whenever GEMGATE_MASTER_KEY is set.
+ *       Keys of the keys file are never stored: every gateway reads its own file</td></tr>
+ *   <tr><td>{@code gemgate:keystate}</td><td>hash</td><td>fingerprint → stamped JSON: enabled, removed, invalid
+ *       since and why, project, weight, label</td></tr>
+ *   <tr><td>{@code gemgate:rests}</td><td>hash</td><td>{@code fingerprint|model} → {@code cooldownUntil:exhaustedUntil}
+ *       (epoch millis), raised field by field, deleted once both have passed</td></tr>
+ *   <tr><td>{@code gemgate:counters:DAYSTART}</td><td>hash</td><td>{@code fingerprint|counter|model} → the count of
+ *       all gateways for the quota day starting at DAYSTART (epoch millis); expires two days after that</td></tr>
+ *   <tr><td>{@code gemgate:tokens}</td><td>hash</td><td>token id → stamped JSON record (the secret's SHA-256, never
+ *       the secret)</td></tr>
+ *   <tr><td>{@code gemgate:tokens:revoked}</td><td>hash</td><td>token id → when it was revoked: no gateway brings it
+ *       back</td></tr>
+ *   <tr><td>{@code gemgate:settings}</td><td>hash</td><td>{@code current} → stamped JSON of the live settings</td></tr>
+ *   <tr><td>{@code gemgate:DB:events}</td><td>pub/sub channel</td><td>{@link SharedEvent}s; it names the database
+ *       because pub/sub is global to the server while keys are per database</td></tr>
+ * </table>
+ *
+ * <p><b>Precedence.</b> A stamped value is {@code changedAtMillis json}: the latest change wins, whatever the order
+ * in which gateways write ({@link #PUT_IF_NEWER}); cooldowns and exhaustion take the later end; counters add up.
+ * A gateway that starts loads Redis's state over its state file; what only it holds (a change made while Redis was
+ * away) is published.
+ *
+ * <p><b>Staleness.</b> A change is written and published as soon as the shared-state thread wakes, and the others
+ * apply it when the message arrives (milliseconds). Counters and rests are merged every sync round (1 s); the
+ * whole state is read back every {@link RedisSharedState#FULL_READ_EVERY} rounds and after every reconnection,
+ * which heals a lost message.
+ */
+final class RedisLayout {
+    /** Separates the parts of a hash field; the model name comes last, so it may hold the separator itself. */
+    static final char SEP = '|';
+
+    /**
+     * Adds counter deltas to one day's hash only if the epoch is still the one the caller knows, so that deltas
+     * never land in a Redis that lost its data before the caller re-published its own counts. KEYS: epoch, day hash.
+     * ARGV: epoch, expire-at millis, then field and delta pairs. Returns 1, or -1 when the epoch differs.
+     */
+    static final String ADD_COUNTERS = """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+            for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
+            redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+            return 1
+            """;
+
+    /**
+     * Raises a key's cooldown and exhaustion for a model (the later end wins, field by field). KEYS: rests hash.
+     * ARGV: field, cooldown end, exhaustion end (epoch millis). Returns 1.
+     */
+    static final String RAISE_REST = """
+            local c, e = tonumber(ARGV[2]), tonumber(ARGV[3])
+            local cur = redis.call('HGET', KEYS[1], ARGV[1])
+            if cur then
+              local sep = string.find(cur, ':', 1, true)
+              if sep then
+                local oc, oe = tonumber(string.sub(cur, 1, sep - 1)), tonumber(string.sub(cur, sep + 1))
+                if oc and oc > c then c = oc end
+                if oe and oe > e then e = oe end
+              end
+            end
+            redis.call('HSET', KEYS[1], ARGV[1], string.format('%d:%d', c, e))
+            return 1
+            """;
+
+    /**
+     * Deletes a hash field only if it still holds the value read (a rest that has ended, not one raised since).
+     * KEYS: hash. ARGV: field, value. Returns the number deleted.
+     */
+    static final String DELETE_IF_SAME = """
+            if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+            return 0
+            """;
+
+    /**
+     * Stores a {@link #stamp stamped} value unless the stored one was changed later (last writer wins by change time,
+     * whatever the order in which instances write, such as when all publish again after Redis lost its data), and,
+     * when a second key is given, unless the field is listed there (a revoked token never comes back). KEYS: hash
+     * [, tombstones hash]. ARGV: field, change time (epoch millis), stamped value. Returns 1 when stored, 0 when the
+     * stored value is newer, -1 when the field is a tombstone.
+     */
+    static final String PUT_IF_NEWER = """
+            if KEYS[2] and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -1 end
+            local cur = redis.call('HGET', KEYS[1], ARGV[1])
+            if cur then
+              local t = tonumber(string.match(cur, '^(%d+) '))
+              if t and t > tonumber(ARGV[2]) then return 0 end
+            end
+            redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+            return 1
+            """;
+
+    /** The one field of {@link #settings()}. */
+    static final String SETTINGS_FIELD = "current";
+
+    /** How long a day's counters are kept after the day starts. */
+    static final long COUNTERS_TTL_MILLIS = 2 * 86_400_000L;
+
+    /** The default of {@code state.redisPrefix}. */
+    static final String DEFAULT_PREFIX = "gemgate:";
+
+    private final String prefix;
+    private final String channel;
+
+    /**
+     * @param prefix   starts every name
+     * @param database the Redis database number, part of the channel name
+     */
+    RedisLayout(String prefix, int database) {
+        this.prefix = requireNonNull(prefix, "prefix");
+        this.channel = prefix + database + ":events";
+    }
+
+    /** String: a random id, set by the first instance to find Redis without one. A new value: Redis lost its data. */
+    String epoch() {
+        return prefix + "epoch";
+    }
+
+    /** Hash: fingerprint → the key added at run time ({@link SharedCodec#encodeAddedKey}), secret encrypted. */
+    String addedKeys() {
+        return prefix + "keys";
+    }
+
+    /** Hash: fingerprint → the key's marks and definition, {@link #stamp stamped} ({@link SharedCodec#encodeKeyState}). */
+    String keyStates() {
+        return prefix + "keystate";
+    }
+
+    /** Hash: {@code fingerprint|model} → {@code cooldownUntil:exhaustedUntil}, epoch millis, raised by max. */
+    String rests() {
+        return prefix + "rests";
+    }
+
+    /** Hash of one quota day: {@code fingerprint|counter|model} → count, added to with HINCRBY. */
+    String counters(long dayStartMillis) {
+        return prefix + "counters:" + dayStartMillis;
+    }
+
+    /** Hash: token id → the token's record (secret hash only), {@link #stamp stamped}. */
+    String tokens() {
+        return prefix + "tokens";
+    }
+
+    /** Hash: token id → when it was revoked (epoch millis); kept so that no instance brings it back. */
+    String revokedTokens() {
+        return prefix + "tokens:revoked";
+    }
+
+    /** Hash with one field, {@link #SETTINGS_FIELD}: every live setting as stamped JSON ({@code SettingsCodec.encode}). */
+    String settings() {
+        return prefix + "settings";
+    }
+
+    /** Pub/sub channel of {@link SharedEvent}s. */
+    String channel() {
+        return channel;
+    }
+
+    /** {@code changedAt value}: what {@link #PUT_IF_NEWER} stores. */
+    static String stamp(long changedAt, String value) {
+        return changedAt + " " + value;
+    }
+
+    /** The change time of a {@link #stamp stamped} value; 0 when it has none. */
+    static long stampTime(String stamped) {
+        int space = stamped.indexOf(' ');
+        try {
+            return space <= 0 ? 0 : Long.parseLong(stamped, 0, space, 10);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** The value of a {@link #stamp stamped} value. */
+    static String stampValue(String stamped) {
+        int space = stamped.indexOf(' ');
+        return space <= 0 ? stamped : stamped.substring(space + 1);
+    }
+
+    static String restField(String fingerprint, String model) {
+        return fingerprint + SEP + model;
+    }
+
+    static String counterField(String fingerprint, String counter, String model) {
+        return fingerprint + SEP + counter + SEP + model;
+    }
+
+    static String restValue(long cooldownUntil, long exhaustedUntil) {
+        return cooldownUntil + ":" + exhaustedUntil;
+    }
+
+    /**
+     * Parses {@code cooldownUntil:exhaustedUntil}.
+     *
+     * @return the two ends, or null when malformed
+     */
+    static long[] parseRest(String value) {
+        int colon = value.indexOf(':');
+        if (colon <= 0) {
+            return null;
+        }
+        try {
+            return new long[] {Long.parseLong(value, 0, colon, 10),
+                    Long.parseLong(value, colon + 1, value.length(), 10)};
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+}
