@@ -42,6 +42,7 @@ import java.util.stream.Stream;
  * <pre>
  * java -cp gateway-bench/target/benchmarks.jar io.gemgate.bench.e2e.E2eBench                # every scenario
  * java -cp gateway-bench/target/benchmarks.jar io.gemgate.bench.e2e.E2eBench --scenario native --rate 5000
+ * java -cp gateway-bench/target/benchmarks.jar io.gemgate.bench.e2e.E2eBench --scenario soak --streams 1000 --hold 10s
  * </pre>
  * Options: {@code --scenario} (all, or a comma list of native, native-sse, openai, openai-stream, failover),
  * {@code --duration 10s}, {@code --warmup 3s}, {@code --rounds 2}, {@code --connections 32}, {@code --rate 0}
@@ -51,6 +52,11 @@ import java.util.stream.Stream;
  * {@code --jfr} (record the gateway with Java Flight Recorder), {@code --access-log} (the gateway writes its access log
  * to a file, as it does by default; off otherwise), {@code --inproc}, {@code --keep} (keep the work directory with the
  * logs), {@code --max-requests}, {@code --timeout 10s}.
+ *
+ * <p><b>Soak.</b> {@code --scenario soak} runs {@link Soak} instead, alone: {@code --streams 10000} (capped by the
+ * open-files limits, and the cap printed), {@code --hold 60s}, {@code --sse-gap-ms 2000} (the upstream's interval
+ * between events), {@code --open-concurrency 200}, {@code --soak-warmup-streams 100}. The exit code is 1 when it
+ * fails.
  */
 public final class E2eBench {
     private static final String TOKEN = "bench-token";
@@ -68,8 +74,8 @@ public final class E2eBench {
     public static void main(String[] argv) throws Exception {
         Args a = Args.parse(argv, Set.of("scenario", "duration", "warmup", "rounds", "connections", "rate", "threads",
                 "keys", "sse-events", "sse-gap-ms", "upstream-threads", "gateway-threads", "gateway-jar",
-                "gateway-jvm-opts", "jfr", "access-log", "inproc", "keep", "max-requests", "timeout"),
-                Set.of("jfr", "access-log", "inproc", "keep"));
+                "gateway-jvm-opts", "jfr", "access-log", "inproc", "keep", "max-requests", "timeout", "streams", "hold",
+                "open-concurrency", "soak-warmup-streams"), Set.of("jfr", "access-log", "inproc", "keep"));
         Path work = Files.createTempDirectory("gemgate-e2e-");
         if (a.flag("inproc")) {
             // Before the first logger exists (Netty's first class creates one): the gateway's access log off (or to a
@@ -78,8 +84,13 @@ public final class E2eBench {
         }
         Net.quietNetty();
         E2eBench bench = new E2eBench(a, work);
+        boolean passed = true;
         try {
-            bench.run();
+            if (a.get("scenario", "all").equals("soak")) {
+                passed = bench.soak();
+            } else {
+                bench.run();
+            }
         } finally {
             bench.stopAll();
             if (a.flag("keep")) {
@@ -87,6 +98,9 @@ public final class E2eBench {
             } else {
                 deleteTree(work);
             }
+        }
+        if (!passed) {
+            System.exit(1);
         }
     }
 
@@ -99,16 +113,17 @@ public final class E2eBench {
             good.add(String.format(Locale.ROOT, "AIzaSyBenchGood%024d", i));
             limited.add(String.format(Locale.ROOT, "AIzaSyBenchRateLimited%017d", i));
         }
-        Upstream upstream = startUpstream(limited);
+        Upstream upstream = startUpstream(args.getInt("sse-events", 10), args.getLong("sse-gap-ms", 2), limited);
         boolean failover = scenarios.contains(Scenario.FAILOVER);
         boolean plain = scenarios.stream().anyMatch(s -> s != Scenario.FAILOVER);
-        int gateway = plain ? startGateway("gemgate", upstream.port(), good) : -1;
+        int gateway = plain ? startGateway("gemgate", upstream.port(), good, Map.of()).port() : -1;
         List<String> mixed = new ArrayList<>();
         for (int i = 0; i < keys; i++) {
             mixed.add(good.get(i));
             mixed.add(limited.get(i));
         }
-        int failoverGateway = failover ? startGateway("gemgate-failover", upstream.port(), mixed) : -1;
+        int failoverGateway = failover ? startGateway("gemgate-failover", upstream.port(), mixed, Map.of()).port()
+                : -1;
 
         Duration warmup = args.getDuration("warmup", Duration.ofSeconds(3));
         Duration duration = args.getDuration("duration", Duration.ofSeconds(10));
@@ -124,7 +139,7 @@ public final class E2eBench {
                 System.getProperty("java.vm.name"), System.getProperty("java.version"),
                 args.flag("inproc") ? "in this JVM" : "in their own JVMs");
 
-        List<String> summaries = new ArrayList<>();
+        List<Report.Row> summaries = new ArrayList<>();
         try (LoadGenerator gen = new LoadGenerator(args.getInt("threads", 1))) {
             for (Scenario s : scenarios) {
                 int gwPort = s == Scenario.FAILOVER ? failoverGateway : gateway;
@@ -158,17 +173,18 @@ public final class E2eBench {
                             + "for %d rate-limited keys: each is tried again when its 1 s cooldown ends)%n", n,
                             n / Math.max(gatewaySeconds, 1e-9), keys);
                 }
-                String summary = Report.summary(results, "direct");
-                System.out.print(summary);
-                summary.lines().filter(l -> l.startsWith("SUMMARY gemgate")).forEach(summaries::add);
+                System.out.print(Report.summary(results, "direct"));
+                Report.rows(results, "direct").stream().filter(r -> r.target().equals("gemgate"))
+                        .forEach(summaries::add);
             }
         }
         System.out.printf("%n== all scenarios: gemgate against direct (medians over %d round(s)) ==%n", rounds);
-        System.out.printf("%-14s %9s %7s %9s %9s %9s %7s%n", "scenario", "req/s", "ratio", "+p50 ms", "+p99 ms",
-                "+p99.9 ms", "errors");
-        for (String line : summaries) {
-            String[] f = line.split(" ");
-            System.out.printf("%-14s %9s %7s %9s %9s %9s %7s%n", f[2], f[3], f[8], f[9], f[10], f[11], f[7]);
+        System.out.printf("%-14s %9s %7s %9s %9s %9s %7s %14s%n", "scenario", "req/s", "ratio", "+p50 ms",
+                "+p99 ms", "+p99.9 ms", "errors", "+1st event p99");
+        for (Report.Row r : summaries) {
+            System.out.printf(Locale.ROOT, "%-14s %9.0f %7.2f %9.3f %9.3f %9.3f %7d %14s%n", r.scenario(), r.rps(),
+                    r.ratio(), r.plusP50(), r.plusP99(), r.plusP999(), r.errors(),
+                    r.scenario().sse ? String.format(Locale.ROOT, "%.3f", r.plusFirstP99()) : "");
         }
     }
 
@@ -185,30 +201,58 @@ public final class E2eBench {
 
     // ------------------------------------------------------------------------------------------ the servers
 
-    /** The fake upstream, in its own JVM or in this one. */
-    private interface Upstream {
-        int port();
-
-        long rateLimited();
+    /**
+     * The soak ({@link Soak}): a gateway and an upstream in their own JVMs (their memory, descriptors and RSS are what
+     * is measured), the upstream sending an event every {@code --sse-gap-ms} (default 2000) on every stream for longer
+     * than the hold. The gateway may open an upstream connection per stream on any of its event loops, and its
+     * defaults (1024 per loop, 20,000 client connections) would refuse some: both limits are raised to the streams.
+     *
+     * @return true when the soak passed
+     */
+    private boolean soak() throws Exception {
+        if (args.flag("inproc")) {
+            throw new IllegalArgumentException("--scenario soak measures the gateway's own process: drop --inproc");
+        }
+        int streams = args.getInt("streams", 10_000);
+        Duration hold = args.getDuration("hold", Duration.ofSeconds(60));
+        long gapMillis = args.getLong("sse-gap-ms", 2_000);
+        if (streams < 1 || gapMillis < 1 || hold.isNegative()) {
+            throw new IllegalArgumentException("--streams, --sse-gap-ms: at least 1; --hold: at least 0");
+        }
+        // Enough events to outlast the opening, the hold and the measurements; the streams end by themselves after.
+        long streamMillis = hold.toMillis() + 180_000 + streams * 20L;
+        int events = (int) Math.min(100_000, streamMillis / gapMillis + 1);
+        Upstream upstream = startUpstream(events, gapMillis, List.of());
+        String key = String.format(Locale.ROOT, "AIzaSyBenchGood%024d", 0);
+        String limit = String.valueOf(streams + Soak.FD_RESERVE);
+        Gateway gw = startGateway("gemgate", upstream.port(), List.of(key), Map.of(
+                "GEMGATE_UPSTREAM_MAX_CONNECTIONS_PER_LOOP", limit,
+                "GEMGATE_SERVER_MAX_CONNECTIONS", limit));
+        Soak.Options o = new Soak.Options(streams, hold, Duration.ofMillis(gapMillis),
+                args.getInt("open-concurrency", 200), args.getInt("soak-warmup-streams", 100));
+        return new Soak(o, gw.port(), gw.process(), upstream.port(), upstream.process(), TOKEN).run();
     }
 
-    private Upstream startUpstream(List<String> rateLimited) throws Exception {
+    /** The fake upstream; {@code process} is null when it runs in this JVM. */
+    private record Upstream(int port, ChildProcess process) {
+        /** 429 answers so far, from its {@code /stats}. */
+        long rateLimited() {
+            Matcher m = Pattern.compile("\"rateLimited\":(\\d+)").matcher(ChildProcess.get(port, "/stats"));
+            return m.find() ? Long.parseLong(m.group(1)) : 0;
+        }
+    }
+
+    /** A gateway; {@code process} is null when it runs in this JVM. */
+    private record Gateway(int port, ChildProcess process) {
+    }
+
+    private Upstream startUpstream(int sseEvents, long sseGapMillis, List<String> rateLimited) throws Exception {
         FastUpstream.Options o = new FastUpstream.Options("127.0.0.1", 0, args.getInt("upstream-threads", 1),
-                args.getInt("sse-events", 10), 0, args.getLong("sse-gap-ms", 2), Set.copyOf(rateLimited));
+                sseEvents, 0, sseGapMillis, Set.copyOf(rateLimited));
         if (args.flag("inproc")) {
             FastUpstream up = new FastUpstream(o);
             started.add(up);
-            return new Upstream() {
-                @Override
-                public int port() {
-                    return up.port();
-                }
-
-                @Override
-                public long rateLimited() {
-                    return up.rateLimited();
-                }
-            };
+            return new Upstream(up.port(), null);
         }
         List<String> cmd = new ArrayList<>(List.of(ChildProcess.javaBinary(), "-Xms256m", "-Xmx256m",
                 "-cp", absoluteClassPath(), FastUpstream.class.getName(),
@@ -218,22 +262,12 @@ public final class E2eBench {
         started.add(p);
         int port = Integer.parseInt(p.awaitLog(UPSTREAM_READY, 20_000));
         System.out.println("upstream: pid " + p.pid() + ", port " + port);
-        return new Upstream() {
-            @Override
-            public int port() {
-                return port;
-            }
-
-            @Override
-            public long rateLimited() {
-                Matcher m = Pattern.compile("\"rateLimited\":(\\d+)").matcher(ChildProcess.get(port, "/stats"));
-                return m.find() ? Long.parseLong(m.group(1)) : 0;
-            }
-        };
+        return new Upstream(port, p);
     }
 
-    /** Starts a gateway with these keys in front of the upstream; returns its port. */
-    private int startGateway(String name, int upstreamPort, List<String> keys) throws Exception {
+    /** Starts a gateway with these keys in front of the upstream, {@code extraEnv} added to its settings. */
+    private Gateway startGateway(String name, int upstreamPort, List<String> keys, Map<String, String> extraEnv)
+            throws Exception {
         Path dir = Files.createDirectories(work.resolve(name));
         Map<String, String> env = new HashMap<>();
         env.put("GEMGATE_HOST", "127.0.0.1");
@@ -245,13 +279,14 @@ public final class E2eBench {
         if (threads > 0) {
             env.put("GEMGATE_SERVER_IO_THREADS", String.valueOf(threads));
         }
+        env.putAll(extraEnv);
         if (args.flag("inproc")) {
             env.put("GEMGATE_PORT", "0");
             GatewayServer gw = GatewayServer.builder(ConfigLoader.load(null, env),
                     keys.stream().map(KeySpec::of).toList()).start();
             started.add(gw);
             System.out.println(name + ": in this JVM, port " + gw.port());
-            return gw.port();
+            return new Gateway(gw.port(), null);
         }
         Path jar = Path.of(args.get("gateway-jar", "gateway-server/target/gemgate.jar")).toAbsolutePath();
         if (!Files.isRegularFile(jar)) {
@@ -280,7 +315,7 @@ public final class E2eBench {
         p.awaitHttp200(port, "/health", 30_000);
         System.out.println(name + ": pid " + p.pid() + ", port " + port + ", " + keys.size() + " keys"
                 + (args.flag("jfr") ? ", recording " + dir.resolve(name + ".jfr") : ""));
-        return port;
+        return new Gateway(port, p);
     }
 
     /**

@@ -53,6 +53,7 @@ public final class FastUpstream implements AutoCloseable {
     private final LongAdder requests = new LongAdder();
     private final LongAdder rateLimited = new LongAdder();
     private final LongAdder streams = new LongAdder();
+    private final LongAdder open = new LongAdder();
 
     /**
      * @param host            listen address (127.0.0.1 in every bench)
@@ -119,10 +120,10 @@ public final class FastUpstream implements AutoCloseable {
         return "http://" + options.host() + ":" + port();
     }
 
-    /** Requests answered so far, of which 429 answers, and SSE streams started. */
+    /** Requests answered so far, of which 429 answers, SSE streams started, and connections open now. */
     public String statsJson() {
         return "{\"requests\":" + requests.sum() + ",\"rateLimited\":" + rateLimited.sum() + ",\"sseStreams\":"
-                + streams.sum() + "}";
+                + streams.sum() + ",\"open\":" + open.sum() + "}";
     }
 
     public long requests() {
@@ -152,6 +153,18 @@ public final class FastUpstream implements AutoCloseable {
         private boolean currentClose;
         private boolean streaming;
         private boolean unflushed;
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            open.increment();
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            open.decrement();
+            ctx.fireChannelInactive();
+        }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {

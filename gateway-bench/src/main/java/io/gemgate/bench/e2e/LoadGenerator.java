@@ -19,7 +19,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.ByteProcessor;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.URI;
@@ -273,20 +272,11 @@ public final class LoadGenerator implements AutoCloseable {
         boolean keepAlive;
         long lastEvent;
         int eventsInAnswer;
-        /** Line feeds in a row (CRs between them ignored) across chunks: two end an event. */
-        int newlines;
         ScheduledFuture<?> timeout;
-        private final ByteProcessor eventEnds = new ByteProcessor() {
+        private final SseEventEnds eventEnds = new SseEventEnds() {
             @Override
-            public boolean process(byte b) {
-                if (b == '\n') {
-                    if (++newlines == 2) {
-                        onEvent();
-                    }
-                } else if (b != '\r') {
-                    newlines = 0;
-                }
-                return true;
+            void onEvent() {
+                Conn.this.onEvent();
             }
         };
         private long now;
@@ -345,7 +335,7 @@ public final class LoadGenerator implements AutoCloseable {
             status = 0;
             sseAnswer = false;
             eventsInAnswer = 0;
-            newlines = 0;
+            eventEnds.reset();
             ch.writeAndFlush(run.request.duplicate(), ch.voidPromise());
             timeout = loop.schedule(this::onTimeout, run.timeoutNanos, TimeUnit.NANOSECONDS);
         }
