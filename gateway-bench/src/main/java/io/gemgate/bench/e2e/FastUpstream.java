@@ -77,14 +77,6 @@ public final class FastUpstream implements AutoCloseable {
                         + " (expected: >= 0)");
             }
         }
-
-        public static Options defaults() {
-            return new Options("127.0.0.1", 0, 1, 10, 0, 2, Set.of());
-        }
-
-        public Options withPort(int p) {
-            return new Options(host, p, threads, sseEvents, sseFirstMillis, sseGapMillis, rateLimitedKeys);
-        }
     }
 
     public FastUpstream(Options options) throws InterruptedException {
@@ -116,22 +108,10 @@ public final class FastUpstream implements AutoCloseable {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
-    public String baseUrl() {
-        return "http://" + options.host() + ":" + port();
-    }
-
     /** Requests answered so far, of which 429 answers, SSE streams started, and connections open now. */
-    public String statsJson() {
+    private String statsJson() {
         return "{\"requests\":" + requests.sum() + ",\"rateLimited\":" + rateLimited.sum() + ",\"sseStreams\":"
                 + streams.sum() + ",\"open\":" + open.sum() + "}";
-    }
-
-    public long requests() {
-        return requests.sum();
-    }
-
-    public long rateLimited() {
-        return rateLimited.sum();
     }
 
     @Override

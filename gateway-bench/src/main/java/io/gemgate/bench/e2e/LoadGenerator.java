@@ -125,12 +125,7 @@ public final class LoadGenerator implements AutoCloseable {
 
     /** Runs {@code spec} to its end and returns what it measured; throws when the target cannot be connected to. */
     public LoadResult run(Spec spec) throws InterruptedException {
-        Run run = new Run(spec);
-        try {
-            return run.execute();
-        } finally {
-            run.request.release(); // unreleasable: a no-op, kept for the day the template is pooled
-        }
+        return new Run(spec).execute();
     }
 
     /** Counters of one event loop; touched only on that loop. */
