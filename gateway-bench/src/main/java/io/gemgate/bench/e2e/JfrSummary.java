@@ -82,16 +82,11 @@ public final class JfrSummary {
             String type = e.getEventType().getName();
             switch (type) {
                 case "jdk.ExecutionSample" -> {
-                    RecordedThread t = e.getThread("sampledThread");
-                    if (t == null || t.getJavaName() == null || !t.getJavaName().startsWith(prefix)) {
-                        continue;
-                    }
-                    RecordedStackTrace st = e.getStackTrace();
-                    if (st == null || st.getFrames().isEmpty()) {
+                    List<RecordedFrame> frames = sampledFrames(e, prefix);
+                    if (frames == null) {
                         continue;
                     }
                     samples++;
-                    List<RecordedFrame> frames = st.getFrames();
                     String top0 = name(frames.get(0));
                     self.merge(top0, 1L, Long::sum);
                     selfByPackage.merge(pkg(frames.get(0)), 1L, Long::sum);
@@ -104,20 +99,15 @@ public final class JfrSummary {
                     }
                 }
                 case "jdk.NativeMethodSample" -> {
-                    RecordedThread t = e.getThread("sampledThread");
-                    if (t == null || t.getJavaName() == null || !t.getJavaName().startsWith(prefix)) {
-                        continue;
-                    }
-                    RecordedStackTrace st = e.getStackTrace();
-                    if (st == null || st.getFrames().isEmpty()) {
+                    List<RecordedFrame> frames = sampledFrames(e, prefix);
+                    if (frames == null) {
                         continue;
                     }
                     nativeSamples++;
-                    nativeTop.merge(nativeSite(st.getFrames()), 1L, Long::sum);
+                    nativeTop.merge(nativeSite(frames), 1L, Long::sum);
                 }
                 case "jdk.ObjectAllocationSample" -> {
-                    RecordedThread t = e.getThread("eventThread");
-                    if (t == null || t.getJavaName() == null || !t.getJavaName().startsWith(prefix)) {
+                    if (!isOf(e.getThread("eventThread"), prefix)) {
                         continue;
                     }
                     long w = e.getLong("weight");
@@ -127,7 +117,7 @@ public final class JfrSummary {
                 }
                 case "jdk.ThreadAllocationStatistics" -> {
                     RecordedThread t = e.getThread("thread");
-                    if (t == null || t.getJavaName() == null || !t.getJavaName().startsWith(prefix)) {
+                    if (!isOf(t, prefix)) {
                         continue;
                     }
                     long v = e.getLong("allocated");
@@ -172,6 +162,19 @@ public final class JfrSummary {
                 requests > 0 ? String.format(Locale.ROOT, ", %.0f bytes per request", (double) exact / requests) : "");
         System.out.printf(Locale.ROOT, "GC: %d collections, %.1f ms paused in all, longest %.2f ms%n", gcCount,
                 gcPauseNanos / 1e6, longestPause / 1e6);
+    }
+
+    private static boolean isOf(RecordedThread t, String prefix) {
+        return t != null && t.getJavaName() != null && t.getJavaName().startsWith(prefix);
+    }
+
+    /** The stack of a CPU or native sample of a thread named {@code prefix*}; null for other threads or no stack. */
+    private static List<RecordedFrame> sampledFrames(RecordedEvent e, String prefix) {
+        if (!isOf(e.getThread("sampledThread"), prefix)) {
+            return null;
+        }
+        RecordedStackTrace st = e.getStackTrace();
+        return st == null || st.getFrames().isEmpty() ? null : st.getFrames();
     }
 
     private static void print(String title, Map<String, Long> counts, long whole, int top) {
