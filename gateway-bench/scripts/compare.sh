@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# Gemgate side by side with nginx and haproxy, on one machine, in one go (issue 5, item 4).
+#
+# Starts the fake Gemini upstream (io.gemgate.bench.e2e.FastUpstream), then nginx (proxy_pass to an upstream block
+# with keepalive), haproxy (http mode, http-reuse always) and Gemgate (gateway-server/target/gemgate.jar) each in front
+# of it, every one on 127.0.0.1 on a port free at run time. Then:
+#   1. throughput: wrk, closed loop, POST :generateContent, against direct, nginx, haproxy and gemgate, interleaved
+#      for ROUNDS rounds (the order rotates each round); requests/s per target, the ratios gemgate/nginx and
+#      gemgate/haproxy taken per round, and their medians;
+#   2. latency: the Netty LoadGenerator at a fixed RATE (5000 requests/s), coordinated omission corrected, against the
+#      four targets interleaved; p50/p99/p99.9 and the p99 each proxy adds over direct in the same round.
+# Also measured: the CPU time each target's process spends per request (from /proc, all threads), the figure that
+# drifts least on a shared machine. Everything it started is stopped on exit (trap). Defaults take about 4.5 minutes.
+#
+# Needs: java 17, wrk, nginx, haproxy (Debian: apt-get install -y nginx haproxy wrk; nothing is started by installing)
+# and the two jars (mvn -q -DskipTests package). Settings, as environment variables:
+#   DURATION=10 ROUNDS=3 CONNECTIONS=64               wrk runs: seconds, rounds, connections
+#   WARMUP=5 GEMGATE_WARMUP=20                        unrecorded warm-up per target, seconds (a JVM needs longer)
+#   RATE=5000 RATE_ROUNDS=2 RATE_DURATION=8          the fixed-rate runs (RATE=0 skips them)
+#   UPSTREAM_THREADS=1 NGINX_WORKERS=auto HAPROXY_THREADS=<cpus> GEMGATE_THREADS=<its default: 2 x cpus>
+#   ACCESS_LOG=off|on                                 on: every proxy writes an access log to a file
+#   GEMGATE_JAVA_OPTS="..."                           extra JVM options of the gateway (e.g. -XX:StartFlightRecording)
+#   KEEP=1                                            keep the work directory (configs, logs, raw outputs)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH_JAR=${BENCH_JAR:-$ROOT/gateway-bench/target/benchmarks.jar}
+GEMGATE_JAR=${GEMGATE_JAR:-$ROOT/gateway-server/target/gemgate.jar}
+JAVA=${JAVA:-java}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-64}
+WARMUP=${WARMUP:-5}
+GEMGATE_WARMUP=${GEMGATE_WARMUP:-20}
+RATE=${RATE:-5000}
+RATE_ROUNDS=${RATE_ROUNDS:-2}
+RATE_DURATION=${RATE_DURATION:-8}
+UPSTREAM_THREADS=${UPSTREAM_THREADS:-1}
+NGINX_WORKERS=${NGINX_WORKERS:-auto}
+HAPROXY_THREADS=${HAPROXY_THREADS:-$(nproc)}
+GEMGATE_THREADS=${GEMGATE_THREADS:-}
+ACCESS_LOG=${ACCESS_LOG:-off}
+GEMGATE_JAVA_OPTS=${GEMGATE_JAVA_OPTS:-}
+KEEP=${KEEP:-0}
+TOKEN=bench-token
+PATH_GC=/v1beta/models/gemini-2.5-flash:generateContent
+export PATH="$PATH:/usr/sbin:/sbin"
+
+die() { echo "compare.sh: $*" >&2; exit 2; }
+for tool in "$JAVA" wrk nginx haproxy awk; do
+  command -v "$tool" >/dev/null || die "$tool not found (Debian: apt-get install -y nginx haproxy wrk)"
+done
+[[ -f $BENCH_JAR ]] || die "$BENCH_JAR missing: run mvn -q -DskipTests package"
+[[ -f $GEMGATE_JAR ]] || die "$GEMGATE_JAR missing: run mvn -q -DskipTests package"
+
+WORK=$(mktemp -d /tmp/gemgate-compare.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [[ $KEEP == 1 ]]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Four ports free on 127.0.0.1 now: upstream, nginx, haproxy, gemgate.
+read -r -d '' UP_PORT NGINX_PORT HAPROXY_PORT GEMGATE_PORT < <("$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.FreePorts 4; printf '\0') || true
+
+# true when GET/POST on 127.0.0.1:$1 answers 200 (bash's /dev/tcp: no curl needed)
+http_200() {
+  local port=$1 method=$2 path=$3 body=${4:-} line
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nx-goog-api-key: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+    "$method" "$path" "$TOKEN" "${#body}" "$body" >&3
+  IFS= read -r -t 5 line <&3 || line=
+  exec 3<&- 3>&-
+  [[ $line == "HTTP/1.1 200"* ]]
+}
+wait_200() { # name port method path [body]
+  local name=$1; shift
+  for _ in $(seq 300); do
+    if http_200 "$@" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name does not answer 200 on port $1; logs in $WORK (KEEP=1 keeps them)"
+}
+BODY='{"contents":[{"role":"user","parts":[{"text":"Say hello in five words."}]}]}'
+
+# ---------------------------------------------------------------------------------------------------- upstream
+"$JAVA" -Xms256m -Xmx256m -cp "$BENCH_JAR" io.gemgate.bench.e2e.FastUpstream --port "$UP_PORT" \
+  --threads "$UPSTREAM_THREADS" >"$WORK/upstream.log" 2>&1 &
+PIDS+=($!)
+declare -A PID_OF=([direct]=$!)
+wait_200 upstream "$UP_PORT" POST "$PATH_GC" "$BODY"
+
+# ---------------------------------------------------------------------------------------------------- nginx
+mkdir -p "$WORK/nginx/tmp"
+if [[ $ACCESS_LOG == on ]]; then NGINX_ACCESS="access_log $WORK/nginx/access.log;"; else NGINX_ACCESS="access_log off;"; fi
+cat >"$WORK/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes $NGINX_WORKERS;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+  $NGINX_ACCESS
+  client_body_temp_path $WORK/nginx/tmp/body;
+  proxy_temp_path $WORK/nginx/tmp/proxy;
+  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+  scgi_temp_path $WORK/nginx/tmp/scgi;
+  keepalive_requests 1000000;
+  upstream fake {
+    server 127.0.0.1:$UP_PORT;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://fake;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" >"$WORK/nginx/stdout.log" 2>&1 &
+PIDS+=($!)
+PID_OF[nginx]=$!
+
+# ---------------------------------------------------------------------------------------------------- haproxy
+if [[ $ACCESS_LOG == on ]]; then HAPROXY_LOG=$'  log stdout format raw local0\n  option httplog'; else HAPROXY_LOG=""; fi
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+  nbthread $HAPROXY_THREADS
+  maxconn 8000
+  pidfile $WORK/haproxy.pid
+defaults
+  mode http
+$HAPROXY_LOG
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend be
+backend be
+  server fake 127.0.0.1:$UP_PORT
+EOF
+haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+PIDS+=($!)
+PID_OF[haproxy]=$!
+
+# ---------------------------------------------------------------------------------------------------- gemgate
+mkdir -p "$WORK/gemgate"
+for i in $(seq -w 0 9); do echo "AIzaSyBenchGood0000000000000000000000$i"; done >"$WORK/gemgate/keys.txt"
+if [[ $ACCESS_LOG == on ]]; then
+  ACCESS_LOGGER='<AsyncLogger name="gemgate.access" level="info" additivity="false"><AppenderRef ref="file"/></AsyncLogger>'
+else
+  ACCESS_LOGGER='<Logger name="gemgate.access" level="off" additivity="false"/>'
+fi
+cat >"$WORK/gemgate/log4j2.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="warn" shutdownHook="disable">
+  <Appenders>
+    <Console name="console" target="SYSTEM_OUT"><PatternLayout pattern="%d{HH:mm:ss.SSS} %-5level %c{1} - %msg%n"/></Console>
+    <RandomAccessFile name="file" fileName="$WORK/gemgate/access.log" immediateFlush="false">
+      <PatternLayout pattern="%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%t] %c{1} - %msg%n"/>
+    </RandomAccessFile>
+  </Appenders>
+  <Loggers>
+    $ACCESS_LOGGER
+    <AsyncLogger name="io.gemgate" level="info" additivity="false"><AppenderRef ref="console"/></AsyncLogger>
+    <AsyncRoot level="warn"><AppenderRef ref="console"/></AsyncRoot>
+  </Loggers>
+</Configuration>
+EOF
+# shellcheck disable=SC2086 # GEMGATE_JAVA_OPTS is a list of options
+(cd "$WORK/gemgate" && exec env GEMGATE_HOST=127.0.0.1 GEMGATE_PORT="$GEMGATE_PORT" \
+  GEMGATE_UPSTREAM="http://127.0.0.1:$UP_PORT" GEMGATE_TOKEN="$TOKEN" GEMGATE_KEYS_FILE="$WORK/gemgate/keys.txt" \
+  GEMGATE_DATA_DIR="$WORK/gemgate/data" GEMGATE_LOG_CONFIG="$WORK/gemgate/log4j2.xml" \
+  GEMGATE_LOG_DIR="$WORK/gemgate/logs" ${GEMGATE_THREADS:+GEMGATE_SERVER_IO_THREADS=$GEMGATE_THREADS} \
+  "$JAVA" $GEMGATE_JAVA_OPTS -jar "$GEMGATE_JAR") >"$WORK/gemgate/gemgate.log" 2>&1 &
+PIDS+=($!)
+PID_OF[gemgate]=$!
+
+wait_200 nginx "$NGINX_PORT" POST "$PATH_GC" "$BODY"
+wait_200 haproxy "$HAPROXY_PORT" POST "$PATH_GC" "$BODY"
+wait_200 gemgate "$GEMGATE_PORT" POST "$PATH_GC" "$BODY"
+
+declare -A PORT=([direct]=$UP_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [gemgate]=$GEMGATE_PORT)
+TARGETS=(direct nginx haproxy gemgate)
+CPUS=$(nproc)
+echo "compare.sh: $CPUS CPU(s), $(uname -sr), $("$JAVA" -version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/.*: //'),"\
+  "$(haproxy -v | head -1 | awk '{print "haproxy " $3}'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk " $2}')"
+echo "ports: upstream $UP_PORT, nginx $NGINX_PORT, haproxy $HAPROXY_PORT, gemgate $GEMGATE_PORT (127.0.0.1);" \
+  "upstream threads $UPSTREAM_THREADS, nginx workers $NGINX_WORKERS, haproxy threads $HAPROXY_THREADS," \
+  "gemgate io threads ${GEMGATE_THREADS:-default (2 x CPUs)}; access logs $ACCESS_LOG"
+
+cat >"$WORK/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["x-goog-api-key"] = "$TOKEN"
+EOF
+
+# CPU time in clock ticks, "user system", of a process and its direct children (nginx's workers)
+cpu_ticks() {
+  local user=0 sys=0 p u s
+  for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    read -r u s < <(awk '{ print $14, $15 }' "/proc/$p/stat" 2>/dev/null || echo 0 0)
+    user=$((user + ${u:-0})); sys=$((sys + ${s:-0}))
+  done
+  echo "$user $sys"
+}
+TICKS=$(getconf CLK_TCK)
+
+# Runs wrk against a target; prints: rps p50_ms p99_ms errors cpu_us_per_request user_us_per_request (CPU of the
+# target's own process: the upstream for direct, the proxy otherwise; all its threads, GC and JIT included)
+run_wrk() {
+  local target=$1 seconds=$2 out u0 s0 u1 s1
+  read -r u0 s0 < <(cpu_ticks "${PID_OF[$target]}")
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$WORK/post.lua" "http://127.0.0.1:${PORT[$target]}$PATH_GC")
+  read -r u1 s1 < <(cpu_ticks "${PID_OF[$target]}")
+  echo "$out" >>"$WORK/wrk-$target.txt"
+  echo "$out" | awk -v ticks=$((u1 + s1 - u0 - s0)) -v uticks=$((u1 - u0)) -v hz="$TICKS" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /requests in/ { n = $1 }
+    /Requests\/sec:/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { err += $NF }
+    /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
+    END { cpu = n > 0 ? ticks / hz * 1e6 / n : 0; ucpu = n > 0 ? uticks / hz * 1e6 / n : 0
+          printf "%.0f %.3f %.3f %d %.1f %.1f\n", rps, p50, p99, err, cpu, ucpu }'
+}
+
+echo
+echo "warm-up, not recorded: ${WARMUP}s per target, gemgate ${GEMGATE_WARMUP}s (its JIT compiles the hot path first)"
+for t in "${TARGETS[@]}"; do
+  s=$WARMUP; [[ $t == gemgate ]] && s=$GEMGATE_WARMUP
+  run_wrk "$t" "$s" >/dev/null
+done
+
+echo
+echo "throughput: wrk -t1 -c$CONNECTIONS -d${DURATION}s, POST generateContent, $ROUNDS round(s), order rotating"
+: >"$WORK/throughput.txt"
+for ((r = 0; r < ROUNDS; r++)); do
+  for ((i = 0; i < ${#TARGETS[@]}; i++)); do
+    t=${TARGETS[$(((i + r) % ${#TARGETS[@]}))]}
+    read -r rps p50 p99 err cpu ucpu < <(run_wrk "$t" "$DURATION")
+    printf 'round %d  %-8s %8s req/s  p50 %7s ms  p99 %7s ms  errors %s  CPU %5s us/req (user %s)\n' $((r + 1)) \
+      "$t" "$rps" "$p50" "$p99" "$err" "$cpu" "$ucpu"
+    echo "$((r + 1)) $t $rps $p50 $p99 $err $cpu $ucpu" >>"$WORK/throughput.txt"
+  done
+done
+
+echo
+echo "== throughput (medians over $ROUNDS round(s); ratios taken within each round) =="
+awk '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { rps[$1, $2] = $3; RPS[$2] = RPS[$2] " " $3; P50[$2] = P50[$2] " " $4; P99[$2] = P99[$2] " " $5; ERR[$2] += $6
+    CPU[$2] = CPU[$2] " " $7; UCPU[$2] = UCPU[$2] " " $8; if ($1 > rounds) rounds = $1 }
+  END {
+    printf "%-8s %10s %9s %9s %8s %10s %11s %11s\n", "target", "req/s", "p50 ms", "p99 ms", "errors", "vs direct",
+      "CPU us/req", "user us/req"
+    split("direct nginx haproxy gemgate", order, " ")
+    for (k = 1; k <= 4; k++) {
+      t = order[k]; vd = ""
+      for (r = 1; r <= rounds; r++) vd = vd " " rps[r, t] / rps[r, "direct"]
+      printf "%-8s %10.0f %9.3f %9.3f %8d %10.2f %11.1f %11.1f\n", t, median(RPS[t]), median(P50[t]), median(P99[t]),
+        ERR[t], median(vd), median(CPU[t]), median(UCPU[t])
+    }
+    split("nginx haproxy", other, " ")
+    for (k = 1; k <= 2; k++) {
+      o = other[k]; list = ""; each = ""
+      for (r = 1; r <= rounds; r++) { v = rps[r, "gemgate"] / rps[r, o]; list = list " " v; each = each sprintf(" %.2f", v) }
+      printf "RATIO gemgate/%s %.2f (rounds:%s)\n", o, median(list), each
+    }
+    for (k = 1; k <= 2; k++) {
+      o = other[k]
+      printf "CPU gemgate/%s %.2f (CPU time per request, medians: %.1f / %.1f us; user %.1f / %.1f us)\n", o,
+        median(CPU["gemgate"]) / median(CPU[o]), median(CPU["gemgate"]), median(CPU[o]), median(UCPU["gemgate"]),
+        median(UCPU[o])
+    }
+  }' "$WORK/throughput.txt" | tee "$WORK/throughput-summary.txt"
+
+if [[ $RATE != 0 ]]; then
+  echo
+  echo "latency: LoadGenerator at a fixed $RATE requests/s, $CONNECTIONS connections, ${RATE_DURATION}s after 2s warm-up," \
+    "$RATE_ROUNDS round(s), coordinated omission corrected"
+  "$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.LoadGenerator --scenario native --token "$TOKEN" \
+    --target "direct=http://127.0.0.1:$UP_PORT" --target "nginx=http://127.0.0.1:$NGINX_PORT" \
+    --target "haproxy=http://127.0.0.1:$HAPROXY_PORT" --target "gemgate=http://127.0.0.1:$GEMGATE_PORT" \
+    --connections "$CONNECTIONS" --rate "$RATE" --duration "${RATE_DURATION}s" --warmup 2s --prewarm 2s \
+    --rounds "$RATE_ROUNDS" --baseline direct | tee "$WORK/fixed-rate.txt" | grep -v '^SUMMARY'
+fi
+
+echo
+echo "== targets =="
+awk '/^RATIO/ { split($2, n, "/"); printf "throughput gemgate/%-8s %s  (target >= 1.00): %s\n", n[2], $3, ($3 >= 1.0 ? "met" : "NOT met") }' \
+  "$WORK/throughput-summary.txt"
+if [[ $RATE != 0 ]]; then
+  awk -v rate="$RATE" '/^SUMMARY/ && $2 != "direct" {
+      printf "added p99 at %s/s, %-8s %6.3f ms", rate, $2, $11
+      if ($2 == "gemgate") printf "  (target < 1 ms): %s", ($11 < 1.0 ? "met" : "NOT met")
+      printf "\n" }' "$WORK/fixed-rate.txt"
+fi
