@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import io.gemgate.core.config.ConfigException;
 import io.gemgate.core.config.GatewayConfig;
+import io.gemgate.core.keys.KeyCleanup;
+import io.gemgate.core.keys.KeyHealthHistory;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeySpec;
 import io.gemgate.core.keys.PoolSettings;
@@ -49,7 +51,7 @@ public final class GatewayServer implements AutoCloseable {
 
     private final GatewayContext gw;
     private final StatePersister persister;
-    /** Probes keys on demand (admin API) and brings invalid ones back in the background. */
+    /** Probes keys on demand (admin API), brings invalid ones back in the background, keeps the health history. */
     private final KeyProber prober;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -70,17 +72,19 @@ public final class GatewayServer implements AutoCloseable {
         this.gw = new GatewayContext(cfg, pool, upstream,
                 new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), events, metrics.scrape(), tokens,
                 b.clock);
+        KeyHealthHistory health = new KeyHealthHistory(pool.calendar());
         // Keys added at run time go back into the pool before its counters are restored; tokens and settings too.
         this.persister = StatePersister.builder(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval())
                 .tokens(tokens)
                 .settings(RuntimeSettings.from(cfg), gw::settings, gw::settings)
                 .configuredKeys(b.keys)
                 .cipher(cfg.state().masterKey() == null ? null : new KeyCipher(cfg.state().masterKey()))
+                .health(health)
                 .build();
         persister.restore();
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
-        this.prober = new KeyProber(gw, workers.next());
+        this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
         if (adminOn) {
             gw.admin(new AdminApi(gw, stats, prober));
         }

@@ -49,6 +49,13 @@ public final class KeyPool {
     private volatile Ring ring;
     /** Set on every change worth persisting; cleared by {@link #takeDirty()}. */
     private volatile boolean dirty;
+    private volatile VerdictListener verdictListener;
+
+    /** Told of every verdict {@link #record} applies, on the caller's thread: it must not block. */
+    @FunctionalInterface
+    public interface VerdictListener {
+        void verdict(ApiKey key, VerdictKind kind, long nowMillis);
+    }
 
     /** The keys and the weighted round-robin schedule over them; immutable. */
     private record Ring(ApiKey[] keys, int[] schedule) {
@@ -281,6 +288,15 @@ public final class KeyPool {
             }
         }
         markDirty();
+        VerdictListener l = verdictListener;
+        if (l != null) {
+            l.verdict(k, verdict.kind(), now);
+        }
+    }
+
+    /** Sets the one listener told of every verdict (health history); null: none. */
+    public void verdictListener(VerdictListener listener) {
+        this.verdictListener = listener;
     }
 
     /** Adds the tokens an answer reported in its usageMetadata. */
@@ -514,6 +530,24 @@ public final class KeyPool {
             return false;
         }
         k.removed = removed;
+        markDirty();
+        return true;
+    }
+
+    /**
+     * Sets a key aside as invalid with this reason, as an {@code INVALID_KEY} verdict would but without counting a
+     * call (health checks set aside keys that keep failing); keeps the time of an earlier mark. False when the id is
+     * unknown.
+     */
+    public boolean markInvalid(String id, String reason) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return false;
+        }
+        k.invalidReason = requireNonNull(reason, "reason");
+        if (k.invalidSince == 0) {
+            k.invalidSince = clock.getAsLong();
+        }
         markDirty();
         return true;
     }
