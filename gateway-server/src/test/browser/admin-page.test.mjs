@@ -306,6 +306,16 @@ try {
     assert.ok(list.keys.filter((k) => !k.removed).every((k) => k.lastCheck && !k.checking), 'every key has a check');
   });
 
+  await step('run cleanup and remove unhealthy (after a second press) report what they did', async () => {
+    await page.getByRole('button', { name: 'Run cleanup' }).click();
+    await page.locator('#toast', { hasText: /No key removed|Removed \d/ }).waitFor();
+    await page.getByRole('button', { name: /^Remove unhealthy/ }).click();
+    await page.getByRole('button', { name: /^Confirm: remove unhealthy/ }).click();
+    await page.locator('#toast', { hasText: /No key removed|Removed \d/ }).waitFor();
+    const list = await api('GET', '/keys');
+    assert.ok(list.keys.some((k) => !k.removed && !k.invalid), 'a good key is left');
+  });
+
   let secret;
   await step('a token is created and its secret shown once with examples', async () => {
     await go(page, '#/tokens', 'Tokens');

@@ -109,7 +109,7 @@ function mount(root) {
     drawCapacity(s.capacity);
     drawLatency(s.latencyMillis, s.firstByteMillis, s.sinceStart);
     drawFailovers(s.failovers);
-    drawRisk(keyList.keys);
+    drawRisk(keyList.keys, s.atRisk || []);
   }
 
   function setStat(id, value, sub) {
@@ -244,19 +244,24 @@ function mount(root) {
     ]));
   }
 
-  function drawRisk(keys) {
+  function drawRisk(keys, atRisk) {
+    // Invalid or exhausted keys in rotation, low health, and keys with bad days (GET /stats atRisk) that the
+    // clean-up would remove after removeAfterBadDays.
+    const badDays = new Map(atRisk.map((r) => [r.id, r.badDays]));
     const order = { invalid: 0, exhausted: 1 };
-    const risky = keys.filter((k) => !k.removed && k.enabled && (k.status === 'invalid' || k.status === 'exhausted'
-      || (k.health && k.health.score < LOW_HEALTH)))
-      .sort((a, b) => (order[a.status] ?? 2) - (order[b.status] ?? 2) || a.health.score - b.health.score);
+    const risky = keys.filter((k) => !k.removed && (badDays.has(k.id) || (k.enabled && (k.status === 'invalid'
+      || k.status === 'exhausted' || (k.health && k.health.score < LOW_HEALTH)))))
+      .sort((a, b) => (badDays.get(b.id) || 0) - (badDays.get(a.id) || 0)
+        || (order[a.status] ?? 2) - (order[b.status] ?? 2) || a.health.score - b.health.score);
     if (risky.length === 0) {
       fill(refs.risk, h('p', { class: 'empty-state', 'data-stat': 'risk.none' }, 'None: every key in rotation is healthy.'));
       return;
     }
+    const days = (n) => (n ? `${n} bad day${n === 1 ? '' : 's'} in a row` : null);
     fill(refs.risk, h('ul', { class: 'plain risk', 'data-stat': 'risk', 'data-value': risky.length },
       risky.slice(0, 12).map((k) => h('li', { 'data-key-id': k.id },
         h('code', null, k.key), k.label ? h('span', null, k.label) : null, badge(k.status),
-        h('span', { class: 'muted small' }, [k.reason, k.until ? `until ${fmtTime(k.until)}` : null,
+        h('span', { class: 'muted small' }, [days(badDays.get(k.id)), k.reason, k.until ? `until ${fmtTime(k.until)}` : null,
           `health ${fmtPct(k.health.score)}`].filter(Boolean).join(' · '))))),
     risky.length > 12 ? h('p', { class: 'small muted' }, `and ${risky.length - 12} more`) : null);
   }

@@ -3,7 +3,7 @@
 import { get, post, patch, del } from './http.js';
 import {
   h, cell, fill, field, uid, modelName, fmtInt, fmtCompact, fmtPct, fmtMs, fmtTime, fmtRelative, badge, toast, showError,
-  clearErrors, setFieldError, busy,
+  clearErrors, setFieldError, busy, confirmButton,
 } from './ui.js';
 
 const STATES = ['active', 'cooling', 'exhausted', 'invalid', 'disabled', 'removed'];
@@ -25,6 +25,9 @@ function mount(root) {
   // ------------------------------------------------------------------ the add panel
   const addToggle = h('button', { type: 'button', class: 'btn btn-primary', 'aria-expanded': 'false', 'aria-controls': 'add-panel' }, 'Add keys');
   const checkAll = h('button', { type: 'button', class: 'btn' }, 'Check all');
+  const cleanupButton = h('button', { type: 'button', class: 'btn', title: 'Remove the keys bad for the set number of days in a row (never the last good key)' }, 'Run cleanup');
+  const removeUnhealthy = confirmButton('Remove unhealthy', 'Confirm: remove unhealthy', () => removal('/keys/remove-unhealthy'),
+    'invalid keys and keys with bad days; never the last good key', 'btn btn-danger');
   const refreshButton = h('button', { type: 'button', class: 'btn' }, 'Refresh');
   const text = h('textarea', { rows: 5, spellcheck: 'false', autocomplete: 'off', placeholder: 'AIza... one per line, or any text holding keys' });
   const project = h('input', { type: 'text', maxlength: 100, autocomplete: 'off' });
@@ -59,7 +62,7 @@ function mount(root) {
 
   fill(root,
     h('div', { class: 'page-head' }, h('h1', null, 'Keys'),
-      h('div', { class: 'tools' }, addToggle, checkAll, refreshButton)),
+      h('div', { class: 'tools' }, addToggle, checkAll, cleanupButton, removeUnhealthy, refreshButton)),
     addPanel,
     h('section', { class: 'card', 'aria-label': 'Key list' },
       h('div', { class: 'filters' },
@@ -124,6 +127,21 @@ function mount(root) {
       toast(err.message, 'error');
     }
   }));
+  cleanupButton.addEventListener('click', () => busy(cleanupButton, () => removal('/keys/cleanup')));
+
+  /** Runs a removal route and says what it did: {removed: [ids], keys: [{key, reason}], kept: [{key, reason}]}. */
+  async function removal(path) {
+    try {
+      const r = await post(path);
+      const n = r.removed.length;
+      const kept = r.kept.length ? ` Kept ${r.kept.map((k) => `${k.key} (${k.reason})`).join(', ')}.` : '';
+      const off = r.badDays === 0 ? ' Automatic removal is off (removeAfterBadDays 0).' : '';
+      toast(`${n ? `Removed ${n} key${n === 1 ? '' : 's'}: ${r.keys.map((k) => k.key).join(', ')}.` : 'No key removed.'}${kept}${off}`);
+      await load();
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  }
   refreshButton.addEventListener('click', () => busy(refreshButton, load));
   statusFilter.addEventListener('change', render);
   search.addEventListener('input', render);
@@ -216,7 +234,18 @@ function mount(root) {
       bar,
       k.health ? h('span', { class: 'sub' }, `${fmtPct(k.health.successRate)} ok${k.health.latencyMillis > 0 ? ` · ${fmtMs(k.health.latencyMillis)}` : ''}`) : null,
       check ? h('span', { class: 'sub' }, `checked ${fmtTime(check.at)}: ${check.outcome}${check.reason ? ` (${check.reason})` : ''}`) : null,
+      historyLine(k),
     ];
+  }
+
+  /** The daily history in one line: bad days in a row, and how many of the listed days were bad. */
+  function historyLine(k) {
+    const days = k.history || [];
+    if (!days.length) return null;
+    const bad = days.filter((d) => d.bad).length;
+    const title = days.slice(0, 7).map((d) => `${d.day}: ${d.ok} ok, ${d.failed} failed, ${d.checks - d.checksFailed}/${d.checks} checks good`).join('\n');
+    return h('span', { class: 'sub', title, 'data-testid': 'key-history' },
+      k.badDays ? `${k.badDays} bad day${k.badDays === 1 ? '' : 's'} in a row` : `${days.length} day${days.length === 1 ? '' : 's'} of history, ${bad} bad`);
   }
 
   function actions(k) {

@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import io.gemgate.core.config.ConfigException;
 import io.gemgate.core.config.GatewayConfig;
+import io.gemgate.core.keys.KeyCleanup;
+import io.gemgate.core.keys.KeyHealthHistory;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeySpec;
 import io.gemgate.core.keys.PoolSettings;
@@ -52,7 +54,7 @@ public final class GatewayServer implements AutoCloseable {
     private final StatePersister persister;
     /** Shares the state with the other gateways on the same Redis; null without GEMGATE_REDIS_URL. */
     private final RedisSharedState shared;
-    /** Probes keys on demand (admin API) and brings invalid ones back in the background. */
+    /** Probes keys on demand (admin API), brings invalid ones back in the background, keeps the health history. */
     private final KeyProber prober;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -76,12 +78,14 @@ public final class GatewayServer implements AutoCloseable {
                 new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), events, metrics.scrape(), tokens,
                 b.clock);
         KeyCipher cipher = cfg.state().masterKey() == null ? null : new KeyCipher(cfg.state().masterKey());
+        KeyHealthHistory health = new KeyHealthHistory(pool.calendar());
         // Keys added at run time go back into the pool before its counters are restored; tokens and settings too.
         this.persister = StatePersister.builder(pool, new StateFile(cfg.state().dataDir()), cfg.state().flushInterval())
                 .tokens(tokens)
                 .settings(RuntimeSettings.from(cfg), gw::settings, gw::settings)
                 .configuredKeys(b.keys)
                 .cipher(cipher)
+                .health(health)
                 .build();
         persister.restore();
         // The shared state is loaded over the local one (precedence: shared/RedisLayout), before any request.
@@ -89,7 +93,7 @@ public final class GatewayServer implements AutoCloseable {
                 : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
-        this.prober = new KeyProber(gw, workers.next());
+        this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
         if (adminOn) {
             gw.admin(new AdminApi(gw, stats, prober));
         }

@@ -74,6 +74,14 @@ public final class KeyPool {
         void keysAdded(List<ApiKey> added);
     }
 
+    private volatile VerdictListener verdictListener;
+
+    /** Told of every verdict {@link #record} applies, on the caller's thread: it must not block. */
+    @FunctionalInterface
+    public interface VerdictListener {
+        void verdict(ApiKey key, Verdict verdict, long nowMillis);
+    }
+
     /** The keys and the weighted round-robin schedule over them; immutable. */
     private record Ring(ApiKey[] keys, int[] schedule) {
     }
@@ -309,6 +317,15 @@ public final class KeyPool {
             }
         }
         markDirty();
+        VerdictListener l = verdictListener;
+        if (l != null) {
+            l.verdict(k, verdict, now);
+        }
+    }
+
+    /** Sets the one listener told of every verdict (health history); null: none. */
+    public void verdictListener(VerdictListener listener) {
+        this.verdictListener = listener;
     }
 
     /** Adds the tokens an answer reported in its usageMetadata. */
@@ -560,6 +577,25 @@ public final class KeyPool {
             return false;
         }
         k.removed = removed;
+        markDirty();
+        keyChanged(k);
+        return true;
+    }
+
+    /**
+     * Sets a key aside as invalid with this reason, as an {@code INVALID_KEY} verdict would but without counting a
+     * call (health checks set aside keys that keep failing); keeps the time of an earlier mark. False when the id is
+     * unknown.
+     */
+    public boolean markInvalid(String id, String reason) {
+        ApiKey k = find(id);
+        if (k == null) {
+            return false;
+        }
+        k.invalidReason = requireNonNull(reason, "reason");
+        if (k.invalidSince == 0) {
+            k.invalidSince = clock.getAsLong();
+        }
         markDirty();
         keyChanged(k);
         return true;

@@ -41,12 +41,20 @@ import java.util.TreeSet;
  *                             {@code allowedModels} is set, every target must be allowed
  * @param keyBudgets           model → what one key may be sent for it; the model {@value #ANY_MODEL} applies to
  *                             models without an entry of their own
+ * @param probeAfterServerErrors a key whose calls end this many times in a row in a 5xx, connect failure or timeout
+ *                             is set aside and probed after {@code probeInterval} instead of taking more client
+ *                             traffic; 0 (off) to {@value #MAX_SERVER_ERRORS}, default 3
+ * @param removeAfterBadDays   a key bad this many quota days in a row is soft-removed (see {@code KeyCleanup});
+ *                             0 (off) to {@value #MAX_BAD_DAYS}, default 3
+ * @param minChecksPerDay      failed calls and probes that make a day without any success a bad day; 1 to
+ *                             {@value #MAX_CHECKS_PER_DAY}, default 3
  */
 public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateLimitCooldown,
                               Duration rateLimitCooldownMax, Duration serverErrorCooldown, Duration probeInterval,
                               Duration failoverMaxWait, StreamMode streamMode, Thinking defaultThinking,
                               String systemInstruction, Set<String> allowedModels, Map<String, String> modelAliases,
-                              Map<String, KeyBudget> keyBudgets) {
+                              Map<String, KeyBudget> keyBudgets, int probeAfterServerErrors,
+                              int removeAfterBadDays, int minChecksPerDay) {
 
     /** Longest {@link #systemInstruction}. */
     public static final int MAX_SYSTEM_INSTRUCTION = 100_000;
@@ -57,6 +65,13 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
     /** The {@link #keyBudgets} key that applies to every model without an entry. */
     public static final String ANY_MODEL = "*";
 
+    /** Largest {@link #probeAfterServerErrors}. */
+    public static final int MAX_SERVER_ERRORS = 1_000;
+    /** Largest {@link #removeAfterBadDays}: the days of health history a key keeps. */
+    public static final int MAX_BAD_DAYS = io.gemgate.core.keys.KeyHealthHistory.DAYS;
+    /** Largest {@link #minChecksPerDay}. */
+    public static final int MAX_CHECKS_PER_DAY = 100_000;
+
     static final Duration MAX_DURATION = Duration.ofDays(365);
     static final Duration MIN_PROBE_INTERVAL = Duration.ofSeconds(10);
     static final Duration MAX_PROBE_INTERVAL = Duration.ofDays(7);
@@ -65,7 +80,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
     private static final String MODELS_PREFIX = "models/";
     private static final RuntimeSettings DEFAULTS = new RuntimeSettings(Strategy.ROUND_ROBIN, 3,
             Duration.ofSeconds(60), Duration.ofMinutes(15), Duration.ofSeconds(5), Duration.ofMinutes(5),
-            Duration.ZERO, StreamMode.AUTO, Thinking.AUTO, "", Set.of(), Map.of(), Map.of());
+            Duration.ZERO, StreamMode.AUTO, Thinking.AUTO, "", Set.of(), Map.of(), Map.of(), 3, 3, 3);
 
     /**
      * Validates every field and copies the collections.
@@ -97,9 +112,15 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         allowedModels = copyModels(required("allowedModels", allowedModels));
         modelAliases = copyAliases(required("modelAliases", modelAliases), allowedModels);
         keyBudgets = copyBudgets(required("keyBudgets", keyBudgets));
+        between("probeAfterServerErrors", probeAfterServerErrors, 0, MAX_SERVER_ERRORS);
+        between("removeAfterBadDays", removeAfterBadDays, 0, MAX_BAD_DAYS);
+        between("minChecksPerDay", minChecksPerDay, 1, MAX_CHECKS_PER_DAY);
     }
 
-    /** The built-in defaults: round robin, 3 attempts, cooldowns 60s / 15m / 5s, probe 5m, no wait, the rest off. */
+    /**
+     * The built-in defaults: round robin, 3 attempts, cooldowns 60s / 15m / 5s, probe 5m, no wait, a key set aside
+     * after 3 server errors in a row and removed after 3 bad days (3 failures without a success each), the rest off.
+     */
     public static RuntimeSettings defaults() {
         return DEFAULTS;
     }
@@ -193,6 +214,12 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
                     + SettingsCodec.formatDuration(min) + " to " + SettingsCodec.formatDuration(max) + ")");
         }
         return d.getNano() % 1_000_000 == 0 ? d : Duration.ofMillis(d.toMillis());
+    }
+
+    private static void between(String field, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new SettingsException(field, value + " (expected: " + min + " to " + max + ")");
+        }
     }
 
     private static Set<String> copyModels(Set<String> models) {
@@ -296,6 +323,9 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         private Set<String> allowedModels;
         private Map<String, String> modelAliases;
         private Map<String, KeyBudget> keyBudgets;
+        private int probeAfterServerErrors;
+        private int removeAfterBadDays;
+        private int minChecksPerDay;
 
         private Builder(RuntimeSettings s) {
             strategy = s.strategy;
@@ -311,6 +341,9 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             allowedModels = s.allowedModels;
             modelAliases = s.modelAliases;
             keyBudgets = s.keyBudgets;
+            probeAfterServerErrors = s.probeAfterServerErrors;
+            removeAfterBadDays = s.removeAfterBadDays;
+            minChecksPerDay = s.minChecksPerDay;
         }
 
         public Builder strategy(Strategy value) {
@@ -378,11 +411,27 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             return this;
         }
 
+        public Builder probeAfterServerErrors(int value) {
+            probeAfterServerErrors = value;
+            return this;
+        }
+
+        public Builder removeAfterBadDays(int value) {
+            removeAfterBadDays = value;
+            return this;
+        }
+
+        public Builder minChecksPerDay(int value) {
+            minChecksPerDay = value;
+            return this;
+        }
+
         /** @throws SettingsException naming the first invalid field */
         public RuntimeSettings build() {
             return new RuntimeSettings(strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax,
                     serverErrorCooldown, probeInterval, failoverMaxWait, streamMode, defaultThinking,
-                    systemInstruction, allowedModels, modelAliases, keyBudgets);
+                    systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors,
+                    removeAfterBadDays, minChecksPerDay);
         }
     }
 }

@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  * {"strategy":"round_robin","maxAttempts":3,"rateLimitCooldown":"1m","rateLimitCooldownMax":"15m",
  *  "serverErrorCooldown":"5s","probeInterval":"5m","failoverMaxWait":"0s","streamMode":"auto",
  *  "defaultThinking":"auto","systemInstruction":"","allowedModels":["gemini-2.5-flash"],
- *  "modelAliases":{"fast":"gemini-2.5-flash"},"keyBudgets":{"*":{"rpm":10,"tpm":250000,"rpd":250}}}
+ *  "modelAliases":{"fast":"gemini-2.5-flash"},"keyBudgets":{"*":{"rpm":10,"tpm":250000,"rpd":250}},
+ *  "probeAfterServerErrors":3,"removeAfterBadDays":3,"minChecksPerDay":3}
  * }</pre>
  * Field names are the {@link RuntimeSettings} component names, always in this order; collections are sorted.
  * Durations are written in their largest exact unit ({@code 500ms}, {@code 90s}, {@code 15m}, {@code 2h},
@@ -62,7 +63,8 @@ public final class SettingsCodec {
     /** Every field, in encoding order. */
     public static final List<String> FIELDS = List.of("strategy", "maxAttempts", "rateLimitCooldown",
             "rateLimitCooldownMax", "serverErrorCooldown", "probeInterval", "failoverMaxWait", "streamMode",
-            "defaultThinking", "systemInstruction", "allowedModels", "modelAliases", "keyBudgets");
+            "defaultThinking", "systemInstruction", "allowedModels", "modelAliases", "keyBudgets",
+            "probeAfterServerErrors", "removeAfterBadDays", "minChecksPerDay");
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -158,7 +160,17 @@ public final class SettingsCodec {
             }
             g.writeEndObject();
         }
+        integer(g, "probeAfterServerErrors", s.probeAfterServerErrors(),
+                base == null ? null : base.probeAfterServerErrors());
+        integer(g, "removeAfterBadDays", s.removeAfterBadDays(), base == null ? null : base.removeAfterBadDays());
+        integer(g, "minChecksPerDay", s.minChecksPerDay(), base == null ? null : base.minChecksPerDay());
         g.writeEndObject();
+    }
+
+    private static void integer(JsonGenerator g, String field, int value, Integer base) throws IOException {
+        if (base == null || value != base) {
+            g.writeNumberField(field, value);
+        }
     }
 
     private static void duration(JsonGenerator g, String field, Duration value, Duration base) throws IOException {
@@ -255,6 +267,12 @@ public final class SettingsCodec {
                 case "allowedModels" -> b.allowedModels(models(p, field));
                 case "modelAliases" -> b.modelAliases(aliases(p, field));
                 case "keyBudgets" -> b.keyBudgets(budgets(p, field));
+                case "probeAfterServerErrors" -> b.probeAfterServerErrors((int) integer(p, field, 0,
+                        RuntimeSettings.MAX_SERVER_ERRORS));
+                case "removeAfterBadDays" -> b.removeAfterBadDays((int) integer(p, field, 0,
+                        RuntimeSettings.MAX_BAD_DAYS));
+                case "minChecksPerDay" -> b.minChecksPerDay((int) integer(p, field, 1,
+                        RuntimeSettings.MAX_CHECKS_PER_DAY));
                 default -> {
                     if (strict) {
                         throw unknownOr(field, null);

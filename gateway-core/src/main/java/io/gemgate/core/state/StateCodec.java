@@ -11,6 +11,8 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import io.gemgate.core.state.StateSnapshot.AddedKey;
+import io.gemgate.core.state.StateSnapshot.HealthDay;
+import io.gemgate.core.state.StateSnapshot.KeyHealth;
 import io.gemgate.core.state.StateSnapshot.KeyEdit;
 import io.gemgate.core.state.StateSnapshot.KeyRecord;
 import io.gemgate.core.state.StateSnapshot.ModelRecord;
@@ -47,13 +49,17 @@ import java.util.Map;
  *                     "addedAtMillis" : 1700000000000 } ],
  *   "keyEdits" : [ { "fingerprint" : "...", "project" : "team-a", "weight" : 3, "label" : "" } ],
  *   "tokens" : [ { ...TokenCodec.writeRecord... } ],
- *   "settings" : { "strategy" : "least_used" }
+ *   "settings" : { "strategy" : "least_used" },
+ *   "health" : [ { "fingerprint" : "...", "streakFromMillis" : 0, "removedReason" : "",
+ *                  "days" : [ { "dayStartMillis" : 1700000000000, "ok" : 0, "failed" : 4, "checks" : 2,
+ *                               "checksFailed" : 2 } ] } ]
  * }
  * }</pre>
  * Field names are the record component names; {@code version} is written first; {@code settings} only when the
  * snapshot holds some. The file is this one JSON object (pretty-printed, followed by a newline) and nothing else.
  * Version 1 files have {@code keys} only (and no {@code removed}); they decode with the version 2 parts empty, even
- * if a field of that name is present with another shape.
+ * if a field of that name is present with another shape. {@code health} is written only when some key has history;
+ * a version 2 file without it decodes with none.
  *
  * <h2>Integrity</h2>
  * There is no checksum field: a truncated or partly overwritten file is detected because it no longer parses as one
@@ -85,7 +91,7 @@ public final class StateCodec {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
     /** Top-level fields that only version 2 and later define. */
-    private static final List<String> V2_FIELDS = List.of("addedKeys", "keyEdits", "tokens", "settings");
+    private static final List<String> V2_FIELDS = List.of("addedKeys", "keyEdits", "tokens", "settings", "health");
 
     private StateCodec() {
     }
@@ -164,12 +170,38 @@ public final class StateCodec {
                 g.writeFieldName("settings");
                 copySettings(g, snapshot.settings());
             }
+            if (!snapshot.health().isEmpty()) {
+                writeHealth(g, snapshot.health());
+            }
             g.writeEndObject();
             g.writeRaw('\n');
         } catch (IOException e) {
             throw new UncheckedIOException("encoding state in memory", e); // cannot happen with a byte array
         }
         return out.toByteArray();
+    }
+
+    private static void writeHealth(JsonGenerator g, List<KeyHealth> health) throws IOException {
+        g.writeArrayFieldStart("health");
+        for (KeyHealth k : health) {
+            g.writeStartObject();
+            g.writeStringField("fingerprint", k.fingerprint());
+            g.writeNumberField("streakFromMillis", k.streakFromMillis());
+            g.writeStringField("removedReason", k.removedReason());
+            g.writeArrayFieldStart("days");
+            for (HealthDay d : k.days()) {
+                g.writeStartObject();
+                g.writeNumberField("dayStartMillis", d.dayStartMillis());
+                g.writeNumberField("ok", d.ok());
+                g.writeNumberField("failed", d.failed());
+                g.writeNumberField("checks", d.checks());
+                g.writeNumberField("checksFailed", d.checksFailed());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     /** Copies the settings object into the document, so that it is pretty-printed with the rest. */
@@ -255,7 +287,9 @@ public final class StateCodec {
             List<TokenRecord> tokens = later.containsKey("tokens")
                     ? readArray(later.get("tokens"), "tokens", StateCodec::readToken) : List.of();
             String settings = later.containsKey("settings") ? readSettings(later.get("settings")) : "";
-            return new StateSnapshot(version, savedAtMillis, keys, added, edits, tokens, settings);
+            List<KeyHealth> health = later.containsKey("health")
+                    ? readArray(later.get("health"), "health", StateCodec::readHealth) : List.of();
+            return new StateSnapshot(version, savedAtMillis, keys, added, edits, tokens, settings, health);
         } catch (JsonEOFException e) {
             throw new StateCorruptException("truncated: unexpected end of input at byte "
                     + e.getLocation().getByteOffset(), e);
@@ -287,18 +321,24 @@ public final class StateCodec {
             throws IOException, StateCorruptException {
         try (JsonParser p = FACTORY.createParser(raw)) {
             p.nextToken();
-            expectArray(p, path);
-            List<T> out = new ArrayList<>();
-            JsonToken t;
-            while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-                String elementPath = path + "[" + out.size() + "]";
-                if (t != JsonToken.START_OBJECT) {
-                    throw wrongType(elementPath, "an object", t);
-                }
-                out.add(reader.read(p, elementPath));
-            }
-            return out;
+            return readObjects(p, path, reader);
         }
+    }
+
+    /** An array of objects at the parser's current token, each read by {@code reader}. */
+    private static <T> List<T> readObjects(JsonParser p, String path, ElementReader<T> reader)
+            throws IOException, StateCorruptException {
+        expectArray(p, path);
+        List<T> out = new ArrayList<>();
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String elementPath = path + "[" + out.size() + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw wrongType(elementPath, "an object", t);
+            }
+            out.add(reader.read(p, elementPath));
+        }
+        return out;
     }
 
     private static AddedKey readAddedKey(JsonParser p, String path) throws IOException, StateCorruptException {
@@ -345,6 +385,52 @@ public final class StateCodec {
         return new KeyEdit(fingerprint, project, weight, label);
     }
 
+    private static KeyHealth readHealth(JsonParser p, String path) throws IOException, StateCorruptException {
+        String fingerprint = "";
+        long streakFromMillis = 0;
+        String removedReason = "";
+        List<HealthDay> days = List.of();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            String field = path + "." + name;
+            switch (name) {
+                case "fingerprint" -> fingerprint = readString(p, field);
+                case "streakFromMillis" -> streakFromMillis = readLong(p, field);
+                case "removedReason" -> removedReason = readString(p, field);
+                case "days" -> days = readObjects(p, field, StateCodec::readDay);
+                default -> p.skipChildren();
+            }
+        }
+        return new KeyHealth(fingerprint, streakFromMillis, removedReason, days);
+    }
+
+    private static HealthDay readDay(JsonParser p, String path) throws IOException, StateCorruptException {
+        long dayStartMillis = 0;
+        long ok = 0;
+        long failed = 0;
+        long checks = 0;
+        long checksFailed = 0;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            String field = path + "." + name;
+            switch (name) {
+                case "dayStartMillis" -> dayStartMillis = readLong(p, field);
+                case "ok" -> ok = readLong(p, field);
+                case "failed" -> failed = readLong(p, field);
+                case "checks" -> checks = readLong(p, field);
+                case "checksFailed" -> checksFailed = readLong(p, field);
+                default -> p.skipChildren();
+            }
+        }
+        if (checksFailed > checks) {
+            throw new StateCorruptException(path + ".checksFailed: " + checksFailed + " is more than checks ("
+                    + checks + ")");
+        }
+        return new HealthDay(dayStartMillis, ok, failed, checks, checksFailed);
+    }
+
     private static TokenRecord readToken(JsonParser p, String path) throws IOException, StateCorruptException {
         try {
             return TokenCodec.readRecord(p);
@@ -364,17 +450,7 @@ public final class StateCodec {
     }
 
     private static List<KeyRecord> readKeys(JsonParser p) throws IOException, StateCorruptException {
-        expectArray(p, "keys");
-        List<KeyRecord> keys = new ArrayList<>();
-        JsonToken t;
-        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            String path = "keys[" + keys.size() + "]";
-            if (t != JsonToken.START_OBJECT) {
-                throw wrongType(path, "an object", t);
-            }
-            keys.add(readKey(p, path));
-        }
-        return keys;
+        return readObjects(p, "keys", StateCodec::readKey);
     }
 
     private static KeyRecord readKey(JsonParser p, String path) throws IOException, StateCorruptException {
@@ -394,25 +470,11 @@ public final class StateCodec {
                 case "removed" -> removed = readBoolean(p, field);
                 case "invalidSinceMillis" -> invalidSinceMillis = readLong(p, field);
                 case "invalidReason" -> invalidReason = readString(p, field);
-                case "models" -> models = readModels(p, field);
+                case "models" -> models = readObjects(p, field, StateCodec::readModel);
                 default -> p.skipChildren();
             }
         }
         return new KeyRecord(fingerprint, disabled, removed, invalidSinceMillis, invalidReason, models);
-    }
-
-    private static List<ModelRecord> readModels(JsonParser p, String path) throws IOException, StateCorruptException {
-        expectArray(p, path);
-        List<ModelRecord> models = new ArrayList<>();
-        JsonToken t;
-        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            String elementPath = path + "[" + models.size() + "]";
-            if (t != JsonToken.START_OBJECT) {
-                throw wrongType(elementPath, "an object", t);
-            }
-            models.add(readModel(p, elementPath));
-        }
-        return models;
     }
 
     private static ModelRecord readModel(JsonParser p, String path) throws IOException, StateCorruptException {

@@ -3,6 +3,7 @@ package io.gemgate.core.state;
 import static java.util.Objects.requireNonNull;
 
 import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyHealthHistory;
 import io.gemgate.core.keys.KeyMask;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeySpec;
@@ -50,7 +51,8 @@ import org.apache.logging.log4j.Logger;
  *       API); they win over the file at restore;</li>
  *   <li>soft-removed marks;</li>
  *   <li>the user tokens (hashes and counters, never secrets);</li>
- *   <li>the settings that differ from their defaults, applied on top of the defaults of the next start.</li>
+ *   <li>the settings that differ from their defaults, applied on top of the defaults of the next start;</li>
+ *   <li>the keys' daily health history ({@link KeyHealthHistory}).</li>
  * </ul>
  *
  * <p>Thread-safety: {@link #restore()} runs once, before {@link #start()}; snapshots are then taken and written on
@@ -69,6 +71,7 @@ public final class StatePersister implements AutoCloseable {
     /** Fingerprint → spec of the keys the keys file lists; null: every key counts as configured. */
     private final Map<String, KeySpec> configured;
     private final KeyCipher cipher;
+    private final KeyHealthHistory health;
     private final ScheduledExecutorService writer;
     /** Fingerprint → the secret as stored, so that a key is encrypted once, not at every write. */
     private final Map<String, String> storedSecrets = new ConcurrentHashMap<>();
@@ -94,6 +97,7 @@ public final class StatePersister implements AutoCloseable {
         this.applySettings = b.applySettings;
         this.configured = b.configured;
         this.cipher = b.cipher;
+        this.health = b.health;
         this.lastSettings = currentSettings == null ? null : currentSettings.get();
         this.writer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "gemgate-state-writer");
@@ -124,6 +128,9 @@ public final class StatePersister implements AutoCloseable {
             if (k.removed() && pool.setRemoved(k.fingerprint(), true)) {
                 removed++;
             }
+        }
+        if (health != null) {
+            health.restore(s.health().stream().filter(h -> pool.find(h.fingerprint()) != null).toList());
         }
         int restoredTokens = restoreTokens(s.tokens());
         boolean settings = restoreSettings(s.settings());
@@ -258,6 +265,9 @@ public final class StatePersister implements AutoCloseable {
         if (tokens != null) {
             dirty |= tokens.takeDirty();
         }
+        if (health != null) {
+            dirty |= health.takeDirty();
+        }
         if (currentSettings != null && !currentSettings.get().equals(lastSettings)) {
             dirty = true;
         }
@@ -321,7 +331,7 @@ public final class StatePersister implements AutoCloseable {
             overrides = json.equals("{}") ? "" : json;
         }
         return new StateSnapshot(StateSnapshot.CURRENT_VERSION, base.savedAtMillis(), keys, added, edits,
-                tokenRecords, overrides);
+                tokenRecords, overrides, health == null ? List.of() : health.snapshot());
     }
 
     /** Writes the state now, on the writer thread, and waits for it. */
@@ -355,6 +365,7 @@ public final class StatePersister implements AutoCloseable {
         private Consumer<RuntimeSettings> applySettings;
         private Map<String, KeySpec> configured;
         private KeyCipher cipher;
+        private KeyHealthHistory health;
 
         private Builder(KeyPool pool, StateFile file, Duration interval) {
             this.pool = requireNonNull(pool, "pool");
@@ -398,6 +409,12 @@ public final class StatePersister implements AutoCloseable {
         /** Encrypts the stored secrets of keys added at run time; null: stored as given. */
         public Builder cipher(KeyCipher keyCipher) {
             this.cipher = keyCipher;
+            return this;
+        }
+
+        /** Persist the keys' daily health history and clean-up marks. */
+        public Builder health(KeyHealthHistory history) {
+            this.health = requireNonNull(history, "history");
             return this;
         }
 

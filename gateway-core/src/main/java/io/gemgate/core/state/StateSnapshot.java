@@ -24,7 +24,8 @@ import java.util.Objects;
  * <ul>
  *   <li>1: {@code keys} only.</li>
  *   <li>2: adds {@code removed} to each key, and {@code addedKeys}, {@code keyEdits}, {@code tokens} and
- *       {@code settings}. A version 1 file reads as a version 2 snapshot with those empty.</li>
+ *       {@code settings}. A version 1 file reads as a version 2 snapshot with those empty. {@code health} came
+ *       later within version 2: a file without it reads with no history, and older readers skip it.</li>
  * </ul>
  *
  * @param version       format version, {@link #CURRENT_VERSION} for snapshots built by this code; at least 1
@@ -35,9 +36,11 @@ import java.util.Objects;
  * @param tokens        the user tokens with their counters, never their secrets
  * @param settings      the settings changed at run time, as the JSON object of
  *                      {@code SettingsCodec.encodeOverrides}; {@code ""} when none was ever stored
+ * @param health        per key, its daily health history and clean-up marks ({@code KeyHealthHistory})
  */
 public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys, List<AddedKey> addedKeys,
-                            List<KeyEdit> keyEdits, List<TokenRecord> tokens, String settings) {
+                            List<KeyEdit> keyEdits, List<TokenRecord> tokens, String settings,
+                            List<KeyHealth> health) {
 
     /** The newest format this code writes and the newest it can read; newer files are treated as corrupt. */
     public static final int CURRENT_VERSION = 2;
@@ -60,6 +63,13 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
         keyEdits = List.copyOf(Objects.requireNonNull(keyEdits, "keyEdits"));
         tokens = List.copyOf(Objects.requireNonNull(tokens, "tokens"));
         Objects.requireNonNull(settings, "settings");
+        health = List.copyOf(Objects.requireNonNull(health, "health"));
+    }
+
+    /** A snapshot without health history (what files written before it was kept hold). */
+    public StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys, List<AddedKey> addedKeys,
+                         List<KeyEdit> keyEdits, List<TokenRecord> tokens, String settings) {
+        this(version, savedAtMillis, keys, addedKeys, keyEdits, tokens, settings, List.of());
     }
 
     /**
@@ -70,7 +80,7 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param keys          key records, copied
      */
     public StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys) {
-        this(version, savedAtMillis, keys, List.of(), List.of(), List.of(), "");
+        this(version, savedAtMillis, keys, List.of(), List.of(), List.of(), "", List.of());
     }
 
     /**
@@ -84,7 +94,7 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
 
     /** This snapshot with other key records (the rest unchanged). */
     public StateSnapshot withKeys(List<KeyRecord> newKeys) {
-        return new StateSnapshot(version, savedAtMillis, newKeys, addedKeys, keyEdits, tokens, settings);
+        return new StateSnapshot(version, savedAtMillis, newKeys, addedKeys, keyEdits, tokens, settings, health);
     }
 
     /**
@@ -254,6 +264,59 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
             requireNonNegative("rateLimited", rateLimited);
             requireNonNegative("promptTokens", promptTokens);
             requireNonNegative("outputTokens", outputTokens);
+        }
+    }
+
+    /**
+     * The health history of one key.
+     *
+     * @param fingerprint      the key
+     * @param streakFromMillis bad days that start before this instant do not count towards removal (the key was
+     *                         restored then); 0 = all count
+     * @param removedReason    why the clean-up removed the key, {@code ""} when it did not
+     * @param days             one entry per quota day with activity, newest first, at most the history's length
+     */
+    public record KeyHealth(String fingerprint, long streakFromMillis, String removedReason, List<HealthDay> days) {
+        /**
+         * Validates the fields and copies {@code days}.
+         *
+         * @throws IllegalArgumentException if {@code streakFromMillis < 0}
+         * @throws NullPointerException     if a reference is null
+         */
+        public KeyHealth {
+            Objects.requireNonNull(fingerprint, "fingerprint");
+            requireNonNegative("streakFromMillis", streakFromMillis);
+            Objects.requireNonNull(removedReason, "removedReason");
+            days = List.copyOf(Objects.requireNonNull(days, "days"));
+        }
+    }
+
+    /**
+     * What one key did on one quota day. Every number is {@code >= 0}.
+     *
+     * @param dayStartMillis start of the quota day
+     * @param ok             calls that succeeded
+     * @param failed         calls that failed for a reason of the key's or the upstream's: invalid key, 5xx,
+     *                       connect failure, timeout (not rate limits or daily exhaustion, which are quota)
+     * @param checks         probes
+     * @param checksFailed   probes that found the key refused or failing
+     */
+    public record HealthDay(long dayStartMillis, long ok, long failed, long checks, long checksFailed) {
+        /**
+         * Validates the fields.
+         *
+         * @throws IllegalArgumentException if a number is negative or {@code checksFailed > checks}
+         */
+        public HealthDay {
+            requireNonNegative("dayStartMillis", dayStartMillis);
+            requireNonNegative("ok", ok);
+            requireNonNegative("failed", failed);
+            requireNonNegative("checks", checks);
+            requireNonNegative("checksFailed", checksFailed);
+            if (checksFailed > checks) {
+                throw new IllegalArgumentException("checksFailed must be <= checks: " + checksFailed + " > "
+                        + checks);
+            }
         }
     }
 

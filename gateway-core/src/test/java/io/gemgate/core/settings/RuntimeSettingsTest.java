@@ -42,6 +42,9 @@ class RuntimeSettingsTest {
         assertThat(d.allowedModels()).isEmpty();
         assertThat(d.modelAliases()).isEmpty();
         assertThat(d.keyBudgets()).isEmpty();
+        assertThat(d.probeAfterServerErrors()).isEqualTo(3);
+        assertThat(d.removeAfterBadDays()).isEqualTo(3);
+        assertThat(d.minChecksPerDay()).isEqualTo(3);
         assertThat(RuntimeSettings.builder().build()).isEqualTo(d);
     }
 
@@ -80,6 +83,10 @@ class RuntimeSettingsTest {
         return Stream.of(
                 row("maxAttempts", b -> b.maxAttempts(0), "maxAttempts: 0 (expected: 1 to 20)"),
                 row("maxAttempts", b -> b.maxAttempts(21), "maxAttempts: 21 (expected: 1 to 20)"),
+                row("probeAfterServerErrors", b -> b.probeAfterServerErrors(1001),
+                        "probeAfterServerErrors: 1001 (expected: 0 to 1000)"),
+                row("removeAfterBadDays", b -> b.removeAfterBadDays(-1), "removeAfterBadDays: -1 (expected: 0 to 30)"),
+                row("minChecksPerDay", b -> b.minChecksPerDay(0), "minChecksPerDay: 0 (expected: 1 to 100000)"),
                 row("strategy", b -> b.strategy(null), "strategy: missing"),
                 row("rateLimitCooldown", b -> b.rateLimitCooldown(Duration.ZERO),
                         "rateLimitCooldown: 0s (expected: 1ms to 365d)"),

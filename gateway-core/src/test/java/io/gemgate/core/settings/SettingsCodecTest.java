@@ -48,7 +48,7 @@ class SettingsCodecTest {
                 + "\"rateLimitCooldown\":\"1m\",\"rateLimitCooldownMax\":\"15m\",\"serverErrorCooldown\":\"5s\","
                 + "\"probeInterval\":\"5m\",\"failoverMaxWait\":\"0s\",\"streamMode\":\"auto\","
                 + "\"defaultThinking\":\"auto\",\"systemInstruction\":\"\",\"allowedModels\":[],\"modelAliases\":{},"
-                + "\"keyBudgets\":{}}");
+                + "\"keyBudgets\":{},\"probeAfterServerErrors\":3,\"removeAfterBadDays\":3,\"minChecksPerDay\":3}");
     }
 
     @Test
@@ -139,6 +139,11 @@ class SettingsCodecTest {
             "{\"serverErrorCooldown\":\"999999999999999999d\"} | serverErrorCooldown | serverErrorCooldown: 9223372036854775807ms (expected: 0s to 365d)",
             "{\"probeInterval\":\"1s\"}           | probeInterval        | probeInterval: 1s (expected: 10s to 7d)",
             "{\"failoverMaxWait\":\"2m\"}         | failoverMaxWait      | failoverMaxWait: 2m (expected: 0s to 1m)",
+            // health
+            "{\"probeAfterServerErrors\":-1}     | probeAfterServerErrors | probeAfterServerErrors: -1 (expected: 0 to 1000)",
+            "{\"probeAfterServerErrors\":\"3\"} | probeAfterServerErrors | probeAfterServerErrors: a string (expected: an integer)",
+            "{\"removeAfterBadDays\":31}         | removeAfterBadDays   | removeAfterBadDays: 31 (expected: 0 to 30)",
+            "{\"minChecksPerDay\":0}             | minChecksPerDay      | minChecksPerDay: 0 (expected: 1 to 100000)",
             // collections
             "{\"allowedModels\":\"gemini\"}       | allowedModels        | allowedModels: a string (expected: an array of model names)",
             "{\"allowedModels\":[\"ok\",1]}       | allowedModels[1]     | allowedModels[1]: an integer (expected: a model name)",
@@ -152,7 +157,7 @@ class SettingsCodecTest {
             "{\"keyBudgets\":{\"m\":{\"rpd\":1.5}}} | keyBudgets.m.rpd   | keyBudgets.m.rpd: a fractional number (expected: an integer)",
             "{\"keyBudgets\":{\"m\":{\"rpx\":5}}} | keyBudgets.m.rpx     | keyBudgets.m.rpx: unknown field (expected: rpm, tpm or rpd)",
             // document
-            "{\"foo\":1}                          | foo                  | foo: unknown setting (expected one of: strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax, serverErrorCooldown, probeInterval, failoverMaxWait, streamMode, defaultThinking, systemInstruction, allowedModels, modelAliases, keyBudgets)",
+            "{\"foo\":1}                          | foo                  | foo: unknown setting (expected one of: strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax, serverErrorCooldown, probeInterval, failoverMaxWait, streamMode, defaultThinking, systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors, removeAfterBadDays, minChecksPerDay)",
             "[]                                   | ``                   | an array (expected: a JSON object)",
             "`   `                                | ``                   | empty body (expected: a JSON object)",
             "{} {}                                | ``                   | an object after the object (expected: one JSON object)",

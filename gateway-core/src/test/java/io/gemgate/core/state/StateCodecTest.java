@@ -37,11 +37,11 @@ class StateCodecTest {
                         List.of())));
     }
 
-    private static byte[] utf8(String s) {
+    static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static String corruption(String json) {
+    static String corruption(String json) {
         try {
             StateCodec.decode(utf8(json));
         } catch (StateCorruptException e) {

@@ -2,7 +2,9 @@ package io.gemgate.server.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyCleanup;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeySpec;
 import io.gemgate.core.keys.ModelRef;
@@ -38,6 +40,10 @@ import org.apache.logging.log4j.Logger;
  * POST   /admin/api/keys/{id}/restore    undo a removal
  * POST   /admin/api/keys/{id}/check      probe now (202)
  * POST   /admin/api/keys/check           probe every key not removed, or {"ids": [...]} (202)
+ * GET    /admin/api/keys/at-risk         keys with bad days in their current streak
+ * POST   /admin/api/keys/cleanup         remove keys bad for removeAfterBadDays days in a row now, or
+ *                                        {"days": n} for a one-off threshold: {"removed": [ids], ...}
+ * POST   /admin/api/keys/remove-unhealthy remove every invalid or at-risk key, never the last good one
  * GET    /admin/api/tokens               user tokens with their limits and usage
  * POST   /admin/api/tokens               {"name", limits...}: 201 {"id","name","token"}, the secret only here
  * GET    /admin/api/tokens/{id}          one token
@@ -58,6 +64,7 @@ public final class AdminApi {
     private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label");
     private static final List<String> PATCH_FIELDS = List.of("enabled", "weight", "label", "project");
     private static final List<String> CHECK_FIELDS = List.of("ids");
+    private static final List<String> CLEANUP_FIELDS = List.of("days");
 
     private final GatewayContext gw;
     private final AdminStats stats;
@@ -130,7 +137,8 @@ public final class AdminApi {
             g.writeArrayFieldStart("routes");
             for (String r : List.of("GET /admin/api/keys", "POST /admin/api/keys", "GET /admin/api/keys/{id}",
                     "PATCH /admin/api/keys/{id}", "DELETE /admin/api/keys/{id}", "POST /admin/api/keys/{id}/restore",
-                    "POST /admin/api/keys/{id}/check", "POST /admin/api/keys/check", "GET /admin/api/tokens",
+                    "POST /admin/api/keys/{id}/check", "POST /admin/api/keys/check", "GET /admin/api/keys/at-risk",
+                    "POST /admin/api/keys/cleanup", "POST /admin/api/keys/remove-unhealthy", "GET /admin/api/tokens",
                     "POST /admin/api/tokens", "GET /admin/api/tokens/{id}", "PATCH /admin/api/tokens/{id}",
                     "DELETE /admin/api/tokens/{id}", "GET /admin/api/settings", "PATCH /admin/api/settings",
                     "GET /admin/api/stats")) {
@@ -151,6 +159,18 @@ public final class AdminApi {
             expect(method, "POST");
             return checkAll(body);
         }
+        if (seg.length == 2 && seg[1].equals("at-risk")) {
+            expect(method, "GET");
+            return atRisk();
+        }
+        if (seg.length == 2 && seg[1].equals("cleanup")) {
+            expect(method, "POST");
+            return cleanup(body);
+        }
+        if (seg.length == 2 && seg[1].equals("remove-unhealthy")) {
+            expect(method, "POST");
+            return removeUnhealthy(body);
+        }
         ApiKey k = gw.pool().find(seg[1]);
         if (seg.length == 2) {
             expect(method, "GET", "PATCH", "DELETE");
@@ -169,7 +189,11 @@ public final class AdminApi {
             expect(method, "POST");
             requireKey(k, seg[1]);
             if (seg[2].equals("restore")) {
-                gw.pool().setRemoved(k.id(), false);
+                if (prober == null) {
+                    gw.pool().setRemoved(k.id(), false);
+                } else {
+                    prober.cleanup().restore(k.id(), gw.now()); // with a fresh bad-day streak
+                }
                 log.info("admin: key {} restored", k.masked());
                 return oneKey(k, 200);
             }
@@ -190,6 +214,7 @@ public final class AdminApi {
         List<ModelRef> models = pool.models();
         Map<String, Long> invalidSince = invalidSince();
         long now = gw.now();
+        int minChecks = gw.settings().minChecksPerDay();
         return AdminJson.respond(200, g -> {
             Map<String, Integer> counts = new java.util.LinkedHashMap<>();
             for (io.gemgate.core.keys.KeyStatus.State s : io.gemgate.core.keys.KeyStatus.State.values()) {
@@ -200,7 +225,7 @@ public final class AdminApi {
             g.writeArrayFieldStart("keys");
             for (ApiKey k : keys) {
                 counts.merge(KeyViews.summary(pool, k, models).state().label(), 1, Integer::sum);
-                KeyViews.write(g, pool, k, models, invalidSince.getOrDefault(k.id(), 0L), prober, now);
+                KeyViews.write(g, pool, k, models, invalidSince.getOrDefault(k.id(), 0L), prober, now, minChecks);
             }
             g.writeEndArray();
             g.writeObjectFieldStart("counts");
@@ -217,7 +242,8 @@ public final class AdminApi {
         List<ModelRef> models = pool.models();
         long since = k.isInvalid() ? invalidSince().getOrDefault(k.id(), 0L) : 0;
         long now = gw.now();
-        return AdminJson.respond(status, g -> KeyViews.write(g, pool, k, models, since, prober, now));
+        int minChecks = gw.settings().minChecksPerDay();
+        return AdminJson.respond(status, g -> KeyViews.write(g, pool, k, models, since, prober, now, minChecks));
     }
 
     /** When each invalid key was found invalid: from the pool's persisted view (admin calls only, not the hot path). */
@@ -343,6 +369,80 @@ public final class AdminApi {
         });
     }
 
+    // ---------------------------------------------------------------------------------------------------- health
+
+    private KeyCleanup requireCleanup() {
+        if (prober == null) {
+            throw new AdminException(503, "key health is off", null);
+        }
+        return prober.cleanup();
+    }
+
+    private AdminResponse atRisk() {
+        List<KeyCleanup.AtRisk> list = requireCleanup().atRisk(gw.settings().minChecksPerDay(), gw.now());
+        int removeAfter = gw.settings().removeAfterBadDays();
+        return AdminJson.respond(200, g -> {
+            g.writeStartObject();
+            g.writeNumberField("removeAfterBadDays", removeAfter);
+            AdminStats.writeAtRisk(g, list);
+            g.writeEndObject();
+        });
+    }
+
+    private AdminResponse cleanup(byte[] body) {
+        KeyCleanup cleanup = requireCleanup();
+        Integer days = body.length == 0 ? null
+                : AdminJson.integer(AdminJson.readObject(body, CLEANUP_FIELDS), "days", 1,
+                RuntimeSettings.MAX_BAD_DAYS);
+        int n = days != null ? days : gw.settings().removeAfterBadDays();
+        KeyCleanup.Result r = n == 0 ? new KeyCleanup.Result(List.of(), List.of())
+                : cleanup.removeBad(n, gw.settings().minChecksPerDay(), gw.now());
+        log.info("admin: clean-up (bad {} days in a row) removed {} key(s), kept {}", n, r.removed().size(),
+                r.kept().size());
+        return removal(r, n);
+    }
+
+    private AdminResponse removeUnhealthy(byte[] body) {
+        KeyCleanup cleanup = requireCleanup();
+        if (body.length > 0) {
+            AdminJson.readObject(body, List.of()); // only {} is accepted
+        }
+        KeyCleanup.Result r = cleanup.removeUnhealthy(gw.settings().minChecksPerDay(), gw.now());
+        log.info("admin: removed {} unhealthy key(s), kept {}", r.removed().size(), r.kept().size());
+        return removal(r, -1);
+    }
+
+    /** {@code {"removed":[ids],"keys":[{id,key,reason}],"kept":[{id,key,reason}]}}, with the threshold if any. */
+    private static AdminResponse removal(KeyCleanup.Result r, int badDays) {
+        return AdminJson.respond(200, g -> {
+            g.writeStartObject();
+            if (badDays >= 0) {
+                g.writeNumberField("badDays", badDays);
+            }
+            g.writeArrayFieldStart("removed");
+            for (KeyCleanup.Decision d : r.removed()) {
+                g.writeString(d.key().id());
+            }
+            g.writeEndArray();
+            decisions(g, "keys", r.removed());
+            decisions(g, "kept", r.kept());
+            g.writeEndObject();
+        });
+    }
+
+    private static void decisions(JsonGenerator g, String field, List<KeyCleanup.Decision> list)
+            throws java.io.IOException {
+        g.writeArrayFieldStart(field);
+        for (KeyCleanup.Decision d : list) {
+            g.writeStartObject();
+            g.writeStringField("id", d.key().id());
+            g.writeStringField("key", d.key().masked());
+            g.writeStringField("reason", d.reason());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
     // ---------------------------------------------------------------------------------------------------- tokens
 
     private AdminResponse tokens(String method, String[] seg, byte[] body) {
@@ -460,6 +560,8 @@ public final class AdminApi {
         }
         AdminStats s = stats != null ? stats : new AdminStats(gw.pool(), gw::now);
         String m = model;
-        return AdminJson.respond(200, g -> s.write(g, m));
+        List<KeyCleanup.AtRisk> atRisk = prober == null ? List.of()
+                : prober.cleanup().atRisk(gw.settings().minChecksPerDay(), gw.now());
+        return AdminJson.respond(200, g -> s.write(g, m, atRisk));
     }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyCleanup;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeyStatus;
 import io.gemgate.core.keys.KeyUsage;
@@ -28,7 +29,8 @@ import org.HdrHistogram.Recorder;
  *   <li>the hot path, through {@link GatewayEvents}: requests per minute over the last hour, latency and time to
  *       first byte (HdrHistogram), attempts by verdict and failovers by reason, since the start;</li>
  *   <li>the key pool, read when asked: today's counters per key and model (they survive restarts), key states and
- *       the capacity multiplier.</li>
+ *       the capacity multiplier;</li>
+ *   <li>the key clean-up: the keys at risk of removal ({@code atRisk}).</li>
  * </ul>
  *
  * <p>Thread-safe. The event methods are called on event loops for every request: they take no lock and allocate
@@ -134,9 +136,10 @@ public final class AdminStats implements GatewayEvents {
     /**
      * Writes the statistics object.
      *
-     * @param model the model of the capacity multiplier; null for the OpenAI routes' default model
+     * @param model  the model of the capacity multiplier; null for the OpenAI routes' default model
+     * @param atRisk the keys with bad days in their current streak
      */
-    void write(JsonGenerator g, String model) throws IOException {
+    void write(JsonGenerator g, String model, List<KeyCleanup.AtRisk> atRisk) throws IOException {
         long now = clock.getAsLong();
         List<ApiKey> keys = pool.keys();
         List<ModelRef> models = pool.models();
@@ -154,7 +157,23 @@ public final class AdminStats implements GatewayEvents {
         }
         writeSinceStart(g);
         writeCapacity(g, keys, models, model == null ? DEFAULT_MODEL : model, now);
+        writeAtRisk(g, atRisk);
         g.writeEndObject();
+    }
+
+    /** {@code "atRisk":[{"id","key","label","inRotation","badDays"}]}: keys with bad days in their current streak. */
+    static void writeAtRisk(JsonGenerator g, List<KeyCleanup.AtRisk> list) throws IOException {
+        g.writeArrayFieldStart("atRisk");
+        for (KeyCleanup.AtRisk r : list) {
+            g.writeStartObject();
+            g.writeStringField("id", r.key().id());
+            g.writeStringField("key", r.key().masked());
+            g.writeStringField("label", r.key().label());
+            g.writeBooleanField("inRotation", KeyCleanup.inRotation(r.key()));
+            g.writeNumberField("badDays", r.badDays());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     private void writeToday(JsonGenerator g, List<ApiKey> keys, List<ModelRef> models, long now) throws IOException {

@@ -3,6 +3,8 @@ package io.gemgate.server.admin;
 import static java.util.Objects.requireNonNull;
 
 import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyCleanup;
+import io.gemgate.core.keys.KeyHealthHistory;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.keys.VerdictClassifier;
@@ -41,14 +43,21 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * Probes keys with a cheap upstream call, {@code GET /v1beta/models?pageSize=1} with that one key, and acts on the
- * answer: a key the upstream accepts (2xx, or a 429, which only an accepted key gets) is marked valid again; a key it
- * refuses (API_KEY_INVALID, 401, 403) is marked invalid with the reason; anything else (5xx, timeout, connect
- * failure) says nothing about the key and changes nothing.
+ * answer: a key the upstream accepts (2xx, or a 429, which only an accepted key gets) is marked valid again and its
+ * run of server errors ends; a key it refuses (API_KEY_INVALID, 401, 403) is marked invalid with the reason; anything
+ * else (5xx, timeout, connect failure) leaves the key as it was: in rotation, or set aside.
  *
  * <p>Probes run on demand ({@link #check}, the admin API's check routes) and in the background: every second the
  * prober looks for keys marked invalid for at least the live {@code probeInterval} setting since they were first seen
  * invalid or last probed, and probes them (self-healing). At most {@value #MAX_CONCURRENT} probes run at once, one
  * per key; more wait in a queue in which each key appears once.
+ *
+ * <p>Health: the prober listens to the key pool's verdicts and keeps the {@link KeyHealthHistory}. A key whose calls
+ * end {@code probeAfterServerErrors} times in a row in a 5xx, connect failure or timeout is set aside as invalid
+ * (unless it is the last key in rotation, see {@link KeyCleanup}), so that the background pass probes it after the
+ * probe interval instead of clients finding out again. Every probe counts in the history. At the first tick of each
+ * quota day (and once after start) the clean-up removes keys bad for {@code removeAfterBadDays} days in a row up to
+ * the day that just ended.
  *
  * <p>Threading (T1, T3): all of the prober's own state and its upstream calls live on one event loop; {@link #check}
  * hops there. The last results are published in a concurrent map for the admin API to read from any loop. Nothing
@@ -91,6 +100,8 @@ public final class KeyProber implements AutoCloseable {
 
     private final GatewayContext gw;
     private final EventLoop loop;
+    private final KeyCleanup cleanup;
+    private final KeyHealthHistory history;
     private final Map<String, Result> results = new ConcurrentHashMap<>();
     /** Keys queued or in flight; read by the admin API, so concurrent. */
     private final Set<String> checking = ConcurrentHashMap.newKeySet();
@@ -103,21 +114,43 @@ public final class KeyProber implements AutoCloseable {
     private int running;
     private ScheduledFuture<?> tick;
     private boolean closed;
+    /** The quota day the daily clean-up last ran for; 0 before the first tick. */
+    private long cleanedDay;
 
-    /** @param loop the event loop that runs the probes and owns the prober's state */
-    public KeyProber(GatewayContext gw, EventLoop loop) {
+    /**
+     * @param loop    the event loop that runs the probes and owns the prober's state
+     * @param cleanup sets keys aside and removes them; its history is where verdicts and probes are counted
+     */
+    public KeyProber(GatewayContext gw, EventLoop loop, KeyCleanup cleanup) {
         this.gw = requireNonNull(gw, "gw");
         this.loop = requireNonNull(loop, "loop");
+        this.cleanup = requireNonNull(cleanup, "cleanup");
+        this.history = cleanup.history();
     }
 
-    /** Starts the background pass over invalid keys. */
+    /** What sets keys aside and removes them. */
+    public KeyCleanup cleanup() {
+        return cleanup;
+    }
+
+    /** Starts counting verdicts and the background pass over invalid keys. */
     public void start() {
+        gw.pool().verdictListener(this::onVerdict);
         loop.execute(() -> {
             if (!closed) {
                 tick = loop.scheduleWithFixedDelay(this::backgroundPass, TICK_MILLIS, TICK_MILLIS,
                         TimeUnit.MILLISECONDS);
             }
         });
+    }
+
+    /**
+     * Google's 503 UNAVAILABLE ("the model is overloaded") says nothing about the key that got it: it neither counts
+     * in the key's run of server errors nor as a failed call in its health history.
+     */
+    static boolean isOverload(Verdict v) {
+        return v.kind() == VerdictKind.SERVER_ERROR
+                && ("UNAVAILABLE".equals(v.reason()) || "http 503".equals(v.reason()));
     }
 
     /** Probes these keys as soon as a slot is free; keys already queued or in flight are not probed twice. */
@@ -141,9 +174,33 @@ public final class KeyProber implements AutoCloseable {
         return checking.contains(id);
     }
 
+    /**
+     * Counts a verdict; on the thread of the call (any event loop), allocation-free unless the key has just failed
+     * often enough to be set aside.
+     */
+    private void onVerdict(ApiKey k, Verdict verdict, long now) {
+        if (isOverload(verdict)) {
+            return; // the model's state, not the key's: a wave of these must not set every key aside
+        }
+        int errors = history.recordCall(k.id(), verdict.kind(), now);
+        int limit = gw.settings().probeAfterServerErrors();
+        if (limit > 0 && errors >= limit && errors % limit == 0 && KeyCleanup.inRotation(k)) {
+            loop.execute(() -> setAside(k, errors));
+        }
+    }
+
+    private void setAside(ApiKey k, int errors) {
+        String reason = errors + " server errors in a row; probing every "
+                + io.gemgate.core.settings.SettingsCodec.formatDuration(gw.settings().probeInterval());
+        if (cleanup.setAside(k, reason)) {
+            log.warn("key {} set aside after {} server errors in a row; probing it", k.masked(), errors);
+        }
+    }
+
     /** Stops the background pass and drops queued probes; probes in flight end with the upstream connections. */
     @Override
     public void close() {
+        gw.pool().verdictListener(null);
         loop.execute(() -> {
             closed = true;
             if (tick != null) {
@@ -161,6 +218,11 @@ public final class KeyProber implements AutoCloseable {
 
     private void backgroundPass() {
         long now = gw.now();
+        long day = gw.pool().calendar().dayStart(now);
+        if (day != cleanedDay) {
+            cleanedDay = day;
+            dailyCleanup(day - 1); // judges the days that have ended, not the one just begun
+        }
         long interval = gw.settings().probeInterval().toMillis();
         Set<String> stillInvalid = new HashSet<>();
         Map<String, Long> since = null;
@@ -190,6 +252,21 @@ public final class KeyProber implements AutoCloseable {
         }
         invalidSeen.keySet().retainAll(stillInvalid);
         drain();
+    }
+
+    /** @param asOf the last instant of the quota day that just ended */
+    private void dailyCleanup(long asOf) {
+        int days = gw.settings().removeAfterBadDays();
+        if (days == 0) {
+            return;
+        }
+        KeyCleanup.Result r = cleanup.removeBad(days, gw.settings().minChecksPerDay(), asOf);
+        for (KeyCleanup.Decision d : r.removed()) {
+            log.warn("key {} removed by the daily clean-up: {}", d.key().masked(), d.reason());
+        }
+        for (KeyCleanup.Decision d : r.kept()) {
+            log.warn("key {} is bad for {} days or more but stays: {}", d.key().masked(), days, d.reason());
+        }
     }
 
     private Map<String, Long> invalidSinceByKey() {
@@ -228,6 +305,7 @@ public final class KeyProber implements AutoCloseable {
 
     private void finished(ApiKey k, Result r) {
         results.put(k.id(), r);
+        history.recordCheck(k.id(), r.outcome() == Outcome.GOOD, r.atMillis());
         running--;
         queued.remove(k.id());
         checking.remove(k.id());
@@ -371,8 +449,10 @@ public final class KeyProber implements AutoCloseable {
             } else if (kind == VerdictKind.INVALID_KEY) {
                 if (!key.isInvalid()) {
                     log.warn("key {} refused by the upstream on a probe: {}", key.masked(), v.reason());
-                    pool.record(key, pool.model(KeyPool.ANY_MODEL), v, Math.max(0, headMillis));
                 }
+                // Not counted as a call: the probe is counted once, as a check. A key set aside for errors takes
+                // the refusal as its reason.
+                pool.markInvalid(key.id(), v.reason());
                 end(Outcome.INVALID, v.reason());
             } else {
                 end(Outcome.ERROR, v.reason().isEmpty() ? "http " + status : v.reason());

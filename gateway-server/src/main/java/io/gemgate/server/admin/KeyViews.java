@@ -3,11 +3,14 @@ package io.gemgate.server.admin;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.Health;
+import io.gemgate.core.keys.KeyHealthHistory;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeyStatus;
 import io.gemgate.core.keys.KeyUsage;
 import io.gemgate.core.keys.ModelRef;
+import io.gemgate.core.state.StateSnapshot.HealthDay;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -22,8 +25,12 @@ import java.util.List;
  *           "tokens":..,"successRate":0.9167},
  *  "models":[{"model":"gemini-2.5-pro","status":"cooling","reason":"cooling down","until":..,"untilMillis":..,
  *             "requests":..,...}],
- *  "checking":false,"lastCheck":{"at":"..","outcome":"good","reason":"","latencyMillis":80}}
+ *  "checking":false,"lastCheck":{"at":"..","outcome":"good","reason":"","latencyMillis":80},
+ *  "serverErrorsInARow":0,"badDays":1,
+ *  "history":[{"day":"2026-03-02","dayStart":"..","ok":0,"failed":4,"checks":2,"checksFailed":2,"bad":true}]}
  * }</pre>
+ * {@code history} lists the quota days with activity, newest first (see {@link KeyHealthHistory}); {@code badDays}
+ * is the current streak of bad days; a key the clean-up removed gives its reason ("bad 3 days in a row").
  * The summary {@code status} is the key's own state when it has one (removed, disabled, invalid), else the worst
  * state over its models (exhausted, then cooling, then active), naming that model; {@code models} lists each model
  * the key served today or rests for.
@@ -74,9 +81,11 @@ final class KeyViews {
      * Writes one key.
      *
      * @param invalidSinceMillis when it was found invalid, 0 when valid or unknown
+     * @param minChecks          the live {@code minChecksPerDay}: what makes a day bad
      */
     static void write(JsonGenerator g, KeyPool pool, ApiKey k, List<ModelRef> models, long invalidSinceMillis,
-                      KeyProber prober, long now) throws IOException {
+                      KeyProber prober, long now, int minChecks) throws IOException {
+        KeyHealthHistory history = prober == null ? null : prober.cleanup().history();
         g.writeStartObject();
         g.writeStringField("id", k.id());
         g.writeStringField("key", k.masked());
@@ -86,8 +95,9 @@ final class KeyViews {
         g.writeBooleanField("enabled", k.isEnabled());
         g.writeBooleanField("removed", k.isRemoved());
         Summary s = summary(pool, k, models);
+        String removedReason = history == null || !k.isRemoved() ? "" : history.removedReason(k.id());
         g.writeStringField("status", s.state().label());
-        g.writeStringField("reason", s.reason());
+        g.writeStringField("reason", removedReason.isEmpty() ? s.reason() : removedReason);
         if (s.model() == null) {
             g.writeNullField("model");
         } else {
@@ -149,6 +159,29 @@ final class KeyViews {
             g.writeNumberField("latencyMillis", r.latencyMillis());
             g.writeEndObject();
         }
+        if (history != null) {
+            writeHistory(g, pool, k, history, now, minChecks);
+        }
         g.writeEndObject();
+    }
+
+    private static void writeHistory(JsonGenerator g, KeyPool pool, ApiKey k, KeyHealthHistory history, long now,
+                                     int minChecks) throws IOException {
+        g.writeNumberField("serverErrorsInARow", history.serverErrors(k.id()));
+        g.writeNumberField("badDays", history.badStreak(k.id(), now, minChecks));
+        g.writeArrayFieldStart("history");
+        for (HealthDay d : history.days(k.id())) {
+            g.writeStartObject();
+            g.writeStringField("day", Instant.ofEpochMilli(d.dayStartMillis()).atZone(pool.calendar().zone())
+                    .toLocalDate().toString());
+            AdminJson.instant(g, "dayStart", d.dayStartMillis());
+            g.writeNumberField("ok", d.ok());
+            g.writeNumberField("failed", d.failed());
+            g.writeNumberField("checks", d.checks());
+            g.writeNumberField("checksFailed", d.checksFailed());
+            g.writeBooleanField("bad", KeyHealthHistory.isBad(d, minChecks));
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 }
