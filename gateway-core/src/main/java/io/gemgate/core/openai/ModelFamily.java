@@ -1,5 +1,6 @@
 package io.gemgate.core.openai;
 
+import io.gemgate.core.settings.Thinking;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -59,6 +60,43 @@ public enum ModelFamily {
     /** The largest budget the family accepts. */
     public int maxBudget() {
         return maxBudget;
+    }
+
+    /** True for families that take a {@code thinkingConfig} at all (a budget or a level). */
+    public boolean hasThinkingControl() {
+        return usesBudget() || usesLevel();
+    }
+
+    /**
+     * The {@code thinkingBudget} the gateway's default thinking setting sends to this family: {@link Thinking#OFF}
+     * its {@link #offBudget()} (0, or the floor of models that cannot stop thinking), a level its
+     * {@link Thinking#budgetTokens()} kept within the family's range.
+     *
+     * @param t not {@link Thinking#AUTO}, which sends nothing
+     */
+    public int budgetFor(Thinking t) {
+        if (t == Thinking.OFF) {
+            return offBudget;
+        }
+        return Math.max(minimalBudget, Math.min(maxBudget, t.budgetTokens()));
+    }
+
+    /**
+     * The {@code thinkingLevel} the gateway's default thinking setting sends to {@code model} of a level family:
+     * {@link Thinking#OFF} the lowest level the model takes, the others the level of the same name (moved to the
+     * nearest one the model takes).
+     *
+     * @param t not {@link Thinking#AUTO}, which sends nothing
+     */
+    public String levelFor(String model, Thinking t) {
+        String wanted = switch (t) {
+            case OFF -> "MINIMAL";
+            case LOW -> "LOW";
+            case MEDIUM -> "MEDIUM";
+            case HIGH -> "HIGH";
+            case AUTO -> throw new IllegalArgumentException("AUTO sends no level");
+        };
+        return supportedLevel(model, this, wanted);
     }
 
     /**
