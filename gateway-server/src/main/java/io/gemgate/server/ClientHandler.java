@@ -7,7 +7,6 @@ import io.gemgate.core.tokens.UserToken;
 import io.gemgate.server.admin.AdminPage;
 import io.gemgate.server.proxy.Exchange;
 import io.gemgate.server.proxy.NativeExchange;
-import io.gemgate.server.proxy.OpenAiChatExchange;
 import io.gemgate.server.proxy.OpenAiResponses;
 import io.gemgate.core.openai.OpenAiError;
 import io.gemgate.core.openai.OpenAiErrors;
@@ -283,11 +282,6 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         try {
             e = switch (route) {
                 case NATIVE -> new NativeExchange(gw, this, ctx, req, b, path, NativePath.withoutKey(query), keepAlive);
-                case OPENAI_CHAT -> {
-                    var t = gw.openAi().requests().translate(b);
-                    b.release();
-                    yield new OpenAiChatExchange(gw, this, ctx, req.protocolVersion(), t, path, keepAlive);
-                }
                 default -> OpenAiRoutes.exchange(route, gw, this, ctx, req, b, path, keepAlive);
             };
         } catch (OpenAiRequestException bad) {

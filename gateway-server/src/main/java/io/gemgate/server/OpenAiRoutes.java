@@ -6,7 +6,10 @@ import io.gemgate.core.openai.EmbeddingsRequest;
 import io.gemgate.core.openai.OpenAiError;
 import io.gemgate.core.openai.OpenAiErrors;
 import io.gemgate.core.openai.OpenAiRequestException;
+import io.gemgate.core.openai.TranslatedChatRequest;
+import io.gemgate.core.settings.RuntimeSettings;
 import io.gemgate.server.proxy.Exchange;
+import io.gemgate.server.proxy.OpenAiChatExchange;
 import io.gemgate.server.proxy.OpenAiJsonExchange;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,7 +18,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** The OpenAI routes answered from whole Gemini answers: models, one model, embeddings. */
+/** The OpenAI routes: chat completions, models, one model, embeddings. */
 final class OpenAiRoutes {
     private static final byte[] NO_BODY = new byte[0];
     /** Model ids that may go into an upstream path. */
@@ -38,13 +41,22 @@ final class OpenAiRoutes {
                 case OPENAI_MODELS -> new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(),
                         KeyPool.ANY_MODEL, GatewayEvents.OPENAI_MODELS, log, keepAlive, OpenAiJsonExchange.single(HttpMethod.GET,
                         "/v1beta/models?pageSize=1000", NO_BODY, page -> ai.models().list(page)));
+                case OPENAI_CHAT -> chat(gw, client, ctx, req, body, path, keepAlive);
                 case OPENAI_MODEL -> model(gw, client, ctx, req, path, keepAlive, log);
                 case OPENAI_EMBEDDINGS -> embeddings(gw, client, ctx, req, body, keepAlive, log);
-                default -> throw new IllegalArgumentException("not an OpenAI JSON route: " + route);
+                default -> throw new IllegalArgumentException("not an OpenAI route: " + route);
             };
         } finally {
             body.release();
         }
+    }
+
+    /** Chat completions with the live settings, read once: default thinking, system instruction, stream mode. */
+    private static Exchange chat(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest req,
+                                 ByteBuf body, String path, boolean keepAlive) {
+        RuntimeSettings s = gw.settings();
+        TranslatedChatRequest t = gw.openAi().requests().translate(body, s.defaultThinking(), s.systemInstruction());
+        return new OpenAiChatExchange(gw, client, ctx, req.protocolVersion(), t, s.streamMode(), path, keepAlive);
     }
 
     private static Exchange model(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import io.gemgate.core.settings.Thinking;
 import io.netty.buffer.ByteBuf;
 
 import java.io.IOException;
@@ -30,7 +31,8 @@ import java.util.Set;
  * <p>Mapping choices, beyond PROTOCOL 5.1:
  * <ul>
  *   <li>{@code system} and {@code developer} messages, wherever they appear, go to {@code systemInstruction}, one text
- *       part per message part, in order; they take text parts only (anything else is a 400, as at OpenAI).</li>
+ *       part per message part, in order, after the gateway's own system instruction (a live setting) when there is
+ *       one; they take text parts only (anything else is a 400, as at OpenAI).</li>
  *   <li>Consecutive turns of one Gemini role are merged, so tool results and a following user message form one
  *       {@code user} turn. Empty text parts and messages left without parts are skipped (Gemini refuses them).</li>
  *   <li>{@code image_url} with an {@code http(s)} URL becomes {@code fileData{fileUri, mimeType}}: the Gemini API
@@ -59,10 +61,14 @@ import java.util.Set;
  *   <li>{@code tool_choice} {@code allowed_tools} with mode {@code auto} keeps only the allowed declarations (Gemini
  *       takes {@code allowedFunctionNames} only with mode {@code ANY}); mode {@code required} → {@code ANY} +
  *       {@code allowedFunctionNames}.</li>
- *   <li>Thinking, lowest to highest precedence: the model suffix ({@code -nothinking}, {@code -maxthinking}),
+ *   <li>Thinking, lowest to highest precedence: the gateway's default thinking level (a live setting,
+ *       {@link Thinking}: its budget, or the level of the same name on Gemini 3, sent only when the request asks
+ *       for nothing itself), the model suffix ({@code -nothinking}, {@code -maxthinking}),
  *       {@code reasoning_effort}, an explicit {@code thinking_config} (top level, {@code google} or
- *       {@code extra_body.google}). Budgets for 2.5 models: none → 0 (Pro 128), minimal → 512 (Pro 128),
- *       low → 1024, medium → 8192, high → 24576, xhigh/max → the family's largest (Pro 32768, Flash 24576). Levels for
+ *       {@code extra_body.google}). A default of {@link Thinking#OFF} overrides them all: the family's off budget
+ *       (Pro: its floor 128) or lowest level, and no thoughts unless {@code include_thoughts} asks for them.
+ *       {@code reasoning_effort} budgets for 2.5 models: none → 0 (Pro 128), minimal → 512 (Pro 128), low → 1024,
+ *       medium → 8192, high → 24576, xhigh/max → the family's largest (Pro 32768, Flash 24576). Levels for
  *       Gemini 3: none/minimal → MINIMAL, low → LOW, medium → MEDIUM, high/xhigh/max → HIGH, then moved to the
  *       nearest level the model takes ({@link ModelFamily}). Never both a budget and a level. Models without thinking
  *       control get no derived {@code thinkingConfig}. {@code includeThoughts: true} is sent, and
@@ -120,14 +126,30 @@ public final class ChatRequestTranslator {
     }
 
     /**
-     * Translates a request body.
+     * Translates a request body, without the gateway's defaults ({@link Thinking#AUTO}, no system instruction).
      *
      * @param body the request body; not released, indices unchanged
      * @throws OpenAiRequestException when the request is invalid
      */
     public TranslatedChatRequest translate(ByteBuf body) {
+        return translate(body, Thinking.AUTO, "");
+    }
+
+    /**
+     * Translates a request body with the gateway's live defaults.
+     *
+     * @param body              the request body; not released, indices unchanged
+     * @param defaultThinking   the default thinking level: the lowest layer of the thinking precedence, except
+     *                          {@link Thinking#OFF}, which overrides the request (see the class comment)
+     * @param systemInstruction text put first in {@code systemInstruction}, before the request's own system
+     *                          messages; empty for none
+     * @throws OpenAiRequestException when the request is invalid
+     */
+    public TranslatedChatRequest translate(ByteBuf body, Thinking defaultThinking, String systemInstruction) {
+        Objects.requireNonNull(defaultThinking, "defaultThinking");
+        Objects.requireNonNull(systemInstruction, "systemInstruction");
         try (JsonParser p = Json.parser(body)) {
-            return translate(p, body.readableBytes());
+            return translate(p, body.readableBytes(), defaultThinking, systemInstruction);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -149,14 +171,15 @@ public final class ChatRequestTranslator {
      */
     public TranslatedChatRequest translate(byte[] body, int off, int len) {
         try (JsonParser p = Json.parser(body, off, len)) {
-            return translate(p, len);
+            return translate(p, len, Thinking.AUTO, "");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /** @param sizeHint the body length: the Gemini body is about as long */
-    private TranslatedChatRequest translate(JsonParser p, int sizeHint) throws IOException {
+    private TranslatedChatRequest translate(JsonParser p, int sizeHint, Thinking defaultThinking,
+                                            String systemInstruction) throws IOException {
         Request r;
         try {
             r = read(p);
@@ -165,7 +188,8 @@ public final class ChatRequestTranslator {
                     + e.getOriginalMessage());
         }
         ResolvedModel model = models.resolve(r.model);
-        return write(r, model, sizeHint);
+        String ours = ModelFamily.takesSystemInstruction(model.name()) ? systemInstruction : "";
+        return write(r, model, sizeHint + ours.length(), defaultThinking, ours);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -1126,7 +1150,8 @@ public final class ChatRequestTranslator {
     // ---------------------------------------------------------------------------------------------------------------
     // Writing the Gemini request
 
-    private TranslatedChatRequest write(Request r, ResolvedModel model, int sizeHint) throws IOException {
+    private TranslatedChatRequest write(Request r, ResolvedModel model, int sizeHint, Thinking defaultThinking,
+                                        String systemInstruction) throws IOException {
         ModelFamily family = model.family();
         boolean strictSignatures = ModelFamily.enforcesSignatures(model.name());
         int n = r.n == null ? 1 : (int) Math.max(1, Math.min(MAX_N, r.n));
@@ -1136,12 +1161,12 @@ public final class ChatRequestTranslator {
         try (JsonGenerator g = Json.generator(out)) {
             g.writeStartObject();
             writeContents(g, r.messages, strictSignatures);
-            writeSystemInstruction(g, r.messages);
+            writeSystemInstruction(g, systemInstruction, r.messages);
             List<Tool> declared = declaredTools(r);
             writeTools(g, declared, model.search());
             writeToolConfig(g, r, declared);
             writeSafety(g, r);
-            reasoning = writeGenerationConfig(g, r, model, family, n);
+            reasoning = writeGenerationConfig(g, r, model, family, n, defaultThinking);
             if (r.cachedContent != null) {
                 g.writeStringField("cachedContent", r.cachedContent);
             }
@@ -1434,8 +1459,18 @@ public final class ChatRequestTranslator {
         return sb.toString();
     }
 
-    private static void writeSystemInstruction(JsonGenerator g, List<Message> messages) throws IOException {
+    /** The gateway's instruction ({@code ours}, when not empty) first, then the system and developer messages. */
+    private static void writeSystemInstruction(JsonGenerator g, String ours, List<Message> messages)
+            throws IOException {
         boolean open = false;
+        if (!ours.isEmpty()) {
+            g.writeObjectFieldStart("systemInstruction");
+            g.writeArrayFieldStart("parts");
+            g.writeStartObject();
+            g.writeStringField("text", ours);
+            g.writeEndObject();
+            open = true;
+        }
         for (Message m : messages) {
             if (!m.role.equals("system") && !m.role.equals("developer") || m.parts == null) {
                 continue;
@@ -1565,7 +1600,7 @@ public final class ChatRequestTranslator {
 
     /** Writes generationConfig if anything goes in it; returns whether reasoning was asked for. */
     private static boolean writeGenerationConfig(JsonGenerator g, Request r, ResolvedModel model, ModelFamily family,
-                                                 int n) throws IOException {
+                                                 int n, Thinking defaultThinking) throws IOException {
         boolean open = false;
         if (r.temperature != null) {
             open = openConfig(g, open);
@@ -1613,10 +1648,10 @@ public final class ChatRequestTranslator {
             }
         }
 
-        // Thinking: suffix < reasoning_effort < explicit thinking_config.
+        // Thinking: the gateway's default < suffix < reasoning_effort < explicit thinking_config.
         Integer budget = null;
         String level = null;
-        if (family.usesBudget() || family.usesLevel()) {
+        if (family.hasThinkingControl()) {
             String effort = switch (model.thinking()) {
                 case OFF -> "none";
                 case MAX -> "max";
@@ -1644,12 +1679,19 @@ public final class ChatRequestTranslator {
                 budget = r.thinkingBudget;
             }
         }
+        // The gateway's default: the lowest layer when the request set nothing; OFF overrides every layer.
+        boolean off = defaultThinking == Thinking.OFF && family.hasThinkingControl();
+        if (off || (budget == null && level == null && defaultThinking != Thinking.AUTO
+                && family.hasThinkingControl())) {
+            budget = family.usesBudget() ? family.budgetFor(defaultThinking) : null;
+            level = family.usesLevel() ? family.levelFor(model.name(), defaultThinking) : null;
+        }
         boolean reasoning;
         if (r.includeThoughts != null) {
             reasoning = r.includeThoughts;
         } else {
-            reasoning = r.reasoningEffort != null && !r.reasoningEffort.equals("none")
-                    && (family.usesBudget() || family.usesLevel());
+            reasoning = !off && r.reasoningEffort != null && !r.reasoningEffort.equals("none")
+                    && family.hasThinkingControl();
         }
         if (budget != null || level != null || reasoning) {
             open = openConfig(g, open);

@@ -91,7 +91,11 @@ public final class ChatResponseTranslator {
     }
 
     static GeminiResponse read(JsonParser p) {
-        GeminiResponse r = new GeminiResponse();
+        return read(p, new GeminiResponse());
+    }
+
+    /** Reads one document into {@code r}, adding to what it holds; closes {@code p}. */
+    private static GeminiResponse read(JsonParser p, GeminiResponse r) {
         try (p) {
             r.read(p);
         } catch (IOException e) {
@@ -100,8 +104,44 @@ public final class ChatResponseTranslator {
         return r;
     }
 
+    /**
+     * Collects the events of a streamed answer ({@code streamGenerateContent?alt=sse}) into one, for a client that
+     * asked for a whole answer while the gateway streams upstream (stream mode {@code always}): per candidate the
+     * text, thoughts and calls of every event in order, the last finish reason, the last usage. Translate it with
+     * {@link #translate(TranslatedChatRequest, Collector)} at the end of the stream. Not thread-safe: one per
+     * attempt, on the connection's event loop.
+     */
+    public static final class Collector {
+        private final GeminiResponse answer = new GeminiResponse();
+        private int bytes;
+
+        /**
+         * Adds one event.
+         *
+         * @param data the JSON payload of one {@code data:} line; not released, indices unchanged
+         * @throws UpstreamFormatException when the payload is not Gemini JSON
+         */
+        public void add(ByteBuf data) {
+            bytes += data.readableBytes();
+            read(Json.parser(data), answer);
+        }
+
+        /** True once an event was Gemini's error event: the answer is broken, whatever came before it. */
+        public boolean sawError() {
+            return answer.error != null;
+        }
+    }
+
+    /** Translates the collected events as one whole answer (see {@link Collector}). */
+    public Completion translate(TranslatedChatRequest request, Collector collected) {
+        return translate(request, collected.answer, collected.bytes);
+    }
+
     private Completion translate(TranslatedChatRequest request, JsonParser p, int sizeHint) {
-        GeminiResponse r = read(p);
+        return translate(request, read(p), sizeHint);
+    }
+
+    private Completion translate(TranslatedChatRequest request, GeminiResponse r, int sizeHint) {
         if (r.error != null && r.size() == 0) {
             OpenAiError error = OpenAiErrors.fromGemini(0, r.error);
             return new Completion(error.toJson(), false, r.usage(), error);

@@ -1,5 +1,6 @@
 package io.gemgate.core.openai;
 
+import io.gemgate.core.settings.Thinking;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -61,6 +62,43 @@ public enum ModelFamily {
         return maxBudget;
     }
 
+    /** True for families that take a {@code thinkingConfig} at all (a budget or a level). */
+    public boolean hasThinkingControl() {
+        return usesBudget() || usesLevel();
+    }
+
+    /**
+     * The {@code thinkingBudget} the gateway's default thinking setting sends to this family: {@link Thinking#OFF}
+     * its {@link #offBudget()} (0, or the floor of models that cannot stop thinking), a level its
+     * {@link Thinking#budgetTokens()} kept within the family's range.
+     *
+     * @param t not {@link Thinking#AUTO}, which sends nothing
+     */
+    public int budgetFor(Thinking t) {
+        if (t == Thinking.OFF) {
+            return offBudget;
+        }
+        return Math.max(minimalBudget, Math.min(maxBudget, t.budgetTokens()));
+    }
+
+    /**
+     * The {@code thinkingLevel} the gateway's default thinking setting sends to {@code model} of a level family:
+     * {@link Thinking#OFF} the lowest level the model takes, the others the level of the same name (moved to the
+     * nearest one the model takes).
+     *
+     * @param t not {@link Thinking#AUTO}, which sends nothing
+     */
+    public String levelFor(String model, Thinking t) {
+        String wanted = switch (t) {
+            case OFF -> "MINIMAL";
+            case LOW -> "LOW";
+            case MEDIUM -> "MEDIUM";
+            case HIGH -> "HIGH";
+            case AUTO -> throw new IllegalArgumentException("AUTO sends no level");
+        };
+        return supportedLevel(model, this, wanted);
+    }
+
     /**
      * The family of a model name without the {@code models/} prefix.
      *
@@ -90,6 +128,14 @@ public enum ModelFamily {
             return pro ? BUDGET_PRO : lite ? BUDGET_FLASH_LITE : BUDGET_FLASH;
         }
         return NONE;
+    }
+
+    /**
+     * False for the models that refuse a {@code systemInstruction} with 400 ("Developer instruction is not enabled"):
+     * the Gemma family. The gateway's own instruction is left out of their requests rather than break every call.
+     */
+    public static boolean takesSystemInstruction(String model) {
+        return !model.regionMatches(true, 0, "gemma", 0, 5);
     }
 
     /**

@@ -8,7 +8,8 @@ import java.util.Objects;
  *
  * @param requestedModel the {@code model} as the client sent it; echoed in every answer
  * @param model          the Gemini model to call, without {@code models/}
- * @param stream         {@code stream: true}: call {@code streamGenerateContent?alt=sse} and answer with SSE
+ * @param stream         {@code stream: true}: the client wants SSE; by default (stream mode {@code auto}) the upstream
+ *                       call is {@code streamGenerateContent?alt=sse} then
  * @param includeUsage   {@code stream_options.include_usage}: end the stream with a usage chunk
  * @param n              number of choices asked for (1 to 4, sent as {@code candidateCount})
  * @param reasoning      the client asked for reasoning: thought parts are returned as {@code reasoning_content}
@@ -34,7 +35,19 @@ public record TranslatedChatRequest(String requestedModel, String model, boolean
      * @param apiVersion {@code v1beta} or {@code v1}
      */
     public String upstreamPath(String apiVersion) {
-        return "/" + apiVersion + "/models/" + model + ':' + method() + (stream ? "?alt=sse" : "");
+        return upstreamPath(apiVersion, stream);
+    }
+
+    /**
+     * The upstream path and query for a streamed ({@code streamGenerateContent?alt=sse}) or whole
+     * ({@code generateContent}) call, whatever the client asked for: the gateway's stream mode may call upstream
+     * one way and answer the client the other.
+     *
+     * @param apiVersion {@code v1beta} or {@code v1}
+     */
+    public String upstreamPath(String apiVersion, boolean streamUpstream) {
+        return "/" + apiVersion + "/models/" + model + (streamUpstream ? ":streamGenerateContent?alt=sse"
+                : ":generateContent");
     }
 
     @Override

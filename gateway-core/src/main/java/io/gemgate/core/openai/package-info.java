@@ -15,12 +15,13 @@
  * <pre>{@code
  * TranslatedChatRequest r;
  * try {
- *     r = requests.translate(body);                     // ByteBuf not released, indices unchanged
+ *     r = requests.translate(body, thinking, instruction); // live defaults; ByteBuf not released, indices unchanged
  * } catch (OpenAiRequestException e) {
  *     OpenAiError err = OpenAiErrors.of(e);             // 400, before any upstream call
  *     ...
  * }
- * // upstream: POST r.upstreamPath("v1beta") with body r.body(), on a key for r.model()
+ * // upstream: POST r.upstreamPath("v1beta", streamUpstream) with body r.body(), on a key for r.model()
+ * // (streamUpstream: r.stream(), unless the stream mode setting says always or never)
  * // upstream non-2xx: OpenAiErrors.fromGemini(status, body) -> status, JSON, Retry-After, x-should-retry
  *
  * // non-stream:
@@ -33,6 +34,11 @@
  *     upstream error event or failure: if (!s.sawContent()) retry on another key, else s.error(msg, out) and close
  * at the upstream end:          if (!s.sawContent()) retry on another key (empty answer), else s.finish(out)
  * while waiting for the first upstream byte: ChatStreamTranslator.writeKeepAlive(out) (does not count as content)
+ *
+ * // streamed upstream, whole answer to the client (stream mode always):
+ * ChatResponseTranslator.Collector c = new ChatResponseTranslator.Collector();
+ * for each upstream SSE event: c.add(dataPayload); at the end: answers.translate(r, c), as a whole answer
+ * // whole answer upstream, stream to the client (stream mode never): s.onEvent(wholeBody, out), then as at the end
  * }</pre>
  *
  * <p>{@code POST /v1/embeddings}: {@link io.gemgate.core.openai.EmbeddingsTranslator#translate}, one upstream call per

@@ -1,6 +1,7 @@
 package io.gemgate.core.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.gemgate.core.settings.Thinking;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
@@ -592,6 +593,89 @@ class ChatRequestTranslatorTest {
         TranslatedChatRequest r = translate("{'model':'gemini-2.5-flash'," + HI + "}");
         assertThat(r.reasoning()).isFalse();
         assertThat(tree(r.body()).has("generationConfig")).isFalse();
+    }
+
+    // -------------------- The gateway's defaults (live settings)
+    private static JsonNode withDefaults(Thinking thinking, String instruction, String relaxed) {
+        ByteBuf body = Unpooled.wrappedBuffer(bytes(relaxed));
+        return tree(T.translate(body, thinking, instruction).body());
+    }
+
+    static Stream<Arguments> defaultThinking() {
+        String own = ",'reasoning_effort':'low'";
+        String config = ",'thinking_config':{'thinking_budget':77,'include_thoughts':true}";
+        return Stream.of(
+                // setting, model, the request's own thinking, expected thinkingConfig ("" = none)
+                arguments(Thinking.AUTO, "gemini-2.5-flash", "", ""),
+                arguments(Thinking.LOW, "gemini-2.5-flash", "", "{'thinkingBudget':4096}"),
+                arguments(Thinking.MEDIUM, "gemini-2.5-pro", "", "{'thinkingBudget':8192}"),
+                arguments(Thinking.HIGH, "gemini-2.5-flash", "", "{'thinkingBudget':24576}"),
+                arguments(Thinking.HIGH, "gemini-3-pro-preview", "", "{'thinkingLevel':'HIGH'}"),
+                arguments(Thinking.LOW, "gemini-3-flash-preview", "", "{'thinkingLevel':'LOW'}"),
+                arguments(Thinking.HIGH, "gemini-2.0-flash", "", ""),
+                // a level only fills in what the request left open
+                arguments(Thinking.HIGH, "gemini-2.5-flash", own, "{'thinkingBudget':1024,'includeThoughts':true}"),
+                arguments(Thinking.HIGH, "gemini-2.5-flash", config, "{'thinkingBudget':77,'includeThoughts':true}"),
+                arguments(Thinking.HIGH, "gemini-2.5-flash-nothinking", "", "{'thinkingBudget':0}"),
+                arguments(Thinking.LOW, "gemini-2.5-flash", ",'thinking_config':{'include_thoughts':true}",
+                        "{'thinkingBudget':4096,'includeThoughts':true}"),
+                // OFF overrides every layer; thoughts only when asked for explicitly
+                arguments(Thinking.OFF, "gemini-2.5-flash", "", "{'thinkingBudget':0}"),
+                arguments(Thinking.OFF, "gemini-2.5-flash", own, "{'thinkingBudget':0}"),
+                arguments(Thinking.OFF, "gemini-2.5-flash", config, "{'thinkingBudget':0,'includeThoughts':true}"),
+                arguments(Thinking.OFF, "gemini-2.5-pro-maxthinking", "", "{'thinkingBudget':128}"),
+                arguments(Thinking.OFF, "gemini-3-flash-preview", own, "{'thinkingLevel':'MINIMAL'}"),
+                arguments(Thinking.OFF, "gemini-3-pro-preview", "", "{'thinkingLevel':'LOW'}"),
+                arguments(Thinking.OFF, "gemini-2.0-flash", "", ""));
+    }
+
+    @ParameterizedTest
+    @MethodSource("defaultThinking")
+    void defaultThinkingIsTheLowestLayerAndOffOverridesAll(Thinking setting, String model, String own,
+                                                            String expected) {
+        JsonNode tc = withDefaults(setting, "", "{'model':'" + model + "'," + HI + own + "}")
+                .at("/generationConfig/thinkingConfig");
+        if (expected.isEmpty()) {
+            assertThat(tc.isMissingNode()).as("%s", tc).isTrue();
+        } else {
+            assertThat(tc).isEqualTo(json(expected));
+        }
+    }
+
+    @Test
+    void offTurnsOffTheReasoningThatReasoningEffortAsksFor() {
+        ByteBuf body = Unpooled.wrappedBuffer(bytes("{'model':'gemini-2.5-flash'," + HI
+                + ",'reasoning_effort':'high'}"));
+        assertThat(T.translate(body, Thinking.OFF, "").reasoning()).isFalse();
+        assertThat(T.translate(body, Thinking.LOW, "").reasoning()).isTrue();
+    }
+
+    @Test
+    void offStillRefusesAnUnknownReasoningEffort() {
+        ByteBuf body = Unpooled.wrappedBuffer(bytes("{'model':'gemini-2.5-flash'," + HI
+                + ",'reasoning_effort':'extreme'}"));
+        assertThatThrownBy(() -> T.translate(body, Thinking.OFF, ""))
+                .isInstanceOf(OpenAiRequestException.class).hasMessageContaining("extreme");
+    }
+
+    @Test
+    void gatewayInstructionComesFirstBeforeTheClientsSystemText() {
+        String messages = "'messages':[{'role':'system','content':'be terse'},{'role':'user','content':'hi'},"
+                + "{'role':'developer','content':'no emojis'}]";
+        assertThat(withDefaults(Thinking.AUTO, "Answer in \"French\".", "{'model':'m'," + messages + "}")
+                .get("systemInstruction")).isEqualTo(tree("{\"parts\":[{\"text\":\"Answer in \\\"French\\\".\"},"
+                + "{\"text\":\"be terse\"},{\"text\":\"no emojis\"}]}"));
+        assertThat(withDefaults(Thinking.AUTO, "ours", "{'model':'m'," + HI + "}").get("systemInstruction"))
+                .isEqualTo(json("{'parts':[{'text':'ours'}]}"));
+        assertThat(withDefaults(Thinking.AUTO, "", "{'model':'m'," + HI + "}").has("systemInstruction")).isFalse();
+    }
+
+    @Test
+    void upstreamPathFollowsTheCallNotTheClient() {
+        TranslatedChatRequest r = translate("{'model':'gemini-2.5-flash','stream':true," + HI + "}");
+        assertThat(r.upstreamPath("v1beta", false)).isEqualTo("/v1beta/models/gemini-2.5-flash:generateContent");
+        assertThat(translate("{'model':'gemini-2.5-flash'," + HI + "}").upstreamPath("v1beta", true))
+                .isEqualTo("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
     }
 
     // -------------------- Signatures

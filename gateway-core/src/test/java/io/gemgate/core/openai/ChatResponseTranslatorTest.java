@@ -291,4 +291,52 @@ class ChatResponseTranslatorTest {
         assertThatThrownBy(() -> ChatResponseTranslator.isEmpty("{\"candidates\":[".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOf(UpstreamFormatException.class);
     }
+
+    // -------------------- A streamed answer collected into one (stream mode "always")
+    private static ChatResponseTranslator.Collector collect(String... relaxedEvents) {
+        ChatResponseTranslator.Collector c = new ChatResponseTranslator.Collector();
+        for (String e : relaxedEvents) {
+            c.add(Unpooled.wrappedBuffer(bytes(e)));
+        }
+        return c;
+    }
+
+    @Test
+    void streamedEventsCollectIntoOneAnswer() {
+        ChatResponseTranslator.Collector c = collect(
+                "{'candidates':[" + candidate("[{'text':'It is '}]", null) + "],'responseId':'SKpb',"
+                        + "'usageMetadata':{'promptTokenCount':107,'totalTokenCount':107}}",
+                "{'candidates':[" + candidate("[{'text':'Hmm','thought':true},{'text':'21C'}]", null) + "]}",
+                "{'candidates':[" + candidate("[{'functionCall':{'name':'f','args':{'a':1}}}]", null) + "]}",
+                "{'candidates':[" + candidate("[{'text':'.'}]", "STOP") + "],'usageMetadata':{'promptTokenCount':107,"
+                        + "'candidatesTokenCount':31,'thoughtsTokenCount':148,'totalTokenCount':286}}");
+        assertThat(c.sawError()).isFalse();
+        ChatResponseTranslator.Completion done = T.translate(request(true), c);
+        assertThat(done.empty()).isFalse();
+        assertThat(done.usage()).isEqualTo(new Usage(107, 31, 148, 286, 0));
+        JsonNode a = tree(done.json());
+        assertThat(a.get("id").asText()).isEqualTo("chatcmpl-SKpb");
+        assertThat(a.at("/choices/0/message/content").asText()).isEqualTo("It is 21C.");
+        assertThat(a.at("/choices/0/message/reasoning_content").asText()).isEqualTo("Hmm");
+        assertThat(a.at("/choices/0/message/tool_calls/0/function/name").asText()).isEqualTo("f");
+        assertThat(a.at("/choices/0/message/tool_calls/0/function/arguments").asText()).isEqualTo("{\"a\":1}");
+        assertThat(a.at("/choices/0/finish_reason").asText()).isEqualTo("tool_calls");
+        assertThat(a.at("/usage/completion_tokens").asInt()).isEqualTo(179);
+    }
+
+    @Test
+    void collectedEmptyAnswerAndErrorEventAreReported() {
+        ChatResponseTranslator.Collector empty = collect(
+                "{'candidates':[" + candidate("[{'text':'thinking only','thought':true}]", "STOP") + "]}");
+        assertThat(T.translate(request(false), empty).empty()).isTrue();
+        ChatResponseTranslator.Collector error = collect(
+                "{'candidates':[" + candidate("[{'text':'par'}]", null) + "]}",
+                "{'error':{'code':500,'message':'Internal error','status':'INTERNAL'}}");
+        assertThat(error.sawError()).isTrue();
+    }
+
+    @Test
+    void collectorRefusesAnEventThatIsNotJson() {
+        assertThatThrownBy(() -> collect("{'candidates':[")).isInstanceOf(UpstreamFormatException.class);
+    }
 }

@@ -1,12 +1,16 @@
 package io.gemgate.server.proxy;
 
+import io.gemgate.core.json.NativeBodyRewriter;
 import io.gemgate.core.json.UsageScanner;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.route.NativePath;
+import io.gemgate.core.settings.RuntimeSettings;
+import io.gemgate.core.settings.Thinking;
 import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.Responses;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
@@ -32,6 +36,10 @@ import java.util.Map;
  * A native Gemini call passed through: the client's request goes upstream as it came (its credentials replaced by
  * the pool's key), and the answer comes back as it arrives, same buffers, flushed per read, with only hop-by-hop
  * headers changed.
+ *
+ * <p>The one exception is the body of {@code generateContent} and {@code streamGenerateContent} while the live
+ * settings ask for a system instruction or a default thinking level: then {@link NativeBodyRewriter} splices them in
+ * (no copy of the client's bytes). Otherwise the body is not even read.
  */
 public final class NativeExchange extends Exchange {
     private static final AsciiString UPLOAD_URL = AsciiString.cached("x-goog-upload-url");
@@ -82,13 +90,33 @@ public final class NativeExchange extends Exchange {
 
     public NativeExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest request,
                           ByteBuf body, String path, String queryWithoutKey, boolean keepAlive) {
-        super(gw, client, ctx, request.protocolVersion(), body, NativePath.model(path),
+        super(gw, client, ctx, request.protocolVersion(), withDefaults(gw.settings(), path, body, ctx.alloc()),
+                NativePath.model(path),
                 io.gemgate.core.metrics.GatewayEvents.NATIVE, request.method() + " " + (queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey),
                 keepAlive);
         this.method = request.method();
         this.upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
         this.forwardHeaders = filter(request.headers(), DROP_REQUEST);
         this.clientHost = request.headers().get(HttpHeaderNames.HOST);
+    }
+
+    /**
+     * The body with the gateway's system instruction and default thinking spliced in, for the generation methods
+     * when a setting applies; else {@code body} itself, unread.
+     *
+     * @param body ownership passes; the result is owned by the caller
+     */
+    private static ByteBuf withDefaults(RuntimeSettings s, String path, ByteBuf body, ByteBufAllocator alloc) {
+        if (s.systemInstruction().isEmpty() && s.defaultThinking() == Thinking.AUTO) {
+            return body;
+        }
+        String method = NativePath.method(path);
+        if (!method.equals("generateContent") && !method.equals("streamGenerateContent")) {
+            return body;
+        }
+        NativeBodyRewriter r = NativeBodyRewriter.of(s.systemInstruction(), s.defaultThinking(),
+                NativePath.model(path));
+        return r == null ? body : r.rewrite(body, alloc);
     }
 
     /** A copy of {@code in} without the {@code drop} names and without those the Connection header names. */

@@ -10,6 +10,7 @@ import io.gemgate.core.openai.OpenAiError;
 import io.gemgate.core.openai.OpenAiErrors;
 import io.gemgate.core.openai.TranslatedChatRequest;
 import io.gemgate.core.openai.UpstreamFormatException;
+import io.gemgate.core.settings.StreamMode;
 import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.netty.buffer.ByteBuf;
@@ -42,6 +43,13 @@ import java.util.concurrent.TimeUnit;
  * Gemini event becomes one {@code chat.completion.chunk}, flushed at once, and {@code data: [DONE]} ends the stream.
  * Not streamed: the answer is read whole and translated.
  *
+ * <p>The stream mode (a live setting, read once per request) decides the upstream call; the client always gets the
+ * shape it asked for. {@code auto}: as the client asked. {@code always}: a streamed call, whose events are collected
+ * into one answer for a client that asked for a whole one (nothing reaches that client before the end, so an error
+ * event or a broken stream is still tried again on the next key). {@code never}: a whole call, answered to a
+ * streaming client as one chunk (role, content, tool calls and finish reason), the usage chunk when asked for, then
+ * {@code [DONE]}; keep-alive comments go out while it is awaited.
+ *
  * <p>An answer that is empty before anything reached the client (no candidate, no text, no call) is tried again on
  * the next key, like a 5xx. While a streamed answer is awaited, {@code : keep-alive} comments go out every
  * 10 s (configurable); they carry no content, so failover stays possible after them, and an error after
@@ -53,18 +61,27 @@ public final class OpenAiChatExchange extends Exchange {
 
     private final TranslatedChatRequest request;
     private final String path;
+    /** Call {@code streamGenerateContent} (else {@code generateContent}), whatever the client asked for. */
+    private final boolean streamUpstream;
     private ChatStreamTranslator stream;
+    /** A streamed answer collected for a client that asked for a whole one. */
+    private ChatResponseTranslator.Collector collector;
     private SseEventSplitter splitter;
     private CompositeByteBuf collected;
     private boolean headWritten;
     private ScheduledFuture<?> keepAlive;
 
     public OpenAiChatExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
-                              TranslatedChatRequest request, String path, boolean keepAlive) {
+                              TranslatedChatRequest request, StreamMode mode, String path, boolean keepAlive) {
         super(gw, client, ctx, version, Unpooled.wrappedBuffer(request.body()), request.model(),
                 io.gemgate.core.metrics.GatewayEvents.OPENAI_CHAT, "POST " + path, keepAlive);
         this.request = request;
         this.path = path;
+        this.streamUpstream = switch (mode) {
+            case AUTO -> request.stream();
+            case ALWAYS -> true;
+            case NEVER -> false;
+        };
     }
 
     @Override
@@ -98,19 +115,25 @@ public final class OpenAiChatExchange extends Exchange {
     protected HttpRequest newUpstreamRequest() {
         DefaultHttpHeaders h = new DefaultHttpHeaders();
         h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, request.upstreamPath("v1beta"), h);
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
+                request.upstreamPath("v1beta", streamUpstream), h);
     }
 
     @Override
     protected void onHead(HttpResponse head) {
         closeAttemptState();
-        if (status >= 300 || !request.stream()) {
-            phase = Phase.BODY; // read whole: an unclassified error, or a non-streamed answer
+        if (status >= 300 || !streamUpstream) {
+            phase = Phase.BODY; // read whole: an unclassified error, or a whole answer
             collected = ctx.alloc().compositeBuffer(64);
             return;
         }
-        stream = new ChatStreamTranslator(request, gw.openAi().signatures(), gw.openAi().clock());
         splitter = new SseEventSplitter(ctx.alloc(), MAX_EVENT_BYTES);
+        if (request.stream()) {
+            stream = new ChatStreamTranslator(request, gw.openAi().signatures(), gw.openAi().clock());
+        } else {
+            phase = Phase.BODY; // streamed upstream, answered whole at the end
+            collector = new ChatResponseTranslator.Collector();
+        }
     }
 
     @Override
@@ -141,6 +164,10 @@ public final class OpenAiChatExchange extends Exchange {
     }
 
     private void onEvent(ByteBuf data) {
+        if (collector != null) {
+            collector.add(data);
+            return;
+        }
         ByteBuf out = ctx.alloc().buffer(256 + data.readableBytes());
         if (stream.onEvent(data, out)) {
             cancelKeepAlive();
@@ -154,6 +181,10 @@ public final class OpenAiChatExchange extends Exchange {
     }
 
     private void onStreamEnd() {
+        if (collector != null) {
+            onCollectedStream();
+            return;
+        }
         if (!stream.sawContent()) {
             OpenAiError upstreamError = stream.upstreamError();
             closeAttemptState();
@@ -179,9 +210,20 @@ public final class OpenAiChatExchange extends Exchange {
         finish(Verdict.SUCCESS, u.promptTokens(), u.outputTokens(), new DefaultLastHttpContent(out));
     }
 
+    /** The end of a streamed answer collected for a client that asked for a whole one. */
+    private void onCollectedStream() {
+        ChatResponseTranslator.Collector c = collector;
+        closeAttemptState();
+        if (c.sawError()) {
+            retryOnNextKey(new Verdict(VerdictKind.SERVER_ERROR, -1, "error event"));
+            return;
+        }
+        answerWhole(gw.openAi().responses().translate(request, c));
+    }
+
     /** The stream broke before its end: retried when nothing showed yet, else ended with an error event. */
     private void onStreamBroken(String why) {
-        if (stream != null && !stream.sawContent()) {
+        if (collector != null || (stream != null && !stream.sawContent())) {
             closeAttemptState();
             attemptFailed(new Verdict(VerdictKind.SERVER_ERROR, -1, "broken stream"), null);
             return;
@@ -197,6 +239,10 @@ public final class OpenAiChatExchange extends Exchange {
                 sendError(OpenAiErrors.fromGemini(status, body));
                 return;
             }
+            if (request.stream()) {
+                answerAsStream(body);
+                return;
+            }
             ChatResponseTranslator.Completion c;
             try {
                 c = gw.openAi().responses().translate(request, body);
@@ -204,25 +250,45 @@ public final class OpenAiChatExchange extends Exchange {
                 retryOnNextKey(new Verdict(VerdictKind.SERVER_ERROR, -1, "unreadable answer"));
                 return;
             }
-            if (c.error() != null) {
-                sendError(c.error());
-                return;
-            }
-            if (c.empty()) {
-                retryOnNextKey(new Verdict(VerdictKind.EMPTY_ANSWER, -1, "empty answer"));
-                return;
-            }
-            status = 200;
-            wrote(c.json().length);
-            FullHttpResponse r = new DefaultFullHttpResponse(clientVersion, HttpResponseStatus.OK,
-                    Unpooled.wrappedBuffer(c.json()));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                    .setInt(HttpHeaderNames.CONTENT_LENGTH, c.json().length);
-            connectionHeader(r);
-            finish(Verdict.SUCCESS, c.usage().promptTokens(), c.usage().outputTokens(), r);
+            answerWhole(c);
         } finally {
             body.release();
         }
+    }
+
+    /** Answers with a whole {@code chat.completion}, or tries the next key when the answer is empty. */
+    private void answerWhole(ChatResponseTranslator.Completion c) {
+        if (c.error() != null) {
+            sendError(c.error());
+            return;
+        }
+        if (c.empty()) {
+            retryOnNextKey(new Verdict(VerdictKind.EMPTY_ANSWER, -1, "empty answer"));
+            return;
+        }
+        status = 200;
+        wrote(c.json().length);
+        FullHttpResponse r = new DefaultFullHttpResponse(clientVersion, HttpResponseStatus.OK,
+                Unpooled.wrappedBuffer(c.json()));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, c.json().length);
+        connectionHeader(r);
+        finish(Verdict.SUCCESS, c.usage().promptTokens(), c.usage().outputTokens(), r);
+    }
+
+    /**
+     * A whole answer for a client that asked for a stream (stream mode {@code never}): translated as one event, then
+     * ended as a stream is, so an empty answer or an error is still tried again on the next key.
+     */
+    private void answerAsStream(ByteBuf body) {
+        stream = new ChatStreamTranslator(request, gw.openAi().signatures(), gw.openAi().clock());
+        try {
+            onEvent(body);
+        } catch (UpstreamFormatException e) {
+            retryOnNextKey(new Verdict(VerdictKind.SERVER_ERROR, -1, "unreadable answer"));
+            return;
+        }
+        onStreamEnd();
     }
 
     /** The 200 head of a streamed answer, once: SSE, not cached, not buffered by proxies in between. */
@@ -303,6 +369,7 @@ public final class OpenAiChatExchange extends Exchange {
             collected.release();
             collected = null;
         }
+        collector = null;
     }
 
     @Override
