@@ -47,6 +47,7 @@ public final class GatewayContext {
         this.token = new TokenMatcher(config.auth().token());
         this.adminToken = new TokenMatcher(config.auth().adminToken());
         this.settings = io.gemgate.core.settings.RuntimeSettings.from(config);
+        pool.budgets(settings::budgetFor);
         openAi.aliases(settings.modelAliases());
     }
 
@@ -96,10 +97,11 @@ public final class GatewayContext {
         return settings;
     }
 
-    /** Replaces the live settings; the key pool's part applies to the next selection. */
+    /** Replaces the live settings; the key pool's part (strategy, budgets ...) applies to the next selection. */
     public void settings(io.gemgate.core.settings.RuntimeSettings s) {
         this.settings = requireNonNull(s, "settings");
         pool.settings(s.toPoolSettings());
+        pool.budgets(s::budgetFor);
         openAi.aliases(s.modelAliases());
     }
 

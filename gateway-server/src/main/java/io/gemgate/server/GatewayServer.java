@@ -80,6 +80,7 @@ public final class GatewayServer implements AutoCloseable {
         persister.restore();
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
+        metrics.eventLoops(java.util.Map.of("accept", boss, "io", workers));
         this.prober = new KeyProber(gw, workers.next());
         if (adminOn) {
             gw.admin(new AdminApi(gw, stats, prober));
