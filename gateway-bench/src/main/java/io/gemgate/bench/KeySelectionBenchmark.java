@@ -9,6 +9,7 @@ import io.gemgate.core.keys.PoolSettings;
 import io.gemgate.core.keys.QuotaCalendar;
 import io.gemgate.core.keys.Strategy;
 import io.gemgate.core.keys.Verdict;
+import io.gemgate.core.settings.KeyBudget;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,9 +37,15 @@ import org.openjdk.jmh.runner.RunnerException;
  *
  * <p>The 2-thread variants share one pool, as the event loops of one gateway do: the shared round-robin cursor, the
  * per-key counters and the pool's dirty flag are written by both threads.
+ *
+ * <p>{@code budget}: {@code none} is the default gateway (no {@code keyBudgets}); {@code set} gives the model a
+ * per-key budget too large to bind ({@link #LOOSE}), so that every selection pays for the budget checks and the
+ * per-minute claim (a compare-and-set on the key's minute window) without ever running out.
  */
 public class KeySelectionBenchmark extends AbstractBenchmark {
     static final String MODEL = "gemini-2.5-flash";
+    /** A budget that never binds within a benchmark run. */
+    static final KeyBudget LOOSE = new KeyBudget(1L << 36, 1L << 36, 1L << 50);
 
     /** Fake keys in Google's shape ("AIza" + 35 characters); nothing here talks to a network. */
     static List<KeySpec> keys(int n) {
@@ -70,12 +77,18 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
         @Param({"ROUND_ROBIN", "LEAST_USED", "ADAPTIVE"})
         public Strategy strategy;
 
+        @Param({"none", "set"})
+        public String budget;
+
         KeyPool pool;
         ModelRef model;
 
         @Setup
         public void setUp() {
             pool = pool(keys, strategy);
+            if (budget.equals("set")) {
+                pool.budgets(m -> LOOSE);
+            }
             model = pool.model(MODEL);
         }
     }
@@ -173,8 +186,11 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
             int calls = 1_000_000;
             long sink = 0;
             for (Strategy strategy : Strategy.values()) {
-                for (int n : new int[] {10, 100}) {
-                    KeyPool pool = pool(n, strategy);
+                for (int n : new int[] {10, 100, -10}) { // -10: 10 keys with a budget set
+                    KeyPool pool = pool(Math.abs(n), strategy);
+                    if (n < 0) {
+                        pool.budgets(m -> LOOSE);
+                    }
                     ModelRef model = pool.model(MODEL);
                     ApiKey[] ring = pool.keys().toArray(new ApiKey[0]);
                     double acquireBytes = 0;
@@ -190,14 +206,14 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
                         }
                         long t1 = threads.getThreadAllocatedBytes(self);
                         for (int i = 0; i < calls; i++) {
-                            pool.record(ring[i % n], model, Verdict.SUCCESS, 250 + (i & 63));
+                            pool.record(ring[i % ring.length], model, Verdict.SUCCESS, 250 + (i & 63));
                         }
                         long t2 = threads.getThreadAllocatedBytes(self);
                         acquireBytes = (t1 - t0) / (double) calls;
                         recordBytes = (t2 - t1) / (double) calls;
                     }
-                    System.out.printf("%-11s keys=%3d  acquire %6.2f B/call  record(SUCCESS) %6.2f B/call%n",
-                            strategy, n, acquireBytes, recordBytes);
+                    System.out.printf("%-11s keys=%3d budget=%-4s  acquire %6.2f B/call  record(SUCCESS) %6.2f B/call%n",
+                            strategy, Math.abs(n), n < 0 ? "set" : "none", acquireBytes, recordBytes);
                 }
             }
             if (sink == 42) {

@@ -51,6 +51,7 @@ public final class GatewayContext {
         this.token = new TokenMatcher(config.auth().token());
         this.adminToken = new TokenMatcher(config.auth().adminToken());
         this.settings = io.gemgate.core.settings.RuntimeSettings.from(config);
+        pool.budgets(settings::budgetFor);
         openAi.aliases(settings.modelAliases());
     }
 
@@ -101,12 +102,13 @@ public final class GatewayContext {
     }
 
     /**
-     * Replaces the live settings; the key pool's part applies to the next selection. The
+     * Replaces the live settings; the key pool's part (strategy, budgets ...) applies to the next selection. The
      * {@linkplain #addSettingsListener listeners} are then told, on this thread.
      */
     public void settings(io.gemgate.core.settings.RuntimeSettings s) {
         this.settings = requireNonNull(s, "settings");
         pool.settings(s.toPoolSettings());
+        pool.budgets(s::budgetFor);
         openAi.aliases(s.modelAliases());
         for (Consumer<io.gemgate.core.settings.RuntimeSettings> l : settingsListeners) {
             l.accept(s);

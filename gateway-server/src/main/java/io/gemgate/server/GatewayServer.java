@@ -93,6 +93,7 @@ public final class GatewayServer implements AutoCloseable {
                 : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
         this.boss = Transport.newGroup(1, "gemgate-accept");
         this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
+        metrics.eventLoops(java.util.Map.of("accept", boss, "io", workers));
         this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
         if (adminOn) {
             gw.admin(new AdminApi(gw, stats, prober));

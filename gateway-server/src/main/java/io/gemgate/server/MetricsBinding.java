@@ -2,6 +2,8 @@ package io.gemgate.server;
 
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.metrics.GatewayEvents;
+import io.netty.channel.EventLoopGroup;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /** Connects a metrics implementation to a gateway: its event sink (built once the key pool exists) and its text. */
@@ -24,4 +26,11 @@ public interface MetricsBinding {
 
     /** The Prometheus exposition text, or null. */
     Supplier<String> scrape();
+
+    /**
+     * The gateway's event loop groups by a short name ({@code accept}, {@code io}), once they exist, for their gauges
+     * (queued tasks per loop). A restarted gateway passes its new groups, which replace the old ones.
+     */
+    default void eventLoops(Map<String, EventLoopGroup> groups) {
+    }
 }

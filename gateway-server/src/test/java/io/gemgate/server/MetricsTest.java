@@ -137,6 +137,7 @@ class MetricsTest {
         assertThat(s.find("process_cpu_usage")).hasSize(1);
         assertThat(s.find("netty_allocator_memory_used", "memory_type", "direct")).hasSize(1);
         assertThat(s.find("netty_allocator_memory_used").get(0).labels()).doesNotContainKey("id");
+        assertEventLoops(s);
 
         // Bounded labels, no secrets, no raw paths.
         for (Sample x : s.samples) {
@@ -189,6 +190,21 @@ class MetricsTest {
         assertThat(third.find("gemgate_key_state", "key", "AIza...0007", "model", "*")).hasSize(6);
         assertThat(third.value("gemgate_key_state", "key", "AIza...0000", "model", "*", "state", "removed"))
                 .isEqualTo(1);
+        assertEventLoops(third); // the new gateway's loops, under the same names
+    }
+
+    /**
+     * Netty's event loop meters: one worker count per group, the queued tasks of each loop thread (the harness runs
+     * one accept and two I/O threads), named without Netty's pool number, which a restart would change.
+     */
+    private static void assertEventLoops(Scrape s) {
+        assertThat(s.value("netty_eventexecutor_workers", "group", "accept")).isEqualTo(1);
+        assertThat(s.value("netty_eventexecutor_workers", "group", "io")).isEqualTo(2);
+        assertThat(s.find("netty_eventexecutor_tasks_pending")).extracting(x -> x.labels().get("name"))
+                .containsExactlyInAnyOrder("gemgate-accept-1", "gemgate-io-1", "gemgate-io-2");
+        assertThat(s.value("netty_eventexecutor_tasks_pending", "group", "io", "name", "gemgate-io-1"))
+                .isGreaterThanOrEqualTo(0);
+        assertThat(s.text).contains("# HELP netty_eventexecutor_tasks_pending ", "# HELP netty_eventexecutor_workers ");
     }
 
     @Test
@@ -231,14 +247,16 @@ class MetricsTest {
     // ------------------------------------------------------------------------------------------------ helpers
 
     /**
-     * Starts a gateway with 3 keys and a budget of 10 requests a day per key for {@value #FLASH}, sends: 3 native
+     * Starts a gateway with 3 keys and a live budget of 10 requests a day per key for {@value #FLASH}, sends: 3 native
      * calls (the first meets a 429 on key 0 and fails over), one passed-through 400, one native SSE stream, one OpenAI
      * chat, and two requests rejected before an exchange (401, 404); then scrapes.
      */
     private Scrape afterTraffic() throws InterruptedException {
-        metrics = new MicrometerMetrics(m -> m.equals(FLASH) ? new KeyBudget(KeyBudget.UNLIMITED,
-                KeyBudget.UNLIMITED, 10) : KeyBudget.NONE);
+        metrics = new MicrometerMetrics();
         gw = GatewayHarness.start(3, Map.of(), metrics);
+        GatewayContext ctx = gw.server().context();
+        ctx.settings(ctx.settings().toBuilder().keyBudgets(Map.of(FLASH, new KeyBudget(KeyBudget.UNLIMITED,
+                KeyBudget.UNLIMITED, 10))).build());
         // A 429 on key 0 fails over to key 1; key 0 cools down for the model for 30 s.
         gw.fake().script(key(0), Behavior.rateLimitMinute(Duration.ofSeconds(30)));
         assertThat(post(GENERATE, BODY).statusCode()).isEqualTo(200);

@@ -13,6 +13,9 @@ final class KeyModelState {
     volatile long exhaustedUntil;
     /** Consecutive 429s without RetryInfo, for the growing default cooldown. */
     volatile int rateLimitStreak;
+    /** This minute's requests and tokens, for {@link KeyBudgetMeter}: the minute and the count packed in one long. */
+    volatile long minuteRequests;
+    volatile long minuteTokens;
     final AtomicReference<DayCounters> day;
 
     KeyModelState(long dayStart) {

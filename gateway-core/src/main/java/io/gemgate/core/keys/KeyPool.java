@@ -2,6 +2,7 @@ package io.gemgate.core.keys;
 
 import static java.util.Objects.requireNonNull;
 
+import io.gemgate.core.settings.KeyBudget;
 import io.gemgate.core.state.StateSnapshot;
 import io.gemgate.core.state.StateSnapshot.KeyRecord;
 import io.gemgate.core.state.StateSnapshot.ModelRecord;
@@ -15,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 /**
@@ -24,7 +26,9 @@ import java.util.function.LongSupplier;
  * and allocation-free: an atomic cursor over a precomputed weighted schedule (round robin), a scan for the fewest
  * requests today (least used), or two random choices compared on health (adaptive). Verdicts ({@link #record}) write
  * per key and model cooldowns, daily exhaustion, invalid marks and counters; a per-day or per-minute verdict on one
- * key applies to every key of the same project, which shares its quota.
+ * key applies to every key of the same project, which shares its quota. Optional per-key budgets
+ * ({@link #budgets}) pass over a key that has spent its requests or tokens of the minute, or its requests of the day,
+ * for a model (see {@link KeyBudgetMeter}).
  *
  * <p>Changes that other gateways must hear of (a shared store: cooldowns, exhaustion, invalid marks, admin edits,
  * keys added) are reported to one {@link Listener}; the {@code apply*} methods load changes that come from such a
@@ -42,6 +46,7 @@ public final class KeyPool {
 
     private final LongSupplier clock;
     private final QuotaCalendar calendar;
+    private final KeyBudgetMeter budgets;
     private final AtomicLong cursor = new AtomicLong();
     private final ConcurrentHashMap<String, ModelRef> models = new ConcurrentHashMap<>();
     private final AtomicReferenceArray<ModelRef> modelsByIndex = new AtomicReferenceArray<>(MAX_MODELS + 1);
@@ -97,6 +102,7 @@ public final class KeyPool {
         this.settings = requireNonNull(settings, "settings");
         this.calendar = requireNonNull(calendar, "calendar");
         this.clock = requireNonNull(clock, "clock");
+        this.budgets = new KeyBudgetMeter(calendar);
         if (keys.isEmpty()) {
             throw new IllegalArgumentException("keys: empty (expected: at least one key)");
         }
@@ -146,6 +152,7 @@ public final class KeyPool {
             }
             nextModelIndex.incrementAndGet();
             m = new ModelRef(bare, index);
+            budgets.add(m);
             modelsByIndex.set(index, m);
             models.put(bare, m);
             return m;
@@ -155,8 +162,8 @@ public final class KeyPool {
     // ------------------------------------------------------------------------------------------------- selection
 
     /**
-     * Picks an available key for the model that this request has not tried yet, adds it to {@code attempts} and
-     * counts one request for it. Lock-free and allocation-free.
+     * Picks an available key for the model that this request has not tried yet and that has budget left, adds it to
+     * {@code attempts} and counts one request for it. Lock-free and allocation-free.
      *
      * @return the key, or null when none is left (then {@link #unavailable} says why)
      */
@@ -166,28 +173,51 @@ public final class KeyPool {
         }
         long now = clock.getAsLong();
         Ring r = ring;
-        ApiKey k = switch (settings.strategy()) {
-            case ROUND_ROBIN -> roundRobin(r, model, attempts, now);
-            case LEAST_USED -> leastUsed(r, model, attempts, now);
-            case ADAPTIVE -> adaptive(r, model, attempts, now);
-        };
+        KeyBudget budget = budgets.of(model);
+        // Without a budget, the constant NONE lets the JIT drop the budget checks from the inlined selection.
+        ApiKey k = budget == KeyBudget.NONE ? select(r, model, attempts, now, KeyBudget.NONE)
+                : selectWithinBudget(r, model, attempts, now, budget);
         if (k != null) {
+            long day = calendar.dayStart(now);
             attempts.add(k.slot());
-            k.state(model.index(), calendar.dayStart(now)).today(calendar.dayStart(now)).add(DayCounters.REQUESTS, 1);
+            k.state(model.index(), day).today(day).add(DayCounters.REQUESTS, 1);
             markDirty();
         }
         return k;
     }
 
-    private static boolean usable(ApiKey k, ModelRef model, KeyAttempts attempts, long now) {
+    /**
+     * Selects a key with budget left and counts the minute's request for it. When a concurrent request took the
+     * key's last one, that key is now over its budget and another selection passes it over: one more selection per
+     * key at most.
+     */
+    private ApiKey selectWithinBudget(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
+        long day = calendar.dayStart(now);
+        ApiKey k = select(r, model, attempts, now, budget);
+        for (int i = 0; k != null && !budgets.take(k.state(model.index(), day), budget, now); i++) {
+            k = i < r.keys.length ? select(r, model, attempts, now, budget) : null;
+        }
+        return k;
+    }
+
+    private ApiKey select(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
+        return switch (settings.strategy()) {
+            case ROUND_ROBIN -> roundRobin(r, model, attempts, now, budget);
+            case LEAST_USED -> leastUsed(r, model, attempts, now, budget);
+            case ADAPTIVE -> adaptive(r, model, attempts, now, budget);
+        };
+    }
+
+    private boolean usable(ApiKey k, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
         if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot())) {
             return false;
         }
         KeyModelState s = k.peek(model.index());
-        return s == null || (s.cooldownUntil <= now && s.exhaustedUntil <= now);
+        return s == null || (s.cooldownUntil <= now && s.exhaustedUntil <= now
+                && (budget == KeyBudget.NONE || budgets.allows(s, budget, now)));
     }
 
-    private ApiKey roundRobin(Ring r, ModelRef model, KeyAttempts attempts, long now) {
+    private ApiKey roundRobin(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
         int[] schedule = r.schedule;
         ApiKey[] keys = r.keys;
         long c = cursor.getAndIncrement();
@@ -196,26 +226,26 @@ public final class KeyPool {
         int probes = Math.min(schedule.length, keys.length * 2);
         for (int i = 0; i < probes; i++) {
             ApiKey k = keys[schedule[(int) Long.remainderUnsigned(c + i, schedule.length)]];
-            if (usable(k, model, attempts, now)) {
+            if (usable(k, model, attempts, now, budget)) {
                 return k;
             }
         }
-        return firstUsable(keys, (int) Long.remainderUnsigned(c, keys.length), model, attempts, now, null);
+        return firstUsable(keys, (int) Long.remainderUnsigned(c, keys.length), model, attempts, now, budget, null);
     }
 
-    private static ApiKey firstUsable(ApiKey[] keys, int start, ModelRef model, KeyAttempts attempts, long now,
-                                      ApiKey except) {
+    private ApiKey firstUsable(ApiKey[] keys, int start, ModelRef model, KeyAttempts attempts, long now,
+                               KeyBudget budget, ApiKey except) {
         for (int i = 0; i < keys.length; i++) {
             int j = start + i;
             ApiKey k = keys[j >= keys.length ? j - keys.length : j];
-            if (k != except && usable(k, model, attempts, now)) {
+            if (k != except && usable(k, model, attempts, now, budget)) {
                 return k;
             }
         }
         return null;
     }
 
-    private ApiKey leastUsed(Ring r, ModelRef model, KeyAttempts attempts, long now) {
+    private ApiKey leastUsed(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
         ApiKey[] keys = r.keys;
         long day = calendar.dayStart(now);
         int start = (int) Long.remainderUnsigned(cursor.getAndIncrement(), keys.length);
@@ -224,7 +254,7 @@ public final class KeyPool {
         for (int i = 0; i < keys.length; i++) {
             int j = start + i;
             ApiKey k = keys[j >= keys.length ? j - keys.length : j];
-            if (!usable(k, model, attempts, now)) {
+            if (!usable(k, model, attempts, now, budget)) {
                 continue;
             }
             KeyModelState s = k.peek(model.index());
@@ -237,14 +267,14 @@ public final class KeyPool {
         return best;
     }
 
-    private ApiKey adaptive(Ring r, ModelRef model, KeyAttempts attempts, long now) {
+    private ApiKey adaptive(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
         ApiKey[] keys = r.keys;
         ThreadLocalRandom rnd = ThreadLocalRandom.current();
-        ApiKey a = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, null);
+        ApiKey a = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, budget, null);
         if (a == null) {
             return null;
         }
-        ApiKey b = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, a);
+        ApiKey b = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, budget, a);
         if (b == null) {
             return a;
         }
@@ -328,26 +358,31 @@ public final class KeyPool {
         this.verdictListener = listener;
     }
 
-    /** Adds the tokens an answer reported in its usageMetadata. */
+    /** Adds the tokens an answer reported in its usageMetadata (to the day, and to the minute's budget). */
     public void recordUsage(ApiKey k, ModelRef model, long promptTokens, long outputTokens) {
-        long day = calendar.dayStart(clock.getAsLong());
-        DayCounters c = k.state(model.index(), day).today(day);
+        long now = clock.getAsLong();
+        long day = calendar.dayStart(now);
+        KeyModelState s = k.state(model.index(), day);
+        DayCounters c = s.today(day);
         c.add(DayCounters.PROMPT_TOKENS, promptTokens);
         c.add(DayCounters.OUTPUT_TOKENS, outputTokens);
+        budgets.addTokens(s, budgets.of(model), promptTokens + outputTokens, now);
         markDirty();
     }
 
     /**
-     * Why no key is left for the model: 429 with the first cooldown's end when some key is only cooling down, else
-     * 503 with the next daily reset.
+     * Why no key is left for the model: 429 with the first cooldown's end when some key is only cooling down (or
+     * over its budget for the minute), else 503 with the next daily reset.
      */
     public Unavailable unavailable(ModelRef model) {
         long now = clock.getAsLong();
         ApiKey[] keys = ring.keys;
+        KeyBudget budget = budgets.of(model);
         long firstFree = Long.MAX_VALUE;
         int exhausted = 0;
         int invalid = 0;
         int disabled = 0;
+        int paced = 0;
         for (ApiKey k : keys) {
             if (!k.enabled || k.removed) {
                 disabled++;
@@ -358,24 +393,44 @@ public final class KeyPool {
                 continue;
             }
             KeyModelState s = k.peek(model.index());
-            if (s != null && s.exhaustedUntil > now) {
+            long free = freeAt(s, budget, now);
+            if (free == Long.MAX_VALUE) {
                 exhausted++;
-            } else if (s != null && s.cooldownUntil > now) {
-                firstFree = Math.min(firstFree, s.cooldownUntil);
             } else {
-                firstFree = now; // usable, but already tried by this request
+                firstFree = Math.min(firstFree, free); // now: usable, but already tried by this request
+                if (s != null && budget != KeyBudget.NONE && budgets.overForMinute(s, budget, now)) {
+                    paced++;
+                }
             }
         }
         String name = model.name().equals(ANY_MODEL) ? "this call" : "model " + model.name();
         if (firstFree != Long.MAX_VALUE) {
             long seconds = Math.max(1, ceilSeconds(firstFree - now));
             return new Unavailable(429, seconds, "All " + keys.length + " upstream keys are cooling down for " + name
-                    + "; retry in " + seconds + "s.");
+                    + (paced == 0 ? "" : " (" + paced + " at their budget for the minute)") + "; retry in " + seconds
+                    + "s.");
         }
         long seconds = Math.max(1, ceilSeconds(calendar.nextReset(now) - now));
         return new Unavailable(503, seconds, "No upstream key can serve " + name + ": " + exhausted
                 + " exhausted for today, " + invalid + " invalid, " + disabled + " disabled. Daily quotas reset in "
                 + seconds + "s.");
+    }
+
+    /**
+     * When a valid, enabled key is free for the model again: {@code now} or earlier when it is; the end of its
+     * cooldown or of the minute whose budget it spent; {@code Long.MAX_VALUE} when it is exhausted for the day or has
+     * spent the day's budget.
+     */
+    private long freeAt(KeyModelState s, KeyBudget budget, long now) {
+        if (s == null) {
+            return now;
+        }
+        if (s.exhaustedUntil > now || (budget != KeyBudget.NONE && budgets.overForDay(s, budget, now))) {
+            return Long.MAX_VALUE;
+        }
+        long free = Math.max(now, s.cooldownUntil);
+        return budget != KeyBudget.NONE && budgets.overForMinute(s, budget, now)
+                ? Math.max(free, KeyBudgetMeter.nextMinute(now)) : free;
     }
 
     private static long ceilSeconds(long millis) {
@@ -385,35 +440,29 @@ public final class KeyPool {
     /** True when some key could serve the model now (whether or not a given request has tried it). */
     public boolean hasAvailableKey(ModelRef model) {
         long now = clock.getAsLong();
+        KeyBudget budget = budgets.of(model);
         for (ApiKey k : ring.keys) {
-            if (k.enabled && !k.removed && k.invalidSince == 0) {
-                KeyModelState s = k.peek(model.index());
-                if (s == null || (s.cooldownUntil <= now && s.exhaustedUntil <= now)) {
-                    return true;
-                }
+            if (k.enabled && !k.removed && k.invalidSince == 0 && freeAt(k.peek(model.index()), budget, now) <= now) {
+                return true;
             }
         }
         return false;
     }
 
     /**
-     * When the first key that is only cooling down for the model (not exhausted, invalid, disabled or removed) and
-     * not yet tried by this request becomes free, in epoch millis; {@code Long.MAX_VALUE} when there is none.
+     * When the first key that is only cooling down for the model, or over its budget for the minute (not exhausted,
+     * over its daily budget, invalid, disabled or removed), and not yet tried by this request becomes free, in epoch
+     * millis; {@code Long.MAX_VALUE} when there is none.
      */
     public long nextFreeMillis(ModelRef model, KeyAttempts attempts) {
         long first = Long.MAX_VALUE;
         long now = clock.getAsLong();
+        KeyBudget budget = budgets.of(model);
         for (ApiKey k : ring.keys) {
             if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot())) {
                 continue;
             }
-            KeyModelState s = k.peek(model.index());
-            if (s == null) {
-                return now;
-            }
-            if (s.exhaustedUntil <= now) {
-                first = Math.min(first, Math.max(now, s.cooldownUntil));
-            }
+            first = Math.min(first, freeAt(k.peek(model.index()), budget, now));
         }
         return first;
     }
@@ -445,6 +494,28 @@ public final class KeyPool {
         markDirty();
     }
 
+    /**
+     * Replaces the per-key budgets (the live setting {@code keyBudgets}); applies to the next selection.
+     *
+     * @param budgetFor the budget of one key for a model name, {@link KeyBudget#NONE} when none applies
+     */
+    public void budgets(Function<String, KeyBudget> budgetFor) {
+        synchronized (models) { // with intern: a model met meanwhile gets the new budgets too
+            budgets.budgets(budgetFor, models());
+        }
+    }
+
+    /** The budget of one key for the model: {@link KeyBudget#NONE} when nothing limits. */
+    public KeyBudget budget(ModelRef model) {
+        return budgets.of(model);
+    }
+
+    /** What the key has used of its budget for the model now, or null when the model has no budget. */
+    public BudgetUse budgetUse(ApiKey k, ModelRef model) {
+        KeyBudget b = budgets.of(model);
+        return b == KeyBudget.NONE ? null : budgets.use(k.peek(model.index()), b, clock.getAsLong());
+    }
+
     public List<ApiKey> keys() {
         return List.of(ring.keys);
     }
@@ -471,6 +542,15 @@ public final class KeyPool {
         }
         if (s != null && s.cooldownUntil > now) {
             return new KeyStatus(KeyStatus.State.COOLING, "cooling down", s.cooldownUntil);
+        }
+        KeyBudget b = budgets.of(model);
+        if (s != null && b != KeyBudget.NONE) {
+            if (budgets.overForDay(s, b, now)) {
+                return new KeyStatus(KeyStatus.State.EXHAUSTED, "daily budget", calendar.nextReset(now));
+            }
+            if (budgets.overForMinute(s, b, now)) {
+                return new KeyStatus(KeyStatus.State.COOLING, "budget for the minute", KeyBudgetMeter.nextMinute(now));
+            }
         }
         return new KeyStatus(KeyStatus.State.ACTIVE, "", 0);
     }

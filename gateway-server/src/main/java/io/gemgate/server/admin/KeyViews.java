@@ -2,6 +2,7 @@ package io.gemgate.server.admin;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.BudgetUse;
 import io.gemgate.core.keys.Health;
 import io.gemgate.core.keys.KeyHealthHistory;
 import io.gemgate.core.keys.KeyPool;
@@ -24,7 +25,7 @@ import java.util.List;
  *  "today":{"requests":12,"successes":11,"failures":1,"rateLimited":1,"promptTokens":..,"outputTokens":..,
  *           "tokens":..,"successRate":0.9167},
  *  "models":[{"model":"gemini-2.5-pro","status":"cooling","reason":"cooling down","until":..,"untilMillis":..,
- *             "requests":..,...}],
+ *             "requests":..,...,"budget":{"rpm":5,"tpm":-1,"rpd":100,"minuteRequests":5,"minuteTokens":8120}}],
  *  "checking":false,"lastCheck":{"at":"..","outcome":"good","reason":"","latencyMillis":80},
  *  "serverErrorsInARow":0,"badDays":1,
  *  "history":[{"day":"2026-03-02","dayStart":"..","ok":0,"failed":4,"checks":2,"checksFailed":2,"bad":true}]}
@@ -33,7 +34,9 @@ import java.util.List;
  * is the current streak of bad days; a key the clean-up removed gives its reason ("bad 3 days in a row").
  * The summary {@code status} is the key's own state when it has one (removed, disabled, invalid), else the worst
  * state over its models (exhausted, then cooling, then active), naming that model; {@code models} lists each model
- * the key served today or rests for.
+ * the key served today or rests for, with its {@code budget} when the live setting {@code keyBudgets} gives the
+ * model one: the limits per key ({@code -1}: none) and what the key used of them in the current minute (its requests
+ * today are {@code requests}).
  */
 final class KeyViews {
     private KeyViews() {
@@ -134,6 +137,16 @@ final class KeyViews {
             AdminJson.until(g, st.untilMillis());
             AdminStats.counters(g, new long[] {u.requests(), u.successes(), u.failures(), u.rateLimited(),
                     u.promptTokens(), u.outputTokens()});
+            BudgetUse b = pool.budgetUse(k, m);
+            if (b != null) {
+                g.writeObjectFieldStart("budget");
+                g.writeNumberField("rpm", b.budget().rpm());
+                g.writeNumberField("tpm", b.budget().tpm());
+                g.writeNumberField("rpd", b.budget().rpd());
+                g.writeNumberField("minuteRequests", b.minuteRequests());
+                g.writeNumberField("minuteTokens", b.minuteTokens());
+                g.writeEndObject();
+            }
             g.writeEndObject();
         }
         g.writeEndArray();

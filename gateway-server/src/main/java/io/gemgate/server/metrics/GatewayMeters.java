@@ -21,8 +21,11 @@ package io.gemgate.server.metrics;
  * about 1,100 per-key series.
  *
  * <p>Besides these, the registry carries Micrometer's standard JVM meters ({@code jvm_memory_*}, {@code jvm_gc_*},
- * {@code jvm_threads_*}, {@code jvm_classes_*}, {@code process_*}, {@code system_cpu_*}) and Netty's allocator meters
- * ({@code netty_allocator_*}) under their usual names, so that stock dashboards work.
+ * {@code jvm_threads_*}, {@code jvm_classes_*}, {@code process_*}, {@code system_cpu_*}), Netty's allocator meters
+ * ({@code netty_allocator_*}) and event loop meters ({@code netty_eventexecutor_workers} per group,
+ * {@code netty_eventexecutor_tasks_pending} per loop, tagged {@code group} = {@code accept} or {@code io} and
+ * {@code name} = the loop's thread, e.g. {@code gemgate-io-2}: one series per I/O thread) under their usual names, so
+ * that stock dashboards work.
  */
 public final class GatewayMeters {
     /** The prefix of every Gemgate meter. */
@@ -149,8 +152,8 @@ public final class GatewayMeters {
 
     /**
      * Gauge {@code gemgate_key_budget_used_ratio}, tags {@value #KEY}, {@value #KEY_ID}, {@value #MODEL}: today's
-     * requests divided by the key's requests-per-day budget for the model. Published only for models with such a
-     * budget.
+     * requests divided by the key's requests-per-day budget for the model (the live setting {@code keyBudgets}; at 1
+     * the pool passes the key over until the quota day ends). Published only for models with such a budget.
      */
     public static final String KEY_BUDGET_USED = "gemgate.key.budget.used";
 

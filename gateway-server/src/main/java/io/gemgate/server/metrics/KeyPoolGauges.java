@@ -17,7 +17,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
  * The key pool's gauges ({@link GatewayMeters#KEY_STATE} and the other per-key and pool meters), read from the
@@ -32,17 +31,15 @@ final class KeyPoolGauges {
 
     private final MeterRegistry registry;
     private final KeyPool pool;
-    private final Function<String, KeyBudget> budgets;
     private final Gauge configured;
     private volatile int configuredCount;
     /** By key fingerprint and model name. */
     private final Map<String, KeyRow> keyRows = new HashMap<>();
     private final Map<String, ModelRow> modelRows = new HashMap<>();
 
-    KeyPoolGauges(MeterRegistry registry, KeyPool pool, Function<String, KeyBudget> budgets) {
+    KeyPoolGauges(MeterRegistry registry, KeyPool pool) {
         this.registry = registry;
         this.pool = pool;
-        this.budgets = budgets;
         this.configured = Gauge.builder(GatewayMeters.KEYS_CONFIGURED, this, g -> g.configuredCount)
                 .description("Keys in the pool, soft-removed ones excluded").strongReference(true).register(registry);
     }
@@ -61,7 +58,7 @@ final class KeyPoolGauges {
         }
         configuredCount = notRemoved;
         for (ModelRef m : models) {
-            long rpd = budgetPerDay(m.name());
+            long rpd = pool.budget(m).rpd(); // the live budgets (setting keyBudgets); none for "*"
             int usable = 0;
             Set<String> quotas = new HashSet<>();
             for (ApiKey k : keys) {
@@ -129,11 +126,6 @@ final class KeyPoolGauges {
             }
         }
         return false;
-    }
-
-    private long budgetPerDay(String model) {
-        KeyBudget b = budgets.apply(model);
-        return b == null ? KeyBudget.UNLIMITED : b.rpd();
     }
 
     /** One key's gauges for one model. */

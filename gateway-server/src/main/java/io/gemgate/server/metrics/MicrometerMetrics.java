@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.core.metrics.GatewayEvents;
-import io.gemgate.core.settings.KeyBudget;
 import io.gemgate.server.MetricsBinding;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -19,6 +18,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.netty4.NettyAllocatorMetrics;
+import io.micrometer.core.instrument.binder.netty4.NettyEventExecutorMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
@@ -26,6 +26,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,8 +37,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -61,6 +63,9 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
     static final String OTHER_MODEL = "(other)";
     private static final String OTHER = "other";
     private static final String NETTY_ALLOCATOR = "netty.allocator.";
+    private static final String NETTY_EXECUTOR = "netty.eventexecutor.";
+    /** Netty's thread names, {@code <pool>-<pool number>-<thread number>}: the pool number changes on a restart. */
+    private static final Pattern THREAD_NAME = Pattern.compile("(.+)-\\d+-(\\d+)");
     private static final Set<String> VERDICTS = Arrays.stream(VerdictKind.values()).map(VerdictKind::label)
             .collect(Collectors.toUnmodifiableSet());
     /** Histogram buckets of the request timers: from a few ms (errors, model lists) to minutes of streaming. */
@@ -68,7 +73,6 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
             5_000, 10_000, 20_000, 30_000, 60_000, 120_000);
 
     private final PrometheusMeterRegistry registry;
-    private final Function<String, KeyBudget> budgets;
     private final JvmGcMetrics gc;
     private final Map<String, RouteMeters> routes;
     private final RouteMeters otherRoute;
@@ -81,17 +85,7 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
     private final Counter sent;
     private volatile KeyPoolGauges pool;
 
-    /** Metrics without key budgets. */
     public MicrometerMetrics() {
-        this(model -> KeyBudget.NONE);
-    }
-
-    /**
-     * @param budgets the budget of one key for a model name ({@link KeyBudget#NONE} when there is none); read at each
-     *                scrape, so it may follow live settings
-     */
-    public MicrometerMetrics(Function<String, KeyBudget> budgets) {
-        this.budgets = requireNonNull(budgets, "budgets");
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         bindJvmAndNetty();
         this.gc = new JvmGcMetrics();
@@ -132,6 +126,9 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
                 .meterFilter(new MeterFilter() {
                     @Override
                     public Meter.Id map(Meter.Id id) {
+                        if (id.getName().startsWith(NETTY_EXECUTOR)) {
+                            return eventExecutorId(id);
+                        }
                         if (!id.getName().startsWith(NETTY_ALLOCATOR)) {
                             return id;
                         }
@@ -159,6 +156,21 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
         }
     }
 
+    /**
+     * Micrometer's event loop meters with a HELP text, and with the pool number taken out of the thread name (the
+     * {@code name} tag), so that a restart in the same process keeps the series: one per loop thread.
+     */
+    private static Meter.Id eventExecutorId(Meter.Id id) {
+        List<Tag> tags = new ArrayList<>();
+        id.getTagsAsIterable().forEach(t -> {
+            Matcher m = THREAD_NAME.matcher(t.getValue());
+            tags.add(t.getKey().equals("name") && m.matches() ? Tag.of("name", m.group(1) + '-' + m.group(2)) : t);
+        });
+        String help = id.getDescription() != null ? id.getDescription()
+                : "Tasks queued on the event loop, waiting for its thread";
+        return new Meter.Id(id.getName(), Tags.of(tags), id.getBaseUnit(), help, id.getType());
+    }
+
     /** The registry, for embedding (more meters, another format). */
     public PrometheusMeterRegistry registry() {
         return registry;
@@ -173,10 +185,22 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
         if (previous != null) {
             previous.unregister();
         }
-        KeyPoolGauges g = new KeyPoolGauges(registry, keyPool, budgets);
+        KeyPoolGauges g = new KeyPoolGauges(registry, keyPool);
         g.refresh();
         pool = g;
         return this;
+    }
+
+    /** Binds Netty's event executor meters to the groups, replacing those of a previous start. */
+    @Override
+    public synchronized void eventLoops(Map<String, EventLoopGroup> groups) {
+        for (Meter m : registry.getMeters()) {
+            if (m.getId().getName().startsWith(NETTY_EXECUTOR)) {
+                registry.remove(m);
+            }
+        }
+        groups.forEach((name, group) -> new NettyEventExecutorMetrics(group, Tags.of("group", name))
+                .bindTo(registry));
     }
 
     @Override
