@@ -38,6 +38,16 @@ public final class UsageScanner {
             ascii("cachedContentTokenCount"),
     };
     private static final int ALL = (1 << NAMES.length) - 1;
+    /** The bytes after an opening quote that need the state machine: a name's first letter, a quote, a backslash. */
+    private static final boolean[] MAY_FOLLOW_QUOTE = new boolean[256];
+
+    static {
+        for (byte[] name : NAMES) {
+            MAY_FOLLOW_QUOTE[name[0]] = true;
+        }
+        MAY_FOLLOW_QUOTE['"'] = true;
+        MAY_FOLLOW_QUOTE['\\'] = true;
+    }
     /** Saturate instead of overflowing on absurd digit runs. */
     private static final long MAX_BEFORE_DIGIT = (Long.MAX_VALUE - 9) / 10;
 
@@ -94,12 +104,17 @@ public final class UsageScanner {
             }
             boolean quoteEscaped = endsEscaping(buf, i, quote);
             escaped = false;
-            if (!quoteEscaped) {
-                state = NAME;
-                pos = 0;
-                candidates = ALL;
-            }
             i = quote + 1;
+            if (quoteEscaped) {
+                continue;
+            }
+            if (i < end && !MAY_FOLLOW_QUOTE[buf.getByte(i) & 0xff]) {
+                i++; // most strings: no name of ours starts so, and the byte neither quotes nor escapes
+                continue;
+            }
+            state = NAME;
+            pos = 0;
+            candidates = ALL;
         }
     }
 

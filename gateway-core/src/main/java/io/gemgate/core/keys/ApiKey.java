@@ -2,7 +2,6 @@ package io.gemgate.core.keys;
 
 import static java.util.Objects.requireNonNull;
 
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One upstream key in the pool, with its live state. The secret is reachable only through {@link #secret()}, which
@@ -27,7 +26,12 @@ public final class ApiKey {
     /** Epoch millis since the key was found invalid; 0 = valid. */
     volatile long invalidSince;
     volatile String invalidReason = "";
-    final AtomicReference<Health> health = new AtomicReference<>(Health.INITIAL);
+    /**
+     * Moving averages of the key's outcomes. Updated by a plain read-modify-write, not a compare-and-set loop: two
+     * event loops recording at once may lose one sample, which a moving average shrugs off, and a success costs no
+     * lambda and no retry under contention (it showed in profiles as the top frame of {@link KeyPool#record}).
+     */
+    private volatile Health health = Health.INITIAL;
 
     /** Indexed by {@link ModelRef#index()}; grown copy-on-write when a new model appears. */
     private volatile KeyModelState[] models = new KeyModelState[8];
@@ -113,7 +117,20 @@ public final class ApiKey {
     }
 
     public Health health() {
-        return health.get();
+        return health;
+    }
+
+    /** Sets the moving averages outright (tests put a key in a given state). */
+    void health(Health h) {
+        health = h;
+    }
+
+    void healthSuccess(long latencyMillis) {
+        health = health.success(latencyMillis);
+    }
+
+    void healthFailure(long nowMillis) {
+        health = health.failure(nowMillis);
     }
 
     /** The state for a model, or null when this key has not met the model yet. Allocation-free. */

@@ -278,7 +278,7 @@ public final class KeyPool {
         if (b == null) {
             return a;
         }
-        return a.health.get().score(now) >= b.health.get().score(now) ? a : b;
+        return a.health().score(now) >= b.health().score(now) ? a : b;
     }
 
     // -------------------------------------------------------------------------------------------------- verdicts
@@ -298,7 +298,7 @@ public final class KeyPool {
             case SUCCESS -> {
                 c.add(DayCounters.SUCCESSES, 1);
                 s.rateLimitStreak = 0;
-                k.health.updateAndGet(h -> h.success(latencyMillis));
+                k.healthSuccess(latencyMillis);
             }
             case CLIENT_ERROR -> {
                 // The client's fault: no penalty for the key.
@@ -330,19 +330,19 @@ public final class KeyPool {
                     ms.cooldownUntil = Math.max(ms.cooldownUntil, until);
                     restChanged(member, model);
                 }
-                k.health.updateAndGet(h -> h.failure(now));
+                k.healthFailure(now);
             }
             case INVALID_KEY -> {
                 c.add(DayCounters.FAILURES, 1);
                 k.invalidReason = verdict.reason();
                 k.invalidSince = now;
-                k.health.updateAndGet(h -> h.failure(now));
+                k.healthFailure(now);
                 keyChanged(k);
             }
             case SERVER_ERROR, CONNECT_FAILURE, TIMEOUT, EMPTY_ANSWER -> {
                 c.add(DayCounters.FAILURES, 1);
                 s.cooldownUntil = Math.max(s.cooldownUntil, now + cfg.serverErrorCooldownMillis());
-                k.health.updateAndGet(h -> h.failure(now));
+                k.healthFailure(now);
                 restChanged(k, model);
             }
         }

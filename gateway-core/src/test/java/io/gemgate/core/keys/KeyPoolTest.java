@@ -94,7 +94,7 @@ class KeyPoolTest {
             pool.record(good, m, Verdict.SUCCESS, 100);
             pool.record(bad, m, Verdict.CLIENT_ERROR, 100);
         }
-        bad.health.set(new Health(0.2, 5000, now.get()));
+        bad.health(new Health(0.2, 5000, now.get()));
         Map<String, Integer> counts = new HashMap<>();
         for (String s : pick(pool, "m", 200)) {
             counts.merge(s, 1, Integer::sum);
