@@ -80,6 +80,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** Errors on this request go out in OpenAI's shape (else Google's). */
     private boolean openAiShape;
     private Exchange exchange;
+    /** A message that arrived while {@link #exchange} was under way (a pipelined request), or null. */
+    private Object held;
     /** What {@link #deadlineNanos} is for: one of {@link #NO_DEADLINE}, {@link #IDLE}, {@link #READ}, {@link #LINGER}. */
     private int deadlineKind;
     private long deadlineNanos;
@@ -107,8 +109,18 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (closing || exchange != null) {
+        if (closing) {
             ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (exchange != null) {
+            // The next request came before this answer ended (pipelining): held until exchangeDone. The flow control
+            // handler delivers one message per read(), and none is asked for while one is held.
+            if (held != null) {
+                ReferenceCountUtil.release(msg); // cannot happen: no read() while one is held
+                return;
+            }
+            held = msg;
             return;
         }
         try {
@@ -128,8 +140,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (exchange == null) {
-            ctx.read(); // still collecting the head or the body, or draining before a lingering close
+        // Still collecting the head or the body, draining before a lingering close, or waiting for the upstream: a
+        // read stays asked for while an answer is under way, so the socket's read interest is not switched off and
+        // on again (two epoll_ctl calls per request); what arrives meanwhile is held (channelRead).
+        if (held == null) {
+            ctx.read();
         }
     }
 
@@ -436,7 +451,16 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         armIdleTimer();
-        ctx.read();
+        Object next = held;
+        if (next == null) {
+            ctx.read();
+            return;
+        }
+        held = null;
+        channelRead(ctx, next);
+        if (exchange == null && held == null) {
+            ctx.read(); // the held message was a head: its body is still to come
+        }
     }
 
     /** True when the connection may not be kept open after the current answer. */
@@ -465,6 +489,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             wake = null;
         }
         releaseBody();
+        if (held != null) {
+            ReferenceCountUtil.release(held);
+            held = null;
+        }
         Exchange e = exchange;
         if (e != null) {
             e.onClientGone();

@@ -81,6 +81,10 @@ final class UpstreamPool {
             ch.close();
             return;
         }
+        // Keep a read asked for: the socket's read interest then stays on between requests instead of being switched
+        // off after each answer and on for the next (two epoll_ctl calls per request), and a connection the
+        // upstream closes, or one that sends stray bytes, is noticed while it idles (UpstreamHandler closes it).
+        ch.read();
         Promise<Channel> waiter;
         while ((waiter = pending.poll()) != null) {
             if (waiter.trySuccess(use(ch))) {
