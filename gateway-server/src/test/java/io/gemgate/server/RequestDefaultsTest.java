@@ -80,7 +80,7 @@ class RequestDefaultsTest {
             "auto,   ,       -1",
             "off,    ,       0",
             "off,    high,   0",
-            "low,    ,       4096",
+            "low,    ,       1024",
             "high,   ,       24576",
             "low,    medium, 8192",
     })
@@ -104,7 +104,7 @@ class RequestDefaultsTest {
     @CsvSource(delimiter = '|', value = {
             "off  |                                        | 0",
             "off  | ,\"thinkingConfig\":{\"thinkingBudget\":1000} | 0",
-            "low  |                                        | 4096",
+            "low  |                                        | 1024",
             "low  | ,\"thinkingConfig\":{\"thinkingBudget\":1000} | 1000",
     })
     void nativeThinkingBudgetFollowsTheDefault(String setting, String own, int budget) {

@@ -16,8 +16,8 @@ public enum Thinking {
     AUTO("auto", -1),
     /** No thinking: {@code thinkingBudget: 0} on every request. */
     OFF("off", 0),
-    /** {@code thinkingBudget: 4096}, as {@code reasoning_effort: low}. */
-    LOW("low", 4096),
+    /** {@code thinkingBudget: 1024}, as {@code reasoning_effort: low} in Google's OpenAI compatibility mapping. */
+    LOW("low", 1024),
     /** {@code thinkingBudget: 8192}, as {@code reasoning_effort: medium}. */
     MEDIUM("medium", 8192),
     /** {@code thinkingBudget: 24576}, as {@code reasoning_effort: high}. */

@@ -127,7 +127,7 @@ class NativeBodyRewriterTest {
             "OFF|gemini-2.5-flash|{'thinking_config':{'thinking_level':'HIGH','include_thoughts':true}}|"
                     + "{'include_thoughts':true,'thinkingBudget':0}",
             "OFF|gemini-2.5-flash|{'temperature':1,'thinkingConfig':null}|{'thinkingBudget':0}",
-            "LOW|gemini-2.5-flash||{'thinkingBudget':4096}",
+            "LOW|gemini-2.5-flash||{'thinkingBudget':1024}",
             "MEDIUM|gemini-2.5-pro|{'temperature':1}|{'thinkingBudget':8192}",
             "HIGH|gemini-2.5-flash|{'thinkingConfig':{'includeThoughts':true}}|{'includeThoughts':true,"
                     + "'thinkingBudget':24576}",
@@ -191,7 +191,7 @@ class NativeBodyRewriterTest {
             assertThat(out.toString(UTF_8)).contains("\"BAAA");
             JsonNode tree = tree(out.toString(UTF_8));
             assertThat(tree.at("/contents/0/parts/0/inlineData/data").asText()).hasSize(200_000).startsWith("BA");
-            assertThat(tree.at("/generationConfig/thinkingConfig/thinkingBudget").asInt()).isEqualTo(4096);
+            assertThat(tree.at("/generationConfig/thinkingConfig/thinkingBudget").asInt()).isEqualTo(1024);
             assertThat(tree.at("/systemInstruction/parts/0/text").asText()).isEqualTo("ours");
         } finally {
             out.release();

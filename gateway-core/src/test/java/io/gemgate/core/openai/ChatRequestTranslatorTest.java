@@ -607,7 +607,7 @@ class ChatRequestTranslatorTest {
         return Stream.of(
                 // setting, model, the request's own thinking, expected thinkingConfig ("" = none)
                 arguments(Thinking.AUTO, "gemini-2.5-flash", "", ""),
-                arguments(Thinking.LOW, "gemini-2.5-flash", "", "{'thinkingBudget':4096}"),
+                arguments(Thinking.LOW, "gemini-2.5-flash", "", "{'thinkingBudget':1024}"),
                 arguments(Thinking.MEDIUM, "gemini-2.5-pro", "", "{'thinkingBudget':8192}"),
                 arguments(Thinking.HIGH, "gemini-2.5-flash", "", "{'thinkingBudget':24576}"),
                 arguments(Thinking.HIGH, "gemini-3-pro-preview", "", "{'thinkingLevel':'HIGH'}"),
@@ -618,7 +618,7 @@ class ChatRequestTranslatorTest {
                 arguments(Thinking.HIGH, "gemini-2.5-flash", config, "{'thinkingBudget':77,'includeThoughts':true}"),
                 arguments(Thinking.HIGH, "gemini-2.5-flash-nothinking", "", "{'thinkingBudget':0}"),
                 arguments(Thinking.LOW, "gemini-2.5-flash", ",'thinking_config':{'include_thoughts':true}",
-                        "{'thinkingBudget':4096,'includeThoughts':true}"),
+                        "{'thinkingBudget':1024,'includeThoughts':true}"),
                 // OFF overrides every layer; thoughts only when asked for explicitly
                 arguments(Thinking.OFF, "gemini-2.5-flash", "", "{'thinkingBudget':0}"),
                 arguments(Thinking.OFF, "gemini-2.5-flash", own, "{'thinkingBudget':0}"),

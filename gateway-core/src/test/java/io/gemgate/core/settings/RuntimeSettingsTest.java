@@ -245,7 +245,7 @@ class RuntimeSettingsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"auto, -1", "off, 0", "LOW, 4096", "medium, 8192", "high, 24576"})
+    @CsvSource({"auto, -1", "off, 0", "LOW, 1024", "medium, 8192", "high, 24576"})
     void parsesThinkingLevels(String text, int budget) {
         assertThat(Thinking.parse(text).budgetTokens()).isEqualTo(budget);
         assertThat(Thinking.parse(text).wireName()).isEqualTo(text.toLowerCase());
