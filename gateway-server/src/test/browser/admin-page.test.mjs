@@ -451,6 +451,24 @@ try {
     await shot(page, 'settings-desktop');
   });
 
+  await step('the keys page shows each key\'s use against its budget', async () => {
+    const t = await api('POST', '/tokens', { name: 'budget-check' });
+    const r = await fetch(`${BASE}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': t.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }),
+    });
+    assert.equal(r.status, 200);
+    const used = (await api('GET', '/keys')).keys.flatMap((k) => (k.models || [])
+      .filter((m) => m.budget && m.budget.minuteRequests > 0));
+    assert.ok(used.length > 0, 'a key shows a budget with this minute\'s request');
+    await go(page, '#/keys', 'Keys');
+    const line = page.locator('.budget-use', { hasText: '/10 req this minute' }).first();
+    await line.waitFor();
+    assert.match(await line.textContent(), /^budget: \d+\/10 req this minute · \d+\/250 req today$/);
+    await api('DELETE', `/tokens/${t.id}`);
+  });
+
   await step('the keyboard reaches the navigation and shows where focus is', async () => {
     await page.goto(`${BASE}/admin/#/keys`);
     await page.reload(); // a fresh load: focus starts at the top of the document

@@ -206,10 +206,21 @@ function mount(root) {
       cell({ 'data-label': 'Health' }, healthCell(k)),
       cell({ 'data-label': 'Today', class: 'today' }, todayModels.length
         ? h('ul', { class: 'models-use' }, todayModels.map((m) => h('li', null, h('span', { class: 'mono' }, modelName(m.model)), ` ${fmtInt(m.requests)} req · ${fmtCompact(m.tokens)} tok`,
-          m.failures ? h('span', { class: 'muted' }, ` · ${fmtInt(m.failures)} failed`) : null)))
+          m.failures ? h('span', { class: 'muted' }, ` · ${fmtInt(m.failures)} failed`) : null,
+          m.budget ? h('span', { class: 'line sub budget-use' }, budgetUse(m)) : null)))
         : h('span', { class: 'muted' }, 'no use')),
       cell({ 'data-label': 'Weight', class: 'num' }, String(k.weight)),
       cell({ 'data-label': 'Actions', class: 'actions' }, actions(k)));
+  }
+
+  /** Use against the per-key budget (settings keyBudgets): this minute's requests and tokens, today's requests. */
+  function budgetUse(m) {
+    const b = m.budget;
+    const parts = [];
+    if (b.rpm >= 0) parts.push(`${fmtInt(b.minuteRequests)}/${fmtInt(b.rpm)} req this minute`);
+    if (b.tpm >= 0) parts.push(`${fmtCompact(b.minuteTokens)}/${fmtCompact(b.tpm)} tok this minute`);
+    if (b.rpd >= 0) parts.push(`${fmtInt(m.requests)}/${fmtInt(b.rpd)} req today`);
+    return parts.length ? `budget: ${parts.join(' · ')}` : '';
   }
 
   function statusCell(k) {
