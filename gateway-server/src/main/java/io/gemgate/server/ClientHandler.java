@@ -64,6 +64,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final int EXCHANGE = 4;
 
     private final GatewayContext gw;
+    /** The connection's codec, told whether each request is a HEAD; null in handler tests without one. */
+    private final ServerCodec codec;
+    /** Where raw response bytes are written: the first context, so that they pass no encoder. */
+    private ChannelHandlerContext raw;
     /** The admin page's files, shared by every connection. */
     private static final AdminPage page = new AdminPage();
     private ChannelHandlerContext ctx;
@@ -92,12 +96,28 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
 
     public ClientHandler(GatewayContext gw) {
+        this(gw, null);
+    }
+
+    ClientHandler(GatewayContext gw, ServerCodec codec) {
         this.gw = gw;
+        this.codec = codec;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        ChannelHandlerContext first = ctx.pipeline().context(PipelineNames.CONNECTIONS);
+        this.raw = first != null ? first : ctx.pipeline().firstContext();
+    }
+
+    /**
+     * The context that raw response bytes are written to: before the codec, so that they reach the socket as they
+     * are. Only an exchange that writes a whole answer this way (head and body, its own framing) may use it; HTTP
+     * objects go through the exchange's own context.
+     */
+    public ChannelHandlerContext raw() {
+        return raw;
     }
 
     @Override
@@ -150,6 +170,9 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private void onHead(HttpRequest req) {
         clearDeadline();
+        if (codec != null) {
+            codec.headRequest(req.method().equals(HttpMethod.HEAD));
+        }
         HttpVersion version = req.protocolVersion();
         route = null;
         if (req.decoderResult().isFailure()) {

@@ -6,7 +6,9 @@ package io.gemgate.server;
  * <pre>
  *   socket
  *     -> {@value #CONNECTIONS}  counts connections, refuses those past server.maxConnections
- *     -> {@value #CODEC}        HttpServerCodec: request line, headers (limits give 414/431) and body chunks
+ *     -> {@value #CODEC}        ServerCodec: request line, headers (limits give 414/431) and body chunks; the
+ *                               encoder of the gateway's own answers (the pass-through writes raw bytes from
+ *                               {@value #CONNECTIONS}'s context, past the encoder)
  *     -> {@value #FLOW}         FlowControlHandler: one message per read(), since auto-read is off
  *     -> {@value #CLIENT}       ClientHandler: framing, limits, auth, routing, body, then a ProxyExchange
  * </pre>

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 
 /** Builds each client connection's pipeline; see {@link PipelineNames} for the order. */
@@ -35,7 +34,7 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
 
     private void addHttpHandlers(ChannelPipeline p) {
         var s = gw.config().server();
-        p.addLast(PipelineNames.CODEC, new HttpServerCodec(new HttpDecoderConfig()
+        p.addLast(PipelineNames.CODEC, new ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(s.maxInitialLineBytes())
                 .setMaxHeaderSize(s.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024)));
@@ -43,7 +42,7 @@ final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     }
 
     private void addGatewayHandlers(ChannelPipeline p) {
-        p.addLast(PipelineNames.CLIENT, new ClientHandler(gw));
+        p.addLast(PipelineNames.CLIENT, new ClientHandler(gw, (ServerCodec) p.get(PipelineNames.CODEC)));
     }
 
     /** Counts open connections and closes those past the limit before they are read. */

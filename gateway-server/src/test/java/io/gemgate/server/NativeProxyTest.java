@@ -466,6 +466,32 @@ class NativeProxyTest {
     }
 
     @Test
+    void anUpstreamStallingLongerThanTheStreamIdleTimeoutEndsTheStreamWithAnErrorEvent() {
+        gw = GatewayHarness.start(1, Map.of("GEMGATE_UPSTREAM_STREAM_IDLE_TIMEOUT", "1s"));
+        fake().script(key(0), Behavior.stream(List.of(FakeGemini.textEvent("Hel"), FakeGemini.textEvent("lo")),
+                Duration.ofSeconds(20)));
+        long start = System.nanoTime();
+
+        HttpResponse<String> r = gw.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", BODY);
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("Hel").doesNotContain("lo\"").contains("\"error\"", "\"code\":502",
+                "upstream sent nothing for 1s");
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(10);
+    }
+
+    @Test
+    void pooledUpstreamConnectionsIdleLongerThanThePoolIdleTimeoutAreClosed() {
+        gw = GatewayHarness.start(1, Map.of("GEMGATE_UPSTREAM_POOL_IDLE_TIMEOUT", "1s"));
+        assertThat(gw.post(GENERATE, BODY).statusCode()).isEqualTo(200);
+        assertThat(gw.server().context().upstream().openConnections()).isEqualTo(1);
+        assertThat(waitUntil(() -> gw.server().context().upstream().openConnections() == 0)).isTrue();
+        assertThat(gw.post(GENERATE, BODY).statusCode()).isEqualTo(200); // a fresh connection serves the next
+        var requests = fake().requests();
+        assertThat(requests.get(1).connectionId()).isNotEqualTo(requests.get(0).connectionId());
+    }
+
+    @Test
     void aDeclaredBodyOverTheLimitGets413BeforeItIsRead() throws Exception {
         gw = GatewayHarness.start(1, Map.of("GEMGATE_SERVER_MAX_BODY_BYTES", "1024"));
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {

@@ -12,6 +12,7 @@ import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.core.state.StateSnapshot;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.upstream.UpstreamClient;
+import io.gemgate.server.upstream.RequestHead;
 import io.gemgate.server.upstream.UpstreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -352,13 +353,9 @@ public final class KeyProber implements AutoCloseable {
             }
             ch = (Channel) f.getNow();
             UpstreamClient.attach(ch, this);
-            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, PROBE_PATH,
-                    Unpooled.EMPTY_BUFFER);
-            req.headers().set(HttpHeaderNames.HOST, gw.upstream().hostHeader())
-                    .set("x-goog-api-key", key.secret())
-                    .set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY);
+            RequestHead head = RequestHead.builder(HttpMethod.GET, PROBE_PATH).build(gw.upstream().hostHeader(), -1);
             Channel c = ch;
-            c.writeAndFlush(req).addListener(w -> {
+            c.writeAndFlush(head.encode(c.alloc(), key)).addListener(w -> {
                 if (!w.isSuccess()) {
                     c.close(); // onInactive ends the probe
                 }
@@ -367,9 +364,9 @@ public final class KeyProber implements AutoCloseable {
         }
 
         @Override
-        public void onResponseHead(HttpResponse head) {
-            status = head.status().code();
-            keepAlive = HttpUtil.isKeepAlive(head);
+        public void onResponseHead(io.gemgate.server.upstream.UpstreamHead head) {
+            status = head.status();
+            keepAlive = head.isKeepAlive();
             headMillis = (System.nanoTime() - startNanos) / 1_000_000;
         }
 

@@ -11,7 +11,9 @@ import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.upstream.PoolExhaustedException;
+import io.gemgate.server.upstream.RequestHead;
 import io.gemgate.server.upstream.UpstreamClient;
+import io.gemgate.server.upstream.UpstreamHead;
 import io.gemgate.server.upstream.UpstreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -56,7 +58,6 @@ public abstract class Exchange implements UpstreamListener {
     private static final Logger access = LogManager.getLogger("gemgate.access");
     /** Error bodies are read up to this size to classify them; larger ones are handed on unclassified. */
     private static final int MAX_ERROR_BODY = 256 * 1024;
-    private static final AsciiString GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
 
     /** Where the exchange is. {@code BODY}: reading a 2xx answer the subclass collects before writing anything. */
     protected enum Phase { ACQUIRING, WAITING_HEAD, READING_ERROR, BODY, STREAMING, DONE }
@@ -84,7 +85,9 @@ public abstract class Exchange implements UpstreamListener {
     private boolean staleRetried;
     private long attemptStartNanos;
     private long headLatencyMillis;
-    private HttpResponse upstreamHead;
+    private UpstreamHead upstreamHead;
+    /** The current upstream call's request head, shared by its attempts; null until the first is sent. */
+    private RequestHead requestHead;
     private CompositeByteBuf errorBody;
     /** The last upstream error answer that led to a failover, kept to answer with if no key is left. */
     private FullHttpResponse lastError;
@@ -119,8 +122,25 @@ public abstract class Exchange implements UpstreamListener {
     /** The upstream request line and headers, without Host, key, Content-Length or Accept-Encoding. */
     protected abstract HttpRequest newUpstreamRequest();
 
+    /**
+     * The upstream request head of the current call, made once for all its attempts: by default from
+     * {@link #newUpstreamRequest()}; the pass-through builds it straight from the client's request.
+     */
+    protected RequestHead newRequestHead() {
+        HttpRequest req = newUpstreamRequest();
+        return RequestHead.of(req.method(), req.uri(), req.headers(), gw.upstream().hostHeader(),
+                declaredLength(req.method()));
+    }
+
+    /** The Content-Length the upstream request declares: the body's size, or -1 (none) for a bodiless GET. */
+    protected final long declaredLength(HttpMethod m) {
+        boolean send = body.isReadable() || m.equals(HttpMethod.POST) || m.equals(HttpMethod.PUT)
+                || m.equals(HttpMethod.PATCH);
+        return send ? body.readableBytes() : -1;
+    }
+
     /** A 2xx answer (or a status that is passed through unclassified) arrived: from here, no more failover. */
-    protected abstract void onHead(HttpResponse head);
+    protected abstract void onHead(UpstreamHead head);
 
     /** A chunk of that answer; ownership passes. The last one ends with {@link #finish}. */
     protected abstract void onBody(HttpContent content);
@@ -184,26 +204,20 @@ public abstract class Exchange implements UpstreamListener {
         }
         Channel ch = (Channel) f.getNow();
         upstream = ch;
-        UpstreamClient.attach(ch, this);
-        HttpRequest req = newUpstreamRequest();
-        HttpHeaders h = req.headers();
-        h.set(HttpHeaderNames.HOST, gw.upstream().hostHeader());
-        h.set(GOOG_API_KEY, key.secret());
-        h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY);
-        HttpMethod m = req.method();
-        if (body.isReadable() || m.equals(HttpMethod.POST) || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.PATCH)) {
-            h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        RequestHead head = requestHead;
+        if (head == null) {
+            head = requestHead = newRequestHead();
         }
+        UpstreamClient.attach(ch, this, head.isHead());
         phase = Phase.WAITING_HEAD;
-        // The body goes as a plain buffer (the encoder frames it by the Content-Length) and the shared empty last
-        // content ends the request: no last-content object with its trailer headers per attempt. A failed write
-        // reaches UpstreamHandler.exceptionCaught, which closes the connection; onInactive then decides (stale
-        // pooled connection or failure).
-        ch.write(req, ch.voidPromise());
+        // The head (with this attempt's key) and the body go as two plain buffers in one writev; the body is framed by
+        // the head's Content-Length. A failed write reaches UpstreamHandler.exceptionCaught, which closes the
+        // connection; onInactive then decides (stale pooled connection or failure).
+        ch.write(head.encode(ch.alloc(), key), ch.voidPromise());
         if (body.isReadable()) {
             ch.write(body.retainedDuplicate(), ch.voidPromise());
         }
-        ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
+        ch.flush();
         client.exchangeDeadline(gw.config().upstream().responseTimeout().toMillis());
         ch.read();
     }
@@ -239,7 +253,7 @@ public abstract class Exchange implements UpstreamListener {
         upstream = null;
         if (ch != null) {
             boolean complete = UpstreamClient.detach(ch);
-            boolean keepAlive = upstreamHead == null || HttpUtil.isKeepAlive(upstreamHead);
+            boolean keepAlive = upstreamHead == null || upstreamHead.isKeepAlive();
             gw.upstream().release(ch, complete && keepAlive);
         }
     }
@@ -293,6 +307,7 @@ public abstract class Exchange implements UpstreamListener {
         upstreamHead = null;
         body.release();
         body = nextBody;
+        requestHead = null;
         attempts = new KeyAttempts(gw.pool().maxAttempts());
         lastVerdict = null;
         if (lastError != null) {
@@ -370,14 +385,14 @@ public abstract class Exchange implements UpstreamListener {
     // ----------------------------------------------------------------------------------------- upstream events
 
     @Override
-    public final void onResponseHead(HttpResponse head) {
+    public final void onResponseHead(UpstreamHead head) {
         if (phase != Phase.WAITING_HEAD) {
             return;
         }
         cancelHeadTimeout();
         headLatencyMillis = (System.nanoTime() - attemptStartNanos) / 1_000_000;
         upstreamHead = head;
-        status = head.status().code();
+        status = head.status();
         if (isClassified(status)) {
             phase = Phase.READING_ERROR;
             errorBody = ctx.alloc().compositeBuffer(64);
@@ -421,8 +436,8 @@ public abstract class Exchange implements UpstreamListener {
         CompositeByteBuf b = errorBody;
         errorBody = null;
         Verdict v = VerdictClassifier.classify(status, b);
-        FullHttpResponse error = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, upstreamHead.status(), b,
-                upstreamHead.headers().copy(), EmptyHttpHeaders.INSTANCE);
+        FullHttpResponse error = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, upstreamHead.httpStatus(), b,
+                upstreamHead.headers(), EmptyHttpHeaders.INSTANCE);
         releaseUpstream();
         upstreamHead = null;
         attemptFailed(v, error);
@@ -507,8 +522,11 @@ public abstract class Exchange implements UpstreamListener {
      * Ends the exchange: records the outcome (when given) and the tokens, writes the last content (when given;
      * ownership passes) after counting so that whatever the client sees is already counted, gives the upstream
      * connection back and hands the client connection back to its handler.
+     *
+     * @param last an HTTP object for the client's encoder, or a {@link ByteBuf} of raw response bytes (the
+     *             pass-through's own framing, see {@link ClientHandler#raw()}), or null
      */
-    protected final void finish(Verdict verdict, long promptTokens, long outputTokens, HttpContent last) {
+    protected final void finish(Verdict verdict, long promptTokens, long outputTokens, Object last) {
         if (verdict != null) {
             record(verdict, false);
             usedPrompt += promptTokens;
@@ -518,7 +536,10 @@ public abstract class Exchange implements UpstreamListener {
             }
         }
         releaseUser(); // before the last byte leaves: what the client sees is already counted
-        if (last != null) {
+        if (last instanceof ByteBuf raw) {
+            markFirstByte();
+            client.raw().writeAndFlush(raw, client.raw().voidPromise());
+        } else if (last != null) {
             markFirstByte();
             ctx.writeAndFlush(last);
         }

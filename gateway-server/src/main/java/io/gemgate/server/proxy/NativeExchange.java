@@ -9,22 +9,21 @@ import io.gemgate.core.settings.Thinking;
 import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.Responses;
+import io.gemgate.server.internal.HeaderNameSet;
+import io.gemgate.server.upstream.RequestHead;
+import io.gemgate.server.upstream.UpstreamHead;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
@@ -35,15 +34,24 @@ import java.util.Map;
 /**
  * A native Gemini call passed through: the client's request goes upstream as it came (its credentials replaced by
  * the pool's key), and the answer comes back as it arrives, same buffers, flushed per read, with only hop-by-hop
- * headers changed.
+ * fields changed.
  *
- * <p>The one exception is the body of {@code generateContent} and {@code streamGenerateContent} while the live
- * settings ask for a system instruction or a default thinking level: then {@link NativeBodyRewriter} splices them in
- * (no copy of the client's bytes). Otherwise the body is not even read.
+ * <p>Both heads are handled as bytes: the upstream request head is encoded once from the client's request
+ * ({@link RequestHead}), and the answer's head is copied field by field from the upstream's bytes
+ * ({@link UpstreamHead#writeField}) and written, with the body, straight to the socket ({@link ClientHandler#raw()}),
+ * framed by the upstream's Content-Length or chunked here. No header map is built on this path. Error answers that the
+ * gateway classified (read whole) go out through the connection's HTTP encoder, like every answer the gateway makes.
+ *
+ * <p>The one exception to the untouched body is {@code generateContent} and {@code streamGenerateContent} while the
+ * live settings ask for a system instruction or a default thinking level: then {@link NativeBodyRewriter} splices them
+ * in (no copy of the client's bytes). Otherwise the body is not even read.
  */
 public final class NativeExchange extends Exchange {
     private static final AsciiString UPLOAD_URL = AsciiString.cached("x-goog-upload-url");
     private static final AsciiString UPLOAD_CONTROL_URL = AsciiString.cached("x-goog-upload-control-url");
+    private static final AsciiString CONTENT_LENGTH = AsciiString.cached("content-length");
+    private static final AsciiString CONTENT_TYPE = AsciiString.cached("content-type");
+    private static final AsciiString CONNECTION = AsciiString.cached("connection");
     /** Request headers never forwarded: hop-by-hop (RFC 9110 7.6.1), credentials, and what the gateway sets. */
     private static final HeaderNameSet DROP_REQUEST = new HeaderNameSet(
             HttpHeaderNames.CONNECTION, "keep-alive", "proxy-connection", HttpHeaderNames.PROXY_AUTHORIZATION,
@@ -55,19 +63,27 @@ public final class NativeExchange extends Exchange {
             HttpHeaderNames.CONNECTION, "keep-alive", "proxy-connection", HttpHeaderNames.PROXY_AUTHENTICATE,
             HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
             "alt-svc");
+    /** The two upload URL headers, rewritten to point at the gateway. */
+    private static final HeaderNameSet UPLOAD_URLS = new HeaderNameSet(UPLOAD_URL, UPLOAD_CONTROL_URL);
+    private static final byte[] HTTP_11 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HTTP_10 = "HTTP/1.0 ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CHUNKED = "transfer-encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLOSE = "connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEEP_ALIVE = "connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     /**
-     * Headers the codecs already checked (the client's request, the upstream's response), copied without checking
-     * every name and value again; what the gateway adds itself is constant or was checked when loaded.
+     * Headers the codecs already checked (an upstream error answer's), copied without checking every name and value
+     * again.
      */
     private static final DefaultHttpHeadersFactory TRUSTED_HEADERS =
             DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
-    private final HttpMethod method;
-    private final String upstreamUri;
-    private final HttpHeaders forwardHeaders;
+    private final RequestHead requestHead;
     private final String clientHost;
     private final UsageScanner usage = new UsageScanner();
     private boolean sse;
+    /** The client's answer is chunked by the gateway (the upstream's had no length, the client speaks 1.1). */
+    private boolean chunkOut;
     private final EventCounter newlines = new EventCounter();
 
     /** Counts SSE event ends (a blank line: two line feeds with only CRs between) across chunks. */
@@ -88,15 +104,15 @@ public final class NativeExchange extends Exchange {
         }
     }
 
+    /** @throws IllegalArgumentException when the request target cannot be sent upstream as it is */
     public NativeExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest request,
                           ByteBuf body, String path, String queryWithoutKey, boolean keepAlive) {
         super(gw, client, ctx, request.protocolVersion(), withDefaults(gw.settings(), path, body, ctx.alloc()),
                 NativePath.model(path),
                 io.gemgate.core.metrics.GatewayEvents.NATIVE, request.method() + " " + (queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey),
                 keepAlive);
-        this.method = request.method();
-        this.upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
-        this.forwardHeaders = filter(request.headers(), DROP_REQUEST);
+        String upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
+        this.requestHead = upstreamHead(request, upstreamUri);
         this.clientHost = request.headers().get(HttpHeaderNames.HOST);
     }
 
@@ -117,6 +133,23 @@ public final class NativeExchange extends Exchange {
         NativeBodyRewriter r = NativeBodyRewriter.of(s.systemInstruction(), s.defaultThinking(),
                 NativePath.model(path));
         return r == null ? body : r.rewrite(body, alloc);
+    }
+
+    /** The client's fields without the dropped ones and those its Connection header names, encoded once. */
+    private RequestHead upstreamHead(HttpRequest request, String uri) {
+        HttpHeaders in = request.headers();
+        String connection = in.get(HttpHeaderNames.CONNECTION);
+        RequestHead.Builder b = RequestHead.builder(request.method(), uri);
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            CharSequence name = e.getKey();
+            if (DROP_REQUEST.contains(name) || (connection != null && namedBy(connection, name))) {
+                continue;
+            }
+            b.field(name, e.getValue());
+        }
+        return b.build(gw.upstream().hostHeader(), declaredLength(request.method()));
     }
 
     /** A copy of {@code in} without the {@code drop} names and without those the Connection header names. */
@@ -147,41 +180,101 @@ public final class NativeExchange extends Exchange {
 
     @Override
     protected HttpRequest newUpstreamRequest() {
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, upstreamUri, forwardHeaders.copy());
+        throw new UnsupportedOperationException("the pass-through encodes its head itself");
     }
 
-    /** Writes the response head to the client: from here on, no failover. */
     @Override
-    protected void onHead(HttpResponse head) {
-        HttpResponse out = new DefaultHttpResponse(clientVersion, head.status(),
-                filter(head.headers(), DROP_RESPONSE));
-        HttpHeaders h = out.headers();
-        rewriteUploadUrl(h, UPLOAD_URL);
-        rewriteUploadUrl(h, UPLOAD_CONTROL_URL);
-        if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+    protected RequestHead newRequestHead() {
+        return requestHead;
+    }
+
+    /**
+     * Writes the response head to the client, copied from the upstream's bytes: from here on, no failover. The
+     * upstream's Content-Length is kept (the body passes unchanged); without one the answer is chunked here (HTTP/1.1)
+     * or ends with the close (HTTP/1.0).
+     */
+    @Override
+    protected void onHead(UpstreamHead head) {
+        // A bodiless answer (to a HEAD, a 204 or a 304) keeps whatever Content-Length it declares.
+        boolean length = head.isBodyless() || (!head.isChunked() && head.contentLength() >= 0);
+        if (!length && !head.isBodyless()) {
             if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
                 closeAfter = true; // HTTP/1.0 has no chunked framing: the end of the body is the close
             } else {
-                HttpUtil.setTransferEncodingChunked(out, true);
+                chunkOut = true;
             }
         }
-        connectionHeader(out);
-        String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
-        sse = type != null && type.startsWith("text/event-stream");
+        closeAfter |= !client.keepAlive();
+        String connection = head.get(CONNECTION);
+        ByteBuf out = ctx.alloc().directBuffer(head.byteSize() + 64);
+        out.writeBytes(clientVersion.equals(HttpVersion.HTTP_1_0) ? HTTP_10 : HTTP_11);
+        head.writeStatus(out);
+        out.writeShort(0x0d0a);
+        for (int i = 0, n = head.size(); i < n; i++) {
+            if (head.nameIn(i, DROP_RESPONSE) || (!length && head.nameIs(i, CONTENT_LENGTH))
+                    || (connection != null && connectionNames(head, i, connection))) {
+                continue;
+            }
+            if (clientHost != null && head.nameIn(i, UPLOAD_URLS)) {
+                String url = gatewayUrl(head.value(i));
+                if (url != null) {
+                    AsciiString name = head.nameIs(i, UPLOAD_URL) ? UPLOAD_URL : UPLOAD_CONTROL_URL;
+                    out.writeCharSequence(name, StandardCharsets.ISO_8859_1);
+                    out.writeByte(':').writeByte(' ');
+                    out.writeCharSequence(url, StandardCharsets.ISO_8859_1);
+                    out.writeShort(0x0d0a);
+                    continue;
+                }
+            }
+            head.writeField(i, out);
+        }
+        if (chunkOut) {
+            out.writeBytes(CHUNKED);
+        }
+        if (closeAfter) {
+            out.writeBytes(CLOSE);
+        } else if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+            out.writeBytes(KEEP_ALIVE);
+        }
+        out.writeShort(0x0d0a);
+        sse = head.valueStartsWith(CONTENT_TYPE, "text/event-stream");
         markFirstByte();
-        ctx.write(out);
+        client.raw().write(out, client.raw().voidPromise());
     }
 
-    /** Points an upload URL the upstream handed out at this gateway, so that plain clients come back here. */
+    /** True when field {@code i} is one the upstream's Connection header lists (hop-by-hop by declaration). */
+    private static boolean connectionNames(UpstreamHead head, int i, String connection) {
+        if (connection.indexOf(',') < 0 && connection.equalsIgnoreCase("close")) {
+            return false; // the usual value names no field
+        }
+        for (String option : connection.split(",")) {
+            String o = option.trim().toLowerCase(java.util.Locale.ROOT);
+            if (!o.isEmpty() && head.nameIs(i, AsciiString.of(o))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** An upload URL the upstream handed out, pointed at this gateway so that plain clients come back here. */
+    private String gatewayUrl(String url) {
+        int scheme = url.indexOf("://");
+        if (scheme < 0) {
+            return null;
+        }
+        int pathStart = url.indexOf('/', scheme + 3);
+        return "http://" + clientHost + (pathStart < 0 ? "" : url.substring(pathStart));
+    }
+
+    /** Points an upload URL header at this gateway (error answers, whose headers are a map). */
     private void rewriteUploadUrl(HttpHeaders h, AsciiString name) {
         String url = h.get(name);
         if (url == null || clientHost == null) {
             return;
         }
-        int scheme = url.indexOf("://");
-        int pathStart = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
-        if (scheme >= 0) {
-            h.set(name, "http://" + clientHost + (pathStart < 0 ? "" : url.substring(pathStart)));
+        String g = gatewayUrl(url);
+        if (g != null) {
+            h.set(name, g);
         }
     }
 
@@ -199,17 +292,53 @@ public final class NativeExchange extends Exchange {
             }
         }
         wrote(b.readableBytes());
-        if (content instanceof LastHttpContent) {
-            finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(), content);
+        boolean last = content instanceof LastHttpContent;
+        ChannelHandlerContext raw = client.raw();
+        if (chunkOut) {
+            if (b.isReadable()) {
+                writeChunkSize(raw, b.readableBytes());
+                raw.write(b, raw.voidPromise());
+                ByteBuf crlf = raw.alloc().directBuffer(2).writeShort(0x0d0a);
+                raw.write(crlf, raw.voidPromise());
+            } else {
+                b.release();
+            }
+            if (last) {
+                finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(),
+                        raw.alloc().directBuffer(LAST_CHUNK.length).writeBytes(LAST_CHUNK));
+            }
+            return;
+        }
+        if (last) {
+            finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(), b);
         } else {
-            ctx.write(content);
+            raw.write(b, raw.voidPromise());
         }
     }
 
+    private static void writeChunkSize(ChannelHandlerContext raw, int size) {
+        ByteBuf line = raw.alloc().directBuffer(10);
+        ByteBufUtil.writeAscii(line, Integer.toHexString(size));
+        line.writeShort(0x0d0a);
+        raw.write(line, raw.voidPromise());
+    }
+
+    /**
+     * An upstream error answer, read whole and classified: passed on through the HTTP encoder with its length and
+     * the upstream's end-to-end fields.
+     */
     @Override
     protected void onUpstreamError(FullHttpResponse error, Verdict verdict) {
-        onHead(error);
-        finish(null, 0, 0, new DefaultLastHttpContent(error.content()));
+        HttpHeaders h = filter(error.headers(), DROP_RESPONSE);
+        h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, error.content().readableBytes());
+        rewriteUploadUrl(h, UPLOAD_URL);
+        rewriteUploadUrl(h, UPLOAD_CONTROL_URL);
+        FullHttpResponse out = new DefaultFullHttpResponse(clientVersion, error.status(), error.content(), h,
+                io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        connectionHeader(out);
+        wrote(error.content().readableBytes());
+        finish(null, 0, 0, out);
     }
 
     @Override
@@ -226,18 +355,25 @@ public final class NativeExchange extends Exchange {
 
     /**
      * SSE: an error event in Google's shape (the SDKs check every event for a top-level {@code error}), then the
-     * end; other bodies: the connection closes without the terminating chunk, so the client sees the body is cut.
+     * end; other bodies: the connection closes without the end of the body, so the client sees it is cut.
      */
     @Override
     protected void abortStream(String why) {
         status = 502;
         closeAfter = true;
+        ChannelHandlerContext raw = client.raw();
         if (sse) {
             String event = "data: " + Responses.googleErrorJson(502, why) + "\r\n\r\n";
-            ByteBuf b = ctx.alloc().buffer(event.length());
+            ByteBuf b = raw.alloc().buffer(event.length());
             b.writeCharSequence(event, StandardCharsets.UTF_8);
-            ctx.write(new DefaultHttpContent(b));
-            finish(null, 0, 0, LastHttpContent.EMPTY_LAST_CONTENT);
+            if (chunkOut) {
+                writeChunkSize(raw, b.readableBytes());
+                raw.write(b, raw.voidPromise());
+                ByteBuf end = raw.alloc().directBuffer(2 + LAST_CHUNK.length).writeShort(0x0d0a).writeBytes(LAST_CHUNK);
+                finish(null, 0, 0, end);
+            } else {
+                finish(null, 0, 0, b); // length-framed or close-delimited: the close ends it
+            }
         } else {
             ctx.flush();
             finish(null, 0, 0, null);

@@ -120,7 +120,7 @@ public final class OpenAiChatExchange extends Exchange {
     }
 
     @Override
-    protected void onHead(HttpResponse head) {
+    protected void onHead(io.gemgate.server.upstream.UpstreamHead head) {
         closeAttemptState();
         if (status >= 300 || !streamUpstream) {
             phase = Phase.BODY; // read whole: an unclassified error, or a whole answer

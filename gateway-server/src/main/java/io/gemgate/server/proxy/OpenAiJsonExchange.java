@@ -74,7 +74,7 @@ public final class OpenAiJsonExchange extends Exchange {
     }
 
     @Override
-    protected void onHead(HttpResponse head) {
+    protected void onHead(io.gemgate.server.upstream.UpstreamHead head) {
         phase = Phase.BODY;
         collected = ctx.alloc().compositeBuffer(64);
     }

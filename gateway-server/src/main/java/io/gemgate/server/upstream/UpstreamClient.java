@@ -11,8 +11,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -34,11 +32,12 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
 /**
- * Pooled keep-alive HTTP/1.1 connections to the Gemini API. One {@link UpstreamPool} per event loop: a request's
+ * Pooled keep-alive HTTP/1.1 connections to the Gemini API. A connection's pipeline is [TLS,] idle timer and
+ * {@link UpstreamHandler}, which reads responses itself ({@link ResponseDecoder}); requests go out as plain buffers
+ * ({@link RequestHead} and the body), so there is no HTTP codec object in between. One {@link UpstreamPool} per event loop: a request's
  * upstream connection lives on its client connection's loop, so nothing is shared between threads.
  */
 public final class UpstreamClient implements AutoCloseable {
-    static final String CODEC = "upstream-codec";
     static final String IDLE = "upstream-idle";
     static final String HANDLER = "upstream-handler";
     /** The connection's {@link UpstreamHandler}: found per request without a walk of the pipeline by name. */
@@ -105,7 +104,16 @@ public final class UpstreamClient implements AutoCloseable {
 
     /** Attaches the listener that receives this connection's next response. */
     public static void attach(Channel ch, UpstreamListener l) {
-        ch.attr(HANDLER_OF).get().attach(l);
+        attach(ch, l, false);
+    }
+
+    /**
+     * Attaches the listener that receives this connection's next response.
+     *
+     * @param headRequest the request is a HEAD (its answer has no body)
+     */
+    public static void attach(Channel ch, UpstreamListener l, boolean headRequest) {
+        ch.attr(HANDLER_OF).get().attach(l, headRequest);
     }
 
     /** Detaches the listener; true when the response was read to its end. */
@@ -116,8 +124,12 @@ public final class UpstreamClient implements AutoCloseable {
 
     /** True when the connection served a request before (so a failure before the head may be a stale keep-alive). */
     public static boolean wasReused(Channel ch) {
-        Integer n = ch.attr(UpstreamPool.USES).get();
-        return n != null && n > 1;
+        UpstreamHandler h = handler(ch);
+        return h != null && h.uses > 1;
+    }
+
+    static UpstreamHandler handler(Channel ch) {
+        return ch.attr(HANDLER_OF).get();
     }
 
     /** Open connections over all loops. */
@@ -163,10 +175,6 @@ public final class UpstreamClient implements AutoCloseable {
                             tls.setHandshakeTimeoutMillis(cfg.connectTimeout().toMillis());
                             p.addLast(TLS, tls);
                         }
-                        p.addLast(CODEC, new HttpClientCodec(new HttpDecoderConfig()
-                                .setMaxInitialLineLength(8192)
-                                .setMaxHeaderSize(64 * 1024)
-                                .setMaxChunkSize(64 * 1024), false, false));
                         p.addLast(IDLE, new IdleStateHandler(streamIdle, 0, poolIdle, TimeUnit.MILLISECONDS));
                         UpstreamHandler handler = new UpstreamHandler();
                         p.addLast(HANDLER, handler);

@@ -1,29 +1,54 @@
 package io.gemgate.server.upstream;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Last handler of an upstream connection: hands what arrives to the attached {@link UpstreamListener}, or, while the
- * connection idles in the pool, releases anything unexpected and closes. One instance per connection.
+ * Last handler of an upstream connection: reads responses with its {@link ResponseDecoder} and hands them to the
+ * attached {@link UpstreamListener}; while the connection idles in the pool, bytes that arrive mean a protocol error
+ * or a late answer, and the connection is closed. One instance per connection.
  */
-final class UpstreamHandler extends ChannelInboundHandlerAdapter {
+final class UpstreamHandler extends ChannelInboundHandlerAdapter implements ResponseDecoder.Sink {
     private static final Logger log = LogManager.getLogger(UpstreamHandler.class);
+    /** The longest response head read. */
+    static final int MAX_HEAD = 64 * 1024;
 
+    private ChannelHandlerContext ctx;
+    private ResponseDecoder decoder;
     private UpstreamListener listener;
     /** True after the last content of the current response was read: the connection may go back to the pool. */
     private boolean responseComplete = true;
+    /** Requests this connection was handed out for (by its pool, on its loop). */
+    int uses;
 
-    void attach(UpstreamListener l) {
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.decoder = new ResponseDecoder(ctx.alloc(), MAX_HEAD);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        decoder.close();
+    }
+
+    /**
+     * Attaches the listener of the next response.
+     *
+     * @param headRequest the request is a HEAD: its response has no body
+     */
+    void attach(UpstreamListener l, boolean headRequest) {
         this.listener = l;
         this.responseComplete = false;
+        decoder.expectHeadResponse(headRequest);
     }
 
     /** Detaches the listener; returns true when the last response was read to its end (reusable connection). */
@@ -34,33 +59,45 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        UpstreamListener l = listener;
-        if (l == null) {
+        if (listener == null || !(msg instanceof ByteBuf b)) {
             // Bytes on a connection nobody is waiting on: a protocol error or a late answer; never reuse it.
             ReferenceCountUtil.release(msg);
-            ctx.close();
-            return;
-        }
-        if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
-            ReferenceCountUtil.release(msg);
-            log.debug("upstream response could not be decoded: {}", o.decoderResult().cause().toString());
             responseComplete = false;
             ctx.close();
             return;
         }
-        if (msg instanceof HttpResponse head) {
-            l.onResponseHead(head);
+        decoder.decode(b, this);
+    }
+
+    @Override
+    public void head(UpstreamHead head) {
+        UpstreamListener l = listener;
+        if (l == null) {
+            responseComplete = false;
+            ctx.close();
+            return;
         }
-        if (msg instanceof HttpContent content) {
-            if (msg instanceof io.netty.handler.codec.http.LastHttpContent) {
-                responseComplete = true;
-            }
-            if (listener == l) {
-                l.onContent(content);
-            } else {
-                ReferenceCountUtil.release(content);
-            }
+        l.onResponseHead(head);
+    }
+
+    @Override
+    public void content(HttpContent content) {
+        if (content instanceof LastHttpContent) {
+            responseComplete = true;
         }
+        UpstreamListener l = listener;
+        if (l != null) {
+            l.onContent(content);
+        } else {
+            content.release();
+        }
+    }
+
+    @Override
+    public void malformed(String why) {
+        log.debug("upstream connection {}: {}", ctx.channel().id(), why);
+        responseComplete = false;
+        ctx.close();
     }
 
     @Override
@@ -73,6 +110,11 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (listener != null) {
+            decoder.closed(this); // a body that runs to the close ends here
+        } else {
+            decoder.close();
+        }
         UpstreamListener l = listener;
         listener = null;
         if (l != null) {
@@ -86,10 +128,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof IdleStateEvent e) {
             UpstreamListener l = listener;
             if (l == null) {
-                if (e.state() == io.netty.handler.timeout.IdleState.ALL_IDLE) {
+                if (e.state() == IdleState.ALL_IDLE) {
                     ctx.close(); // idle in the pool for too long
                 }
-            } else if (e.state() == io.netty.handler.timeout.IdleState.READER_IDLE) {
+            } else if (e.state() == IdleState.READER_IDLE) {
                 l.onStreamIdle();
             }
             return;

@@ -18,7 +18,6 @@ import java.util.concurrent.ThreadLocalRandom;
 final class UpstreamPool {
     static final AttributeKey<UpstreamPool> POOL = AttributeKey.valueOf("gemgate.upstream.pool");
     static final AttributeKey<Long> RETIRE_AT = AttributeKey.valueOf("gemgate.upstream.retireAt");
-    static final AttributeKey<Integer> USES = AttributeKey.valueOf("gemgate.upstream.uses");
 
     private final EventLoop loop;
     private final Bootstrap bootstrap;
@@ -95,8 +94,10 @@ final class UpstreamPool {
     }
 
     private Channel use(Channel ch) {
-        Integer n = ch.attr(USES).get();
-        ch.attr(USES).set(n == null ? 1 : n + 1);
+        UpstreamHandler h = UpstreamClient.handler(ch);
+        if (h != null) {
+            h.uses++;
+        }
         return ch;
     }
 

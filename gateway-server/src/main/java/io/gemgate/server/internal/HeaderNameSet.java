@@ -1,4 +1,4 @@
-package io.gemgate.server.proxy;
+package io.gemgate.server.internal;
 
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
@@ -10,11 +10,11 @@ import java.util.List;
  * so a lookup compares the few names of the right length, byte by byte. Used per header of every request and
  * response, where a hash set would hash (and lower-case) each name first.
  */
-final class HeaderNameSet {
+public final class HeaderNameSet {
     /** Index: name length; each entry the names of that length, or null. */
     private final AsciiString[][] byLength;
 
-    HeaderNameSet(CharSequence... names) {
+    public HeaderNameSet(CharSequence... names) {
         int longest = 0;
         for (CharSequence n : names) {
             longest = Math.max(longest, n.length());
@@ -34,7 +34,7 @@ final class HeaderNameSet {
     }
 
     /** True when {@code name}, in any case, is one of the set's names. */
-    boolean contains(CharSequence name) {
+    public boolean contains(CharSequence name) {
         int n = name.length();
         if (n >= byLength.length) {
             return false;
@@ -49,6 +49,42 @@ final class HeaderNameSet {
             }
         }
         return false;
+    }
+
+    /** True when the ASCII bytes {@code b[off, off + len)}, in any case, spell one of the set's names. */
+    public boolean contains(byte[] b, int off, int len) {
+        if (len >= byLength.length) {
+            return false;
+        }
+        AsciiString[] group = byLength[len];
+        if (group == null) {
+            return false;
+        }
+        for (AsciiString a : group) {
+            if (equalsLowerAscii(a, b, off, len)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True when {@code b[off, off + len)} equals the lower-case ASCII {@code lower}, ignoring the case of b. */
+    public static boolean equalsLowerAscii(AsciiString lower, byte[] b, int off, int len) {
+        if (lower.length() != len) {
+            return false;
+        }
+        byte[] a = lower.array();
+        int ao = lower.arrayOffset();
+        for (int i = 0; i < len; i++) {
+            int c = b[off + i];
+            if (c >= 'A' && c <= 'Z') {
+                c += 'a' - 'A';
+            }
+            if (c != a[ao + i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
