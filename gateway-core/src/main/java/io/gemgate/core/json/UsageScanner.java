@@ -39,6 +39,7 @@ public final class UsageScanner {
             ascii("cachedContentTokenCount"),
     };
     private static final int ALL = (1 << NAMES.length) - 1;
+    private static final int LONGEST_NAME = longest(NAMES);
     /** The bytes after an opening quote that need the state machine: a name's first letter, a quote, a backslash. */
     private static final boolean[] MAY_FOLLOW_QUOTE = new boolean[256];
 
@@ -146,10 +147,39 @@ public final class UsageScanner {
                 i++; // most strings: no name of ours starts so, and the byte neither quotes nor escapes
                 continue;
             }
+            if (end - i > LONGEST_NAME) {
+                // The whole name and its closing quote are here: match it in place instead of byte by byte.
+                int m = nameAt(b, i);
+                if (m >= 0) {
+                    target = m;
+                    state = COLON;
+                    i += NAMES[m].length + 1;
+                }
+                continue; // no name: the quote opened (or closed) some other string; on to the next quote
+            }
             state = NAME;
             pos = 0;
             candidates = ALL;
         }
+    }
+
+    /** The counter whose name, then a quote, starts at {@code b[i]} (at least the longest name's bytes there), or -1. */
+    private static int nameAt(byte[] b, int i) {
+        byte first = b[i];
+        for (int n = 0; n < NAMES.length; n++) {
+            byte[] name = NAMES[n];
+            if (name[0] != first || b[i + name.length] != '"') {
+                continue;
+            }
+            int k = 1;
+            while (k < name.length && b[i + k] == name[k]) {
+                k++;
+            }
+            if (k == name.length) {
+                return n;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -298,6 +328,14 @@ public final class UsageScanner {
 
     private static boolean isSpace(byte b) {
         return b == ' ' || b == '\t' || b == '\r' || b == '\n';
+    }
+
+    private static int longest(byte[][] names) {
+        int n = 0;
+        for (byte[] name : names) {
+            n = Math.max(n, name.length);
+        }
+        return n;
     }
 
     private static byte[] ascii(String s) {

@@ -100,7 +100,8 @@ public abstract class Exchange implements UpstreamListener {
      * @param body    the upstream request body; owned by the exchange from here on
      * @param model   the model name the key pool accounts the request to
      * @param route   the route label for metrics ({@link io.gemgate.core.metrics.GatewayEvents#ROUTES})
-     * @param logLine method and path for the access log (no client key in it)
+     * @param logLine method and path for the access log (no client key in it); null when the subclass makes it
+     *                ({@link #logLine()})
      */
     protected Exchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion clientVersion,
                        ByteBuf body, String model, String route, String logLine, boolean keepAlive) {
@@ -637,12 +638,17 @@ public abstract class Exchange implements UpstreamListener {
         }
     }
 
+    /** Method and path for the access log, made only when the access log is on. */
+    protected String logLine() {
+        return logLine;
+    }
+
     private void logAccess() {
         if (!access.isInfoEnabled()) {
             return;
         }
         long ms = (System.nanoTime() - startNanos) / 1_000_000;
-        access.info("{} {} model={} key={} attempts={} {}ms", logLine, status, model.name(),
+        access.info("{} {} model={} key={} attempts={} {}ms", logLine(), status, model.name(),
                 key == null ? "-" : key.masked(), attempts.count(), ms);
     }
 }

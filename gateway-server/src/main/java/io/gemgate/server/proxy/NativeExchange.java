@@ -79,6 +79,8 @@ public final class NativeExchange extends Exchange {
             DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     private final RequestHead requestHead;
+    private final HttpMethod method;
+    private final String upstreamUri;
     private final String clientHost;
     private final UsageScanner usage = new UsageScanner();
     private boolean sse;
@@ -108,10 +110,9 @@ public final class NativeExchange extends Exchange {
     public NativeExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest request,
                           ByteBuf body, String path, String queryWithoutKey, boolean keepAlive) {
         super(gw, client, ctx, request.protocolVersion(), withDefaults(gw.settings(), path, body, ctx.alloc()),
-                NativePath.model(path),
-                io.gemgate.core.metrics.GatewayEvents.NATIVE, request.method() + " " + (queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey),
-                keepAlive);
-        String upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
+                NativePath.model(path), io.gemgate.core.metrics.GatewayEvents.NATIVE, null, keepAlive);
+        this.method = request.method();
+        this.upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
         this.requestHead = upstreamHead(request, upstreamUri);
         this.clientHost = request.headers().get(HttpHeaderNames.HOST);
     }
@@ -184,6 +185,11 @@ public final class NativeExchange extends Exchange {
     }
 
     @Override
+    protected String logLine() {
+        return method + " " + upstreamUri;
+    }
+
+    @Override
     protected RequestHead newRequestHead() {
         return requestHead;
     }
@@ -210,24 +216,26 @@ public final class NativeExchange extends Exchange {
         out.writeBytes(clientVersion.equals(HttpVersion.HTTP_1_0) ? HTTP_10 : HTTP_11);
         head.writeStatus(out);
         out.writeShort(0x0d0a);
-        for (int i = 0, n = head.size(); i < n; i++) {
-            if (head.nameIn(i, DROP_RESPONSE) || (!length && head.nameIs(i, CONTENT_LENGTH))
-                    || (connection != null && connectionNames(head, i, connection))) {
+        int run = 0; // fields [run, i) are copied as they came, in one piece
+        int n = head.size();
+        for (int i = 0; i < n; i++) {
+            boolean drop = head.nameIn(i, DROP_RESPONSE) || (!length && head.nameIs(i, CONTENT_LENGTH))
+                    || (connection != null && connectionNames(head, i, connection));
+            String url = drop || clientHost == null || !head.nameIn(i, UPLOAD_URLS) ? null : gatewayUrl(head.value(i));
+            if (!drop && url == null) {
                 continue;
             }
-            if (clientHost != null && head.nameIn(i, UPLOAD_URLS)) {
-                String url = gatewayUrl(head.value(i));
-                if (url != null) {
-                    AsciiString name = head.nameIs(i, UPLOAD_URL) ? UPLOAD_URL : UPLOAD_CONTROL_URL;
-                    out.writeCharSequence(name, StandardCharsets.ISO_8859_1);
-                    out.writeByte(':').writeByte(' ');
-                    out.writeCharSequence(url, StandardCharsets.ISO_8859_1);
-                    out.writeShort(0x0d0a);
-                    continue;
-                }
+            head.writeLines(run, i, out);
+            run = i + 1;
+            if (url != null) {
+                out.writeCharSequence(head.nameIs(i, UPLOAD_URL) ? UPLOAD_URL : UPLOAD_CONTROL_URL,
+                        StandardCharsets.ISO_8859_1);
+                out.writeByte(':').writeByte(' ');
+                out.writeCharSequence(url, StandardCharsets.ISO_8859_1);
+                out.writeShort(0x0d0a);
             }
-            head.writeField(i, out);
         }
+        head.writeLines(run, n, out);
         if (chunkOut) {
             out.writeBytes(CHUNKED);
         }

@@ -337,6 +337,7 @@ final class ResponseDecoder {
         long length = -1;
         int pos = lineEnd + 1;
         int end;
+        boolean crlf = true;
         while (true) {
             int lf = ByteSearch.indexOf(b, pos, avail, (byte) '\n');
             if (lf < 0) {
@@ -347,6 +348,7 @@ final class ResponseDecoder {
                 end = lf + 1; // the blank line
                 break;
             }
+            crlf &= le != lf;
             if (b[pos] == ' ' || b[pos] == '\t') {
                 broken(sink, "obsolete line folding in a response header");
                 return null;
@@ -409,7 +411,7 @@ final class ResponseDecoder {
         boolean delimitedByClose = !bodyless && !chunked && length < 0;
         boolean keepAlive = !close && (http11 || keepAliveToken) && !delimitedByClose;
         return new UpstreamHead(Arrays.copyOf(b, end), fields, count, status, o + 9, statusEnd, http11, keepAlive,
-                bodyless ? -1 : length, !bodyless && chunked, bodyless);
+                bodyless ? -1 : length, !bodyless && chunked, bodyless, pos, crlf);
     }
 
     private static boolean digit(byte c) {

@@ -154,7 +154,6 @@ public final class UpstreamClient implements AutoCloseable {
 
     private Bootstrap bootstrap(EventLoop loop) {
         long streamIdle = cfg.streamIdleTimeout().toMillis();
-        long poolIdle = cfg.poolIdleTimeout().toMillis();
         return new Bootstrap()
                 .group(loop)
                 .channel(Transport.socketChannel())
@@ -175,7 +174,9 @@ public final class UpstreamClient implements AutoCloseable {
                             tls.setHandshakeTimeoutMillis(cfg.connectTimeout().toMillis());
                             p.addLast(TLS, tls);
                         }
-                        p.addLast(IDLE, new IdleStateHandler(streamIdle, 0, poolIdle, TimeUnit.MILLISECONDS));
+                        // Reader idleness only: a writer or all-idle timer would add a listener to every write. How
+                        // long a connection idles in the pool is the pool's to watch (UpstreamPool#sweep).
+                        p.addLast(IDLE, new IdleStateHandler(streamIdle, 0, 0, TimeUnit.MILLISECONDS));
                         UpstreamHandler handler = new UpstreamHandler();
                         p.addLast(HANDLER, handler);
                         ch.attr(HANDLER_OF).set(handler);

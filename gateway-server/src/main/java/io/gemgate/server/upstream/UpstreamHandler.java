@@ -28,6 +28,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Resp
     private boolean responseComplete = true;
     /** Requests this connection was handed out for (by its pool, on its loop). */
     int uses;
+    /** When it last went back to the pool ({@link System#nanoTime()}). */
+    long idleSinceNanos;
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -127,11 +129,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Resp
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent e) {
             UpstreamListener l = listener;
-            if (l == null) {
-                if (e.state() == IdleState.ALL_IDLE) {
-                    ctx.close(); // idle in the pool for too long
-                }
-            } else if (e.state() == IdleState.READER_IDLE) {
+            if (l != null && e.state() == IdleState.READER_IDLE) {
                 l.onStreamIdle();
             }
             return;

@@ -34,10 +34,16 @@ public final class UpstreamHead {
     private final long contentLength;
     private final boolean chunked;
     private final boolean bodyless;
+    /** Where the blank line starts; every field line ends with CRLF (so lines can be copied as received). */
+    private final int fieldsEnd;
+    private final boolean crlfLines;
     private HttpHeaders headers;
 
     UpstreamHead(byte[] bytes, int[] fields, int count, int status, int codeStart, int statusEnd, boolean http11,
-                 boolean keepAlive, long contentLength, boolean chunked, boolean bodyless) {
+                 boolean keepAlive, long contentLength, boolean chunked, boolean bodyless, int fieldsEnd,
+                 boolean crlfLines) {
+        this.fieldsEnd = fieldsEnd;
+        this.crlfLines = crlfLines;
         this.bytes = bytes;
         this.fields = fields;
         this.count = count;
@@ -155,6 +161,30 @@ public final class UpstreamHead {
         int ve = fields[i * 4 + 3];
         out.writeBytes(bytes, ns, ne - ns).writeByte(':').writeByte(' ').writeBytes(bytes, vs, ve - vs)
                 .writeByte('\r').writeByte('\n');
+    }
+
+    /**
+     * Appends the lines of fields {@code [from, to)} as received, in one copy, when {@link #hasCrlfLines()};
+     * otherwise field by field ({@link #writeField}).
+     */
+    public void writeLines(int from, int to, ByteBuf out) {
+        if (from >= to) {
+            return;
+        }
+        if (!crlfLines) {
+            for (int i = from; i < to; i++) {
+                writeField(i, out);
+            }
+            return;
+        }
+        int s = fields[from * 4];
+        int e = to < count ? fields[to * 4] : fieldsEnd;
+        out.writeBytes(bytes, s, e - s);
+    }
+
+    /** Every field line ended with CRLF, as it should. */
+    public boolean hasCrlfLines() {
+        return crlfLines;
     }
 
     /** Appends the status code and reason phrase as received ({@code 200 OK}), without the CRLF. */

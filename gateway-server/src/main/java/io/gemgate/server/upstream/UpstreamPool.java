@@ -8,8 +8,10 @@ import io.netty.channel.EventLoop;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The upstream connections of one event loop: idle ones kept LIFO (the warmest first), a bound on open connections,
@@ -25,6 +27,9 @@ final class UpstreamPool {
     private final int maxPending;
     private final long lifetimeMillis;
     private final long acquireTimeoutMillis;
+    private final long idleTimeoutNanos;
+    /** The pending sweep of connections idle too long, or null. */
+    private ScheduledFuture<?> sweep;
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
     private final ArrayDeque<Promise<Channel>> pending = new ArrayDeque<>();
     private int open;
@@ -37,6 +42,7 @@ final class UpstreamPool {
         this.maxPending = cfg.maxPendingAcquires();
         this.lifetimeMillis = cfg.maxConnectionLifetime().toMillis();
         this.acquireTimeoutMillis = cfg.connectTimeout().toMillis();
+        this.idleTimeoutNanos = cfg.poolIdleTimeout().toNanos();
     }
 
     int open() {
@@ -69,7 +75,7 @@ final class UpstreamPool {
                 p.tryFailure(new PoolExhaustedException("no upstream connection free within "
                         + acquireTimeoutMillis + "ms (" + maxConnections + " busy)"));
             }
-        }, acquireTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }, acquireTimeoutMillis, TimeUnit.MILLISECONDS);
         p.addListener(f -> timeout.cancel(false));
         return p;
     }
@@ -90,7 +96,35 @@ final class UpstreamPool {
                 return;
             }
         }
+        UpstreamHandler h = UpstreamClient.handler(ch);
+        if (h != null) {
+            h.idleSinceNanos = System.nanoTime();
+        }
         idle.addLast(ch);
+        if (sweep == null && idleTimeoutNanos > 0) {
+            sweep = loop.schedule(this::sweep, idleTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * Closes the connections idle longer than the pool idle timeout. Idle connections are taken from the back (the
+     * warmest), so the front holds the longest idle: the sweep closes from the front until one is young enough, then
+     * comes back when that one would be due. One timer per pool, not one per connection or per request.
+     */
+    private void sweep() {
+        sweep = null;
+        long now = System.nanoTime();
+        Channel ch;
+        while ((ch = idle.peekFirst()) != null) {
+            UpstreamHandler h = UpstreamClient.handler(ch);
+            long age = h == null ? Long.MAX_VALUE : now - h.idleSinceNanos;
+            if (age < idleTimeoutNanos) {
+                sweep = loop.schedule(this::sweep, idleTimeoutNanos - age, TimeUnit.NANOSECONDS);
+                return;
+            }
+            idle.pollFirst();
+            ch.close();
+        }
     }
 
     private Channel use(Channel ch) {
