@@ -10,14 +10,15 @@
 #   2. latency: the Netty LoadGenerator at a fixed RATE (5000 requests/s), coordinated omission corrected, against the
 #      four targets interleaved; p50/p99/p99.9 and the p99 each proxy adds over direct in the same round.
 # Also measured: the CPU time each target's process spends per request (from /proc, all threads), the figure that
-# drifts least on a shared machine. Everything it started is stopped on exit (trap). Defaults take about 4.5 minutes.
+# drifts least on a shared machine. Everything it started is stopped on exit (trap). Defaults take about 5 minutes.
 #
 # Needs: java 17, wrk, nginx, haproxy (Debian: apt-get install -y nginx haproxy wrk; nothing is started by installing)
 # and the two jars (mvn -q -DskipTests package). Settings, as environment variables:
 #   DURATION=10 ROUNDS=3 CONNECTIONS=64               wrk runs: seconds, rounds, connections
-#   WARMUP=5 GEMGATE_WARMUP=20                        unrecorded warm-up per target, seconds (a JVM needs longer)
+#   WARMUP=5 GEMGATE_WARMUP=30 GEMGATE_WARMUP_RUNS=3  unrecorded warm-up per target, seconds (a JVM needs longer;
+#                                                     gemgate's is split in runs, each with new connections)
 #   RATE=5000 RATE_ROUNDS=2 RATE_DURATION=8          the fixed-rate runs (RATE=0 skips them)
-#   UPSTREAM_THREADS=1 NGINX_WORKERS=auto HAPROXY_THREADS=<cpus> GEMGATE_THREADS=<its default: 2 x cpus>
+#   UPSTREAM_THREADS=1 NGINX_WORKERS=auto HAPROXY_THREADS=<cpus> GEMGATE_THREADS=<its default: one per cpu>
 #   ACCESS_LOG=off|on                                 on: every proxy writes an access log to a file
 #   GEMGATE_JAVA_OPTS="..."                           extra JVM options of the gateway (e.g. -XX:StartFlightRecording)
 #   KEEP=1                                            keep the work directory (configs, logs, raw outputs)
@@ -31,7 +32,8 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 WARMUP=${WARMUP:-5}
-GEMGATE_WARMUP=${GEMGATE_WARMUP:-20}
+GEMGATE_WARMUP=${GEMGATE_WARMUP:-30}
+GEMGATE_WARMUP_RUNS=${GEMGATE_WARMUP_RUNS:-3}
 RATE=${RATE:-5000}
 RATE_ROUNDS=${RATE_ROUNDS:-2}
 RATE_DURATION=${RATE_DURATION:-8}
@@ -202,7 +204,7 @@ echo "compare.sh: $CPUS CPU(s), $(uname -sr), $("$JAVA" -version 2>&1 | head -1)
   "$(haproxy -v | head -1 | awk '{print "haproxy " $3}'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk " $2}')"
 echo "ports: upstream $UP_PORT, nginx $NGINX_PORT, haproxy $HAPROXY_PORT, gemgate $GEMGATE_PORT (127.0.0.1);" \
   "upstream threads $UPSTREAM_THREADS, nginx workers $NGINX_WORKERS, haproxy threads $HAPROXY_THREADS," \
-  "gemgate io threads ${GEMGATE_THREADS:-default (2 x CPUs)}; access logs $ACCESS_LOG"
+  "gemgate io threads ${GEMGATE_THREADS:-default (one per CPU)}; access logs $ACCESS_LOG"
 
 cat >"$WORK/post.lua" <<EOF
 wrk.method = "POST"
@@ -243,10 +245,16 @@ run_wrk() {
 }
 
 echo
-echo "warm-up, not recorded: ${WARMUP}s per target, gemgate ${GEMGATE_WARMUP}s (its JIT compiles the hot path first)"
+echo "warm-up, not recorded: ${WARMUP}s per target, gemgate ${GEMGATE_WARMUP}s in $GEMGATE_WARMUP_RUNS runs (its JIT" \
+  "compiles the hot path first, and the paths of connections closing and opening that every recorded run goes through)"
 for t in "${TARGETS[@]}"; do
-  s=$WARMUP; [[ $t == gemgate ]] && s=$GEMGATE_WARMUP
-  run_wrk "$t" "$s" >/dev/null
+  if [[ $t == gemgate ]]; then
+    for ((w = 0; w < GEMGATE_WARMUP_RUNS; w++)); do
+      run_wrk "$t" $(((GEMGATE_WARMUP + GEMGATE_WARMUP_RUNS - 1) / GEMGATE_WARMUP_RUNS)) >/dev/null
+    done
+  else
+    run_wrk "$t" "$WARMUP" >/dev/null
+  fi
 done
 
 echo

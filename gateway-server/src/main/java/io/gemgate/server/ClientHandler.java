@@ -263,7 +263,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static String presentedToken(HttpRequest req) {
-        String t = req.headers().get("x-goog-api-key");
+        String t = req.headers().get(Route.X_GOOG_API_KEY);
         if (t != null && !t.isEmpty()) {
             return t;
         }
@@ -467,13 +467,23 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
      * @param close true when the connection must close after the answer
      */
     public void exchangeDone(boolean close) {
+        exchangeDone(close, System.nanoTime());
+    }
+
+    /**
+     * Called by the exchange when its answer is written (or abandoned).
+     *
+     * @param close    true when the connection must close after the answer
+     * @param nowNanos {@link System#nanoTime()}, read by the exchange
+     */
+    public void exchangeDone(boolean close, long nowNanos) {
         exchange = null;
         gw.inFlight().decrementAndGet();
         if (close || !keepAlive || gw.isShuttingDown()) {
             ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        armIdleTimer();
+        deadline(IDLE, gw.config().server().idleTimeout().toMillis(), nowNanos);
         Object next = held;
         if (next == null) {
             ctx.read();
@@ -560,7 +570,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     /** Sets the connection's one deadline; reschedules the wake-up only when it would come too late (LINGER). */
     private void deadline(int kind, long millis) {
-        long now = System.nanoTime();
+        deadline(kind, millis, System.nanoTime());
+    }
+
+    private void deadline(int kind, long millis, long now) {
         deadlineKind = kind;
         deadlineNanos = now + TimeUnit.MILLISECONDS.toNanos(millis);
         if (wake == null || wakeNanos - deadlineNanos > 0) {
@@ -571,9 +584,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     /**
      * Calls the current exchange's {@link Exchange#onDeadline()} after {@code millis}, unless cleared or replaced
      * first: the upstream response timeout, kept in the connection's one deadline rather than a timer per attempt.
+     *
+     * @param nowNanos {@link System#nanoTime()}, read by the caller (one clock read serves several uses)
      */
-    public void exchangeDeadline(long millis) {
-        deadline(EXCHANGE, millis);
+    public void exchangeDeadline(long millis, long nowNanos) {
+        deadline(EXCHANGE, millis, nowNanos);
     }
 
     /** Clears a deadline set by {@link #exchangeDeadline}; any other stays. */

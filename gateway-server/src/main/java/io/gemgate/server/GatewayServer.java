@@ -92,7 +92,11 @@ public final class GatewayServer implements AutoCloseable {
         this.shared = sharing == null ? null
                 : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
         this.boss = Transport.newGroup(1, "gemgate-accept");
-        this.workers = Transport.newGroup(cfg.server().ioThreads(), "gemgate-io");
+        // One event loop per core, as nginx's worker_processes auto (Netty's own default, twice the cores, makes
+        // each loop wake for fewer ready channels: more epoll waits and context switches per request).
+        int ioThreads = cfg.server().ioThreads() > 0 ? cfg.server().ioThreads()
+                : Runtime.getRuntime().availableProcessors();
+        this.workers = Transport.newGroup(ioThreads, "gemgate-io");
         metrics.eventLoops(java.util.Map.of("accept", boss, "io", workers));
         this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
         if (adminOn) {

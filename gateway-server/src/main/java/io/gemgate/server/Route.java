@@ -5,6 +5,7 @@ import io.gemgate.core.route.NativePath;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.util.AsciiString;
 
 /**
  * Which API a request calls. {@code /v1/...} is shared: paths with a {@code :method} and the Gemini resources are
@@ -21,6 +22,9 @@ enum Route {
     ADMIN(false, GatewayEvents.ADMIN),
     WRONG_METHOD(false, GatewayEvents.OTHER),
     NOT_FOUND(false, GatewayEvents.OTHER);
+
+    /** Google's key header; an AsciiString keeps its hash, so a lookup hashes nothing per request. */
+    static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
 
     /** Errors go out in OpenAI's shape. */
     final boolean openAi;
@@ -61,7 +65,7 @@ enum Route {
         if (auth == null || !auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return false;
         }
-        return !req.headers().contains("x-goog-api-key") && !req.uri().contains("key=");
+        return !req.headers().contains(X_GOOG_API_KEY) && !req.uri().contains("key=");
     }
 
     /** For a 404: answer in OpenAI's shape when the path is clearly meant for the OpenAI API. */

@@ -29,7 +29,7 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *
      * @param host               listen address ({@code server.host}, {@code GEMGATE_HOST}, default 0.0.0.0)
      * @param port               listen port, 0 = any free port ({@code server.port}, {@code GEMGATE_PORT}, 8080)
-     * @param ioThreads          event loop threads, 0 = twice the cores ({@code server.ioThreads})
+     * @param ioThreads          event loop threads, 0 = one per core ({@code server.ioThreads})
      * @param maxBodyBytes       largest request body; a larger declared Content-Length is answered 413 before the
      *                           body is read ({@code server.maxBodyBytes}, 20 MiB)
      * @param maxHeaderBytes     largest request header block, else 431 ({@code server.maxHeaderBytes}, 16 KiB)

@@ -58,6 +58,8 @@ public abstract class Exchange implements UpstreamListener {
     private static final Logger access = LogManager.getLogger("gemgate.access");
     /** Error bodies are read up to this size to classify them; larger ones are handed on unclassified. */
     private static final int MAX_ERROR_BODY = 256 * 1024;
+    /** Request bodies up to this size go upstream in the head's buffer (a copy cheaper than a second buffer). */
+    private static final int INLINE_BODY_BYTES = 8 * 1024;
 
     /** Where the exchange is. {@code BODY}: reading a 2xx answer the subclass collects before writing anything. */
     protected enum Phase { ACQUIRING, WAITING_HEAD, READING_ERROR, BODY, STREAMING, DONE }
@@ -84,6 +86,9 @@ public abstract class Exchange implements UpstreamListener {
     private Channel upstream;
     private boolean staleRetried;
     private long attemptStartNanos;
+    /** When the current attempt's response head arrived ({@link System#nanoTime()}). */
+    private long headNanos;
+    private boolean sentOnce;
     private long headLatencyMillis;
     private UpstreamHead upstreamHead;
     /** The current upstream call's request head, shared by its attempts; null until the first is sent. */
@@ -178,16 +183,19 @@ public abstract class Exchange implements UpstreamListener {
     /** Sends the request with the current key on a pooled connection. */
     private void send() {
         phase = Phase.ACQUIRING;
-        attemptStartNanos = System.nanoTime();
-        Future<Channel> f = gw.upstream().acquire(ctx.channel().eventLoop());
+        // The first attempt starts with the exchange (its clock read serves both).
+        long now = sentOnce ? System.nanoTime() : startNanos;
+        sentOnce = true;
+        attemptStartNanos = now;
+        Future<Channel> f = gw.upstream().acquire(ctx.channel().eventLoop(), now);
         if (f.isDone()) {
-            onConnection(f);
+            onConnection(f, now);
         } else {
-            f.addListener(this::onConnection);
+            f.addListener(done -> onConnection(done, System.nanoTime()));
         }
     }
 
-    private void onConnection(Future<? super Channel> f) {
+    private void onConnection(Future<? super Channel> f, long nowNanos) {
         if (phase != Phase.ACQUIRING) { // the client left meanwhile
             if (f.isSuccess()) {
                 gw.upstream().release((Channel) f.getNow(), true);
@@ -211,15 +219,17 @@ public abstract class Exchange implements UpstreamListener {
         }
         UpstreamClient.attach(ch, this, head.isHead());
         phase = Phase.WAITING_HEAD;
-        // The head (with this attempt's key) and the body go as two plain buffers in one writev; the body is framed by
-        // the head's Content-Length. A failed write reaches UpstreamHandler.exceptionCaught, which closes the
-        // connection; onInactive then decides (stale pooled connection or failure).
-        ch.write(head.encode(ch.alloc(), key), ch.voidPromise());
-        if (body.isReadable()) {
-            ch.write(body.retainedDuplicate(), ch.voidPromise());
+        // The head (with this attempt's key) and the body, framed by the head's Content-Length: a small body copied
+        // behind the head into one buffer (one write), a large one as a second buffer of the same writev. A failed
+        // write reaches UpstreamHandler.exceptionCaught, which closes the connection; onInactive then decides (stale
+        // pooled connection or failure).
+        if (body.readableBytes() <= INLINE_BODY_BYTES) {
+            ch.writeAndFlush(head.encode(ch.alloc(), key, body), ch.voidPromise());
+        } else {
+            ch.write(head.encode(ch.alloc(), key), ch.voidPromise());
+            ch.writeAndFlush(body.retainedDuplicate(), ch.voidPromise());
         }
-        ch.flush();
-        client.exchangeDeadline(gw.config().upstream().responseTimeout().toMillis());
+        client.exchangeDeadline(gw.config().upstream().responseTimeout().toMillis(), nowNanos);
         ch.read();
     }
 
@@ -249,13 +259,13 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     /** Gives the current upstream connection back (or closes it when its answer was not read to the end). */
-    private void releaseUpstream() {
+    private void releaseUpstream(long nowNanos) {
         Channel ch = upstream;
         upstream = null;
         if (ch != null) {
             boolean complete = UpstreamClient.detach(ch);
             boolean keepAlive = upstreamHead == null || upstreamHead.isKeepAlive();
-            gw.upstream().release(ch, complete && keepAlive);
+            gw.upstream().release(ch, complete && keepAlive, nowNanos);
         }
     }
 
@@ -288,7 +298,7 @@ public abstract class Exchange implements UpstreamListener {
      * (the subclass has read it to its end) and try the next key.
      */
     protected final void retryOnNextKey(Verdict verdict) {
-        releaseUpstream();
+        releaseUpstream(System.nanoTime());
         upstreamHead = null;
         attemptFailed(verdict, null);
     }
@@ -304,7 +314,7 @@ public abstract class Exchange implements UpstreamListener {
         if (promptTokens > 0 || outputTokens > 0) {
             gw.pool().recordUsage(key, model, promptTokens, outputTokens);
         }
-        releaseUpstream();
+        releaseUpstream(System.nanoTime());
         upstreamHead = null;
         body.release();
         body = nextBody;
@@ -391,7 +401,8 @@ public abstract class Exchange implements UpstreamListener {
             return;
         }
         cancelHeadTimeout();
-        headLatencyMillis = (System.nanoTime() - attemptStartNanos) / 1_000_000;
+        headNanos = System.nanoTime();
+        headLatencyMillis = (headNanos - attemptStartNanos) / 1_000_000;
         upstreamHead = head;
         status = head.status();
         if (isClassified(status)) {
@@ -439,7 +450,7 @@ public abstract class Exchange implements UpstreamListener {
         Verdict v = VerdictClassifier.classify(status, b);
         FullHttpResponse error = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, upstreamHead.httpStatus(), b,
                 upstreamHead.headers(), EmptyHttpHeaders.INSTANCE);
-        releaseUpstream();
+        releaseUpstream(System.nanoTime());
         upstreamHead = null;
         attemptFailed(v, error);
     }
@@ -537,18 +548,19 @@ public abstract class Exchange implements UpstreamListener {
             }
         }
         releaseUser(); // before the last byte leaves: what the client sees is already counted
+        long now = System.nanoTime(); // one clock read for the end: time to first byte, duration, pool, idle timer
         if (last instanceof ByteBuf raw) {
-            markFirstByte();
+            markFirstByte(now);
             client.raw().writeAndFlush(raw, client.raw().voidPromise());
         } else if (last != null) {
-            markFirstByte();
+            markFirstByte(now);
             ctx.writeAndFlush(last);
         }
-        releaseUpstream();
+        releaseUpstream(now);
         phase = Phase.DONE;
         cleanup();
-        ended();
-        client.exchangeDone(closeAfter);
+        ended(now);
+        client.exchangeDone(closeAfter, now);
     }
 
     /** Records a verdict in the pool and reports the attempt. */
@@ -560,8 +572,20 @@ public abstract class Exchange implements UpstreamListener {
     /** Notes the moment the first byte of the answer goes to the client (time to first byte). */
     protected final void markFirstByte() {
         if (firstByteNanos < 0) {
-            firstByteNanos = System.nanoTime() - startNanos;
+            markFirstByte(System.nanoTime());
         }
+    }
+
+    /** {@link #markFirstByte()} at a time the caller read ({@link System#nanoTime()}). */
+    protected final void markFirstByte(long nowNanos) {
+        if (firstByteNanos < 0) {
+            firstByteNanos = nowNanos - startNanos;
+        }
+    }
+
+    /** When the current attempt's response head arrived ({@link System#nanoTime()}). */
+    protected final long headNanos() {
+        return headNanos;
     }
 
     /** Reports bytes written to the client. */
@@ -593,10 +617,10 @@ public abstract class Exchange implements UpstreamListener {
         }
     }
 
-    private void ended() {
+    private void ended(long nowNanos) {
         releaseUser();
-        logAccess();
-        gw.events().requestFinished(route, model.name(), status, System.nanoTime() - startNanos, firstByteNanos);
+        logAccess(nowNanos);
+        gw.events().requestFinished(route, model.name(), status, nowNanos - startNanos, firstByteNanos);
     }
 
     /** Sets the Connection header of a response the exchange writes, and notes whether to close after it. */
@@ -618,7 +642,7 @@ public abstract class Exchange implements UpstreamListener {
         dropUpstream();
         status = 499;
         cleanup();
-        ended();
+        ended(System.nanoTime());
         client.exchangeDone(true);
     }
 
@@ -643,11 +667,11 @@ public abstract class Exchange implements UpstreamListener {
         return logLine;
     }
 
-    private void logAccess() {
+    private void logAccess(long nowNanos) {
         if (!access.isInfoEnabled()) {
             return;
         }
-        long ms = (System.nanoTime() - startNanos) / 1_000_000;
+        long ms = (nowNanos - startNanos) / 1_000_000;
         access.info("{} {} model={} key={} attempts={} {}ms", logLine(), status, model.name(),
                 key == null ? "-" : key.masked(), attempts.count(), ms);
     }

@@ -246,7 +246,7 @@ public final class NativeExchange extends Exchange {
         }
         out.writeShort(0x0d0a);
         sse = head.valueStartsWith(CONTENT_TYPE, "text/event-stream");
-        markFirstByte();
+        markFirstByte(headNanos()); // the head goes out as it came
         client.raw().write(out, client.raw().voidPromise());
     }
 

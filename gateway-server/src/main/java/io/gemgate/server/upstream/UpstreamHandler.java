@@ -30,6 +30,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Resp
     int uses;
     /** When it last went back to the pool ({@link System#nanoTime()}). */
     long idleSinceNanos;
+    /** The pool of its loop, which opened it (null for a connection no pool opened). */
+    UpstreamPool pool;
+    /** When the pool stops reusing it ({@link System#nanoTime()}; max connection lifetime, less some jitter). */
+    long retireAtNanos = Long.MAX_VALUE;
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -51,6 +55,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Resp
         this.listener = l;
         this.responseComplete = false;
         decoder.expectHeadResponse(headRequest);
+    }
+
+    boolean isRetired(long nowNanos) {
+        return retireAtNanos != Long.MAX_VALUE && nowNanos - retireAtNanos >= 0;
     }
 
     /** Detaches the listener; returns true when the last response was read to its end (reusable connection). */

@@ -5,7 +5,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
-import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -18,14 +17,11 @@ import java.util.concurrent.TimeUnit;
  * and a bounded queue of waiters beyond it. Touched only on its loop, so it needs no locks.
  */
 final class UpstreamPool {
-    static final AttributeKey<UpstreamPool> POOL = AttributeKey.valueOf("gemgate.upstream.pool");
-    static final AttributeKey<Long> RETIRE_AT = AttributeKey.valueOf("gemgate.upstream.retireAt");
-
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final int maxConnections;
     private final int maxPending;
-    private final long lifetimeMillis;
+    private final long lifetimeNanos;
     private final long acquireTimeoutMillis;
     private final long idleTimeoutNanos;
     /** The pending sweep of connections idle too long, or null. */
@@ -40,7 +36,9 @@ final class UpstreamPool {
         this.bootstrap = bootstrap;
         this.maxConnections = cfg.maxConnectionsPerLoop();
         this.maxPending = cfg.maxPendingAcquires();
-        this.lifetimeMillis = cfg.maxConnectionLifetime().toMillis();
+        // At most about 73 years, so that a retirement time stays comparable with nanoTime differences.
+        this.lifetimeNanos = cfg.maxConnectionLifetime().compareTo(java.time.Duration.ofNanos(Long.MAX_VALUE / 4)) > 0
+                ? Long.MAX_VALUE / 4 : cfg.maxConnectionLifetime().toNanos();
         this.acquireTimeoutMillis = cfg.connectTimeout().toMillis();
         this.idleTimeoutNanos = cfg.poolIdleTimeout().toNanos();
     }
@@ -49,14 +47,17 @@ final class UpstreamPool {
         return open;
     }
 
-    Future<Channel> acquire() {
+    /** @param nowNanos {@link System#nanoTime()}, read by the caller (who needs it too) */
+    Future<Channel> acquire(long nowNanos) {
         if (draining) {
             return loop.newFailedFuture(new PoolExhaustedException("upstream pool is shutting down"));
         }
         Channel ch;
         while ((ch = idle.pollLast()) != null) {
-            if (ch.isActive() && !isRetired(ch)) {
-                return loop.newSucceededFuture(use(ch));
+            UpstreamHandler h = UpstreamClient.handler(ch);
+            if (ch.isActive() && h != null && !h.isRetired(nowNanos)) {
+                h.uses++;
+                return loop.newSucceededFuture(ch);
             }
             ch.close();
         }
@@ -80,9 +81,10 @@ final class UpstreamPool {
         return p;
     }
 
-    void release(Channel ch, boolean reusable) {
+    /** @param nowNanos {@link System#nanoTime()}, read by the caller */
+    void release(Channel ch, UpstreamHandler h, boolean reusable, long nowNanos) {
         assert loop.inEventLoop();
-        if (!reusable || draining || !ch.isActive() || isRetired(ch)) {
+        if (!reusable || draining || !ch.isActive() || h.isRetired(nowNanos)) {
             ch.close();
             return;
         }
@@ -96,10 +98,7 @@ final class UpstreamPool {
                 return;
             }
         }
-        UpstreamHandler h = UpstreamClient.handler(ch);
-        if (h != null) {
-            h.idleSinceNanos = System.nanoTime();
-        }
+        h.idleSinceNanos = nowNanos;
         idle.addLast(ch);
         if (sweep == null && idleTimeoutNanos > 0) {
             sweep = loop.schedule(this::sweep, idleTimeoutNanos, TimeUnit.NANOSECONDS);
@@ -135,23 +134,19 @@ final class UpstreamPool {
         return ch;
     }
 
-    private boolean isRetired(Channel ch) {
-        Long at = ch.attr(RETIRE_AT).get();
-        return at != null && System.currentTimeMillis() >= at;
-    }
-
     private Future<Channel> connect(Promise<Channel> promise) {
         open++;
         ChannelFuture cf = bootstrap.connect();
         Channel ch = cf.channel();
-        ch.attr(POOL).set(this);
-        long jitter = lifetimeMillis / 10 == 0 ? 0 : ThreadLocalRandom.current().nextLong(lifetimeMillis / 10);
-        ch.attr(RETIRE_AT).set(System.currentTimeMillis() + lifetimeMillis - jitter);
         ch.closeFuture().addListener(f -> onClosed(ch));
         cf.addListener(f -> {
             if (f.isSuccess()) {
+                UpstreamHandler h = UpstreamClient.handler(ch); // the channel's initializer has run
+                h.pool = this;
+                long jitter = lifetimeNanos / 10 == 0 ? 0 : ThreadLocalRandom.current().nextLong(lifetimeNanos / 10);
+                h.retireAtNanos = System.nanoTime() + lifetimeNanos - jitter;
                 if (!promise.trySuccess(use(ch))) {
-                    release(ch, true);
+                    release(ch, h, true, System.nanoTime());
                 }
             } else {
                 promise.tryFailure(f.cause());
