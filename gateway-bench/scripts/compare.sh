@@ -10,14 +10,14 @@
 #   2. latency: the Netty LoadGenerator at a fixed RATE (5000 requests/s), coordinated omission corrected, against the
 #      four targets interleaved; p50/p99/p99.9 and the p99 each proxy adds over direct in the same round.
 # Also measured: the CPU time each target's process spends per request (from /proc, all threads), the figure that
-# drifts least on a shared machine. Everything it started is stopped on exit (trap). Defaults take about 5 minutes.
+# drifts least on a shared machine. Everything it started is stopped on exit (trap). Defaults take about 7 minutes.
 #
 # Needs: java 17, wrk, nginx, haproxy (Debian: apt-get install -y nginx haproxy wrk; nothing is started by installing)
 # and the two jars (mvn -q -DskipTests package). Settings, as environment variables:
-#   DURATION=10 ROUNDS=3 CONNECTIONS=64               wrk runs: seconds, rounds, connections
+#   DURATION=10 ROUNDS=5 CONNECTIONS=64               wrk runs: seconds, rounds, connections
 #   WARMUP=5 GEMGATE_WARMUP=30 GEMGATE_WARMUP_RUNS=3  unrecorded warm-up per target, seconds (a JVM needs longer;
 #                                                     gemgate's is split in runs, each with new connections)
-#   RATE=5000 RATE_ROUNDS=2 RATE_DURATION=8          the fixed-rate runs (RATE=0 skips them)
+#   RATE=5000 RATE_ROUNDS=3 RATE_DURATION=8          the fixed-rate runs (RATE=0 skips them)
 #   UPSTREAM_THREADS=1 NGINX_WORKERS=auto HAPROXY_THREADS=<cpus> GEMGATE_THREADS=<its default: one per cpu>
 #   ACCESS_LOG=off|on                                 on: every proxy writes an access log to a file
 #   GEMGATE_JAVA_OPTS="..."                           extra JVM options of the gateway (e.g. -XX:StartFlightRecording)
@@ -29,13 +29,13 @@ BENCH_JAR=${BENCH_JAR:-$ROOT/gateway-bench/target/benchmarks.jar}
 GEMGATE_JAR=${GEMGATE_JAR:-$ROOT/gateway-server/target/gemgate.jar}
 JAVA=${JAVA:-java}
 DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-64}
 WARMUP=${WARMUP:-5}
 GEMGATE_WARMUP=${GEMGATE_WARMUP:-30}
 GEMGATE_WARMUP_RUNS=${GEMGATE_WARMUP_RUNS:-3}
 RATE=${RATE:-5000}
-RATE_ROUNDS=${RATE_ROUNDS:-2}
+RATE_ROUNDS=${RATE_ROUNDS:-3}
 RATE_DURATION=${RATE_DURATION:-8}
 UPSTREAM_THREADS=${UPSTREAM_THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-auto}

@@ -344,7 +344,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
             e.user(user);
         }
-        gw.inFlight().incrementAndGet();
+        gw.inFlight().increment();
         gw.events().requestStarted(route.label);
         exchange = e;
         e.start();
@@ -478,7 +478,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
      */
     public void exchangeDone(boolean close, long nowNanos) {
         exchange = null;
-        gw.inFlight().decrementAndGet();
+        gw.inFlight().decrement();
         if (close || !keepAlive || gw.isShuttingDown()) {
             ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             return;

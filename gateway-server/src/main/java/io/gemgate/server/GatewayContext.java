@@ -8,6 +8,7 @@ import io.gemgate.core.keys.KeyPool;
 import io.gemgate.server.upstream.UpstreamClient;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /** What every connection of one gateway shares: configuration, key pool, upstream client, counters. */
@@ -25,7 +26,8 @@ public final class GatewayContext {
     private final io.gemgate.core.tokens.TokenRegistry tokens;
     private final io.gemgate.core.tokens.TokenLimiter limiter;
     private final java.util.function.LongSupplier clock;
-    private final AtomicInteger inFlight = new AtomicInteger();
+    /** A LongAdder: both ends of every request change it, from every event loop (a shared atomic would contend). */
+    private final LongAdder inFlight = new LongAdder();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
     private final CopyOnWriteArrayList<Consumer<io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
@@ -142,7 +144,7 @@ public final class GatewayContext {
     }
 
     /** Requests between their head and their last byte. */
-    public AtomicInteger inFlight() {
+    public LongAdder inFlight() {
         return inFlight;
     }
 

@@ -180,7 +180,7 @@ public final class GatewayServer implements AutoCloseable {
         }
         closed = true;
         long grace = gw.config().server().shutdownGrace().toNanos();
-        log.info("Gemgate stopping: {} request(s) in flight, up to {}s to finish", gw.inFlight().get(),
+        log.info("Gemgate stopping: {} request(s) in flight, up to {}s to finish", gw.inFlight().sum(),
                 gw.config().server().shutdownGrace().toSeconds());
         gw.startShutdown();
         listener.close().syncUninterruptibly();
@@ -188,11 +188,11 @@ public final class GatewayServer implements AutoCloseable {
             ch.eventLoop().execute(() -> ch.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE));
         }
         long deadline = System.nanoTime() + grace;
-        while (gw.inFlight().get() > 0 && System.nanoTime() < deadline) {
+        while (gw.inFlight().sum() > 0 && System.nanoTime() < deadline) {
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
         }
-        if (gw.inFlight().get() > 0) {
-            log.warn("{} request(s) still in flight after the grace period: closing them", gw.inFlight().get());
+        if (gw.inFlight().sum() > 0) {
+            log.warn("{} request(s) still in flight after the grace period: closing them", gw.inFlight().sum());
         }
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         prober.close();

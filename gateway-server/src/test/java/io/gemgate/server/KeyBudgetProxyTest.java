@@ -119,7 +119,7 @@ class KeyBudgetProxyTest {
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
                         "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}")).build(),
                 HttpResponse.BodyHandlers.ofString());
-        AdminClient.await(() -> gw.server().context().inFlight().get(), n -> n == 1, Duration.ofSeconds(10));
+        AdminClient.await(() -> gw.server().context().inFlight().sum(), n -> n == 1, Duration.ofSeconds(10));
         assertThat(waiting).isNotDone();
         assertThat(fake.requestCount()).isEqualTo(1);
         now.set(NEXT_MINUTE);

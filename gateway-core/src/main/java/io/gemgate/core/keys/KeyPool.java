@@ -297,7 +297,9 @@ public final class KeyPool {
         switch (verdict.kind()) {
             case SUCCESS -> {
                 c.add(DayCounters.SUCCESSES, 1);
-                s.rateLimitStreak = 0;
+                if (s.rateLimitStreak != 0) { // no store (no cache line taken from another core) when already 0
+                    s.rateLimitStreak = 0;
+                }
                 k.healthSuccess(latencyMillis);
             }
             case CLIENT_ERROR -> {

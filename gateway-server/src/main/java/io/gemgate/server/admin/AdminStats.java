@@ -11,12 +11,14 @@ import io.gemgate.core.keys.KeyUsage;
 import io.gemgate.core.keys.ModelRef;
 import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.core.metrics.GatewayEvents;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -34,9 +36,9 @@ import org.HdrHistogram.Recorder;
  * </ul>
  *
  * <p>Thread-safe. The event methods are called on event loops for every request: they take no lock and allocate
- * nothing (packed atomic minute buckets, {@link LongAdder}s, HdrHistogram {@link Recorder}s, whose writers are
- * wait-free). Reading ({@link #write}) folds the recorders' intervals into running totals under a lock that only
- * readers take.
+ * nothing once a thread has its cell (packed minute buckets and HdrHistogram {@link Recorder}s per recording
+ * thread, {@link LongAdder}s). Reading ({@link #write}) sums the cells and folds their recorders' intervals into
+ * running totals under a lock that only readers take.
  */
 public final class AdminStats implements GatewayEvents {
     /** The model the capacity multiplier is given for when the caller names none. */
@@ -51,21 +53,40 @@ public final class AdminStats implements GatewayEvents {
     private final KeyPool pool;
     private final LongSupplier clock;
     private final long startedAtMillis;
-    /** Per minute bucket: the minute number (epoch minutes) in the high 32 bits, the count in the low 32. */
-    private final AtomicLongArray perMinute = new AtomicLongArray(MINUTES);
-    private final AtomicLongArray errorsPerMinute = new AtomicLongArray(MINUTES);
+    /** The recording threads' cells (see {@link Cell}), summed by readers. */
+    private final List<Cell> cells = new CopyOnWriteArrayList<>();
+    private final FastThreadLocal<Cell> cell = new FastThreadLocal<>() {
+        @Override
+        protected Cell initialValue() {
+            Cell c = new Cell();
+            cells.add(c);
+            return c;
+        }
+    };
     private final LongAdder requests = new LongAdder();
     private final LongAdder[] byStatusClass = adders(6);
     private final LongAdder[] attempts = adders(VERDICTS.length);
     private final LongAdder[] failovers = adders(VERDICTS.length);
     private final Map<String, Integer> verdictIndex = new HashMap<>();
-    private final Recorder latency = new Recorder(MAX_MICROS, 2);
-    private final Recorder firstByte = new Recorder(MAX_MICROS, 2);
     // Reader side, guarded by this.
     private final Histogram latencyTotal = new Histogram(MAX_MICROS, 2);
     private final Histogram firstByteTotal = new Histogram(MAX_MICROS, 2);
-    private Histogram latencyInterval;
-    private Histogram firstByteInterval;
+
+    /**
+     * What one recording thread (an event loop) counts: written by that thread only, so its atomics never contend
+     * with another core's (one shared minute counter and recorder cost several cache-line transfers per request
+     * between the event loops).
+     */
+    private static final class Cell {
+        /** Per minute bucket: the minute number (epoch minutes) in the high 32 bits, the count in the low 32. */
+        final AtomicLongArray perMinute = new AtomicLongArray(MINUTES);
+        final AtomicLongArray errorsPerMinute = new AtomicLongArray(MINUTES);
+        final Recorder latency = new Recorder(MAX_MICROS, 2);
+        final Recorder firstByte = new Recorder(MAX_MICROS, 2);
+        // Reader side, guarded by the AdminStats.
+        Histogram latencyInterval;
+        Histogram firstByteInterval;
+    }
 
     /** @param clock epoch millis, the gateway's clock */
     public AdminStats(KeyPool pool, LongSupplier clock) {
@@ -90,15 +111,16 @@ public final class AdminStats implements GatewayEvents {
     @Override
     public void requestFinished(String route, String model, int status, long durationNanos, long firstByteNanos) {
         long minute = clock.getAsLong() / MINUTE_MILLIS;
-        bump(perMinute, minute);
+        Cell c = cell.get();
+        bump(c.perMinute, minute);
         if (status >= 400) {
-            bump(errorsPerMinute, minute);
+            bump(c.errorsPerMinute, minute);
         }
         requests.increment();
         byStatusClass[Math.min(5, Math.max(0, status / 100))].increment();
-        latency.recordValue(Math.min(MAX_MICROS, Math.max(0, durationNanos / 1000)));
+        c.latency.recordValue(Math.min(MAX_MICROS, Math.max(0, durationNanos / 1000)));
         if (firstByteNanos >= 0) {
-            firstByte.recordValue(Math.min(MAX_MICROS, firstByteNanos / 1000));
+            c.firstByte.recordValue(Math.min(MAX_MICROS, firstByteNanos / 1000));
         }
     }
 
@@ -114,21 +136,28 @@ public final class AdminStats implements GatewayEvents {
         }
     }
 
-    /** Adds one to the bucket of {@code minute}, restarting it when it still holds an older minute. */
+    /**
+     * Adds one to the bucket of {@code minute}, restarting it when it still holds an older minute. Only the cell's
+     * thread writes: a plain read and a release store, no compare-and-set.
+     */
     private static void bump(AtomicLongArray buckets, long minute) {
         int i = (int) (minute % MINUTES);
-        while (true) {
-            long v = buckets.get(i);
-            long next = (v >>> 32) == minute ? v + 1 : (minute << 32) | 1;
-            if (buckets.compareAndSet(i, v, next)) {
-                return;
-            }
-        }
+        long v = buckets.getPlain(i);
+        buckets.setRelease(i, (v >>> 32) == minute ? v + 1 : (minute << 32) | 1);
     }
 
     private static long count(AtomicLongArray buckets, long minute) {
-        long v = buckets.get((int) (minute % MINUTES));
+        long v = buckets.getAcquire((int) (minute % MINUTES));
         return (v >>> 32) == minute ? v & COUNT_MASK : 0;
+    }
+
+    /** The count of {@code minute} over all cells. */
+    private long count(boolean errors, long minute) {
+        long n = 0;
+        for (Cell c : cells) {
+            n += count(errors ? c.errorsPerMinute : c.perMinute, minute);
+        }
+        return n;
     }
 
     // ------------------------------------------------------------------------------------------------------ report
@@ -148,10 +177,12 @@ public final class AdminStats implements GatewayEvents {
         writeToday(g, keys, models, now);
         writePerMinute(g, now);
         synchronized (this) {
-            latencyInterval = latency.getIntervalHistogram(latencyInterval);
-            latencyTotal.add(latencyInterval);
-            firstByteInterval = firstByte.getIntervalHistogram(firstByteInterval);
-            firstByteTotal.add(firstByteInterval);
+            for (Cell c : cells) {
+                c.latencyInterval = c.latency.getIntervalHistogram(c.latencyInterval);
+                latencyTotal.add(c.latencyInterval);
+                c.firstByteInterval = c.firstByte.getIntervalHistogram(c.firstByteInterval);
+                firstByteTotal.add(c.firstByteInterval);
+            }
             writeHistogram(g, "latencyMillis", latencyTotal);
             writeHistogram(g, "firstByteMillis", firstByteTotal);
         }
@@ -239,14 +270,14 @@ public final class AdminStats implements GatewayEvents {
         long sum = 0;
         g.writeArrayFieldStart("requests");
         for (long m = first; m <= current; m++) {
-            long n = count(perMinute, m);
+            long n = count(false, m);
             sum += n;
             g.writeNumber(n);
         }
         g.writeEndArray();
         g.writeArrayFieldStart("errors");
         for (long m = first; m <= current; m++) {
-            g.writeNumber(count(errorsPerMinute, m));
+            g.writeNumber(count(true, m));
         }
         g.writeEndArray();
         g.writeNumberField("lastHour", sum);
