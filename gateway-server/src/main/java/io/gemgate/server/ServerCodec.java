@@ -205,6 +205,9 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
                 return false;
             }
             in.skipBytes(i);
+            // Two messages, as Netty's decoder makes them. One FullHttpRequest (request and content at once, one pass
+            // through the flow control handler) measured slower: 0.6 us more CPU per request in two interleaved A/B
+            // runs on JDK 17; why was not established.
             out.add(new DefaultHttpRequest(version, method, new String(b, 0, uriStart, uriEnd - uriStart), headers));
             out.add(bodyLength == 0 ? LastHttpContent.EMPTY_LAST_CONTENT
                     : new DefaultLastHttpContent(in.readRetainedSlice((int) bodyLength), trailersFactory));
