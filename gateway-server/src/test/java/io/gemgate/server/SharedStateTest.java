@@ -172,7 +172,10 @@ class SharedStateTest {
         Answer patched = new AdminClient(a, 3).patch("/admin/api/keys/" + KeyMask.fingerprint(key(1)),
                 "{\"enabled\": false, \"weight\": 7, \"label\": \"team b\"}");
         assertThat(patched.status()).isEqualTo(200);
-        await(() -> b.poolKey(key(1)).label(), "team b"::equals, PROPAGATION);
+        // The three fields may reach the other in different sync rounds: wait for all of them, then check each.
+        await(() -> b.poolKey(key(1)), k -> k.label().equals("team b") && !k.isEnabled() && k.weight() == 7,
+                PROPAGATION);
+        assertThat(b.poolKey(key(1)).label()).isEqualTo("team b");
         assertThat(b.poolKey(key(1)).isEnabled()).isFalse();
         assertThat(b.poolKey(key(1)).weight()).isEqualTo(7);
         int before = fake.requestCount();
