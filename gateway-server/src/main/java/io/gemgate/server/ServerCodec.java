@@ -1,5 +1,6 @@
 package io.gemgate.server;
 
+import io.gemgate.server.internal.HttpToken;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
@@ -61,22 +62,6 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
                 return new byte[8 * 1024];
             }
         };
-        /** RFC 9110 tchar: the bytes of a field name. */
-        private static final boolean[] TCHAR = new boolean[128];
-
-        static {
-            for (int c = '0'; c <= '9'; c++) {
-                TCHAR[c] = true;
-            }
-            for (int c = 'a'; c <= 'z'; c++) {
-                TCHAR[c] = true;
-                TCHAR[c - 32] = true;
-            }
-            for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-                TCHAR[c] = true;
-            }
-        }
-
         private static final HttpHeadersFactory HEADERS =
                 DefaultHttpHeadersFactory.headersFactory().withValidation(false); // the fast path validated them
 
@@ -160,7 +145,7 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
                     break;
                 }
                 int nameStart = i;
-                while (i < n && b[i] > 0 && TCHAR[b[i]]) {
+                while (i < n && HttpToken.isTchar(b[i])) {
                     i++;
                 }
                 if (i == nameStart || i >= n || b[i] != ':') {

@@ -22,9 +22,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>Why not a Micrometer {@code Timer}: each of its records reads the clock twice (the rotation of its decaying max
  * and of its histogram window) and updates shared counters with compare-and-set; the gateway records two per request.
- * Here a record is a bucket search and three plain stores into cells that only the recording thread writes (one cell
- * per thread and series, found through a {@link FastThreadLocal}: an array index on an event loop), so nothing is
- * shared between event loops and no clock is read. A scrape sums the cells. A scrape that runs during a record may see
+ * Here a record is a bucket search and two plain stores (its bucket, the sum) into cells that only the recording
+ * thread writes (one cell per thread and series, found through a {@link FastThreadLocal}: an array index on an event
+ * loop), so nothing is shared between event loops and no clock is read. A scrape sums the cells. A scrape that runs during a record may see
  * its bucket and not yet its sum; the next scrape sees both.
  */
 final class RouteHistogram implements Collector {

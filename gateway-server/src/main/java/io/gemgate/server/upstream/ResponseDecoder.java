@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.gemgate.core.bytes.ByteSearch;
+import io.gemgate.server.internal.HttpToken;
 import java.util.Arrays;
 
 /**
@@ -45,21 +46,6 @@ final class ResponseDecoder {
     private static final int BROKEN = 7;
     /** The longest chunk-size line (with extensions) and trailer field accepted. */
     private static final int MAX_LINE = 8192;
-    /** tchar (RFC 9110 5.6.2), for header names. */
-    private static final boolean[] TOKEN = new boolean[128];
-
-    static {
-        for (int c = '0'; c <= '9'; c++) {
-            TOKEN[c] = true;
-        }
-        for (int c = 'a'; c <= 'z'; c++) {
-            TOKEN[c] = true;
-            TOKEN[c - 'a' + 'A'] = true;
-        }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TOKEN[c] = true;
-        }
-    }
 
     private final int maxHead;
     private final ByteBufAllocator alloc;
@@ -359,8 +345,7 @@ final class ResponseDecoder {
                 return null;
             }
             for (int i = pos; i < colon; i++) {
-                int c = b[i];
-                if (c < 0 || !TOKEN[c]) {
+                if (!HttpToken.isTchar(b[i])) {
                     broken(sink, "bad character in a response header name");
                     return null;
                 }

@@ -56,8 +56,7 @@ final class UpstreamPool {
         while ((ch = idle.pollLast()) != null) {
             UpstreamHandler h = UpstreamClient.handler(ch);
             if (ch.isActive() && h != null && !h.isRetired(nowNanos)) {
-                h.uses++;
-                return loop.newSucceededFuture(ch);
+                return loop.newSucceededFuture(use(ch, h));
             }
             ch.close();
         }
@@ -94,7 +93,7 @@ final class UpstreamPool {
         ch.read();
         Promise<Channel> waiter;
         while ((waiter = pending.poll()) != null) {
-            if (waiter.trySuccess(use(ch))) {
+            if (waiter.trySuccess(use(ch, h))) {
                 return;
             }
         }
@@ -126,11 +125,8 @@ final class UpstreamPool {
         }
     }
 
-    private Channel use(Channel ch) {
-        UpstreamHandler h = UpstreamClient.handler(ch);
-        if (h != null) {
-            h.uses++;
-        }
+    private static Channel use(Channel ch, UpstreamHandler h) {
+        h.uses++;
         return ch;
     }
 
@@ -143,10 +139,11 @@ final class UpstreamPool {
             if (f.isSuccess()) {
                 UpstreamHandler h = UpstreamClient.handler(ch); // the channel's initializer has run
                 h.pool = this;
+                long now = System.nanoTime();
                 long jitter = lifetimeNanos / 10 == 0 ? 0 : ThreadLocalRandom.current().nextLong(lifetimeNanos / 10);
-                h.retireAtNanos = System.nanoTime() + lifetimeNanos - jitter;
-                if (!promise.trySuccess(use(ch))) {
-                    release(ch, h, true, System.nanoTime());
+                h.retireAtNanos = now + lifetimeNanos - jitter;
+                if (!promise.trySuccess(use(ch, h))) {
+                    release(ch, h, true, now);
                 }
             } else {
                 promise.tryFailure(f.cause());
