@@ -183,20 +183,23 @@ class NativeProxyTest {
     }
 
     @Test
-    void whenEveryKeyIsInvalidTheClientGets503NotGooglesKeyErrorAndReadyGoesDown() {
+    void whenEveryKeyIsRefusedAsInvalidOneRequestSetsAsideOneKeyTheBrakeKeepsTheOtherAndGooglesKeyErrorNeverShows() {
         gw = GatewayHarness.start(2);
         fake().always(key(0), Behavior.invalidKey());
         fake().always(key(1), Behavior.invalidKey());
 
         HttpResponse<String> first = gw.generate("gemini-2.5-flash");
-        assertThat(first.statusCode()).isEqualTo(503);
-        assertThat(first.body()).doesNotContain("API key not valid");
+        assertThat(first.statusCode()).isEqualTo(502);
+        assertThat(first.body()).doesNotContain("API key not valid").contains("refused two keys");
+        assertThat(gw.poolKey(key(0)).isInvalid()).isTrue();
+        assertThat(gw.poolKey(key(1)).isInvalid()).as("one key per request").isFalse();
         HttpResponse<String> second = gw.generate("gemini-2.5-flash");
         assertThat(second.statusCode()).isEqualTo(503);
-        assertThat(second.body()).contains("2 invalid");
+        assertThat(second.body()).doesNotContain("API key not valid");
         assertThat(second.headers().firstValue("retry-after")).isPresent();
-        assertThat(fake().requestCount()).isEqualTo(2);
-        assertThat(gw.get("/ready").statusCode()).isEqualTo(503);
+        assertThat(gw.poolKey(key(1)).isInvalid()).as("half the pool at most: braked").isFalse();
+        assertThat(fake().requestCount()).isEqualTo(3);
+        assertThat(gw.get("/ready").statusCode()).isEqualTo(200);
     }
 
     @ParameterizedTest

@@ -100,6 +100,8 @@ public abstract class Exchange implements UpstreamListener {
     private FullHttpResponse lastError;
     private Verdict lastVerdict;
     private boolean paused;
+    /** An upstream refused one of this request's keys as invalid (at most one is set aside per request). */
+    private boolean refusedKey;
     /** Time this request already spent waiting for a key to free (failover.maxWait). */
     private long waitedMillis;
 
@@ -296,6 +298,18 @@ public abstract class Exchange implements UpstreamListener {
      * @param error the upstream's error answer, or null when there was none (connect failure, timeout); owned here
      */
     protected final void attemptFailed(Verdict verdict, FullHttpResponse error) {
+        if (verdict.kind() == VerdictKind.INVALID_KEY && refusedKey) {
+            // One request sets aside at most one key (issue 13): a second refusal points at the request, or at an
+            // upstream that refuses everything, more than at the keys. Counted, never set aside; no further key.
+            record(new Verdict(VerdictKind.CLIENT_ERROR, -1, verdict.reason()), false);
+            if (error != null) {
+                error.release();
+            }
+            respondError(502, "the upstream refused two keys for this request (" + verdict.reason() + "); a "
+                    + "request never sets aside more than one key, so the gateway stops here", -1);
+            return;
+        }
+        refusedKey |= verdict.kind() == VerdictKind.INVALID_KEY;
         record(verdict, verdict.kind().retryOnNextKey());
         if (verdict.kind().isCostly()) {
             attempts.costlyFailure();
