@@ -49,8 +49,13 @@ public final class KeyPool {
     private final LongSupplier clock;
     private final QuotaCalendar calendar;
     private final KeyBudgetMeter budgets;
-    /** Per model index: the usable keys by tier, built on first use and again after the ring changes. */
-    private final AtomicReferenceArray<ModelLanes> lanes = new AtomicReferenceArray<>(MAX_MODELS + 1);
+    /** Every key: what requests without a group restriction use. Its lanes (per model) hold the usable keys. */
+    private final KeyGroups allKeys = new KeyGroups(java.util.Set.of(), true, false);
+    /** Every interned group set, {@link #allKeys} first; copied on write (new sets are rare). */
+    private volatile KeyGroups[] groupSets = {allKeys};
+    private final ConcurrentHashMap<java.util.Set<String>, KeyGroups> groupsByNames = new ConcurrentHashMap<>();
+    /** By the model's groups: the closed sets (none open to the request's token), which match no key. */
+    private final ConcurrentHashMap<java.util.Set<String>, KeyGroups> closedByNames = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ModelRef> models = new ConcurrentHashMap<>();
     private final AtomicReferenceArray<ModelRef> modelsByIndex = new AtomicReferenceArray<>(MAX_MODELS + 1);
     private final AtomicInteger nextModelIndex = new AtomicInteger();
@@ -174,11 +179,20 @@ public final class KeyPool {
      * @return the key, or null when none is left (then {@link #unavailable} says why)
      */
     public ApiKey acquire(ModelRef model, KeyAttempts attempts) {
+        return acquire(model, allKeys, attempts);
+    }
+
+    /**
+     * {@link #acquire(ModelRef, KeyAttempts)} among the keys of {@code groups} only ({@link #groups}).
+     *
+     * @return the key, or null when none is left (then {@link #unavailable(ModelRef, KeyGroups)} says why)
+     */
+    public ApiKey acquire(ModelRef model, KeyGroups groups, KeyAttempts attempts) {
         if (attempts.isSpent()) {
             return null;
         }
         long now = clock.getAsLong();
-        ModelLanes l = lanes(model, now);
+        ModelLanes l = lanes(model, groups, now);
         l.wake(now);
         KeyBudget budget = budgets.of(model);
         Strategy strategy = settings.strategy();
@@ -194,23 +208,69 @@ public final class KeyPool {
         return k;
     }
 
-    /** The lanes of a model for the current ring, built when missing or made for an earlier ring. */
-    private ModelLanes lanes(ModelRef model, long now) {
-        ModelLanes l = lanes.get(model.index());
+    /** The lanes of a model and group set for the current ring, built when missing or made for an earlier ring. */
+    private ModelLanes lanes(ModelRef model, KeyGroups groups, long now) {
+        ModelLanes l = groups.lanes.get(model.index());
         if (l != null && l.keys == ring.keys) {
             return l;
         }
-        return buildLanes(model, now);
+        return buildLanes(model, groups, now);
     }
 
-    private synchronized ModelLanes buildLanes(ModelRef model, long now) {
-        ModelLanes l = lanes.get(model.index());
+    private synchronized ModelLanes buildLanes(ModelRef model, KeyGroups groups, long now) {
+        ModelLanes l = groups.lanes.get(model.index());
         ApiKey[] keys = ring.keys;
         if (l == null || l.keys != keys) {
-            l = new ModelLanes(this, keys, model, now);
-            lanes.set(model.index(), l);
+            l = new ModelLanes(this, keys, model, groups, now);
+            groups.lanes.set(model.index(), l);
         }
         return l;
+    }
+
+    /** Every key: no group restriction. */
+    public KeyGroups allKeys() {
+        return allKeys;
+    }
+
+    /**
+     * The keys a request may use: those of the groups its model is routed to (the live setting {@code modelGroups};
+     * null: every key) that are also among the groups its user token is limited to (empty or null: no limit). When
+     * the two share no group, no key can serve. Interned: cheap to call per request once both are known.
+     */
+    public KeyGroups groups(java.util.Set<String> modelGroups, java.util.Set<String> tokenGroups) {
+        boolean tokenLimited = tokenGroups != null && !tokenGroups.isEmpty();
+        if (modelGroups == null && !tokenLimited) {
+            return allKeys;
+        }
+        java.util.Set<String> names;
+        if (modelGroups == null) {
+            names = tokenGroups;
+        } else if (!tokenLimited) {
+            names = modelGroups;
+        } else {
+            names = new java.util.TreeSet<>(modelGroups);
+            names.retainAll(tokenGroups);
+        }
+        boolean closed = names.isEmpty();
+        if (closed) {
+            names = modelGroups;
+        }
+        KeyGroups g = (closed ? closedByNames : groupsByNames).get(names);
+        return g != null ? g : internGroups(names, closed);
+    }
+
+    private synchronized KeyGroups internGroups(java.util.Set<String> names, boolean closed) {
+        ConcurrentHashMap<java.util.Set<String>, KeyGroups> byNames = closed ? closedByNames : groupsByNames;
+        KeyGroups g = byNames.get(names);
+        if (g == null) {
+            java.util.Set<String> copy = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(names));
+            g = new KeyGroups(copy, false, closed);
+            KeyGroups[] next = java.util.Arrays.copyOf(groupSets, groupSets.length + 1);
+            next[next.length - 1] = g;
+            groupSets = next;
+            byNames.put(copy, g);
+        }
+        return g;
     }
 
     /**
@@ -263,29 +323,35 @@ public final class KeyPool {
         return w <= now ? now : w;
     }
 
-    /** Tells the lanes of a model that a key's state for it changed (a rest began, or ended early). */
+    /** Tells the lanes of a model (of every group set) that a key's state for it changed (a rest began or ended). */
     private void refile(ApiKey k, ModelRef model, long now) {
-        ModelLanes l = lanes.get(model.index());
-        if (l != null) {
-            l.update(k, now);
-        }
-    }
-
-    /** Tells every model's lanes that a key changed as a whole (enabled, disabled, invalid, valid, removed). */
-    private synchronized void refile(ApiKey k) {
-        long now = clock.getAsLong();
-        for (int i = 0; i < lanes.length(); i++) {
-            ModelLanes l = lanes.get(i);
+        for (KeyGroups g : groupSets) {
+            ModelLanes l = g.lanes.get(model.index());
             if (l != null) {
                 l.update(k, now);
             }
         }
     }
 
+    /** Tells every model's lanes that a key changed as a whole (enabled, disabled, invalid, valid, removed). */
+    private synchronized void refile(ApiKey k) {
+        long now = clock.getAsLong();
+        for (KeyGroups g : groupSets) {
+            for (int i = 0; i < g.lanes.length(); i++) {
+                ModelLanes l = g.lanes.get(i);
+                if (l != null) {
+                    l.update(k, now);
+                }
+            }
+        }
+    }
+
     /** Drops every model's lanes: they are built again, from the keys' state, on next use. */
     private synchronized void dropLanes() {
-        for (int i = 0; i < lanes.length(); i++) {
-            lanes.set(i, null);
+        for (KeyGroups g : groupSets) {
+            for (int i = 0; i < g.lanes.length(); i++) {
+                g.lanes.set(i, null);
+            }
         }
     }
 
@@ -415,8 +481,32 @@ public final class KeyPool {
      * over its budget for the minute), else 503 with the next daily reset.
      */
     public Unavailable unavailable(ModelRef model) {
+        return unavailable(model, allKeys);
+    }
+
+    /**
+     * {@link #unavailable(ModelRef)} among the keys of {@code groups}; the message names the groups. 503 when no key
+     * is in them.
+     */
+    public Unavailable unavailable(ModelRef model, KeyGroups groups) {
         long now = clock.getAsLong();
-        ApiKey[] keys = ring.keys;
+        ApiKey[] all = ring.keys;
+        ApiKey[] keys = all;
+        if (!groups.isAll()) {
+            int n = 0;
+            for (ApiKey k : all) {
+                if (groups.matches(k)) {
+                    n++;
+                }
+            }
+            keys = new ApiKey[n];
+            n = 0;
+            for (ApiKey k : all) {
+                if (groups.matches(k)) {
+                    keys[n++] = k;
+                }
+            }
+        }
         KeyBudget budget = budgets.of(model);
         long firstFree = Long.MAX_VALUE;
         int exhausted = 0;
@@ -444,14 +534,24 @@ public final class KeyPool {
             }
         }
         String name = model.name().equals(ANY_MODEL) ? "this call" : "model " + model.name();
+        String of = groups.isAll() ? "" : " of " + groups.describe();
+        if (groups.isClosed()) {
+            return new Unavailable(503, 3600, name.substring(0, 1).toUpperCase(java.util.Locale.ROOT)
+                    + name.substring(1) + " is served by the keys of " + groups.describe()
+                    + ", which this client token may not use.");
+        }
+        if (keys.length == 0) {
+            return new Unavailable(503, 3600, "No upstream key is in " + groups.describe() + ", to which " + name
+                    + " is routed.");
+        }
         if (firstFree != Long.MAX_VALUE) {
             long seconds = Math.max(1, ceilSeconds(firstFree - now));
-            return new Unavailable(429, seconds, "All " + keys.length + " upstream keys are cooling down for " + name
-                    + (paced == 0 ? "" : " (" + paced + " at their budget for the minute)") + "; retry in " + seconds
-                    + "s.");
+            return new Unavailable(429, seconds, "All " + keys.length + " upstream keys" + of + " are cooling down for "
+                    + name + (paced == 0 ? "" : " (" + paced + " at their budget for the minute)") + "; retry in "
+                    + seconds + "s.");
         }
         long seconds = Math.max(1, ceilSeconds(calendar.nextReset(now) - now));
-        return new Unavailable(503, seconds, "No upstream key can serve " + name + ": " + exhausted
+        return new Unavailable(503, seconds, "No upstream key" + of + " can serve " + name + ": " + exhausted
                 + " exhausted for today, " + invalid + " invalid, " + disabled + " disabled. Daily quotas reset in "
                 + seconds + "s.");
     }
@@ -479,8 +579,13 @@ public final class KeyPool {
 
     /** True when some key could serve the model now (whether or not a given request has tried it). */
     public boolean hasAvailableKey(ModelRef model) {
+        return hasAvailableKey(model, allKeys);
+    }
+
+    /** True when some key of {@code groups} could serve the model now (whether or not a request has tried it). */
+    public boolean hasAvailableKey(ModelRef model, KeyGroups groups) {
         long now = clock.getAsLong();
-        ModelLanes l = lanes.get(model.index());
+        ModelLanes l = groups.lanes.get(model.index());
         if (l != null && l.keys == ring.keys) {
             l.wake(now);
             if (!l.hasUsable()) {
@@ -489,7 +594,8 @@ public final class KeyPool {
         }
         KeyBudget budget = budgets.of(model);
         for (ApiKey k : ring.keys) {
-            if (k.enabled && !k.removed && k.invalidSince == 0 && freeAt(k.peek(model.index()), budget, now) <= now) {
+            if (k.enabled && !k.removed && k.invalidSince == 0 && groups.matches(k)
+                    && freeAt(k.peek(model.index()), budget, now) <= now) {
                 return true;
             }
         }
@@ -502,11 +608,16 @@ public final class KeyPool {
      * millis; {@code Long.MAX_VALUE} when there is none.
      */
     public long nextFreeMillis(ModelRef model, KeyAttempts attempts) {
+        return nextFreeMillis(model, allKeys, attempts);
+    }
+
+    /** {@link #nextFreeMillis(ModelRef, KeyAttempts)} among the keys of {@code groups}. */
+    public long nextFreeMillis(ModelRef model, KeyGroups groups, KeyAttempts attempts) {
         long first = Long.MAX_VALUE;
         long now = clock.getAsLong();
         KeyBudget budget = budgets.of(model);
         for (ApiKey k : ring.keys) {
-            if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot())) {
+            if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot()) || !groups.matches(k)) {
                 continue;
             }
             first = Math.min(first, freeAt(k.peek(model.index()), budget, now));
@@ -756,21 +867,36 @@ public final class KeyPool {
      * @throws IllegalArgumentException for a weight outside 1 to 100
      */
     public synchronized boolean update(String id, Integer weight, String label, String project) {
-        ApiKey k = edit(id, weight, label, project);
+        return update(id, weight, label, project, null, null);
+    }
+
+    /**
+     * Changes a key's weight, label, project, tier or groups (null: unchanged) and rebuilds the schedule, project
+     * groups and lanes.
+     *
+     * @return false when the id is unknown
+     * @throws IllegalArgumentException for a weight outside 1 to 100, a tier outside 0 to {@value KeySpec#MAX_TIER}
+     *                                  or a malformed group name
+     */
+    public synchronized boolean update(String id, Integer weight, String label, String project, Integer tier,
+                                       java.util.Set<String> groups) {
+        ApiKey k = edit(id, weight, label, project, tier, groups);
         if (k != null) {
             keyChanged(k);
         }
         return k != null;
     }
 
-    private ApiKey edit(String id, Integer weight, String label, String project) {
+    private ApiKey edit(String id, Integer weight, String label, String project, Integer tier,
+                        java.util.Set<String> groups) {
         ApiKey k = find(id);
         if (k == null) {
             return null;
         }
         KeySpec now = k.spec();
         KeySpec next = new KeySpec(now.secret(), project == null ? now.project() : project,
-                weight == null ? now.weight() : weight, label == null ? now.label() : label);
+                weight == null ? now.weight() : weight, label == null ? now.label() : label,
+                tier == null ? now.tier() : tier, groups == null ? now.groups() : groups);
         if (!next.equals(now)) {
             k.apply(next);
             rebuild(ring.keys.clone());
@@ -852,7 +978,7 @@ public final class KeyPool {
                 && spec.project().equals(project)) {
             return true; // the periodic re-read of the shared state finds most keys unchanged
         }
-        edit(id, weight, label, project);
+        edit(id, weight, label, project, null, null);
         k.enabled = enabled;
         k.removed = removed;
         k.invalidReason = reason;

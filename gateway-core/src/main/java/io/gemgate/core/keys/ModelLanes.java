@@ -131,8 +131,11 @@ final class ModelLanes {
         }
     }
 
-    /** Builds the lanes of {@code model} over {@code keys} (the pool's current ring) and files every key's state. */
-    ModelLanes(KeyPool pool, ApiKey[] keys, ModelRef model, long now) {
+    /**
+     * Builds the lanes of {@code model} over the keys of {@code keys} (the pool's current ring) that {@code groups}
+     * matches, and files each one's state.
+     */
+    ModelLanes(KeyPool pool, ApiKey[] keys, ModelRef model, KeyGroups groups, long now) {
         if (keys.length > WakeHeap.MAX_KEYS) {
             throw new IllegalArgumentException("keys: " + keys.length + " (expected: at most " + WakeHeap.MAX_KEYS
                     + ")");
@@ -142,9 +145,12 @@ final class ModelLanes {
         this.model = model;
         this.where = new int[keys.length];
         this.queued = new boolean[keys.length];
+        java.util.Arrays.fill(where, -1);
         TreeMap<Integer, List<Integer>> byTier = new TreeMap<>();
         for (int i = 0; i < keys.length; i++) {
-            byTier.computeIfAbsent(keys[i].tier(), t -> new ArrayList<>()).add(i);
+            if (groups.matches(keys[i])) {
+                byTier.computeIfAbsent(keys[i].tier(), t -> new ArrayList<>()).add(i);
+            }
         }
         lanes = new Lane[byTier.size()];
         int l = 0;
@@ -163,7 +169,9 @@ final class ModelLanes {
         lock.lock();
         try {
             for (int i = 0; i < keys.length; i++) {
-                file(i, now);
+                if (where[i] >= 0) {
+                    file(i, now);
+                }
             }
             nextWake = heap.firstWake();
         } finally {
@@ -171,10 +179,10 @@ final class ModelLanes {
         }
     }
 
-    /** The index of {@code k} in {@link #keys}, or -1 when these lanes were built from another ring. */
+    /** The index of {@code k} in {@link #keys}, or -1 when these lanes were built from another ring or leave it out. */
     private int indexOf(ApiKey k) {
         int i = k.index;
-        return i >= 0 && i < keys.length && keys[i] == k ? i : -1;
+        return i >= 0 && i < keys.length && keys[i] == k && where[i] >= 0 ? i : -1;
     }
 
     /** Files a key by what the pool says of it now: in its lane, or out and (when its rest has an end) in the heap. */

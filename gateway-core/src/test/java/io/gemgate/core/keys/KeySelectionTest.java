@@ -179,4 +179,34 @@ class KeySelectionTest {
         pool.markValid(a.id());
         assertThat(pick(pool, "m", 4)).containsKeys("a", "b");
     }
+
+    @Test
+    void groupsNarrowTheKeysAndInternOneInstancePerSet() {
+        KeyPool pool = pool(Strategy.ROUND_ROBIN, List.of(
+                new KeySpec("AIzafree1-0123456789abcdefghij", "", 1, "", 0, Set.of("free")),
+                new KeySpec("AIzapaid-0123456789abcdefghij", "", 1, "", 1, Set.of("paid", "free")),
+                new KeySpec("AIzaplain-0123456789abcdefghij", "", 1, "", 0, Set.of())));
+        ModelRef m = pool.model("m");
+        KeyGroups paid = pool.groups(Set.of("paid"), null);
+        assertThat(pool.groups(new java.util.TreeSet<>(Set.of("paid")), Set.of())).isSameAs(paid);
+        assertThat(pool.groups(null, null)).isSameAs(pool.allKeys());
+
+        for (int i = 0; i < 4; i++) {
+            assertThat(nameOf(pool.acquire(m, paid, new KeyAttempts(3)))).isEqualTo("paid");
+        }
+        KeyGroups free = pool.groups(Set.of("free", "paid"), Set.of("free"));
+        assertThat(free.names()).containsExactly("free");
+        assertThat(nameOf(pool.acquire(m, free, new KeyAttempts(3)))).isEqualTo("free1"); // tier 0 first
+
+        KeyGroups closed = pool.groups(Set.of("paid"), Set.of("other"));
+        assertThat(closed.isClosed()).isTrue();
+        assertThat(pool.acquire(m, closed, new KeyAttempts(3))).isNull();
+        assertThat(pool.unavailable(m, closed).message()).contains("group paid", "may not use");
+
+        pool.record(key(pool, "paid"), m, DAY, 10);
+        assertThat(pool.acquire(m, paid, new KeyAttempts(3))).isNull();
+        Unavailable u = pool.unavailable(m, paid);
+        assertThat(u.status()).isEqualTo(503);
+        assertThat(u.message()).contains("of group paid", "model m", "1 exhausted");
+    }
 }
