@@ -968,6 +968,20 @@ public final class KeyPool {
     public synchronized boolean applyKeyState(String id, boolean enabled, boolean removed, long invalidSince,
                                               String invalidReason, int weight, String label, String project) {
         ApiKey k = find(id);
+        return k != null && applyKeyState(id, enabled, removed, invalidSince, invalidReason, weight, label, project,
+                k.tier(), k.groups());
+    }
+
+    /**
+     * {@link #applyKeyState(String, boolean, boolean, long, String, int, String, String)} with the key's tier and
+     * groups too.
+     *
+     * @throws IllegalArgumentException for a weight outside 1 to 100, a tier outside 0 to 9 or a bad group name
+     */
+    public synchronized boolean applyKeyState(String id, boolean enabled, boolean removed, long invalidSince,
+                                              String invalidReason, int weight, String label, String project,
+                                              int tier, java.util.Set<String> groups) {
+        ApiKey k = find(id);
         if (k == null) {
             return false;
         }
@@ -975,10 +989,10 @@ public final class KeyPool {
         KeySpec spec = k.spec();
         if (k.enabled == enabled && k.removed == removed && k.invalidSince == invalidSince
                 && k.invalidReason.equals(reason) && spec.weight() == weight && spec.label().equals(label)
-                && spec.project().equals(project)) {
+                && spec.project().equals(project) && spec.tier() == tier && spec.groups().equals(groups)) {
             return true; // the periodic re-read of the shared state finds most keys unchanged
         }
-        edit(id, weight, label, project, null, null);
+        edit(id, weight, label, project, tier, groups);
         k.enabled = enabled;
         k.removed = removed;
         k.invalidReason = reason;
