@@ -490,6 +490,27 @@ public final class KeyPool {
      */
     public Unavailable unavailable(ModelRef model, KeyGroups groups) {
         long now = clock.getAsLong();
+        // While no key can serve, every request asks this: reuse the answer for a moment rather than count the keys
+        // again (O(keys)) each time. The lanes say in O(1) that none can serve; a new answer is made when one can.
+        ModelLanes l = groups.lanes.get(model.index());
+        boolean cacheable = l != null && l.keys == ring.keys && !l.hasUsable();
+        if (cacheable) {
+            ModelLanes.Answer a = l.unavailable;
+            if (a != null && now - a.atMillis() < UNAVAILABLE_REUSE_MILLIS && now >= a.atMillis()) {
+                return a.answer();
+            }
+        }
+        Unavailable u = countUnavailable(model, groups, now);
+        if (cacheable) {
+            l.unavailable = new ModelLanes.Answer(now, u);
+        }
+        return u;
+    }
+
+    /** How long {@link #unavailable(ModelRef, KeyGroups)} reuses an answer while no key can serve. */
+    static final long UNAVAILABLE_REUSE_MILLIS = 500;
+
+    private Unavailable countUnavailable(ModelRef model, KeyGroups groups, long now) {
         ApiKey[] all = ring.keys;
         ApiKey[] keys = all;
         if (!groups.isAll()) {
