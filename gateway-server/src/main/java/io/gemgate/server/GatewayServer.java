@@ -86,6 +86,7 @@ public final class GatewayServer implements AutoCloseable {
                 .configuredKeys(b.keys)
                 .cipher(cipher)
                 .health(health)
+                .affinity(gw.affinity())
                 .build();
         persister.restore();
         // The shared state is loaded over the local one (precedence: shared/RedisLayout), before any request.

@@ -98,6 +98,9 @@ public abstract class Exchange implements UpstreamListener {
     private FullHttpResponse lastError;
     private Verdict lastVerdict;
     private boolean paused;
+    /** The key that holds what this request references (issue 13), or null: any key. */
+    private ApiKey pinned;
+    private String pinnedResource;
     /** An upstream refused one of this request's keys as invalid (at most one is set aside per request). */
     private boolean refusedKey;
     /** Time this request already spent waiting for a key to free (failover.maxWait). */
@@ -174,12 +177,125 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     private void nextAttempt() {
-        key = gw.pool().acquire(model, attempts);
+        key = pinned != null ? gw.pool().acquireKey(pinned, model, attempts) : gw.pool().acquire(model, attempts);
         if (key == null) {
-            noKeyLeft();
+            if (pinned != null) {
+                holderCannotServe();
+            } else {
+                noKeyLeft();
+            }
             return;
         }
         send();
+    }
+
+    /**
+     * Sends every attempt of this request to {@code holder} (or a key of its project): the request references
+     * {@code resource}, which Gemini binds to that key's Cloud project (issue 13). Call before {@link #start}.
+     */
+    protected final void pin(ApiKey holder, String resource) {
+        this.pinned = holder;
+        this.pinnedResource = resource;
+    }
+
+    /** The request body (owned by the exchange: read it, do not release it). */
+    protected final ByteBuf body() {
+        return body;
+    }
+
+    /** True until the first attempt starts (and while waiting for a key): the exchange has not answered yet. */
+    protected final boolean isAcquiring() {
+        return phase == Phase.ACQUIRING;
+    }
+
+    /** The key this request is pinned to, or null. */
+    protected final ApiKey pinned() {
+        return pinned;
+    }
+
+    /** The user token id of the request, or "" (the shared token). */
+    protected final String userId() {
+        return user == null ? "" : user.id();
+    }
+
+    /**
+     * The holder of a resource this request references cannot serve it now (issue 13 item 4): cooling down, wait
+     * within failover.maxWait, else 429 with Retry-After; exhausted for the day, invalid, disabled or removed: a
+     * clear error naming the resource and why. Never another project's key: it would answer 403.
+     */
+    private void holderCannotServe() {
+        KeyPool pool = gw.pool();
+        ApiKey h = pinned;
+        for (ApiKey m : pinned.projectKeys()) { // a key of its project that is only resting says more
+            if (m.isEnabled() && !m.isRemoved() && !m.isInvalid()
+                    && (h.isRemoved() || !h.isEnabled() || h.isInvalid())) {
+                h = m;
+            }
+        }
+        long now = gw.now();
+        io.gemgate.core.affinity.AffinityStats stats = gw.affinityStats();
+        String who = pinnedResource + " is held by key " + h.masked()
+                + (h.project().isEmpty() ? "" : " (project " + h.project() + ")");
+        String why = " (files, cached contents, batches and stores stay with the Cloud project of the key that "
+                + "created them)";
+        if (h.isRemoved() || !h.isEnabled() || h.isInvalid()) {
+            String state = h.isRemoved() ? "removed from the pool" : !h.isEnabled() ? "disabled"
+                    : "refused by the upstream as invalid (" + h.invalidReason() + ")";
+            stats.failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_UNAVAILABLE);
+            releaseLastError();
+            respondError(503, who + ", which is " + state + "; it cannot be used through another key" + why
+                    + ". Create it again.", -1);
+            return;
+        }
+        long exhausted = pool.exhaustedUntil(h, model);
+        if (exhausted > now) {
+            stats.failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_EXHAUSTED);
+            releaseLastError();
+            long seconds = Math.max(1, (exhausted - now + 999) / 1000);
+            respondError(503, who + ", which has spent its daily quota for " + model.name() + "; retry after the "
+                    + "daily reset in " + seconds + "s" + why + ".", seconds);
+            return;
+        }
+        long cooling = pool.cooldownUntil(h, model);
+        if (cooling > now) {
+            long maxWait = gw.settings().failoverMaxWait().toMillis();
+            long delay = cooling - now;
+            if (maxWait > 0 && waitedMillis + delay <= maxWait) {
+                waitedMillis += delay;
+                phase = Phase.ACQUIRING;
+                attempts = new KeyAttempts(gw.pool().maxAttempts()); // the same key, once it is free again
+                ctx.executor().schedule(() -> {
+                    if (phase == Phase.ACQUIRING) {
+                        nextAttempt();
+                    }
+                }, delay, TimeUnit.MILLISECONDS);
+                return;
+            }
+            stats.failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_COOLING);
+            releaseLastError();
+            long seconds = Math.max(1, (delay + 999) / 1000);
+            respondError(429, who + ", which is cooling down for " + model.name() + "; retry in " + seconds + "s"
+                    + why + ".", seconds);
+            return;
+        }
+        // It could serve, but this request has tried it already: the upstream's own answer, or why there was none.
+        VerdictKind last = lastVerdict == null ? null : lastVerdict.kind();
+        if (lastError != null) {
+            useLastError();
+        } else if (last == VerdictKind.CONNECT_FAILURE) {
+            respondError(502, "upstream unreachable with the key that holds " + pinnedResource, -1);
+        } else if (last == VerdictKind.TIMEOUT) {
+            respondError(504, "upstream did not answer in time with the key that holds " + pinnedResource, -1);
+        } else {
+            respondError(502, "upstream answered nothing usable with the key that holds " + pinnedResource, -1);
+        }
+    }
+
+    private void releaseLastError() {
+        if (lastError != null) {
+            lastError.release();
+            lastError = null;
+        }
     }
 
     /** Sends the request with the current key on a pooled connection. */
