@@ -201,7 +201,10 @@ function mount(root) {
     return h('tr', { 'data-key-id': k.id, class: k.removed ? 'removed' : null },
       cell({ 'data-label': 'Key' }, h('code', { class: 'key-masked line' }, k.key),
         k.label ? h('span', { class: 'line key-label' }, k.label) : null,
-        k.project ? h('span', { class: 'sub' }, `project ${k.project}`) : null),
+        k.project ? h('span', { class: 'sub' }, `project ${k.project}`) : null,
+        // Files, cached contents, batches and stores this key holds (GET /admin/api/affinity lists them).
+        k.resources ? h('span', { class: 'sub', 'data-stat': 'resources', 'data-value': k.resources },
+          `holds ${fmtInt(k.resources)} resource${k.resources === 1 ? '' : 's'}`) : null),
       cell({ 'data-label': 'Status' }, statusCell(k)),
       cell({ 'data-label': 'Health' }, healthCell(k)),
       cell({ 'data-label': 'Today', class: 'today' }, todayModels.length

@@ -269,4 +269,26 @@ class AffinityTest {
         });
         assertThat(list.path("stats").path("hits").asLong()).isPositive();
     }
+
+    @Test
+    void withUserTokensEachTokenUsesOnlyWhatItCreated() {
+        gw = GatewayHarness.start(3);
+        String alice = gw.server().context().tokens().create("alice", io.gemgate.core.tokens.TokenLimits.unlimited())
+                .secret();
+        String bob = gw.server().context().tokens().create("bob", io.gemgate.core.tokens.TokenLimits.unlimited())
+                .secret();
+        String name = gw.fake().createFile(key(1), "text/plain");
+        String body = "{\"contents\":[{\"parts\":[{\"fileData\":{\"fileUri\":\"" + name + "\"}}]}]}";
+        java.util.function.Function<String, HttpResponse<String>> as = secret -> gw.send(gw.request(GENERATE)
+                .header("x-goog-api-key", secret).POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                .build());
+        assertThat(as.apply(alice).statusCode()).isEqualTo(200); // found for alice, recorded as hers
+        HttpResponse<String> other = as.apply(bob);
+        assertThat(other.statusCode()).isEqualTo(403);
+        assertThat(other.body()).contains("You do not have permission to access the File").doesNotContain(alice);
+        HttpResponse<String> get = gw.send(gw.request("/v1beta/" + name).header("x-goog-api-key", bob).GET().build());
+        assertThat(get.statusCode()).isEqualTo(403);
+        assertThat(as.apply(alice).statusCode()).isEqualTo(200);
+        assertThat(keysOf(":generateContent")).containsOnly(key(1));
+    }
 }

@@ -153,14 +153,17 @@ public final class AffinityMap {
 
     /** Loads an entry from a shared store or the state file; reports nothing. */
     public void apply(Entry e) {
-        if (e.expiresMillis() > clock.getAsLong() && (map.containsKey(e.name()) || map.size() < maxEntries)) {
-            map.put(e.name(), e);
+        if (e.expiresMillis() > clock.getAsLong() && (map.containsKey(e.name()) || map.size() < maxEntries)
+                && !e.equals(map.put(e.name(), e))) {
+            dirty = true;
         }
     }
 
     /** Removes an entry another gateway removed; reports nothing. */
     public void applyRemove(String name) {
-        map.remove(name);
+        if (map.remove(name) != null) {
+            dirty = true;
+        }
     }
 
     /** Drops expired entries; returns how many. */

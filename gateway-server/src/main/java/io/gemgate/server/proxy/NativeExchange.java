@@ -196,8 +196,15 @@ public final class NativeExchange extends Exchange {
         AffinityMap map = gw.affinity();
         AffinityMap.Entry holder = null;
         List<String> unknown = null;
+        String user = userId();
         for (String n : refs) {
             AffinityMap.Entry e = map.get(n);
+            if (e != null && !user.isEmpty() && !user.equals(e.owner()) && !n.startsWith(AffinityMap.UPLOAD)) {
+                // Per-user scoping: a user token sees and uses only what it created (issue 13 item 7).
+                gw.affinityStats().failure(AffinityStats.Failure.NOT_FOUND);
+                notFound(n, " It was created with another token of this gateway.");
+                return;
+            }
             if (e == null) {
                 if (!n.startsWith(AffinityMap.UPLOAD)) {
                     unknown = unknown == null ? new ArrayList<>(2) : unknown;
@@ -252,21 +259,25 @@ public final class NativeExchange extends Exchange {
                 return;
             }
             gw.affinityStats().failure(AffinityStats.Failure.NOT_FOUND);
-            String id = n.substring(n.indexOf('/') + 1);
-            String none = " None of this gateway's keys holds " + n + " (asked one key per project; each file, "
+            notFound(n, " None of this gateway's keys holds " + n + " (asked one key per project; each file, "
                     + "cached content, batch and store belongs to the Cloud project of the key that created it"
-                    + (n.startsWith("files/") ? ", and files expire 48 hours after upload" : "") + ").";
-            if (n.startsWith("files/")) {
-                respondError(403, "You do not have permission to access the File " + id + " or it may not exist."
-                        + none, -1);
-            } else if (n.startsWith("cachedContents/")) {
-                respondError(403, "CachedContent not found (or permission denied)." + none, -1);
-            } else {
-                respondError(404, "Requested entity was not found." + none, -1);
-            }
+                    + (n.startsWith("files/") ? ", and files expire 48 hours after upload" : "") + ").");
             return;
         }
         route(refs, true);
+    }
+
+    /** Google's answer for a resource the caller may not see: 403 for files and caches, else 404; plus {@code why}. */
+    private void notFound(String n, String why) {
+        String id = n.substring(n.indexOf('/') + 1);
+        if (n.startsWith("files/")) {
+            respondError(403, "You do not have permission to access the File " + id + " or it may not exist." + why,
+                    -1);
+        } else if (n.startsWith("cachedContents/")) {
+            respondError(403, "CachedContent not found (or permission denied)." + why, -1);
+        } else {
+            respondError(404, "Requested entity was not found." + why, -1);
+        }
     }
 
     private static boolean sameHolder(AffinityMap.Entry a, AffinityMap.Entry b) {
