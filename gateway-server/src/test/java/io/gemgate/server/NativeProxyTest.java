@@ -291,10 +291,11 @@ class NativeProxyTest {
     }
 
     @Test
-    void whenAttemptsRunOutWhileOtherKeysCouldServeGoogles429IsRelayedWithRetryAfter() {
-        gw = GatewayHarness.start(3, Map.of("GEMGATE_POOL_MAX_ATTEMPTS", "2"));
-        fake().script(key(0), Behavior.rateLimitMinute(Duration.ofSeconds(20)));
-        fake().script(key(1), Behavior.rateLimitMinute(Duration.ofSeconds(7)));
+    void whenTheFailoverDeadlinePassesWhileOtherKeysCouldServeGoogles429IsRelayedWithRetryAfter() {
+        gw = GatewayHarness.start(3, Map.of("GEMGATE_FAILOVER_DEADLINE", "1s"));
+        fake().script(key(0), Behavior.slow(Duration.ofMillis(600),
+                Behavior.rateLimitMinute(Duration.ofSeconds(20))));
+        fake().script(key(1), Behavior.slow(Duration.ofMillis(600), Behavior.rateLimitMinute(Duration.ofSeconds(7))));
 
         HttpResponse<String> r = gw.generate("gemini-2.5-flash");
 

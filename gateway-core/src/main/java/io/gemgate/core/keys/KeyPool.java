@@ -544,9 +544,12 @@ public final class KeyPool {
 
     // --------------------------------------------------------------------------------------------- inspection
 
-    /** Distinct keys a request may try: the configured attempts, at most the number of keys. */
+    /**
+     * Costly failures ({@link VerdictKind#isCostly()}) a request may meet before it gives up: the live
+     * {@code maxAttempts}. Cheap ones (429, invalid key) do not count; a request never gets a key twice.
+     */
     public int maxAttempts() {
-        return Math.min(settings.maxAttempts(), ring.keys.length);
+        return settings.maxAttempts();
     }
 
     public PoolSettings settings() {

@@ -37,6 +37,14 @@ public enum VerdictKind {
         return retryOnNextKey;
     }
 
+    /**
+     * True for the failures that cost the client time or the upstream work (5xx, connection failure, timeout, an
+     * empty answer): only these use up {@code pool.maxAttempts}. A 429 or an invalid key is an immediate answer.
+     */
+    public boolean isCostly() {
+        return this == SERVER_ERROR || this == CONNECT_FAILURE || this == TIMEOUT || this == EMPTY_ANSWER;
+    }
+
     /** Bounded label for metrics and logs. */
     public String label() {
         return label;

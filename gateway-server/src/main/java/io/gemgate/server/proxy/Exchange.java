@@ -78,6 +78,8 @@ public abstract class Exchange implements UpstreamListener {
     private long usedOutput;
     private ByteBuf body;
     private final long startNanos = System.nanoTime();
+    /** Where the failover deadline counts from: the request's arrival, then the start of each further call. */
+    private long callStartNanos = startNanos;
 
     protected Phase phase = Phase.ACQUIRING;
     protected ApiKey key;
@@ -177,6 +179,14 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     private void nextAttempt() {
+        if (attempts.count() > 0 && pastDeadline()) {
+            if (pinned != null) {
+                holderCannotServe();
+            } else {
+                noKeyLeft();
+            }
+            return;
+        }
         key = pinned != null ? gw.pool().acquireKey(pinned, model, attempts) : gw.pool().acquire(model, attempts);
         if (key == null) {
             if (pinned != null) {
@@ -298,6 +308,20 @@ public abstract class Exchange implements UpstreamListener {
         }
     }
 
+    /**
+     * failover.deadline: a request tries keys that can serve until one does, none is left for the model, or this long
+     * after it arrived (read whole, when the exchange began) has passed. Only costly failures count against
+     * {@code pool.maxAttempts} ({@link KeyAttempts#isSpent()}).
+     */
+    private boolean pastDeadline() {
+        return System.nanoTime() - callStartNanos >= gw.settings().failoverDeadline().toNanos();
+    }
+
+    /** Milliseconds left of the failover deadline (negative once passed). */
+    private long deadlineLeftMillis() {
+        return gw.settings().failoverDeadline().toMillis() - (System.nanoTime() - callStartNanos) / 1_000_000;
+    }
+
     /** Sends the request with the current key on a pooled connection. */
     private void send() {
         phase = Phase.ACQUIRING;
@@ -407,6 +431,9 @@ public abstract class Exchange implements UpstreamListener {
         }
         refusedKey |= verdict.kind() == VerdictKind.INVALID_KEY;
         record(verdict, verdict.kind().retryOnNextKey());
+        if (verdict.kind().isCostly()) {
+            attempts.costlyFailure();
+        }
         lastVerdict = verdict;
         if (lastError != null) {
             lastError.release();
@@ -449,7 +476,8 @@ public abstract class Exchange implements UpstreamListener {
         body.release();
         body = nextBody;
         requestHead = null;
-        attempts = new KeyAttempts(gw.pool().maxAttempts());
+        attempts.reset();
+        callStartNanos = System.nanoTime();
         lastVerdict = null;
         if (lastError != null) {
             lastError.release();
@@ -459,8 +487,9 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     /**
-     * No key left for this request. An upstream 5xx is answered as it came; connect failures and timeouts become
-     * 502 and 504. When the attempts ran out while other keys could still serve, the upstream's own 429 is used;
+     * No key left for this request: none can serve the model, the costly failures reached {@code pool.maxAttempts}, or
+     * the failover deadline passed. An upstream 5xx is answered as it came; connect failures and timeouts become
+     * 502 and 504. When the deadline passed while other keys could still serve, the upstream's own 429 is used;
      * when no key can serve, the pool says why (429 all cooling, 503 all exhausted, invalid or disabled). Google's
      * "API key not valid" is never passed on: it would blame the client's credentials for ours.
      */
@@ -478,8 +507,8 @@ public abstract class Exchange implements UpstreamListener {
         } else if (last == VerdictKind.EMPTY_ANSWER || (last == VerdictKind.SERVER_ERROR && lastError == null)) {
             respondError(502, "upstream answered nothing usable after " + attempts.count() + " attempt(s)", -1);
         } else if (last == VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
-            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and "
-                    + attempts.count() + " attempt(s) are spent", 1);
+            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and the "
+                    + "failover deadline passed after " + attempts.count() + " attempt(s)", 1);
         } else if (lastError != null && last != VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
             useLastError();
         } else {
@@ -493,7 +522,7 @@ public abstract class Exchange implements UpstreamListener {
      * timer (no thread waits). Returns true when a retry was scheduled.
      */
     private boolean waitForAKey() {
-        long maxWait = gw.settings().failoverMaxWait().toMillis();
+        long maxWait = Math.min(gw.settings().failoverMaxWait().toMillis(), deadlineLeftMillis());
         if (maxWait <= 0 || attempts.isSpent()) {
             return false;
         }
