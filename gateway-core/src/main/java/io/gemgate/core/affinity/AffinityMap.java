@@ -48,14 +48,21 @@ public final class AffinityMap {
      * @param createdMillis when it was recorded
      * @param expiresMillis when the entry (and, as far as we know, the resource) ends
      * @param owner         the user token id that created it through the gateway, or "" (shared token)
+     * @param meta          what the OpenAI files routes keep about a file ({@code purpose/filename/bytes}), or ""
      */
     public record Entry(String name, String keyId, String project, long createdMillis, long expiresMillis,
-                        String owner) {
+                        String owner, String meta) {
         public Entry {
             requireNonNull(name, "name");
             requireNonNull(keyId, "keyId");
             project = project == null ? "" : project;
             owner = owner == null ? "" : owner;
+            meta = meta == null ? "" : meta;
+        }
+
+        public Entry(String name, String keyId, String project, long createdMillis, long expiresMillis,
+                     String owner) {
+            this(name, keyId, project, createdMillis, expiresMillis, owner, "");
         }
 
         /** The kind: {@code files}, {@code cachedContents}, {@code batches}, {@code fileSearchStores}, {@code upload_id}. */
@@ -137,7 +144,8 @@ public final class AffinityMap {
         if (e == null) {
             return false;
         }
-        return record(new Entry(e.name(), e.keyId(), e.project(), e.createdMillis(), expiresMillis, e.owner()));
+        return record(new Entry(e.name(), e.keyId(), e.project(), e.createdMillis(), expiresMillis, e.owner(),
+                e.meta()));
     }
 
     /** Removes the entry (the resource was deleted). */

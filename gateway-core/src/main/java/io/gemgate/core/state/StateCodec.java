@@ -186,6 +186,9 @@ public final class StateCodec {
                     g.writeNumberField("createdMillis", a.createdMillis());
                     g.writeNumberField("expiresMillis", a.expiresMillis());
                     g.writeStringField("owner", a.owner());
+                    if (!a.meta().isEmpty()) {
+                        g.writeStringField("meta", a.meta());
+                    }
                     g.writeEndObject();
                 }
                 g.writeEndArray();
@@ -432,6 +435,7 @@ public final class StateCodec {
         long created = 0;
         long expires = 0;
         String owner = "";
+        String meta = "";
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String n = p.currentName();
             p.nextToken();
@@ -443,13 +447,14 @@ public final class StateCodec {
                 case "createdMillis" -> created = readLong(p, field);
                 case "expiresMillis" -> expires = readLong(p, field);
                 case "owner" -> owner = readString(p, field);
+                case "meta" -> meta = readString(p, field);
                 default -> p.skipChildren();
             }
         }
         if (name.isEmpty() || fingerprint.isEmpty()) {
             throw new StateCorruptException(path + ": name and fingerprint are required");
         }
-        return new StateSnapshot.AffinityRecord(name, fingerprint, project, created, expires, owner);
+        return new StateSnapshot.AffinityRecord(name, fingerprint, project, created, expires, owner, meta);
     }
 
     private static HealthDay readDay(JsonParser p, String path) throws IOException, StateCorruptException {

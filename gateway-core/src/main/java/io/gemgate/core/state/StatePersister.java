@@ -140,7 +140,7 @@ public final class StatePersister implements AutoCloseable {
             for (StateSnapshot.AffinityRecord a : s.affinity()) {
                 if (pool.find(a.fingerprint()) != null) {
                     affinity.apply(new io.gemgate.core.affinity.AffinityMap.Entry(a.name(), a.fingerprint(),
-                            a.project(), a.createdMillis(), a.expiresMillis(), a.owner()));
+                            a.project(), a.createdMillis(), a.expiresMillis(), a.owner(), a.meta()));
                 }
             }
         }
@@ -348,7 +348,7 @@ public final class StatePersister implements AutoCloseable {
         if (affinity != null) {
             for (io.gemgate.core.affinity.AffinityMap.Entry e : affinity.entries()) {
                 resources.add(new StateSnapshot.AffinityRecord(e.name(), e.keyId(), e.project(), e.createdMillis(),
-                        e.expiresMillis(), e.owner()));
+                        e.expiresMillis(), e.owner(), e.meta()));
             }
         }
         return new StateSnapshot(StateSnapshot.CURRENT_VERSION, base.savedAtMillis(), keys, added, edits,

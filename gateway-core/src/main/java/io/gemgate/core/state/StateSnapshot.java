@@ -344,14 +344,16 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param createdMillis when it was recorded
      * @param expiresMillis when it ends
      * @param owner         the user token id that created it, or ""
+     * @param meta          what the OpenAI files routes keep about a file, or ""
      */
     public record AffinityRecord(String name, String fingerprint, String project, long createdMillis,
-                                 long expiresMillis, String owner) {
+                                 long expiresMillis, String owner, String meta) {
         public AffinityRecord {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(fingerprint, "fingerprint");
             project = project == null ? "" : project;
             owner = owner == null ? "" : owner;
+            meta = meta == null ? "" : meta;
         }
     }
 }

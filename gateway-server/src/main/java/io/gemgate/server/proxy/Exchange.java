@@ -173,10 +173,128 @@ public abstract class Exchange implements UpstreamListener {
 
     // ------------------------------------------------------------------------------------------------ attempts
 
-    /** Starts the first attempt. */
+    /**
+     * Starts the first attempt: with the key that holds what the request references, when it references a file,
+     * cache, batch, store or upload session (issue 13), else with the pool's pick.
+     */
     public void start() {
+        java.util.List<String> refs = affinityReferences();
+        if (refs == null) {
+            nextAttempt();
+            return;
+        }
+        routeByAffinity(refs, false);
+    }
+
+    /**
+     * The project-bound resources this request acts on or references ({@code files/abc} ...), or null for none. By
+     * default, the references in a translated chat completion's Gemini body ({@code file_id} parts become
+     * {@code fileData}); the native pass-through adds its path and upload session.
+     */
+    protected java.util.List<String> affinityReferences() {
+        return io.gemgate.core.metrics.GatewayEvents.OPENAI_CHAT.equals(route)
+                ? io.gemgate.core.affinity.ReferenceScanner.scan(body) : null;
+    }
+
+    private void routeByAffinity(java.util.List<String> refs, boolean looked) {
+        io.gemgate.core.affinity.AffinityMap map = gw.affinity();
+        io.gemgate.core.affinity.AffinityMap.Entry holder = null;
+        java.util.List<String> unknown = null;
+        String user = userId();
+        for (String n : refs) {
+            io.gemgate.core.affinity.AffinityMap.Entry e = map.get(n);
+            if (e != null && !user.isEmpty() && !user.equals(e.owner()) && !n.startsWith(io.gemgate.core.affinity.AffinityMap.UPLOAD)) {
+                // Per-user scoping: a user token sees and uses only what it created (issue 13 item 7).
+                gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.NOT_FOUND);
+                notFound(n, " It was created with another token of this gateway.");
+                return;
+            }
+            if (e == null) {
+                if (!n.startsWith(io.gemgate.core.affinity.AffinityMap.UPLOAD)) {
+                    unknown = unknown == null ? new java.util.ArrayList<>(2) : unknown;
+                    unknown.add(n);
+                }
+                continue;
+            }
+            if (holder == null) {
+                holder = e;
+            } else if (!sameHolder(holder, e)) {
+                gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.CONFLICT);
+                respondError(400, "This request references " + holder.name() + " (held by key "
+                        + masked(holder.keyId()) + ") and " + e.name() + " (held by key " + masked(e.keyId())
+                        + "): they belong to different Cloud projects (Gemini binds each to the project of the key that "
+                        + "created it), so no key can use both. Use resources created with the same key, or create "
+                        + "them again together.", -1);
+                return;
+            }
+        }
+        if (unknown != null && !looked) {
+            java.util.List<String> refsFinal = refs;
+            OwnerLookup.find(gw, ctx.channel().eventLoop(), unknown, userId(), r -> afterLookup(refsFinal, r));
+            return;
+        }
+        if (holder == null) {
+            nextAttempt();
+            return;
+        }
+        ApiKey k = gw.pool().find(holder.keyId());
+        if (k == null) {
+            gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_UNAVAILABLE);
+            respondError(503, holder.name() + " is held by a key that is no longer in this gateway's pool; it cannot "
+                    + "be used through another key (files, cached contents, batches and stores stay with the Cloud "
+                    + "project of the key that created them). Create it again.", -1);
+            return;
+        }
+        gw.affinityStats().hit();
+        pin(k, holder.name());
         nextAttempt();
     }
+
+    private void afterLookup(java.util.List<String> refs, OwnerLookup.Result r) {
+        if (!isAcquiring()) {
+            return; // the client left meanwhile
+        }
+        if (!r.missing().isEmpty()) {
+            String n = r.missing().get(0);
+            if (r.unsure()) {
+                gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.LOOKUP_FAILED);
+                respondError(503, "Gemgate could not find which of its keys holds " + n + ": some of the keys it "
+                        + "asked did not answer. Retry in a moment.", 5);
+                return;
+            }
+            gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.NOT_FOUND);
+            notFound(n, " None of this gateway's keys holds " + n + " (asked one key per project; each file, "
+                    + "cached content, batch and store belongs to the Cloud project of the key that created it"
+                    + (n.startsWith("files/") ? ", and files expire 48 hours after upload" : "") + ").");
+            return;
+        }
+        routeByAffinity(refs, true);
+    }
+
+    /** Google's answer for a resource the caller may not see: 403 for files and caches, else 404; plus {@code why}. */
+    private void notFound(String n, String why) {
+        String id = n.substring(n.indexOf('/') + 1);
+        if (!io.gemgate.core.metrics.GatewayEvents.NATIVE.equals(route) && n.startsWith("files/")) {
+            respondError(404, "No such File object: file-" + id + "." + why, -1); // OpenAI's answer
+        } else if (n.startsWith("files/")) {
+            respondError(403, "You do not have permission to access the File " + id + " or it may not exist." + why,
+                    -1);
+        } else if (n.startsWith("cachedContents/")) {
+            respondError(403, "CachedContent not found (or permission denied)." + why, -1);
+        } else {
+            respondError(404, "Requested entity was not found." + why, -1);
+        }
+    }
+
+    private static boolean sameHolder(io.gemgate.core.affinity.AffinityMap.Entry a, io.gemgate.core.affinity.AffinityMap.Entry b) {
+        return a.keyId().equals(b.keyId()) || (!a.project().isEmpty() && a.project().equals(b.project()));
+    }
+
+    private String masked(String keyId) {
+        ApiKey k = gw.pool().find(keyId);
+        return k == null ? "(removed)" : k.masked();
+    }
+
 
     private void nextAttempt() {
         if (attempts.count() > 0 && pastDeadline()) {

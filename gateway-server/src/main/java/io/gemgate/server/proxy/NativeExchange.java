@@ -158,6 +158,11 @@ public final class NativeExchange extends Exchange {
                     + "are no longer needed, or wait for some to expire.", 60);
             return;
         }
+        super.start();
+    }
+
+    @Override
+    protected List<String> affinityReferences() {
         List<String> refs = null;
         if (pathResource != null) {
             refs = new ArrayList<>(2);
@@ -179,114 +184,13 @@ public final class NativeExchange extends Exchange {
                 }
             }
         }
-        if (refs == null) {
-            super.start();
-            return;
-        }
-        route(refs, false);
+        return refs;
     }
 
     /** True when a successful answer records a new entry. */
     private boolean creates() {
         return effect == AffinityPaths.Effect.UPLOAD || effect == AffinityPaths.Effect.CREATE_CACHE
                 || effect == AffinityPaths.Effect.CREATE_BATCH || effect == AffinityPaths.Effect.CREATE_STORE;
-    }
-
-    private void route(List<String> refs, boolean looked) {
-        AffinityMap map = gw.affinity();
-        AffinityMap.Entry holder = null;
-        List<String> unknown = null;
-        String user = userId();
-        for (String n : refs) {
-            AffinityMap.Entry e = map.get(n);
-            if (e != null && !user.isEmpty() && !user.equals(e.owner()) && !n.startsWith(AffinityMap.UPLOAD)) {
-                // Per-user scoping: a user token sees and uses only what it created (issue 13 item 7).
-                gw.affinityStats().failure(AffinityStats.Failure.NOT_FOUND);
-                notFound(n, " It was created with another token of this gateway.");
-                return;
-            }
-            if (e == null) {
-                if (!n.startsWith(AffinityMap.UPLOAD)) {
-                    unknown = unknown == null ? new ArrayList<>(2) : unknown;
-                    unknown.add(n);
-                }
-                continue;
-            }
-            if (holder == null) {
-                holder = e;
-            } else if (!sameHolder(holder, e)) {
-                gw.affinityStats().failure(AffinityStats.Failure.CONFLICT);
-                respondError(400, "This request references " + holder.name() + " (held by key "
-                        + masked(holder.keyId()) + ") and " + e.name() + " (held by key " + masked(e.keyId())
-                        + "): they belong to different Cloud projects (Gemini binds each to the project of the key that "
-                        + "created it), so no key can use both. Use resources created with the same key, or create "
-                        + "them again together.", -1);
-                return;
-            }
-        }
-        if (unknown != null && !looked) {
-            List<String> refsFinal = refs;
-            OwnerLookup.find(gw, ctx.channel().eventLoop(), unknown, userId(), r -> afterLookup(refsFinal, r));
-            return;
-        }
-        if (holder == null) {
-            super.start();
-            return;
-        }
-        ApiKey k = gw.pool().find(holder.keyId());
-        if (k == null) {
-            gw.affinityStats().failure(AffinityStats.Failure.OWNER_UNAVAILABLE);
-            respondError(503, holder.name() + " is held by a key that is no longer in this gateway's pool; it cannot "
-                    + "be used through another key (files, cached contents, batches and stores stay with the Cloud "
-                    + "project of the key that created them). Create it again.", -1);
-            return;
-        }
-        gw.affinityStats().hit();
-        pin(k, holder.name());
-        super.start();
-    }
-
-    private void afterLookup(List<String> refs, OwnerLookup.Result r) {
-        if (!isAcquiring()) {
-            return; // the client left meanwhile
-        }
-        if (!r.missing().isEmpty()) {
-            String n = r.missing().get(0);
-            if (r.unsure()) {
-                gw.affinityStats().failure(AffinityStats.Failure.LOOKUP_FAILED);
-                respondError(503, "Gemgate could not find which of its keys holds " + n + ": some of the keys it "
-                        + "asked did not answer. Retry in a moment.", 5);
-                return;
-            }
-            gw.affinityStats().failure(AffinityStats.Failure.NOT_FOUND);
-            notFound(n, " None of this gateway's keys holds " + n + " (asked one key per project; each file, "
-                    + "cached content, batch and store belongs to the Cloud project of the key that created it"
-                    + (n.startsWith("files/") ? ", and files expire 48 hours after upload" : "") + ").");
-            return;
-        }
-        route(refs, true);
-    }
-
-    /** Google's answer for a resource the caller may not see: 403 for files and caches, else 404; plus {@code why}. */
-    private void notFound(String n, String why) {
-        String id = n.substring(n.indexOf('/') + 1);
-        if (n.startsWith("files/")) {
-            respondError(403, "You do not have permission to access the File " + id + " or it may not exist." + why,
-                    -1);
-        } else if (n.startsWith("cachedContents/")) {
-            respondError(403, "CachedContent not found (or permission denied)." + why, -1);
-        } else {
-            respondError(404, "Requested entity was not found." + why, -1);
-        }
-    }
-
-    private static boolean sameHolder(AffinityMap.Entry a, AffinityMap.Entry b) {
-        return a.keyId().equals(b.keyId()) || (!a.project().isEmpty() && a.project().equals(b.project()));
-    }
-
-    private String masked(String keyId) {
-        ApiKey k = gw.pool().find(keyId);
-        return k == null ? "(removed)" : k.masked();
     }
 
     /** Records what a successful answer created, changed or removed (the key that served it holds it). */
