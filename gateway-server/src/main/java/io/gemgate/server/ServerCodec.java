@@ -40,6 +40,14 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
         init(new RequestDecoder(config), new ResponseEncoder());
     }
 
+    /**
+     * True when a part of a request has been read and its head is not complete yet: the client has started a
+     * request (a slow one, maybe a slowloris), so the request read timeout applies rather than the idle timeout.
+     */
+    boolean isMidRequest() {
+        return inboundHandler().isMidRequest();
+    }
+
     /** The request being answered is a HEAD: what the encoder writes for it has no body. */
     void headRequest(boolean head) {
         outboundHandler().head = head;
@@ -93,6 +101,11 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
             } else if (in.readableBytes() != readable) {
                 atBoundary = false; // consumed a part of a message
             }
+        }
+
+        /** Bytes of a message were read (consumed by Netty's decoder or waiting in the cumulation) and it is not done. */
+        boolean isMidRequest() {
+            return !atBoundary || internalBuffer().isReadable();
         }
 
         /** Parses one whole plain request into {@code out}; false (nothing consumed) when it is not one. */

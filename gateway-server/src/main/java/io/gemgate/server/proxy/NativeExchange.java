@@ -56,7 +56,8 @@ public final class NativeExchange extends Exchange {
     private static final HeaderNameSet DROP_REQUEST = new HeaderNameSet(
             HttpHeaderNames.CONNECTION, "keep-alive", "proxy-connection", HttpHeaderNames.PROXY_AUTHORIZATION,
             HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
-            HttpHeaderNames.HOST, HttpHeaderNames.AUTHORIZATION, "x-goog-api-key", HttpHeaderNames.CONTENT_LENGTH,
+            HttpHeaderNames.HOST, HttpHeaderNames.AUTHORIZATION, "x-goog-api-key", "x-api-key", "api-key",
+            HttpHeaderNames.CONTENT_LENGTH,
             HttpHeaderNames.EXPECT, HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderNames.COOKIE);
     /** Response headers never relayed as they are: hop-by-hop; framing is the gateway's own. */
     private static final HeaderNameSet DROP_RESPONSE = new HeaderNameSet(

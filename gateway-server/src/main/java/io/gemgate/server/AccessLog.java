@@ -1,0 +1,72 @@
+package io.gemgate.server;
+
+import io.gemgate.core.route.NativePath;
+
+/**
+ * What the access log ({@code gemgate.access}) shows of a request: its method and target made safe for one log line
+ * (no credential parameter, no control or non-ASCII character, bounded length), and a hint of the client's token.
+ */
+public final class AccessLog {
+    private static final int MAX_TARGET = 512;
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    private AccessLog() {
+    }
+
+    /**
+     * {@code uri} without its credential query parameters ({@link NativePath#withoutKey}), with every byte outside
+     * visible ASCII written as {@code %XX}, cut at 512 characters.
+     */
+    public static String target(String uri) {
+        int q = uri.indexOf('?');
+        String t = q < 0 ? uri : uri.substring(0, q + 1) + NativePath.withoutKey(uri.substring(q + 1));
+        if (t.endsWith("?")) {
+            t = t.substring(0, t.length() - 1);
+        }
+        return visible(t, MAX_TARGET);
+    }
+
+    /** {@code s} with characters outside visible ASCII as {@code %XX} (their low byte), cut at {@code max}. */
+    public static String visible(String s, int max) {
+        int n = Math.min(s.length(), max);
+        boolean clean = true;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c <= ' ' || c >= 0x7f) {
+                clean = false;
+                break;
+            }
+        }
+        if (clean) {
+            return n == s.length() ? s : s.substring(0, n) + "...";
+        }
+        StringBuilder b = new StringBuilder(n + 16);
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c <= ' ' || c >= 0x7f) {
+                b.append('%').append(HEX[(c >> 4) & 0xf]).append(HEX[c & 0xf]);
+            } else {
+                b.append(c);
+            }
+        }
+        if (n < s.length()) {
+            b.append("...");
+        }
+        return b.toString();
+    }
+
+    /**
+     * A hint of a client token that does not give it away: its first and last 4 characters when it has 16 or more,
+     * fewer for shorter ones (a quarter of its length on each side), "-" for none.
+     */
+    public static String tokenHint(String token) {
+        if (token == null || token.isEmpty()) {
+            return "-";
+        }
+        int side = Math.min(4, token.length() / 4);
+        if (side == 0) {
+            return "...";
+        }
+        return visible(token.substring(0, side), side) + "..." + visible(token.substring(token.length() - side), side);
+    }
+}
