@@ -102,6 +102,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private long wakeNanos;
     /** After an error answer whose request body was not read: drop what comes, close once written. */
     private boolean closing;
+    /** An admin write is applied and waits to be stored before it is answered; the next request is held. */
+    private boolean adminPending;
 
     public ClientHandler(GatewayContext gw) {
         this(gw, null);
@@ -141,7 +143,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (exchange != null) {
+        if (exchange != null || adminPending) {
             // The next request came before this answer ended (pipelining): held until exchangeDone. The flow control
             // handler delivers one message per read(), and none is asked for while one is held.
             if (held != null) {
@@ -496,8 +498,55 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             a = io.gemgate.server.admin.AdminResponse.error(500, "internal error: " + e.getClass().getSimpleName(), null);
         }
         gw.events().requestRejected(GatewayEvents.ADMIN, a.status());
+        if (a.status() < 400 && isWrite(req.method())) {
+            // An admin write (a key, a token and its one-time secret, a setting, a removal) is answered only once it
+            // is stored: written and synced to the state file, and sent to Redis when shared. Stored off the loop.
+            adminPending = true;
+            HttpVersion version = req.protocolVersion();
+            io.gemgate.server.admin.AdminResponse answer = a;
+            gw.storeNow().whenComplete((ok, failed) -> ctx.executor().execute(() -> adminStored(version, answer,
+                    failed)));
+            return;
+        }
+        adminAnswer(req.protocolVersion(), a);
+    }
+
+    private static boolean isWrite(HttpMethod m) {
+        return m.equals(HttpMethod.POST) || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.PATCH)
+                || m.equals(HttpMethod.DELETE);
+    }
+
+    /** The admin write is stored (or could not be): its answer goes out, then any request held meanwhile. */
+    private void adminStored(HttpVersion version, io.gemgate.server.admin.AdminResponse a, Throwable failed) {
+        adminPending = false;
+        if (!ctx.channel().isActive()) {
+            return; // channelInactive released what was held
+        }
+        if (failed != null) {
+            Throwable cause = failed instanceof java.util.concurrent.CompletionException && failed.getCause() != null
+                    ? failed.getCause() : failed;
+            a = io.gemgate.server.admin.AdminResponse.error(500, "the change is applied but could not be stored: "
+                    + cause.getMessage(), null);
+        }
+        adminAnswer(version, a);
+        if (closing) {
+            return;
+        }
+        Object next = held;
+        if (next == null) {
+            ctx.read();
+            return;
+        }
+        held = null;
+        channelRead(ctx, next);
+        if (exchange == null && held == null && !adminPending) {
+            ctx.read(); // the held message was a head: its body is still to come
+        }
+    }
+
+    private void adminAnswer(HttpVersion version, io.gemgate.server.admin.AdminResponse a) {
         logAnswer(a.status());
-        FullHttpResponse r = Responses.json(ctx.alloc(), req.protocolVersion(), a.status(), "");
+        FullHttpResponse r = Responses.json(ctx.alloc(), version, a.status(), "");
         r.content().clear().writeBytes(a.json());
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, a.json().length)
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
@@ -644,7 +693,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == ShutdownEvent.INSTANCE) {
             keepAlive = false;
-            if (exchange == null && request == null) {
+            if (exchange == null && request == null && !adminPending) {
                 ctx.close(); // idle keep-alive connection: close now
             }
             return;

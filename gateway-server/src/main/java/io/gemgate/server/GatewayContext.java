@@ -130,10 +130,25 @@ public final class GatewayContext {
         return adminToken;
     }
 
+    /**
+     * Stores the state now (the state file, written and synced, and Redis when shared); completes when done,
+     * exceptionally when the state file could not be written. Admin writes answer only then.
+     */
+    public java.util.concurrent.CompletableFuture<Void> storeNow() {
+        return store.get();
+    }
+
+    void store(java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> s) {
+        this.store = requireNonNull(s, "s");
+    }
+
     /** The admin API, or null when it is off. */
     public io.gemgate.server.admin.AdminApi admin() {
         return admin;
     }
+
+    private volatile java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> store =
+            () -> java.util.concurrent.CompletableFuture.completedFuture(null);
 
     void admin(io.gemgate.server.admin.AdminApi api) {
         this.admin = api;
