@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -84,6 +85,12 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private String logTarget;
     /** When the current request's head arrived ({@link System#nanoTime()}), for the access log. */
     private long headNanos;
+    /** Access-Control-Allow-Origin of the current request's answers, or null (no Origin, not allowed, not API). */
+    private String corsOrigin;
+    /** The same as raw header lines, for the pass-through's own head; made when first asked for. */
+    private byte[] corsFields;
+    private static final byte[] CORS_ANY = ("access-control-allow-origin: *\r\n"
+            + "access-control-expose-headers: *\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private String clientToken;
     /** The user token of the current request; null when the shared token was presented. */
     private UserToken user;
@@ -248,6 +255,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         int q = uri.indexOf('?');
         path = q < 0 ? uri : uri.substring(0, q);
         query = q < 0 ? "" : uri.substring(q + 1);
+        corsFor(req);
+        if (method.equals(HttpMethod.OPTIONS) && Cors.isApiPath(path)) {
+            respondPreflight(req);
+            return;
+        }
 
         if (path.equals("/health") || path.equals("/healthz")) {
             respondSimple(req, 200, "{\"status\":\"ok\"}");
@@ -317,6 +329,65 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         request = req;
         deadline(READ, gw.config().server().requestReadTimeout().toMillis());
+    }
+
+    /** Sets the CORS fields of this request's answers (none without an Origin, off the API routes, or not allowed). */
+    private void corsFor(HttpRequest req) {
+        String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+        String allow = origin == null || !Cors.isApiPath(path) ? null : gw.cors().allowOrigin(origin);
+        if (allow == null && corsOrigin == null) {
+            return;
+        }
+        corsOrigin = allow;
+        corsFields = null;
+        if (codec != null) {
+            codec.cors(allow, gw.cors().variesByOrigin());
+        }
+    }
+
+    /**
+     * The current request's CORS fields as header lines ({@code Access-Control-Allow-Origin},
+     * {@code Access-Control-Expose-Headers}, {@code Vary}), for an exchange that writes its head as bytes; null when
+     * there are none. The caller must not change the array.
+     */
+    public byte[] corsFields() {
+        if (corsOrigin == null) {
+            return null;
+        }
+        if (corsFields == null) {
+            corsFields = corsOrigin.equals("*") ? CORS_ANY : ("access-control-allow-origin: " + corsOrigin
+                    + "\r\naccess-control-expose-headers: *\r\nvary: Origin\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+        return corsFields;
+    }
+
+    /**
+     * OPTIONS on an API route. A CORS preflight (Origin and Access-Control-Request-Method) from an allowed origin gets
+     * 204 with the methods and the headers it asked for (no token needed: browsers send none with a preflight); from
+     * another origin 403. A plain OPTIONS gets 204 with Allow.
+     */
+    private void respondPreflight(HttpRequest req) {
+        HttpHeaders h = req.headers();
+        FullHttpResponse r = new DefaultFullHttpResponse(req.protocolVersion(), HttpResponseStatus.NO_CONTENT);
+        if (h.contains(HttpHeaderNames.ORIGIN) && h.contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+            if (corsOrigin == null) {
+                r.release();
+                respondAndClose(403, "origin " + AccessLog.visible(h.get(HttpHeaderNames.ORIGIN), 200)
+                        + " may not call this gateway from a browser (server.corsAllowOrigins)");
+                return;
+            }
+            r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, Cors.METHODS)
+                    .set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, Cors.MAX_AGE)
+                    .set(HttpHeaderNames.VARY, HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS);
+            String asked = Cors.requestedHeaders(h.get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS));
+            if (asked != null) {
+                r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, asked);
+            }
+        } else {
+            r.headers().set(HttpHeaderNames.ALLOW, Cors.METHODS);
+        }
+        writeKeepingConnection(req, r);
     }
 
     /** The methods of HTTP (RFC 9110 §9, RFC 5789); any other name is answered 501 before it is routed. */

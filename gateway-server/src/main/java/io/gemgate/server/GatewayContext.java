@@ -28,6 +28,7 @@ public final class GatewayContext {
     private final java.util.function.LongSupplier clock;
     /** A LongAdder: both ends of every request change it, from every event loop (a shared atomic would contend). */
     private final LongAdder inFlight = new LongAdder();
+    private final Cors cors;
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
     private final CopyOnWriteArrayList<Consumer<io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
@@ -41,6 +42,7 @@ public final class GatewayContext {
                           io.gemgate.core.metrics.GatewayEvents events,
                           java.util.function.Supplier<String> metricsText,
                           io.gemgate.core.tokens.TokenRegistry tokens, java.util.function.LongSupplier clock) {
+        this.cors = new Cors(config.server().corsAllowOrigins());
         this.tokens = requireNonNull(tokens, "tokens");
         this.clock = requireNonNull(clock, "clock");
         this.limiter = new io.gemgate.core.tokens.TokenLimiter(pool.calendar());
@@ -140,6 +142,11 @@ public final class GatewayContext {
 
     void store(java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> s) {
         this.store = requireNonNull(s, "s");
+    }
+
+    /** Which origins' pages may call the API routes (server.corsAllowOrigins). */
+    Cors cors() {
+        return cors;
     }
 
     /** The admin API, or null when it is off. */

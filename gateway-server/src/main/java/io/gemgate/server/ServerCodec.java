@@ -48,6 +48,16 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
         return inboundHandler().isMidRequest();
     }
 
+    /**
+     * The CORS fields of the answers to the current request: {@code allowOrigin} for
+     * {@code Access-Control-Allow-Origin}, null for none; {@code vary} adds {@code Vary: Origin}.
+     */
+    void cors(String allowOrigin, boolean vary) {
+        ResponseEncoder e = outboundHandler();
+        e.allowOrigin = allowOrigin;
+        e.varyOrigin = vary;
+    }
+
     /** The request being answered is a HEAD: what the encoder writes for it has no body. */
     void headRequest(boolean head) {
         outboundHandler().head = head;
@@ -254,6 +264,21 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
 
     static final class ResponseEncoder extends HttpResponseEncoder {
         boolean head;
+        /** Access-Control-Allow-Origin of the current request's answers, or null. */
+        String allowOrigin;
+        boolean varyOrigin;
+
+        @Override
+        protected void sanitizeHeadersBeforeEncode(HttpResponse msg, boolean isAlwaysEmpty) {
+            if (allowOrigin != null && !msg.headers().contains(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN)) {
+                msg.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, allowOrigin)
+                        .set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, "*");
+                if (varyOrigin) {
+                    msg.headers().add(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
+                }
+            }
+            super.sanitizeHeadersBeforeEncode(msg, isAlwaysEmpty);
+        }
 
         @Override
         protected boolean isContentAlwaysEmpty(HttpResponse msg) {
