@@ -23,7 +23,38 @@ public final class AccessLog {
         if (t.endsWith("?")) {
             t = t.substring(0, t.length() - 1);
         }
-        return visible(t, MAX_TARGET);
+        return visible(maskKeys(t), MAX_TARGET);
+    }
+
+    /**
+     * {@code s} with every run shaped like a Google API key ({@code AIza} and 35 more of {@code [A-Za-z0-9_-]}) cut
+     * to its first and last 4 characters: a key pasted into a path (an admin call by secret) is never logged whole.
+     */
+    static String maskKeys(String s) {
+        int at = s.indexOf("AIza");
+        if (at < 0) {
+            return s;
+        }
+        StringBuilder b = new StringBuilder(s.length());
+        int from = 0;
+        while (at >= 0) {
+            int end = at + 4;
+            while (end < s.length() && isKeyChar(s.charAt(end))) {
+                end++;
+            }
+            if (end - at >= 39) {
+                b.append(s, from, at + 4).append("...").append(s, end - 4, end);
+            } else {
+                b.append(s, from, end);
+            }
+            from = end;
+            at = s.indexOf("AIza", from);
+        }
+        return b.append(s, from, s.length()).toString();
+    }
+
+    private static boolean isKeyChar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     }
 
     /** {@code s} with characters outside visible ASCII as {@code %XX} (their low byte), cut at {@code max}. */
