@@ -30,7 +30,7 @@ public final class AccessLog {
      * {@code s} with every run shaped like a Google API key ({@code AIza} and 35 more of {@code [A-Za-z0-9_-]}) cut
      * to its first and last 4 characters: a key pasted into a path (an admin call by secret) is never logged whole.
      */
-    static String maskKeys(String s) {
+    public static String maskKeys(String s) {
         int at = s.indexOf("AIza");
         if (at < 0) {
             return s;
@@ -55,6 +55,14 @@ public final class AccessLog {
 
     private static boolean isKeyChar(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    }
+
+    /** {@code target} with every occurrence of the client's {@code token} replaced by its {@link #tokenHint}. */
+    public static String withoutToken(String target, String token) {
+        if (token == null || token.length() < 4 || !target.contains(token)) {
+            return target;
+        }
+        return target.replace(token, tokenHint(token));
     }
 
     /** {@code s} with characters outside visible ASCII as {@code %XX} (their low byte), cut at {@code max}. */

@@ -716,6 +716,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         return clientToken;
     }
 
+    /** {@code line} as the access log may show it: keys and the client's token in it cut to their hints. */
+    public String forLog(String line) {
+        return AccessLog.withoutToken(AccessLog.maskKeys(line), clientToken);
+    }
+
     /** The current request's token as the access log shows it ({@link AccessLog#tokenHint}). */
     public String tokenHint() {
         return AccessLog.tokenHint(clientToken);
@@ -727,8 +732,9 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         long ms = logMethod == null ? 0 : (System.nanoTime() - headNanos) / 1_000_000;
+        String target = logTarget == null ? "-" : AccessLog.withoutToken(logTarget, clientToken);
         access.info("{} {} {} model=- key=- attempts=0 {}ms token={}", logMethod == null ? "-" : logMethod,
-                logTarget == null ? "-" : logTarget, status, ms, AccessLog.tokenHint(clientToken));
+                target, status, ms, AccessLog.tokenHint(clientToken));
         logMethod = null;
         logTarget = null;
     }

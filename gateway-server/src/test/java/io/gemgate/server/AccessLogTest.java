@@ -33,6 +33,13 @@ class AccessLogTest {
     }
 
     @Test
+    void theClientsTokenInThePathIsCutToItsHint() {
+        assertThat(AccessLog.withoutToken("/nope/gg-test-client-token-5d1c/x", "gg-test-client-token-5d1c"))
+                .isEqualTo("/nope/gg-t...5d1c/x");
+        assertThat(AccessLog.withoutToken("/v1beta/models", "gg-test-client-token-5d1c")).isEqualTo("/v1beta/models");
+    }
+
+    @Test
     void controlAndNonAsciiCharactersAreEscaped() {
         assertThat(AccessLog.visible("GET", 32)).isEqualTo("GET");
         assertThat(AccessLog.visible("BR" + (char) 0 + "EW", 32)).isEqualTo("BR%00EW");

@@ -735,7 +735,7 @@ public abstract class Exchange implements UpstreamListener {
             return;
         }
         long ms = (nowNanos - startNanos) / 1_000_000;
-        access.info("{} {} model={} key={} attempts={} {}ms token={}", logLine(), status, model.name(),
+        access.info("{} {} model={} key={} attempts={} {}ms token={}", client.forLog(logLine()), status, model.name(),
                 key == null ? "-" : key.masked(), attempts.count(), ms, client.tokenHint());
     }
 }
