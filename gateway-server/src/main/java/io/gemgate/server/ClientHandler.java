@@ -733,7 +733,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         long ms = logMethod == null ? 0 : (System.nanoTime() - headNanos) / 1_000_000;
         String target = logTarget == null ? "-" : AccessLog.withoutToken(logTarget, clientToken);
-        access.info("{} {} {} model=- key=- attempts=0 {}ms token={}", logMethod == null ? "-" : logMethod,
+        access.info("{} {} {} model=- key=- tier=- attempts=0 {}ms token={}", logMethod == null ? "-" : logMethod,
                 target, status, ms, AccessLog.tokenHint(clientToken));
         logMethod = null;
         logTarget = null;

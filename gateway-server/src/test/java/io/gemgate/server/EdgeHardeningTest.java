@@ -246,7 +246,7 @@ class EdgeHardeningTest {
         }
         List<Probe> probes = List.of(
                 new Probe("GET /v1beta/models HTTP/1.1\r\nHost: x\r\nx-goog-api-key: wrong-token-1234567\r\n\r\n",
-                        "GET /v1beta/models 401 model=- key=- attempts=0 "),
+                        "GET /v1beta/models 401 model=- key=- tier=- attempts=0 "),
                 new Probe("GET /admin/api/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope-nope-nope\r\n\r\n",
                         "GET /admin/api/keys 401 "),
                 new Probe("GET /nowhere HTTP/1.1\r\nHost: x\r\nx-goog-api-key: " + TOKEN + "\r\n\r\n",
