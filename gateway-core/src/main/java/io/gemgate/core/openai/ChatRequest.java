@@ -52,7 +52,7 @@ final class ChatRequest {
      *
      * @param value  text, URL, base64 data or file data
      * @param extra  the audio format or the file name
-     * @param fileId reserved for {@code file.file_id}; null today (see {@link ChatMedia})
+     * @param fileId always null today: {@code file.file_id} is refused (see {@link ChatMedia})
      */
     record Part(PartKind kind, String value, String extra, String fileId) {
     }
