@@ -18,6 +18,10 @@ public final class ApiKey {
     private volatile String project;
     private volatile int weight;
     private volatile String label;
+    private volatile int tier;
+    private volatile java.util.Set<String> groups;
+    /** Position in the pool's current ring; set before the ring is published ({@link ModelLanes} finds keys by it). */
+    volatile int index = -1;
 
     /** Keys of the same project; this key included. Set once when the ring is built. */
     ApiKey[] projectGroup = {this};
@@ -48,6 +52,8 @@ public final class ApiKey {
         this.project = spec.project();
         this.weight = spec.weight();
         this.label = spec.label();
+        this.tier = spec.tier();
+        this.groups = spec.groups();
     }
 
     /** Stable position of this key in the pool. */
@@ -90,6 +96,16 @@ public final class ApiKey {
         return label;
     }
 
+    /** Lower tiers serve first; a request goes to the next tier only when every key of the lower ones rests. */
+    public int tier() {
+        return tier;
+    }
+
+    /** The groups the key belongs to (sorted); empty: none (it serves only models routed to every key). */
+    public java.util.Set<String> groups() {
+        return groups;
+    }
+
     public boolean isEnabled() {
         return enabled;
     }
@@ -105,13 +121,15 @@ public final class ApiKey {
 
     /** The key as configured now. */
     public KeySpec spec() {
-        return new KeySpec(secret, project, weight, label);
+        return new KeySpec(secret, project, weight, label, tier, groups);
     }
 
     void apply(KeySpec spec) {
         this.project = spec.project();
         this.weight = spec.weight();
         this.label = spec.label();
+        this.tier = spec.tier();
+        this.groups = spec.groups();
     }
 
     public boolean isInvalid() {

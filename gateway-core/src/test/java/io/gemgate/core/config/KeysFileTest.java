@@ -62,6 +62,20 @@ class KeysFileTest {
                 new KeySpec(C, "p", 1, ""));
     }
 
+    @Test
+    void tierAndGroupsSeveralAllowed() {
+        List<String> lines = List.of(
+                A + " tier=1 group=paid group=pro",
+                B + " group=free,batch label=b",
+                C);
+
+        assertThat(KeysFile.parse(lines)).containsExactly(
+                new KeySpec(A, "", 1, "", 1, java.util.Set.of("paid", "pro")),
+                new KeySpec(B, "", 1, "b", 0, java.util.Set.of("batch", "free")),
+                new KeySpec(C, "", 1, "", 0, java.util.Set.of()));
+        assertThat(KeysFile.parse(lines).get(0).groups()).containsExactly("paid", "pro");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '\'', textBlock = """
             'A,B,C'
@@ -99,9 +113,14 @@ class KeysFileTest {
             'KEY weight='                   | 'keys.file line 3: weight= (expected: 1 to 100)'
             'KEY project='                  | 'keys.file line 3: project= (expected: a project name)'
             'KEY weight=1 weight=2'         | 'keys.file line 3: weight is given twice'
-            'KEY colour=red'                | 'keys.file line 3: unknown attribute ''colour'' (expected: project, weight or label)'
-            'KEY OTHER'                     | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N or label=TEXT; several keys on one line are separated by commas)'
-            'KEY OTHER=x'                   | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N or label=TEXT; several keys on one line are separated by commas)'
+            'KEY colour=red'                | 'keys.file line 3: unknown attribute ''colour'' (expected: project, weight, label, tier or group)'
+            'KEY OTHER'                     | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N, label=TEXT, tier=N or group=NAME; several keys on one line are separated by commas)'
+            'KEY OTHER=x'                   | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N, label=TEXT, tier=N or group=NAME; several keys on one line are separated by commas)'
+            'KEY tier=10'                   | 'keys.file line 3: tier=10 (expected: 0 to 9)'
+            'KEY tier=-1'                   | 'keys.file line 3: tier=-1 (expected: 0 to 9)'
+            'KEY tier=1 tier=2'             | 'keys.file line 3: tier is given twice'
+            'KEY group=a/b'                 | 'keys.file line 3: group=a/b (expected: 1 to 64 letters, digits, ''-'', ''_'' or ''.'')'
+            'KEY group='                    | 'keys.file line 3: group= (expected: 1 to 64 letters, digits, ''-'', ''_'' or ''.'')'
             'KEY label="open'               | 'keys.file line 3: a double quote is not closed'
             'weight=2 KEY'                  | 'keys.file line 3: no key before weight=2'
             """)

@@ -33,9 +33,9 @@ import org.apache.logging.log4j.Logger;
  * <h2>Routes</h2>
  * <pre>
  * GET    /admin/api/keys                 every key, masked, with status, health and today's counters
- * POST   /admin/api/keys                 {"text": "...", "project"?, "weight"?, "label"?}: bulk add
+ * POST   /admin/api/keys                 {"text": "...", "project"?, "weight"?, "label"?, "tier"?, "groups"?}: bulk add
  * GET    /admin/api/keys/{id}            one key
- * PATCH  /admin/api/keys/{id}            {"enabled"?, "weight"?, "label"?, "project"?}
+ * PATCH  /admin/api/keys/{id}            {"enabled"?, "weight"?, "label"?, "project"?, "tier"?, "groups"?}
  * DELETE /admin/api/keys/{id}            soft remove
  * POST   /admin/api/keys/{id}/restore    undo a removal
  * POST   /admin/api/keys/{id}/check      probe now (202)
@@ -61,8 +61,9 @@ public final class AdminApi {
     private static final String PREFIX = "/admin/api";
     private static final int MAX_LABEL = 200;
     private static final int MAX_PROJECT = 100;
-    private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label");
-    private static final List<String> PATCH_FIELDS = List.of("enabled", "weight", "label", "project");
+    private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label", "tier", "groups");
+    private static final List<String> PATCH_FIELDS = List.of("enabled", "weight", "label", "project", "tier",
+            "groups");
     private static final List<String> CHECK_FIELDS = List.of("ids");
     private static final List<String> CLEANUP_FIELDS = List.of("days");
 
@@ -273,6 +274,8 @@ public final class AdminApi {
         String project = AdminJson.text(f, "project", MAX_PROJECT);
         Integer weight = AdminJson.integer(f, "weight", 1, 100);
         String label = AdminJson.text(f, "label", MAX_LABEL);
+        Integer tier = AdminJson.integer(f, "tier", 0, KeySpec.MAX_TIER);
+        java.util.Set<String> groups = groups(f);
         KeyText found = KeyText.parse(text);
         if (found.keys().isEmpty() && found.rejected().isEmpty()) {
             throw new AdminException(400, "text: no Gemini API key found (expected: keys of 39 characters starting "
@@ -281,7 +284,7 @@ public final class AdminApi {
         List<KeySpec> specs = new ArrayList<>(found.keys().size());
         for (String secret : found.keys()) {
             specs.add(new KeySpec(secret, project == null ? "" : project, weight == null ? 1 : weight,
-                    label == null ? "" : label));
+                    label == null ? "" : label, tier == null ? 0 : tier, groups == null ? java.util.Set.of() : groups));
         }
         KeyPool.AddResult r = specs.isEmpty() ? new KeyPool.AddResult(List.of(), 0) : gw.pool().addKeys(specs);
         log.info("admin: {} key(s) added, {} duplicate(s), {} rejected fragment(s)", r.added().size(),
@@ -317,10 +320,12 @@ public final class AdminApi {
         Integer weight = AdminJson.integer(f, "weight", 1, 100);
         String label = AdminJson.text(f, "label", MAX_LABEL);
         String project = AdminJson.text(f, "project", MAX_PROJECT);
+        Integer tier = AdminJson.integer(f, "tier", 0, KeySpec.MAX_TIER);
+        java.util.Set<String> groups = groups(f);
         // Everything is checked above: from here the change applies whole.
         synchronized (changes) {
-            if (weight != null || label != null || project != null) {
-                gw.pool().update(k.id(), weight, label, project);
+            if (weight != null || label != null || project != null || tier != null || groups != null) {
+                gw.pool().update(k.id(), weight, label, project, tier, groups);
             }
             if (enabled != null) {
                 gw.pool().setEnabled(k.id(), enabled);
@@ -328,6 +333,27 @@ public final class AdminApi {
         }
         log.info("admin: key {} changed ({})", k.masked(), String.join(", ", f.keySet()));
         return oneKey(k, 200);
+    }
+
+    /** {@code groups}: an array of group names, or null when absent; 400 naming the bad one. */
+    private static java.util.Set<String> groups(Map<String, Object> f) {
+        List<String> list = AdminJson.strings(f, "groups");
+        if (list == null) {
+            return null;
+        }
+        if (list.size() > KeySpec.MAX_GROUPS) {
+            throw new AdminException(400, "groups: " + list.size() + " groups (expected: at most "
+                    + KeySpec.MAX_GROUPS + ")", "groups");
+        }
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (String g : list) {
+            try {
+                out.add(KeySpec.checkGroup(g));
+            } catch (IllegalArgumentException e) {
+                throw new AdminException(400, "groups: " + e.getMessage().substring("group: ".length()), "groups");
+            }
+        }
+        return out;
     }
 
     private AdminResponse checkAll(byte[] body) {
