@@ -86,6 +86,7 @@ public final class GatewayServer implements AutoCloseable {
                 .configuredKeys(b.keys)
                 .cipher(cipher)
                 .health(health)
+                .affinity(gw.affinity())
                 .build();
         persister.restore();
         // The shared state is loaded over the local one (precedence: shared/RedisLayout), before any request.
@@ -98,6 +99,7 @@ public final class GatewayServer implements AutoCloseable {
                 : Runtime.getRuntime().availableProcessors();
         this.workers = Transport.newGroup(ioThreads, "gemgate-io");
         metrics.eventLoops(java.util.Map.of("accept", boss, "io", workers));
+        metrics.affinity(gw.affinityStats(), gw.affinity());
         this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
         if (adminOn) {
             gw.admin(new AdminApi(gw, stats, prober));

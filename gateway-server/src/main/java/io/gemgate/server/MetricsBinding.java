@@ -33,4 +33,8 @@ public interface MetricsBinding {
      */
     default void eventLoops(Map<String, EventLoopGroup> groups) {
     }
+
+    /** The key affinity counters and map of a gateway (issue 13), once they exist; a restart passes new ones. */
+    default void affinity(io.gemgate.core.affinity.AffinityStats stats, io.gemgate.core.affinity.AffinityMap map) {
+    }
 }

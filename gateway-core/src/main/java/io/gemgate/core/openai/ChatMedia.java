@@ -31,8 +31,9 @@ import static io.gemgate.core.openai.ParamReader.typeError;
  *       without a further copy.</li>
  *   <li>{@code input_audio} takes the formats wav, mp3, aiff, aac, ogg and flac ({@link #audioMime}).</li>
  *   <li>{@code file.file_data} may be a data URL or bare base64 (then the media type comes from {@code filename}'s
- *       extension, default {@code application/pdf}); {@code file.file_id} is refused: the gateway has no
- *       {@code /v1/files} store.</li>
+ *       extension, default {@code application/pdf}); {@code file.file_id} ({@code file-abc}, as
+ *       {@code POST /v1/files} answers) becomes {@code fileData{fileUri}} naming the Gemini file {@code files/abc}
+ *       ({@link #fileUri}; the gateway then sends the call with the key that holds it).</li>
  * </ul>
  *
  * <p>Called by {@link ChatRequestParser} (reading) and {@link GeminiRequestWriter} (writing). Stateless static
@@ -177,8 +178,13 @@ final class ChatMedia {
                 if (fileData == null) {
                     where = param("messages[#].content[#].file", i, j);
                     if (fileId != null) {
-                        throw new OpenAiRequestException(where + ".file_id",
-                                "file_id is not supported by this gateway; send the file as file_data.");
+                        String uri = fileUri(fileId);
+                        if (uri == null) {
+                            throw new OpenAiRequestException(where + ".file_id", "Invalid file id '"
+                                    + (fileId.length() > 64 ? fileId.substring(0, 64) + "..." : fileId)
+                                    + "': expected an id from POST /v1/files (file-...).");
+                        }
+                        return new Part(PartKind.FILE_ID, uri, filename, null);
                     }
                     throw new OpenAiRequestException(where + ".file_data", "Missing required parameter: '" + where
                             + ".file_data'.");
@@ -236,6 +242,13 @@ final class ChatMedia {
                                 : guessMime(part.extra(), "application/pdf");
                         writeInline(g, mime, data, 0, data.length(), where, m.index(), j);
                     }
+                }
+                case FILE_ID -> {
+                    g.writeStartObject();
+                    g.writeObjectFieldStart("fileData");
+                    g.writeStringField("fileUri", part.value());
+                    g.writeEndObject();
+                    g.writeEndObject();
                 }
                 default -> throw new IllegalStateException();
             }
@@ -333,6 +346,21 @@ final class ChatMedia {
             case "flac" -> "audio/flac";
             default -> null;
         };
+    }
+
+    /** The Gemini file URI for an OpenAI file id ({@code file-abc} names {@code files/abc}); null when not one. */
+    static String fileUri(String fileId) {
+        if (fileId == null || !fileId.startsWith("file-") || fileId.length() == 5 || fileId.length() > 133) {
+            return null;
+        }
+        String id = fileId.substring(5);
+        for (int k = 0; k < id.length(); k++) {
+            char c = id.charAt(k);
+            if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '-') {
+                return null;
+            }
+        }
+        return "https://generativelanguage.googleapis.com/v1beta/files/" + id;
     }
 
     /** A media type from the extension of a URL's path or a file name. */

@@ -45,14 +45,14 @@ final class ChatRequest {
     Object safetySettings;
 
     /** What a content part is. */
-    enum PartKind { TEXT, IMAGE_URL, INPUT_AUDIO, FILE }
+    enum PartKind { TEXT, IMAGE_URL, INPUT_AUDIO, FILE, FILE_ID }
 
     /**
      * A content part.
      *
-     * @param value  text, URL, base64 data or file data
+     * @param value  text, URL, base64 data, file data, or ({@code FILE_ID}) the Gemini file URI of a {@code file_id}
      * @param extra  the audio format or the file name
-     * @param fileId always null today: {@code file.file_id} is refused (see {@link ChatMedia})
+     * @param fileId unused: always null ({@code FILE_ID} parts carry the file URI in {@code value})
      */
     record Part(PartKind kind, String value, String extra, String fileId) {
     }

@@ -244,8 +244,8 @@ final class ChatRequestParser {
                     case "type" -> {
                         String type = string(p, "messages[#].tool_calls[#].type", i, k);
                         if (type != null && !type.equals("function")) {
-                            throw new OpenAiRequestException(param("messages[#].tool_calls[#].type", i, k), "Invalid value: '" + type
-                                    + "'. Supported values are: 'function'.");
+                            throw new OpenAiRequestException(param("messages[#].tool_calls[#].type", i, k),
+                                    "Invalid value: '" + type + "'. Supported values are: 'function'.");
                         }
                     }
                     case "function" -> {

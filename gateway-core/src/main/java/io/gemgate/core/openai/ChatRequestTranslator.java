@@ -58,6 +58,11 @@ public final class ChatRequestTranslator {
         this.writer = new GeminiRequestWriter(signatures, defaultSafetyThreshold);
     }
 
+    /** The Gemini file URI for an OpenAI file id ({@code file-abc} names {@code files/abc}); null when not one. */
+    public static String fileUri(String fileId) {
+        return ChatMedia.fileUri(fileId);
+    }
+
     /** Default models, signatures in tool call ids, Gemini's default safety settings. */
     public static ChatRequestTranslator defaults() {
         return new ChatRequestTranslator(ModelResolver.DEFAULT, ThoughtSignatures.inId(), null);

@@ -120,7 +120,8 @@ final class ChatTools {
             try {
                 cleaned = SchemaCleaner.cleanParameters(parameters);
             } catch (IllegalArgumentException e) {
-                throw new OpenAiRequestException(param(legacy ? "functions[#].parameters" : "tools[#].function.parameters", k, 0),
+                throw new OpenAiRequestException(
+                        param(legacy ? "functions[#].parameters" : "tools[#].function.parameters", k, 0),
                         e.getMessage());
             }
             tools.add(new Tool(name, description, cleaned, k, legacy));

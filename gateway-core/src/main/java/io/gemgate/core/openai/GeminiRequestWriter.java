@@ -64,8 +64,8 @@ final class GeminiRequestWriter {
     GeminiRequestWriter(ThoughtSignatures signatures, String defaultSafetyThreshold) {
         this.signatures = Objects.requireNonNull(signatures, "signatures");
         if (defaultSafetyThreshold != null && !SAFETY_THRESHOLDS.contains(defaultSafetyThreshold)) {
-            throw new IllegalArgumentException("defaultSafetyThreshold: " + defaultSafetyThreshold + " (expected: one of "
-                    + SAFETY_THRESHOLDS + ")");
+            throw new IllegalArgumentException("defaultSafetyThreshold: " + defaultSafetyThreshold
+                    + " (expected: one of " + SAFETY_THRESHOLDS + ")");
         }
         this.defaultSafetyThreshold = defaultSafetyThreshold;
     }

@@ -60,6 +60,22 @@ class ChatMediaTest {
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource({
+            "file-abc123,   https://generativelanguage.googleapis.com/v1beta/files/abc123",
+            "file-a-b-9,    https://generativelanguage.googleapis.com/v1beta/files/a-b-9",
+            "file-,         ",
+            "file-ABC,      ",
+            "file-a/../b,   ",
+            "files/abc,     ",
+            "abc,           ",
+            ",              ",
+    })
+    void fileIdsNameGeminiFiles(String fileId, String expected) {
+        assertThat(ChatMedia.fileUri(fileId)).isEqualTo(expected);
+        assertThat(ChatRequestTranslator.fileUri(fileId)).isEqualTo(expected);
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource(delimiter = '|', value = {
             "data:image/png;base64,AAAA | 21",
             "DATA:image/png;BASE64,AAAA | 21",

@@ -22,6 +22,7 @@ import java.util.List;
  *  "enabled":true,"removed":false,
  *  "status":"cooling","reason":"cooling down","model":"gemini-2.5-pro","until":"2026-...Z","untilMillis":...,
  *  "invalidSince":null,"invalidSinceMillis":0,
+ *  "resources":2,
  *  "health":{"score":0.93,"successRate":0.97,"latencyMillis":412.5,"lastFailureAt":"..."},
  *  "today":{"requests":12,"successes":11,"failures":1,"rateLimited":1,"promptTokens":..,"outputTokens":..,
  *           "tokens":..,"successRate":0.9167},
@@ -88,7 +89,7 @@ final class KeyViews {
      * @param minChecks          the live {@code minChecksPerDay}: what makes a day bad
      */
     static void write(JsonGenerator g, KeyPool pool, ApiKey k, List<ModelRef> models, long invalidSinceMillis,
-                      KeyProber prober, long now, int minChecks) throws IOException {
+                      KeyProber prober, long now, int minChecks, int resources) throws IOException {
         KeyHealthHistory history = prober == null ? null : prober.cleanup().history();
         g.writeStartObject();
         g.writeStringField("id", k.id());
@@ -96,6 +97,7 @@ final class KeyViews {
         g.writeStringField("label", k.label());
         g.writeStringField("project", k.project());
         g.writeNumberField("weight", k.weight());
+        g.writeNumberField("resources", resources); // files, caches, batches, stores it holds (issue 13)
         g.writeNumberField("tier", k.tier());
         g.writeArrayFieldStart("groups");
         for (String group : k.groups()) {
