@@ -22,10 +22,14 @@ import java.util.regex.Pattern;
  * AIzaSyA...
  * AIzaSyB...  project=team-a  weight=3  label="Alice's key"   # optional attributes after the key
  * AIzaSyC...,AIzaSyD..., AIzaSyE...                           # several keys pasted on one line
+ * AIzaSyF...  proxy=socks5://user:pass@10.0.0.7:1080             # this key's own exit
+ * AIzaSyG...  proxy=direct                                    # never through upstream.proxies
  * </pre>
  *
  * <p>Blank lines are ignored and surrounding whitespace is trimmed. Attributes are {@code project=NAME},
- * {@code weight=N} (1 to 100, default 1) and {@code label=TEXT}; a value in double quotes may hold spaces and
+ * {@code weight=N} (1 to 100, default 1), {@code label=TEXT} and {@code proxy=URL|direct} (the key's own egress, see
+ * {@link io.gemgate.core.egress.ProxySpec#parse}; without it the key is pinned to one of {@code upstream.proxies}); a
+ * value in double quotes may hold spaces and
  * {@code #}. Attributes after comma-separated keys apply to each of them. A key given twice is kept once, with the
  * attributes of its first line.
  *
@@ -104,7 +108,8 @@ public final class KeysFile {
         List<KeySpec> keys = new ArrayList<>();
         for (String secret : keyPart.toString().split(",")) {
             if (!secret.isEmpty()) {
-                keys.add(new KeySpec(secret, attributes.project, attributes.weight, attributes.label));
+                keys.add(new KeySpec(secret, attributes.project, attributes.weight, attributes.label,
+                        attributes.proxy));
             }
         }
         return keys;
@@ -153,7 +158,8 @@ public final class KeysFile {
     }
 
     private static boolean isAttribute(String token) {
-        return token.startsWith("project=") || token.startsWith("weight=") || token.startsWith("label=");
+        return token.startsWith("project=") || token.startsWith("weight=") || token.startsWith("label=")
+                || token.startsWith("proxy=");
     }
 
     private static ConfigException error(int line, String message) {
@@ -167,6 +173,7 @@ public final class KeysFile {
         String project = "";
         int weight = 1;
         String label = "";
+        String proxy = "";
 
         Attributes(int line) {
             this.line = line;
@@ -178,9 +185,10 @@ public final class KeysFile {
             String value = token.substring(eq + 1);
             if (!isAttribute(token)) {
                 if (SHOWABLE_NAME.matcher(name).matches()) {
-                    throw error(line, "unknown attribute '" + name + "' (expected: project, weight or label)");
+                    throw error(line, "unknown attribute '" + name + "' (expected: project, weight, label or proxy)");
                 }
-                throw error(line, "unexpected text after the key (expected: project=NAME, weight=N or label=TEXT;"
+                throw error(line, "unexpected text after the key (expected: project=NAME, weight=N, label=TEXT or"
+                        + " proxy=URL;"
                         + " several keys on one line are separated by commas)");
             }
             if (seen.contains(name)) {
@@ -190,6 +198,7 @@ public final class KeysFile {
             switch (name) {
                 case "project" -> project = project(value);
                 case "weight" -> weight = weight(value);
+                case "proxy" -> proxy = proxy(value);
                 default -> label = value;
             }
         }
@@ -199,6 +208,19 @@ public final class KeysFile {
                 throw error(line, "project= (expected: a project name)");
             }
             return value;
+        }
+
+        /** {@code direct} or a proxy URL; the error never repeats the value (it may hold a password). */
+        private String proxy(String value) {
+            if (value.equalsIgnoreCase(KeySpec.DIRECT)) {
+                return KeySpec.DIRECT;
+            }
+            try {
+                io.gemgate.core.egress.ProxySpec.parse(value);
+                return value;
+            } catch (IllegalArgumentException e) {
+                throw error(line, "proxy: " + e.getMessage() + " or direct");
+            }
         }
 
         private int weight(String value) {

@@ -18,6 +18,12 @@ public final class ApiKey {
     private volatile String project;
     private volatile int weight;
     private volatile String label;
+    /** {@link KeySpec#proxy()}: fixed for the key's life. */
+    private final String proxy;
+    /** The parsed {@link #proxy}, or null when the key has no own proxy. */
+    private final io.gemgate.core.egress.ProxySpec proxySpec;
+    /** The fingerprint's first 64 bits: what the egress hashes to pin the key to an exit (same on every gateway). */
+    private final long routeHash;
 
     /** Keys of the same project; this key included. Set once when the ring is built. */
     ApiKey[] projectGroup = {this};
@@ -48,6 +54,9 @@ public final class ApiKey {
         this.project = spec.project();
         this.weight = spec.weight();
         this.label = spec.label();
+        this.proxy = spec.proxy();
+        this.proxySpec = spec.proxySpec();
+        this.routeHash = Long.parseUnsignedLong(fingerprint, 0, 16, 16);
     }
 
     /** Stable position of this key in the pool. */
@@ -90,6 +99,26 @@ public final class ApiKey {
         return label;
     }
 
+    /** The key's own exit as configured: empty (the default), {@code direct} or a proxy URL. */
+    public String proxy() {
+        return proxy;
+    }
+
+    /** The key's own proxy, or null (none: the default, or direct). */
+    public io.gemgate.core.egress.ProxySpec proxySpec() {
+        return proxySpec;
+    }
+
+    /** True when the key was told to go straight to the upstream ({@code proxy=direct}). */
+    public boolean isDirect() {
+        return proxy.equals(KeySpec.DIRECT);
+    }
+
+    /** A stable 64-bit hash of the key's id, the same on every gateway and after restarts. */
+    public long routeHash() {
+        return routeHash;
+    }
+
     public boolean isEnabled() {
         return enabled;
     }
@@ -105,7 +134,7 @@ public final class ApiKey {
 
     /** The key as configured now. */
     public KeySpec spec() {
-        return new KeySpec(secret, project, weight, label);
+        return new KeySpec(secret, project, weight, label, proxy);
     }
 
     void apply(KeySpec spec) {

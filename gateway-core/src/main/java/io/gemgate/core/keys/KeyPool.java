@@ -355,6 +355,22 @@ public final class KeyPool {
         }
     }
 
+    /**
+     * Ends the cooldown a 429 of key {@code k} for the model set (on it and its project), when the 429 turned out
+     * to be its exit's rate limit and not the key's ({@link io.gemgate.core.egress.Exits#rateLimited}).
+     */
+    public void liftCooldown(ApiKey k, ModelRef model) {
+        long now = clock.getAsLong();
+        for (ApiKey member : k.projectGroup) {
+            KeyModelState s = member.peek(model.index());
+            if (s != null && s.cooldownUntil > now) {
+                s.cooldownUntil = now;
+                s.rateLimitStreak = 0;
+            }
+        }
+        markDirty();
+    }
+
     /** Sets the one listener told of every verdict (health history); null: none. */
     public void verdictListener(VerdictListener listener) {
         this.verdictListener = listener;
@@ -717,7 +733,7 @@ public final class KeyPool {
         }
         KeySpec now = k.spec();
         KeySpec next = new KeySpec(now.secret(), project == null ? now.project() : project,
-                weight == null ? now.weight() : weight, label == null ? now.label() : label);
+                weight == null ? now.weight() : weight, label == null ? now.label() : label, now.proxy());
         if (!next.equals(now)) {
             k.apply(next);
             rebuild(ring.keys.clone());

@@ -1,0 +1,429 @@
+package io.gemgate.server;
+
+import static io.gemgate.testing.GatewayHarness.key;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gemgate.core.egress.Exit;
+import io.gemgate.core.egress.Exits;
+import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeySpec;
+import io.gemgate.testing.Behavior;
+import io.gemgate.testing.FakeGemini;
+import io.gemgate.testing.GatewayHarness;
+import io.gemgate.testing.LeakDetection;
+import io.gemgate.testing.ProxyServer;
+import io.gemgate.testing.RecordedRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Egress through real proxies started by the test: Debian's tinyproxy (HTTP CONNECT) and microsocks (SOCKS5), with
+ * and without credentials. Each proxy's connections leave from its own loopback address, so the fake upstream sees
+ * which exit carried a request, as Google sees an exit's IP.
+ */
+@ExtendWith(LeakDetection.class)
+class EgressProxyTest {
+    private static final String MODEL = "gemini-2.5-flash";
+    private final List<AutoCloseable> closeLast = new ArrayList<>();
+    private final List<AutoCloseable> closeFirst = new ArrayList<>();
+
+    @AfterEach
+    void stopEverything() throws Exception {
+        for (AutoCloseable c : closeFirst) {
+            c.close();
+        }
+        for (AutoCloseable c : closeLast) {
+            c.close();
+        }
+    }
+
+    private <T extends AutoCloseable> T later(T c) {
+        closeLast.add(c);
+        return c;
+    }
+
+    private GatewayHarness gateway(FakeGemini fake, List<KeySpec> keys, Map<String, String> env) {
+        GatewayHarness h = GatewayHarness.start(fake, keys, env, System::currentTimeMillis);
+        closeFirst.add(h);
+        return h;
+    }
+
+    private static Map<String, String> proxies(String... urls) {
+        Map<String, String> env = new HashMap<>();
+        env.put("GEMGATE_UPSTREAM_PROXIES", String.join(",", urls));
+        env.put("GEMGATE_UPSTREAM_EXIT_CHECK_INTERVAL", "200ms");
+        return env;
+    }
+
+    /** Which exit address each key's requests came from; fails when one key came from two. */
+    private static Map<String, String> exitOfEachKey(List<RecordedRequest> requests) {
+        Map<String, String> out = new HashMap<>();
+        for (RecordedRequest r : requests) {
+            String before = out.putIfAbsent(r.key(), r.remoteHost());
+            assertThat(before == null || before.equals(r.remoteHost()))
+                    .as("key %s came from %s and from %s", r.key().substring(r.key().length() - 4), before,
+                            r.remoteHost())
+                    .isTrue();
+        }
+        return out;
+    }
+
+    private static void await(BooleanSupplier condition, Duration timeout, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime() < deadline).as("waiting for " + what).isTrue();
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+
+    private static Exit exit(GatewayHarness h, ProxyServer p) {
+        return h.server().context().exits().all().stream().filter(e -> e.label().equals(p.label())).findFirst()
+                .orElseThrow();
+    }
+
+    // ------------------------------------------------------------------------------------------ the proxies
+
+    @Test
+    void httpConnectProxyWithoutCredentialsCarriesTheRequest() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(2), proxies(tiny.url()));
+
+        HttpResponse<String> r = h.generate(MODEL);
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(fake.lastRequest().remoteHost()).isEqualTo("127.0.0.2");
+        assertThat(fake.lastRequest().key()).startsWith("AIzaSyTEST");
+    }
+
+    @Test
+    void httpConnectProxyWithCredentialsCarriesTheRequest() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", "alice", "s3cr3t-pw"));
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(2), proxies(tiny.url()));
+
+        assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        assertThat(fake.lastRequest().remoteHost()).isEqualTo("127.0.0.2");
+    }
+
+    @Test
+    void socks5ProxyWithoutCredentialsCarriesTheRequest() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(2), proxies(socks.url()));
+
+        assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        assertThat(fake.lastRequest().remoteHost()).isEqualTo("127.0.0.3");
+    }
+
+    @Test
+    void socks5ProxyWithCredentialsCarriesTheRequest() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", "bob", "pa55-word"));
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(2), proxies(socks.url()));
+
+        assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        assertThat(fake.lastRequest().remoteHost()).isEqualTo("127.0.0.3");
+    }
+
+    @Test
+    void aProxyRefusingTheCredentialsFailsTheExitNotTheKeys() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", "alice", "right-pw"));
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(2), proxies(tiny.urlWith("alice", "wrong-pw")));
+
+        HttpResponse<String> r = h.generate(MODEL);
+
+        assertThat(r.statusCode()).isEqualTo(503); // no exit can carry a key
+        assertThat(r.body()).doesNotContain("wrong-pw");
+        assertThat(fake.requestCount()).isZero();
+        Exit e = exit(h, tiny);
+        assertThat(e.status().state()).isEqualTo(Exit.State.FAILING);
+        assertThat(e.failures(Exit.Failure.REFUSED)).isPositive();
+        for (ApiKey k : h.server().pool().keys()) {
+            assertThat(k.isInvalid()).isFalse();
+            assertThat(h.server().pool().cooldownUntil(k, h.server().pool().model(MODEL)))
+                    .isLessThanOrEqualTo(System.currentTimeMillis());
+        }
+    }
+
+    @Test
+    void aKeyMayNameItsOwnProxyOrGoDirect() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", "bob", "pa55-word"));
+        List<KeySpec> keys = List.of(
+                new KeySpec(key(0), "", 1, "", socks.url()),
+                new KeySpec(key(1), "", 1, "", KeySpec.DIRECT),
+                new KeySpec(key(2), "", 1, ""));
+        GatewayHarness h = gateway(fake, keys, proxies(tiny.url()));
+
+        for (int i = 0; i < 9; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+
+        Map<String, String> exits = exitOfEachKey(fake.requests());
+        assertThat(exits).containsEntry(key(0), "127.0.0.3").containsEntry(key(1), "127.0.0.1")
+                .containsEntry(key(2), "127.0.0.2");
+    }
+
+    // ------------------------------------------------------------------------------------------------ TLS
+
+    @Test
+    void tlsUpstreamThroughTheTunnelTrustsTheConfiguredCertificates() throws Exception {
+        FakeGemini fake = later(FakeGemini.startTls());
+        Path pem = Files.createTempFile("gemgate-ca-", ".pem");
+        closeLast.add(() -> Files.deleteIfExists(pem));
+        Files.writeString(pem, "-----BEGIN CERTIFICATE-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(fake.certificate().getEncoded())
+                + "\n-----END CERTIFICATE-----\n");
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        Map<String, String> env = proxies(tiny.url());
+        env.put("GEMGATE_UPSTREAM_TRUST_CERTIFICATES", pem.toString());
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(1), env);
+
+        assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        assertThat(fake.lastRequest().remoteHost()).isEqualTo("127.0.0.2");
+    }
+
+    @Test
+    void hostnameVerificationStaysOnWithTrustedCertificates() throws Exception {
+        FakeGemini fake = later(FakeGemini.startTls());
+        Path pem = Files.createTempFile("gemgate-ca-", ".pem");
+        closeLast.add(() -> Files.deleteIfExists(pem));
+        Files.writeString(pem, "-----BEGIN CERTIFICATE-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(fake.certificate().getEncoded())
+                + "\n-----END CERTIFICATE-----\n");
+        Map<String, String> env = new HashMap<>();
+        env.put("GEMGATE_UPSTREAM_TRUST_CERTIFICATES", pem.toString());
+        // The certificate names localhost; reached as 127.0.0.1 it must be refused although its CA is trusted.
+        env.put("GEMGATE_UPSTREAM", "https://127.0.0.1:" + fake.port());
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(1), env);
+
+        assertThat(h.generate(MODEL).statusCode()).isEqualTo(502);
+        assertThat(fake.requestCount()).isZero();
+    }
+
+    // ------------------------------------------------------------------------------------------------ pinning
+
+    @Test
+    void eachKeyIsPinnedToOneExitAcrossRestarts() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(8), proxies(tiny.url(), socks.url()));
+
+        for (int i = 0; i < 32; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        Map<String, String> before = exitOfEachKey(fake.requests());
+        assertThat(before).hasSize(8);
+        assertThat(before.values()).contains("127.0.0.2", "127.0.0.3"); // both exits carry keys
+
+        h.restart();
+        fake.reset();
+        for (int i = 0; i < 32; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        assertThat(exitOfEachKey(fake.requests())).isEqualTo(before);
+    }
+
+    @Test
+    void aFailingExitsKeysMoveToTheNextExitWithoutPenaltyAndComeBack() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(6), proxies(tiny.url(), socks.url()));
+        for (int i = 0; i < 12; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        Map<String, String> pinned = exitOfEachKey(fake.requests());
+
+        tiny.kill();
+        fake.reset();
+        for (int i = 0; i < 12; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        assertThat(fake.requests()).allMatch(r -> r.remoteHost().equals("127.0.0.3"));
+        assertThat(exit(h, tiny).status().state()).isEqualTo(Exit.State.FAILING);
+        for (ApiKey k : h.server().pool().keys()) {
+            assertThat(h.server().pool().cooldownUntil(k, h.server().pool().model(MODEL)))
+                    .isLessThanOrEqualTo(System.currentTimeMillis());
+        }
+
+        tiny.start(); // the background check finds it good again; its keys go back
+        await(() -> exit(h, tiny).status().state() == Exit.State.HEALTHY, Duration.ofSeconds(10), "the exit back");
+        fake.reset();
+        for (int i = 0; i < 12; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        assertThat(exitOfEachKey(fake.requests())).isEqualTo(pinned);
+    }
+
+    @Test
+    void killingOneProxyMidLoadCostsClientsNothingAndSetsNoKeyAside() throws Exception {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        for (int i = 0; i < 6; i++) {
+            // a little think time upstream, so that requests are in the tunnels when it drops
+            fake.always(key(i), Behavior.slow(Duration.ofMillis(20), Behavior.ok()));
+        }
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(6), proxies(tiny.url(), socks.url()));
+        int total = 300;
+        AtomicInteger done = new AtomicInteger();
+        ExecutorService clients = Executors.newFixedThreadPool(8);
+        List<Future<Integer>> statuses = new ArrayList<>();
+        try {
+            for (int i = 0; i < total; i++) {
+                statuses.add(clients.submit(() -> {
+                    int s = h.generate(MODEL).statusCode();
+                    done.incrementAndGet();
+                    return s;
+                }));
+            }
+            await(() -> done.get() >= total / 4, Duration.ofSeconds(30), "a quarter of the load");
+            tiny.kill();
+            for (Future<Integer> f : statuses) {
+                assertThat(f.get(30, TimeUnit.SECONDS)).isEqualTo(200);
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        assertThat(exit(h, tiny).status().state()).isEqualTo(Exit.State.FAILING);
+        long now = System.currentTimeMillis();
+        for (ApiKey k : h.server().pool().keys()) {
+            assertThat(k.isInvalid()).isFalse();
+            assertThat(h.server().pool().cooldownUntil(k, h.server().pool().model(MODEL))).isLessThanOrEqualTo(now);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ exit verdicts
+
+    @Test
+    void anExitWhoseKeysAllAnswer429CoolsAsOneAndItsKeysAreNotBlamed() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        Map<String, String> env = proxies(tiny.url(), socks.url());
+        env.put("GEMGATE_POOL_MAX_ATTEMPTS", "8");
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(8), env);
+        for (int i = 0; i < 16; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        Map<String, String> pinned = exitOfEachKey(fake.requests());
+        assertThat(pinned.values()).contains("127.0.0.2", "127.0.0.3");
+
+        // Google rate-limits the exit's IP: every key behind it answers 429, the keys on the other exit serve.
+        fake.reset();
+        fake.fromRemote("127.0.0.2", Behavior.rateLimitMinute(Duration.ofSeconds(30)));
+        for (int i = 0; i < 16; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+
+        Exit limited = exit(h, tiny);
+        assertThat(limited.status().state()).isEqualTo(Exit.State.COOLING);
+        assertThat(limited.failures(Exit.Failure.RATE_LIMIT)).isEqualTo(1);
+        assertThat(exit(h, socks).status().state()).isEqualTo(Exit.State.HEALTHY);
+        long now = System.currentTimeMillis();
+        for (ApiKey k : h.server().pool().keys()) {
+            assertThat(h.server().pool().cooldownUntil(k, h.server().pool().model(MODEL)))
+                    .as("cooldown of key %s", k.masked()).isLessThanOrEqualTo(now);
+        }
+        // upstream.exitCooling: move (the default): the cooling exit's keys serve through the other exit meanwhile
+        fake.reset();
+        for (int i = 0; i < 16; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        assertThat(fake.requests()).allMatch(r -> r.remoteHost().equals("127.0.0.3"));
+        assertThat(exitOfEachKey(fake.requests())).hasSize(8);
+    }
+
+    @Test
+    void keysOfACoolingExitWaitWhenToldTo() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        Map<String, String> env = proxies(tiny.url(), socks.url());
+        env.put("GEMGATE_POOL_MAX_ATTEMPTS", "8");
+        env.put("GEMGATE_UPSTREAM_EXIT_COOLING", "wait");
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(8), env);
+        for (int i = 0; i < 16; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        Map<String, String> pinned = exitOfEachKey(fake.requests());
+        fake.fromRemote("127.0.0.2", Behavior.rateLimitMinute(Duration.ofSeconds(30)));
+        for (int i = 0; i < 16; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        assertThat(exit(h, tiny).status().state()).isEqualTo(Exit.State.COOLING);
+
+        fake.reset();
+        for (int i = 0; i < 16; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        // only the keys pinned to the other exit served, from their own exit
+        assertThat(fake.requests()).allMatch(r -> r.remoteHost().equals("127.0.0.3"));
+        assertThat(fake.requests()).allMatch(r -> pinned.get(r.key()).equals("127.0.0.3"));
+    }
+
+    @Test
+    void userLocationNotSupportedIsTheExitsVerdictNeverTheKeysNorTheClients() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        fake.fromRemote("127.0.0.2", Behavior.locationNotSupported());
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(6), proxies(tiny.url(), socks.url()));
+
+        for (int i = 0; i < 12; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+
+        Exit wrongCountry = exit(h, tiny);
+        assertThat(wrongCountry.status().state()).isEqualTo(Exit.State.FAILING);
+        assertThat(wrongCountry.status().reason()).isEqualTo(Exit.Failure.LOCATION);
+        assertThat(wrongCountry.failures(Exit.Failure.LOCATION)).isEqualTo(1);
+        long now = System.currentTimeMillis();
+        for (ApiKey k : h.server().pool().keys()) {
+            assertThat(k.isInvalid()).isFalse();
+            assertThat(h.server().pool().cooldownUntil(k, h.server().pool().model(MODEL))).isLessThanOrEqualTo(now);
+        }
+        assertThat(fake.requests().stream().filter(r -> r.remoteHost().equals("127.0.0.2"))).hasSize(1);
+    }
+
+    @Test
+    void userLocationNotSupportedDirectIsA502NotTheClientsError() {
+        FakeGemini fake = later(FakeGemini.start());
+        fake.always(key(0), Behavior.locationNotSupported());
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(1), Map.of());
+
+        HttpResponse<String> r = h.generate(MODEL);
+
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(r.body()).contains("location");
+        assertThat(h.server().pool().keys().get(0).isInvalid()).isFalse();
+        assertThat(h.server().pool().cooldownUntil(h.server().pool().keys().get(0), h.server().pool().model(MODEL)))
+                .isLessThanOrEqualTo(System.currentTimeMillis());
+    }
+
+    static Exits exits(GatewayHarness h) {
+        return h.server().context().exits();
+    }
+}
