@@ -99,6 +99,7 @@ public final class GatewayServer implements AutoCloseable {
                 : Runtime.getRuntime().availableProcessors();
         this.workers = Transport.newGroup(ioThreads, "gemgate-io");
         metrics.eventLoops(java.util.Map.of("accept", boss, "io", workers));
+        metrics.exits(gw.exits());
         this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
         gw.exits().listener(new io.gemgate.core.egress.Exits.Listener() {
             @Override

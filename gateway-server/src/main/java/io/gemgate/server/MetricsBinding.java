@@ -33,4 +33,8 @@ public interface MetricsBinding {
      */
     default void eventLoops(Map<String, EventLoopGroup> groups) {
     }
+
+    /** The gateway's exits (egress proxies), for their meters; a restarted gateway passes its new ones. */
+    default void exits(io.gemgate.core.egress.Exits exits) {
+    }
 }

@@ -40,6 +40,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LeakDetection.class)
 class EgressProxyTest {
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final io.gemgate.testing.RedisServer redis = new io.gemgate.testing.RedisServer();
+
     private static final String MODEL = "gemini-2.5-flash";
     private final List<AutoCloseable> closeLast = new ArrayList<>();
     private final List<AutoCloseable> closeFirst = new ArrayList<>();
@@ -421,6 +424,135 @@ class EgressProxyTest {
         assertThat(h.server().pool().keys().get(0).isInvalid()).isFalse();
         assertThat(h.server().pool().cooldownUntil(h.server().pool().keys().get(0), h.server().pool().model(MODEL)))
                 .isLessThanOrEqualTo(System.currentTimeMillis());
+    }
+
+    // --------------------------------------------------------------------------------------- visible, masked
+
+    @Test
+    void theAdminApiAndMetricsShowTheExitsWithoutCredentials() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", "alice", "tiny-s3cret-pw"));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", "bobby", "socks-s3cret-pw"));
+        io.gemgate.server.metrics.MicrometerMetrics metrics = new io.gemgate.server.metrics.MicrometerMetrics();
+        closeLast.add(metrics::close);
+        Map<String, String> env = AdminClient.env("GEMGATE_UPSTREAM_PROXIES", tiny.url() + "," + socks.url());
+        GatewayHarness h = GatewayHarness.start(fake, GatewayHarness.specs(6), env, System::currentTimeMillis,
+                metrics);
+        closeFirst.add(h);
+        AdminClient admin = new AdminClient(h, 6);
+        for (int i = 0; i < 12; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+        tiny.kill();
+        for (int i = 0; i < 6; i++) {
+            assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
+        }
+
+        AdminClient.Answer exits = admin.get("/admin/api/exits");
+
+        assertThat(exits.status()).isEqualTo(200);
+        String body = exits.raw().body();
+        assertThat(body).doesNotContain("tiny-s3cret-pw").doesNotContain("socks-s3cret-pw").doesNotContain("alice")
+                .doesNotContain("bobby");
+        assertThat(exits.json().path("directOnly").asBoolean()).isFalse();
+        var list = exits.json().path("exits");
+        assertThat(list).hasSize(2);
+        var t = list.get(0);
+        assertThat(t.path("exit").asText()).isEqualTo(tiny.label());
+        assertThat(t.path("proxy").asText()).isEqualTo("http://al***:***@" + tiny.label());
+        assertThat(t.path("authenticated").asBoolean()).isTrue();
+        assertThat(t.path("state").asText()).isEqualTo("failing");
+        assertThat(t.path("reason").asText()).isIn("refused", "tunnel_closed");
+        var s = list.get(1);
+        assertThat(s.path("proxy").asText()).isEqualTo("socks5://bo***:***@" + socks.label());
+        assertThat(s.path("state").asText()).isEqualTo("healthy");
+        assertThat(t.path("keysPinned").asInt() + s.path("keysPinned").asInt()).isEqualTo(6);
+        assertThat(t.path("requests").asLong() + s.path("requests").asLong()).isGreaterThanOrEqualTo(18);
+        assertThat(t.path("failures").path("refused").asLong() + t.path("failures").path("tunnel_closed").asLong())
+                .isPositive();
+
+        AdminClient.Answer keys = admin.get("/admin/api/keys");
+        assertThat(keys.raw().body()).doesNotContain("s3cret");
+        for (var k : keys.json().path("keys")) {
+            assertThat(k.path("exit").asText()).isIn(tiny.label(), socks.label());
+            assertThat(k.path("exitNow").asText()).isEqualTo(socks.label()); // the tinyproxy is down
+        }
+
+        String text = metrics.scrape().get();
+        assertThat(text).doesNotContain("s3cret").doesNotContain("alice").doesNotContain("bobby");
+        assertThat(text).contains("gemgate_exit_state{exit=\"" + tiny.label() + "\",state=\"failing\"} 1.0")
+                .contains("gemgate_exit_state{exit=\"" + socks.label() + "\",state=\"healthy\"} 1.0")
+                .contains("gemgate_exit_keys{exit=\"" + socks.label() + "\"}")
+                .contains("gemgate_exit_requests_total{exit=\"" + socks.label() + "\"}")
+                .contains("gemgate_exit_failures_total{exit=\"" + tiny.label() + "\",reason=\"refused\"}");
+    }
+
+    @Test
+    void aKeyAddedWithItsOwnProxyKeepsItAcrossARestartStoredEncrypted() throws Exception {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", "bobby", "socks-s3cret-pw"));
+        Map<String, String> env = AdminClient.env("GEMGATE_MASTER_KEY", "master-key-for-the-test");
+        GatewayHarness h = gateway(fake, GatewayHarness.specs(1), env);
+        String added = "AIzaSyADDED" + "x".repeat(24) + "0042";
+        AdminClient admin = new AdminClient(h, 1).secret(added);
+
+        AdminClient.Answer bad = admin.post("/admin/api/keys", "{\"text\":\"" + added
+                + "\",\"proxy\":\"ftp://bobby:socks-s3cret-pw@127.0.0.1:1\"}");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.errorField()).isEqualTo("proxy");
+        assertThat(bad.raw().body()).doesNotContain("socks-s3cret-pw");
+
+        AdminClient.Answer ok = admin.post("/admin/api/keys", "{\"text\":\"" + added + "\",\"proxy\":\""
+                + socks.url() + "\"}");
+        assertThat(ok.status()).isEqualTo(201);
+        assertThat(ok.raw().body()).doesNotContain("socks-s3cret-pw");
+        String id = h.poolKey(added).id();
+        assertThat(admin.get("/admin/api/keys/" + id).json().path("proxy").asText())
+                .isEqualTo("socks5://bo***:***@" + socks.label());
+
+        h.restart();
+
+        assertThat(h.poolKey(added).proxy()).isEqualTo(socks.url());
+        String stored;
+        try (var files = Files.list(h.dataDir())) {
+            stored = files.filter(f -> f.toString().endsWith(".json")).map(f -> {
+                try {
+                    return Files.readString(f);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).reduce("", String::concat);
+        }
+        assertThat(stored).contains("\"proxy\"").doesNotContain("socks-s3cret-pw");
+        fake.always(GatewayHarness.key(0), Behavior.rateLimitMinute(Duration.ofSeconds(30)));
+        for (int i = 0; i < 3; i++) {
+            h.generate(MODEL);
+        }
+        assertThat(fake.requests()).anyMatch(r -> r.key().equals(added) && r.remoteHost().equals("127.0.0.3"));
+    }
+
+    @Test
+    void pinningIsTheSameOnEveryGatewaySharingRedis() {
+        FakeGemini fake = later(FakeGemini.start());
+        ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
+        ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
+        Map<String, String> env = proxies(tiny.url(), socks.url());
+        env.put("GEMGATE_REDIS_URL", redis.url());
+        env.put("GEMGATE_REDIS_PREFIX", "egress-test:");
+        GatewayHarness a = gateway(fake, GatewayHarness.specs(8), env);
+        GatewayHarness b = gateway(fake, GatewayHarness.specs(8), env);
+
+        for (int i = 0; i < 24; i++) {
+            assertThat((i % 2 == 0 ? a : b).generate(MODEL).statusCode()).isEqualTo(200);
+        }
+
+        // one map over the requests of both gateways: a key never came from two exits
+        Map<String, String> pins = exitOfEachKey(fake.requests());
+        assertThat(pins).hasSize(8);
+        assertThat(pins.values()).contains("127.0.0.2", "127.0.0.3");
+        for (ApiKey k : a.server().pool().keys()) {
+            assertThat(exits(b).pinned(b.poolKey(k.secret())).label()).isEqualTo(exits(a).pinned(k).label());
+        }
     }
 
     static Exits exits(GatewayHarness h) {

@@ -50,7 +50,7 @@ class MetricsTest {
             + "\"content\":\"hi\"}]}";
     /** Label names a Gemgate series may carry ({@code le}: histogram buckets). */
     private static final Set<String> LABELS = Set.of("route", "model", "status", "outcome", "reason", "key", "key_id",
-            "state", "le");
+            "state", "exit", "le");
 
     private MicrometerMetrics metrics;
     private GatewayHarness gw;

@@ -120,13 +120,21 @@ public final class Exits {
         this.listener = requireNonNull(l, "listener");
     }
 
-    /** True when neither {@code upstream.proxies} nor any key's own proxy is configured: every request goes direct. */
+    /**
+     * True when there is no {@code upstream.proxies} and no key's own proxy met so far: a key without
+     * {@link ApiKey#proxySpec()} then goes direct without {@link #route} (one volatile read on the hot path).
+     */
     public boolean isDirectOnly() {
         return all.length == 0;
     }
 
-    /** Every exit: the ring's, then the keys' own. */
+    /** Every exit: the ring's, then the keys' own (those of keys added since included). Not for the hot path. */
     public List<Exit> all() {
+        for (ApiKey k : keys.get()) {
+            if (k.proxySpec() != null) {
+                ownExit(k);
+            }
+        }
         return List.of(all);
     }
 
@@ -251,9 +259,10 @@ public final class Exits {
     /** The exit refused, timed out or dropped the tunnel: it is failing until {@link #recovered}. */
     public void failed(Exit e, Exit.Failure reason) {
         e.countFailure(reason);
-        Exit.Status s = e.status();
-        if (s.state() != Exit.State.FAILING) {
-            change(e, new Exit.Status(Exit.State.FAILING, 0, reason, clock.getAsLong()));
+        long now = clock.getAsLong();
+        // The state as it is now: a location refusal whose recheck time passed counts as healthy, and fails again.
+        if (e.state(now) != Exit.State.FAILING || e.status().until() != 0) {
+            change(e, new Exit.Status(Exit.State.FAILING, 0, reason, now));
         }
     }
 

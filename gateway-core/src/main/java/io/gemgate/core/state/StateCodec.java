@@ -148,6 +148,9 @@ public final class StateCodec {
                 g.writeNumberField("weight", k.weight());
                 g.writeStringField("label", k.label());
                 g.writeNumberField("addedAtMillis", k.addedAtMillis());
+                if (!k.proxy().isEmpty()) {
+                    g.writeStringField("proxy", k.proxy());
+                }
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -348,6 +351,7 @@ public final class StateCodec {
         int weight = 1;
         String label = "";
         long addedAtMillis = 0;
+        String proxy = "";
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             p.nextToken();
@@ -359,10 +363,11 @@ public final class StateCodec {
                 case "weight" -> weight = readInt(p, field);
                 case "label" -> label = readString(p, field);
                 case "addedAtMillis" -> addedAtMillis = readLong(p, field);
+                case "proxy" -> proxy = readString(p, field);
                 default -> p.skipChildren();
             }
         }
-        return new AddedKey(fingerprint, secret, project, weight, label, addedAtMillis);
+        return new AddedKey(fingerprint, secret, project, weight, label, addedAtMillis, proxy);
     }
 
     private static KeyEdit readKeyEdit(JsonParser p, String path) throws IOException, StateCorruptException {

@@ -167,9 +167,17 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param weight        its weight, {@code >= 0} here (the pool refuses values outside 1 to 100 on restore)
      * @param label         free text, {@code ""} if none
      * @param addedAtMillis when it was first stored
+     * @param proxy         its own exit ({@code KeySpec.proxy()}): {@code ""}, {@code direct} or a proxy URL, the URL
+     *                      encrypted ({@code v1:...}) like the secret when a master key is configured
      */
     public record AddedKey(String fingerprint, String secret, String project, int weight, String label,
-                           long addedAtMillis) {
+                           long addedAtMillis, String proxy) {
+        /** A key with the default exit. */
+        public AddedKey(String fingerprint, String secret, String project, int weight, String label,
+                        long addedAtMillis) {
+            this(fingerprint, secret, project, weight, label, addedAtMillis, "");
+        }
+
         /**
          * Validates the fields.
          *
@@ -183,6 +191,7 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
             requireNonNegative("weight", weight);
             Objects.requireNonNull(label, "label");
             requireNonNegative("addedAtMillis", addedAtMillis);
+            Objects.requireNonNull(proxy, "proxy");
         }
 
         /** Leaves the secret out. */

@@ -268,5 +268,11 @@ class ExitsTest {
         assertThat(pins(pool, exits).values()).containsOnly("http://b:2");
         now.addAndGet(Exits.LOCATION_RECHECK.toMillis());
         assertThat(a.state(now.get())).isEqualTo(Exit.State.HEALTHY);
+
+        // given another chance, it refuses the tunnel now: failing until the background check finds it good
+        exits.failed(a, Exit.Failure.REFUSED);
+        now.addAndGet(Exits.LOCATION_RECHECK.toMillis());
+        assertThat(a.state(now.get())).isEqualTo(Exit.State.FAILING);
+        assertThat(exits.failing()).containsExactly(a);
     }
 }

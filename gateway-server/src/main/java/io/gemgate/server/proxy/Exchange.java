@@ -1,5 +1,8 @@
 package io.gemgate.server.proxy;
 
+import io.gemgate.core.egress.Exit;
+import io.gemgate.core.egress.ExitVerdicts;
+import io.gemgate.core.egress.Exits;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.KeyAttempts;
 import io.gemgate.core.keys.KeyPool;
@@ -10,9 +13,6 @@ import io.gemgate.core.keys.VerdictClassifier;
 import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
-import io.gemgate.core.egress.Exit;
-import io.gemgate.core.egress.ExitVerdicts;
-import io.gemgate.core.egress.Exits;
 import io.gemgate.server.upstream.ExitConnectException;
 import io.gemgate.server.upstream.PoolExhaustedException;
 import io.gemgate.server.upstream.RequestHead;
@@ -194,7 +194,7 @@ public abstract class Exchange implements UpstreamListener {
     private void send() {
         phase = Phase.ACQUIRING;
         Exits exits = gw.exits();
-        if (!exits.isDirectOnly()) {
+        if (!exits.isDirectOnly() || key.proxySpec() != null) {
             exit = exits.route(key, gw.now());
             if (exit == Exits.NONE) {
                 // No exit may carry this key now (its own proxy fails, or its exit cools and keys wait): the next

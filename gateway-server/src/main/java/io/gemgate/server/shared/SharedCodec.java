@@ -27,8 +27,9 @@ final class SharedCodec {
      * @param label         {@code ""} for none
      * @param addedAtMillis when it was first published
      */
-    record AddedKey(String secret, String project, int weight, String label, long addedAtMillis) {
+    record AddedKey(String secret, String project, int weight, String label, long addedAtMillis, String proxy) {
         AddedKey {
+            requireNonNull(proxy, "proxy");
             requireNonNull(secret, "secret");
             requireNonNull(project, "project");
             requireNonNull(label, "label");
@@ -37,7 +38,7 @@ final class SharedCodec {
         /** Leaves the secret out. */
         @Override
         public String toString() {
-            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]";
+            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]"; // no proxy: it may hold a password
         }
     }
 
@@ -62,6 +63,9 @@ final class SharedCodec {
             g.writeNumberField("weight", k.weight());
             g.writeStringField("label", k.label());
             g.writeNumberField("addedAt", k.addedAtMillis());
+            if (!k.proxy().isEmpty()) {
+                g.writeStringField("proxy", k.proxy());
+            }
         });
     }
 
@@ -71,7 +75,7 @@ final class SharedCodec {
         if (f.secret == null) {
             throw new IllegalArgumentException("secret: missing");
         }
-        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt);
+        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt, f.proxy);
     }
 
     static String encodeKeyState(KeyState s) {
@@ -117,6 +121,7 @@ final class SharedCodec {
         int weight = 1;
         String label = "";
         long addedAt;
+        String proxy = "";
         boolean enabled = true;
         boolean removed;
         long invalidSince;
@@ -138,6 +143,7 @@ final class SharedCodec {
                     case "weight" -> f.weight = (int) Math.min(Integer.MAX_VALUE, number(p, t, name));
                     case "label" -> f.label = text(p, t, name);
                     case "addedAt" -> f.addedAt = number(p, t, name);
+                    case "proxy" -> f.proxy = text(p, t, name);
                     case "enabled" -> f.enabled = bool(t, name);
                     case "removed" -> f.removed = bool(t, name);
                     case "invalidSince" -> f.invalidSince = number(p, t, name);

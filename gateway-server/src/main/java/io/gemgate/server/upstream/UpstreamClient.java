@@ -165,7 +165,7 @@ public final class UpstreamClient implements AutoCloseable {
      */
     public Future<Void> check(EventLoop loop, Exit exit) {
         io.netty.util.concurrent.Promise<Void> result = loop.newPromise();
-        loop.execute(() -> connectThrough(loop, bootstrap(loop, exit), exit).addListener(c -> {
+        loop.execute(() -> connectThrough(loop, bootstrap(loop, exit, true), exit).addListener(c -> {
             if (!c.isSuccess()) {
                 result.tryFailure(c.cause());
                 return;
@@ -258,7 +258,7 @@ public final class UpstreamClient implements AutoCloseable {
         assert loop.inEventLoop();
         UpstreamPool p = poolOfLoop.get();
         if (p == null) {
-            p = new UpstreamPool(loop, bootstrap(loop, null), cfg, null, this);
+            p = new UpstreamPool(loop, bootstrap(loop, null, false), cfg, null, this);
             poolOfLoop.set(p);
             pools.add(p);
         }
@@ -276,7 +276,7 @@ public final class UpstreamClient implements AutoCloseable {
         }
         UpstreamPool p = ps[i];
         if (p == null) {
-            p = new UpstreamPool(loop, bootstrap(loop, exit), cfg, exit, this);
+            p = new UpstreamPool(loop, bootstrap(loop, exit, false), cfg, exit, this);
             ps[i] = p;
             pools.add(p);
         }
@@ -294,7 +294,11 @@ public final class UpstreamClient implements AutoCloseable {
         return n;
     }
 
-    private Bootstrap bootstrap(EventLoop loop, Exit exit) {
+    /**
+     * @param checkOnly a connection that only opens the tunnel (the exit's background check): the proxy handler and a
+     *                  last handler that closes on any error, no TLS, no HTTP
+     */
+    private Bootstrap bootstrap(EventLoop loop, Exit exit, boolean checkOnly) {
         long streamIdle = cfg.streamIdleTimeout().toMillis();
         InetSocketAddress upstreamAddress = InetSocketAddress.createUnresolved(host, port);
         ProxySpec proxy = exit == null ? null : exit.spec();
@@ -321,6 +325,10 @@ public final class UpstreamClient implements AutoCloseable {
                             ph.setConnectTimeoutMillis(cfg.connectTimeout().toMillis());
                             p.addLast(PROXY, ph); // first: the TLS handshake's writes wait for the tunnel
                         }
+                        if (checkOnly) {
+                            p.addLast(HANDLER, CloseOnError.INSTANCE);
+                            return;
+                        }
                         if (ssl != null) {
                             SslHandler tls = ssl.newHandler(ch.alloc(), host, port); // SNI + hostname check
                             tls.setHandshakeTimeoutMillis(cfg.connectTimeout().toMillis());
@@ -337,7 +345,7 @@ public final class UpstreamClient implements AutoCloseable {
     }
 
     /**
-     * Connects a new channel of {@code b} (a bootstrap of {@link #bootstrap(EventLoop, Exit)}) through the exit: the
+     * Connects a new channel of {@code b} (a bootstrap of {@link #bootstrap(EventLoop, Exit, boolean)}) through the exit: the
      * proxy's host is resolved first without blocking (an address literal is taken as is), then the channel is
      * connected to it. The future fails with an {@link ExitConnectException} when the name does not resolve.
      */
@@ -363,6 +371,22 @@ public final class UpstreamClient implements AutoCloseable {
                     }
                 });
         return p;
+    }
+
+    /** Last handler of a check connection: an error (the proxy's refusal) closes it; the check's future says why. */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class CloseOnError extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final CloseOnError INSTANCE = new CloseOnError();
+
+        @Override
+        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            io.netty.util.ReferenceCountUtil.release(msg); // nothing is expected through a check's tunnel
+        }
+
+        @Override
+        public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
     }
 
     private static ProxyHandler proxyHandler(ProxySpec proxy, InetSocketAddress at) {
