@@ -41,6 +41,7 @@ function mount(root) {
     h('div', { class: 'page-head' },
       h('h1', null, 'Dashboard'),
       h('div', { class: 'tools' }, updated, refreshButton)),
+    refs.alerts = h('div', { role: 'alert', 'data-stat': 'alerts', hidden: true }),
     refs.today = h('p', { class: 'muted small' }),
     h('div', { class: 'grid stats' },
       stat('requests', 'Requests today'),
@@ -110,6 +111,15 @@ function mount(root) {
     drawLatency(s.latencyMillis, s.firstByteMillis, s.sinceStart);
     drawFailovers(s.failovers);
     drawRisk(keyList.keys, s.atRisk || []);
+    drawAlerts(s.alerts || []);
+  }
+
+  function drawAlerts(alerts) {
+    // GET /stats alerts: the set-aside brake holds (more keys refused as invalid than a share of the pool).
+    refs.alerts.hidden = alerts.length === 0;
+    refs.alerts.dataset.value = String(alerts.length);
+    fill(refs.alerts, alerts.map((a) => h('p', { class: 'form-error', 'data-alert': a.kind, 'data-reason': a.reason },
+      `Set-aside brake engaged for ${a.reason} since ${fmtTime(a.since)}: ${a.message} (${fmtInt(a.refused)} refused)`)));
   }
 
   function setStat(id, value, sub) {

@@ -11,7 +11,8 @@ const select = (...options) => options.map(([value, label]) => ({ value, label }
 const GENERAL = [
   { name: 'strategy', label: 'Key selection', type: 'select', hint: 'How the next key is picked.',
     options: select(['round_robin', 'Round robin (weighted)'], ['least_used', 'Least used'], ['adaptive', 'Adaptive (by health)']) },
-  { name: 'maxAttempts', label: 'Max attempts', type: 'int', min: 1, max: 20, hint: 'Distinct keys one request may try, 1 to 20.' },
+  { name: 'maxAttempts', label: 'Max costly attempts', type: 'int', min: 1, max: 20, hint: '1 to 20: 5xx, connection failures and timeouts one request may meet; 429s and invalid keys do not count.' },
+  { name: 'failoverDeadline', label: 'Failover deadline', type: 'duration', hint: '1s to 10m: a request tries keys that can serve until one does, none is left, or this long after it arrived.' },
   { name: 'rateLimitCooldown', label: 'Rate-limit cooldown', type: 'duration', hint: 'After a 429 that gives no delay; doubles on repeats.' },
   { name: 'rateLimitCooldownMax', label: 'Rate-limit cooldown ceiling', type: 'duration', hint: 'Ceiling of that doubling, at least the cooldown.' },
   { name: 'serverErrorCooldown', label: 'Server-error cooldown', type: 'duration', hint: 'After a 5xx, connect failure or timeout.' },

@@ -55,7 +55,7 @@ class AdminSettingsTest {
         admin.patch("/admin/api/keys/" + io.gemgate.core.keys.KeyMask.fingerprint(key(2)), "{\"enabled\":true}");
 
         Answer a = admin.patch("/admin/api/settings", "{\"strategy\":\"least_used\",\"maxAttempts\":2,"
-                + "\"systemInstruction\":\"Be brief.\"}");
+                + "\"failoverDeadline\":\"45s\",\"systemInstruction\":\"Be brief.\"}");
         assertThat(a.status()).isEqualTo(200);
         assertThat(a.json().path("strategy").asText()).isEqualTo("least_used");
         assertThat(gw.server().pool().settings().strategy()).isEqualTo(Strategy.LEAST_USED);
@@ -72,6 +72,8 @@ class AdminSettingsTest {
         Answer after = admin.get("/admin/api/settings");
         assertThat(after.json().path("strategy").asText()).isEqualTo("least_used");
         assertThat(after.json().path("maxAttempts").asInt()).isEqualTo(2);
+        assertThat(after.json().path("failoverDeadline").asText()).isEqualTo("45s");
+        assertThat(gw.server().context().settings().failoverDeadline()).isEqualTo(java.time.Duration.ofSeconds(45));
         assertThat(after.json().path("systemInstruction").asText()).isEqualTo("Be brief.");
         assertThat(gw.server().pool().settings().strategy()).isEqualTo(Strategy.LEAST_USED);
     }
@@ -80,6 +82,7 @@ class AdminSettingsTest {
     @CsvSource(delimiter = '|', value = {
             "{\"strategy\":\"random\"}                        | strategy",
             "{\"maxAttempts\":0}                              | maxAttempts",
+            "{\"failoverDeadline\":\"0s\"}                     | failoverDeadline",
             "{\"maxAttempts\":2,\"probeInterval\":\"1s\"}     | probeInterval",
             "{\"strategy\":\"adaptive\",\"colour\":\"red\"}   | colour",
             "{\"rateLimitCooldown\":\"soon\"}                 | rateLimitCooldown",

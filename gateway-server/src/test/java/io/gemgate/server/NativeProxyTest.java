@@ -183,20 +183,23 @@ class NativeProxyTest {
     }
 
     @Test
-    void whenEveryKeyIsInvalidTheClientGets503NotGooglesKeyErrorAndReadyGoesDown() {
+    void whenEveryKeyIsRefusedAsInvalidOneRequestSetsAsideOneKeyTheBrakeKeepsTheOtherAndGooglesKeyErrorNeverShows() {
         gw = GatewayHarness.start(2);
         fake().always(key(0), Behavior.invalidKey());
         fake().always(key(1), Behavior.invalidKey());
 
         HttpResponse<String> first = gw.generate("gemini-2.5-flash");
-        assertThat(first.statusCode()).isEqualTo(503);
-        assertThat(first.body()).doesNotContain("API key not valid");
+        assertThat(first.statusCode()).isEqualTo(502);
+        assertThat(first.body()).doesNotContain("API key not valid").contains("refused two keys");
+        assertThat(gw.poolKey(key(0)).isInvalid()).isTrue();
+        assertThat(gw.poolKey(key(1)).isInvalid()).as("one key per request").isFalse();
         HttpResponse<String> second = gw.generate("gemini-2.5-flash");
         assertThat(second.statusCode()).isEqualTo(503);
-        assertThat(second.body()).contains("2 invalid");
+        assertThat(second.body()).doesNotContain("API key not valid");
         assertThat(second.headers().firstValue("retry-after")).isPresent();
-        assertThat(fake().requestCount()).isEqualTo(2);
-        assertThat(gw.get("/ready").statusCode()).isEqualTo(503);
+        assertThat(gw.poolKey(key(1)).isInvalid()).as("half the pool at most: braked").isFalse();
+        assertThat(fake().requestCount()).isEqualTo(3);
+        assertThat(gw.get("/ready").statusCode()).isEqualTo(200);
     }
 
     @ParameterizedTest
@@ -288,10 +291,11 @@ class NativeProxyTest {
     }
 
     @Test
-    void whenAttemptsRunOutWhileOtherKeysCouldServeGoogles429IsRelayedWithRetryAfter() {
-        gw = GatewayHarness.start(3, Map.of("GEMGATE_POOL_MAX_ATTEMPTS", "2"));
-        fake().script(key(0), Behavior.rateLimitMinute(Duration.ofSeconds(20)));
-        fake().script(key(1), Behavior.rateLimitMinute(Duration.ofSeconds(7)));
+    void whenTheFailoverDeadlinePassesWhileOtherKeysCouldServeGoogles429IsRelayedWithRetryAfter() {
+        gw = GatewayHarness.start(3, Map.of("GEMGATE_FAILOVER_DEADLINE", "1s"));
+        fake().script(key(0), Behavior.slow(Duration.ofMillis(600),
+                Behavior.rateLimitMinute(Duration.ofSeconds(20))));
+        fake().script(key(1), Behavior.slow(Duration.ofMillis(600), Behavior.rateLimitMinute(Duration.ofSeconds(7))));
 
         HttpResponse<String> r = gw.generate("gemini-2.5-flash");
 

@@ -249,7 +249,7 @@ public final class Behavior {
     }
 
     /** Google's error envelope; {@code details} are complete JSON objects. */
-    static String error(int code, String status, String message, String... details) {
+    public static String error(int code, String status, String message, String... details) {
         StringBuilder sb = new StringBuilder("{\"error\":{\"code\":").append(code)
                 .append(",\"message\":").append(quote(message))
                 .append(",\"status\":\"").append(status).append('"');

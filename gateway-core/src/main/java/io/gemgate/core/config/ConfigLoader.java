@@ -184,7 +184,17 @@ public final class ConfigLoader {
                 cooldown,
                 cooldownMax,
                 v.positiveDuration(Setting.POOL_SERVER_ERROR_COOLDOWN),
-                v.zone(Setting.POOL_QUOTA_RESET_ZONE));
+                v.zone(Setting.POOL_QUOTA_RESET_ZONE),
+                failoverDeadline(v));
+    }
+
+    /** {@code failover.deadline}: 1s to 10m, the range of the live setting {@code failoverDeadline}. */
+    private static Duration failoverDeadline(Values v) {
+        Duration d = v.positiveDuration(Setting.FAILOVER_DEADLINE);
+        if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw v.raw(Setting.FAILOVER_DEADLINE).fail("1s to 10m");
+        }
+        return d;
     }
 
     private static GatewayConfig.State state(Values v) {
@@ -354,6 +364,8 @@ public final class ConfigLoader {
         POOL_RATE_LIMIT_COOLDOWN_MAX("pool.rateLimitCooldownMax", "15m"),
         POOL_SERVER_ERROR_COOLDOWN("pool.serverErrorCooldown", "5s"),
         POOL_QUOTA_RESET_ZONE("pool.quotaResetZone", "America/Los_Angeles"),
+
+        FAILOVER_DEADLINE("failover.deadline", "30s"),
 
         STATE_DATA_DIR("state.dataDir", "GEMGATE_DATA_DIR", "./data"),
         STATE_FLUSH_INTERVAL("state.flushInterval", "2s"),

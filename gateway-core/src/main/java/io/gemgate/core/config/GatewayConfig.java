@@ -167,7 +167,8 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      * The key pool.
      *
      * @param strategy            round_robin, least_used or adaptive ({@code pool.strategy}, round_robin)
-     * @param maxAttempts         distinct keys one request may try, 1 to 20 ({@code pool.maxAttempts}, 3)
+     * @param maxAttempts         costly failures (5xx, connection failure, timeout) one request may meet before it
+     *                            gives up, 1 to 20 ({@code pool.maxAttempts}, 3); 429s and invalid keys do not count
      * @param rateLimitCooldown   cooldown after a 429 that carries no RetryInfo; doubles on repeats
      *                            ({@code pool.rateLimitCooldown}, 60s)
      * @param rateLimitCooldownMax ceiling of that doubling ({@code pool.rateLimitCooldownMax}, 15m)
@@ -175,15 +176,18 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                            ({@code pool.serverErrorCooldown}, 5s)
      * @param quotaResetZone      daily quotas reset at midnight in this zone ({@code pool.quotaResetZone},
      *                            America/Los_Angeles)
+     * @param failoverDeadline    a request tries keys until one serves, none is left, or this long after it arrived
+     *                            ({@code failover.deadline}, 30s; 1s to 10m)
      */
     public record Pool(Strategy strategy, int maxAttempts, Duration rateLimitCooldown, Duration rateLimitCooldownMax,
-                       Duration serverErrorCooldown, ZoneId quotaResetZone) {
+                       Duration serverErrorCooldown, ZoneId quotaResetZone, Duration failoverDeadline) {
         public Pool {
             requireNonNull(strategy, "strategy");
             requireNonNull(rateLimitCooldown, "rateLimitCooldown");
             requireNonNull(rateLimitCooldownMax, "rateLimitCooldownMax");
             requireNonNull(serverErrorCooldown, "serverErrorCooldown");
             requireNonNull(quotaResetZone, "quotaResetZone");
+            requireNonNull(failoverDeadline, "failoverDeadline");
         }
     }
 

@@ -80,6 +80,7 @@ public final class KeyPool {
     }
 
     private volatile VerdictListener verdictListener;
+    private final SetAsideBrake brake = new SetAsideBrake();
 
     /** Told of every verdict {@link #record} applies, on the caller's thread: it must not block. */
     @FunctionalInterface
@@ -336,10 +337,13 @@ public final class KeyPool {
             }
             case INVALID_KEY -> {
                 c.add(DayCounters.FAILURES, 1);
-                k.invalidReason = verdict.reason();
-                k.invalidSince = now;
-                k.healthFailure(now);
-                keyChanged(k);
+                // The brake (SetAsideBrake): past a share of the pool within a window, keys stay in rotation.
+                if (k.invalidSince != 0 || brake.admit(verdict.reason(), now, poolSize())) {
+                    k.invalidReason = verdict.reason();
+                    k.invalidSince = now;
+                    k.healthFailure(now);
+                    keyChanged(k);
+                }
             }
             case SERVER_ERROR, CONNECT_FAILURE, TIMEOUT, EMPTY_ANSWER -> {
                 c.add(DayCounters.FAILURES, 1);
@@ -369,6 +373,27 @@ public final class KeyPool {
             }
         }
         markDirty();
+    }
+
+    /** The brake on invalid-key set-asides (issue 13): its alerts are shown by the admin API and page. */
+    public SetAsideBrake brake() {
+        return brake;
+    }
+
+    /** True when {@code k} is (still) set aside as invalid. */
+    public static boolean isInvalid(ApiKey k) {
+        return k.invalidSince != 0;
+    }
+
+    /** Keys in the pool that are not removed. */
+    private int poolSize() {
+        int n = 0;
+        for (ApiKey k : ring.keys()) {
+            if (!k.removed) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Sets the one listener told of every verdict (health history); null: none. */
@@ -497,9 +522,12 @@ public final class KeyPool {
 
     // --------------------------------------------------------------------------------------------- inspection
 
-    /** Distinct keys a request may try: the configured attempts, at most the number of keys. */
+    /**
+     * Costly failures ({@link VerdictKind#isCostly()}) a request may meet before it gives up: the live
+     * {@code maxAttempts}. Cheap ones (429, invalid key) do not count; a request never gets a key twice.
+     */
     public int maxAttempts() {
-        return Math.min(settings.maxAttempts(), ring.keys.length);
+        return settings.maxAttempts();
     }
 
     public PoolSettings settings() {

@@ -8,7 +8,7 @@ import io.gemgate.core.config.GatewayConfig;
  * The pool's live settings, replaced whole when changed at run time.
  *
  * @param strategy                   how the next key is picked
- * @param maxAttempts                distinct keys one request may try, 1 to 20
+ * @param maxAttempts                costly failures ({@link VerdictKind#isCostly()}) one request may meet, 1 to 20
  * @param rateLimitCooldownMillis    cooldown after a 429 without RetryInfo; doubles on each repeat
  * @param rateLimitCooldownMaxMillis ceiling of that doubling
  * @param serverErrorCooldownMillis  cooldown after a 5xx, connect failure, timeout or empty answer

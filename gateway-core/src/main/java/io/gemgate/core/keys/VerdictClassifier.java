@@ -23,16 +23,52 @@ import java.util.regex.Pattern;
  *       not apply). Otherwise {@link VerdictKind#RATE_LIMIT} with the {@code google.rpc.RetryInfo} delay (or the
  *       message's "Please retry in 20.7s." when RetryInfo is absent), rounded up to whole milliseconds, or
  *       {@code -1}; the reason is the first quotaId, else {@code "rate limited"}.</li>
- *   <li>400 with ErrorInfo reason {@code API_KEY_INVALID}/{@code API_KEY_EXPIRED}, or a message starting with
- *       "API key not valid"/"API key expired": {@link VerdictKind#INVALID_KEY}. Any other 400:
- *       {@link VerdictKind#CLIENT_ERROR}.</li>
- *   <li>401 and 403: {@link VerdictKind#INVALID_KEY}, reason the ErrorInfo reason (e.g.
- *       {@code API_KEY_SERVICE_BLOCKED}) or {@code "unauthenticated"}/{@code "permission denied"}.</li>
+ *   <li>400, 401 and 403 whose {@code google.rpc.ErrorInfo} reason is one of {@link #KEY_REASONS} (the table
+ *       below), or whose message starts with "API key not valid" / "API key expired" or says the key "was reported as
+ *       leaked": {@link VerdictKind#INVALID_KEY}, reason that ErrorInfo reason ({@code API_KEY_INVALID},
+ *       {@code API_KEY_EXPIRED}, {@code API_KEY_LEAKED} for the message forms). Any other 400, 401 or 403 (a File,
+ *       CachedContent, batch, tuned model or store of another project; "Method doesn't allow unregistered callers";
+ *       a method that wants OAuth): {@link VerdictKind#CLIENT_ERROR}, the request's, relayed unchanged, no penalty,
+ *       no failover. The status alone never sets a key aside.</li>
  *   <li>408 and every 5xx: {@link VerdictKind#SERVER_ERROR}, reason {@code error.status} (e.g. {@code UNAVAILABLE})
  *       or {@code "http 503"}; the retry delay is RetryInfo's if the body has one, else {@code -1}.</li>
  *   <li>Any other 4xx (and the 1xx/3xx that should never get here): {@link VerdictKind#CLIENT_ERROR}, reason
  *       {@code error.status} or {@code "http 404"}. A status outside 100..599: {@link VerdictKind#SERVER_ERROR}.</li>
  * </ul>
+ *
+ * <p><b>Key-level reasons.</b> Google's {@code google.api.ErrorReason} (the {@code googleapis.com} error domain of
+ * Google's "API design guide: errors" and {@code google/api/error_reason.proto}) lists the ErrorInfo reasons Service
+ * Infrastructure sends. Those that blame the caller's credential or its Cloud project, which is what one of our keys
+ * is, set the key aside; those that blame the request, the resource, or where the gateway runs (the same for every
+ * key) do not:
+ * <table>
+ *   <caption>ErrorInfo reason: verdict</caption>
+ *   <tr><th>reason</th><th>verdict</th><th>why</th></tr>
+ *   <tr><td>API_KEY_INVALID, API_KEY_EXPIRED</td><td>invalid key</td><td>the key itself is bad</td></tr>
+ *   <tr><td>API_KEY_SERVICE_BLOCKED</td><td>invalid key</td><td>the key may not call the Gemini API (restricted,
+ *       or blocked as leaked)</td></tr>
+ *   <tr><td>API_KEY_HTTP_REFERRER_BLOCKED, API_KEY_IP_ADDRESS_BLOCKED, API_KEY_ANDROID_APP_BLOCKED,
+ *       API_KEY_IOS_APP_BLOCKED</td><td>invalid key</td><td>the key's application restrictions refuse the gateway
+ *       </td></tr>
+ *   <tr><td>SERVICE_DISABLED, SERVICE_NOT_VISIBLE, BILLING_DISABLED</td><td>invalid key</td><td>the key's project
+ *       has not enabled (or cannot see, or pays not for) the API</td></tr>
+ *   <tr><td>CONSUMER_SUSPENDED, CONSUMER_INVALID, GCP_SUSPENDED, ACCOUNT_STATE_INVALID, USER_PROJECT_DENIED
+ *       </td><td>invalid key</td><td>the key's project or account is suspended, deleted or refused</td></tr>
+ *   <tr><td>ACCESS_TOKEN_EXPIRED, ACCESS_TOKEN_SCOPE_INSUFFICIENT, ACCESS_TOKEN_TYPE_UNSUPPORTED</td><td>invalid
+ *       key</td><td>the credential cannot call the API</td></tr>
+ *   <tr><td>CREDENTIALS_MISSING</td><td>request's</td><td>the method wants OAuth, not an API key: every key gets it
+ *       </td></tr>
+ *   <tr><td>RESOURCE_PROJECT_INVALID, RESOURCE_USAGE_RESTRICTION_VIOLATED</td><td>request's</td><td>about the
+ *       resource the request names</td></tr>
+ *   <tr><td>LOCATION_TAX_POLICY_VIOLATED, LOCATION_POLICY_VIOLATED, SECURITY_POLICY_VIOLATED,
+ *       ORG_RESTRICTION_VIOLATION, ORG_RESTRICTION_HEADER_INVALID, MISSING_ORIGIN</td><td>request's</td><td>where
+ *       the call comes from, or the request's headers: the same for every key</td></tr>
+ *   <tr><td>RATE_LIMIT_EXCEEDED, RESOURCE_QUOTA_EXCEEDED</td><td>(429 rules)</td><td>come with 429</td></tr>
+ *   <tr><td>any other, or none</td><td>request's</td><td>a 403/404 naming a File, CachedContent, batch, tuned model
+ *       or store of another project has no key-level reason</td></tr>
+ * </table>
+ * Even an invalid-key verdict is braked: see {@link SetAsideBrake} (one key per request, a share of the pool per
+ * window).
  *
  * <p>The body is the native Google RPC error object, or the same wrapped in a JSON array (the form seen on failed
  * {@code streamGenerateContent} calls). A body that is empty, not JSON, or truncated (the caller caps it) still
@@ -105,17 +141,12 @@ public final class VerdictClassifier {
             String reason = e.firstQuotaId != null ? e.firstQuotaId : "rate limited";
             return new Verdict(VerdictKind.RATE_LIMIT, e.retryDelayMillis(), sanitize(reason));
         }
-        if (status == 400) {
+        if (status == 400 || status == 401 || status == 403) {
             String keyReason = e.keyProblem();
             if (keyReason != null) {
                 return new Verdict(VerdictKind.INVALID_KEY, -1, keyReason);
             }
             return new Verdict(VerdictKind.CLIENT_ERROR, -1, statusReason(status, e));
-        }
-        if (status == 401 || status == 403) {
-            String reason = e.errorInfoReason != null ? e.errorInfoReason
-                    : status == 401 ? "unauthenticated" : "permission denied";
-            return new Verdict(VerdictKind.INVALID_KEY, -1, sanitize(reason));
         }
         if (status == 408 || (status >= 500 && status < 600) || status < 100 || status >= 600) {
             return new Verdict(VerdictKind.SERVER_ERROR, e.retryInfoMillis, statusReason(status, e));
@@ -264,8 +295,19 @@ public final class VerdictClassifier {
         return type == null || type.endsWith(name);
     }
 
-    private static boolean isKeyReason(String reason) {
-        return "API_KEY_INVALID".equals(reason) || "API_KEY_EXPIRED".equals(reason);
+    /**
+     * ErrorInfo reasons that blame the key (its credential or its Cloud project): see the table in the class javadoc.
+     */
+    public static final java.util.Set<String> KEY_REASONS = java.util.Set.of(
+            "API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED", "API_KEY_HTTP_REFERRER_BLOCKED",
+            "API_KEY_IP_ADDRESS_BLOCKED", "API_KEY_ANDROID_APP_BLOCKED", "API_KEY_IOS_APP_BLOCKED",
+            "SERVICE_DISABLED", "SERVICE_NOT_VISIBLE", "BILLING_DISABLED", "CONSUMER_SUSPENDED", "CONSUMER_INVALID",
+            "GCP_SUSPENDED", "ACCOUNT_STATE_INVALID", "USER_PROJECT_DENIED", "ACCESS_TOKEN_EXPIRED",
+            "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "ACCESS_TOKEN_TYPE_UNSUPPORTED");
+
+    /** True when an ErrorInfo reason blames the key ({@link #KEY_REASONS}). */
+    public static boolean isKeyReason(String reason) {
+        return reason != null && KEY_REASONS.contains(reason);
     }
 
     /**
@@ -281,7 +323,7 @@ public final class VerdictClassifier {
         String firstQuotaId;
         /** First ErrorInfo reason. */
         String errorInfoReason;
-        /** API_KEY_INVALID / API_KEY_EXPIRED if any ErrorInfo said so. */
+        /** The first ErrorInfo reason of {@link #KEY_REASONS}, if any. */
         String keyReason;
         long retryInfoMillis = -1;
         boolean sawError;
@@ -529,7 +571,7 @@ public final class VerdictClassifier {
             return retryInfoMillis >= 0 ? retryInfoMillis : retryHintMillis(message);
         }
 
-        /** For a 400: why the key itself is bad, or null if the body does not say so. */
+        /** For a 400, 401 or 403: why the key itself is bad, or null if the body does not say so. */
         String keyProblem() {
             if (keyReason != null) {
                 return keyReason;
@@ -541,6 +583,9 @@ public final class VerdictClassifier {
                 }
                 if (m.regionMatches(true, 0, "API key expired", 0, 15)) {
                     return "API_KEY_EXPIRED";
+                }
+                if (m.regionMatches(true, 0, "Your API key was reported as leaked", 0, 35)) {
+                    return "API_KEY_LEAKED";
                 }
             }
             return null;

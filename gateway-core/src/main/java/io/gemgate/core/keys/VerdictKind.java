@@ -10,7 +10,10 @@ public enum VerdictKind {
     QUOTA_DAY(true, "quota_day"),
     /** 429 per-minute (or unspecified): the key cools down for the model for the RetryInfo delay, or a default. */
     RATE_LIMIT(true, "rate_minute"),
-    /** 400 API_KEY_INVALID or 403 PERMISSION_DENIED: the key leaves the rotation until a probe finds it good. */
+    /**
+     * 400/401/403 whose ErrorInfo reason blames the key (see {@link VerdictClassifier}): the key leaves the rotation
+     * until a probe finds it good, unless {@link SetAsideBrake} holds it back.
+     */
     INVALID_KEY(true, "invalid_key"),
     /** 500/502/503/504: short cooldown, health penalty, next key. */
     SERVER_ERROR(true, "server_error"),
@@ -32,6 +35,14 @@ public enum VerdictKind {
     /** True when the request should be tried again on another key (if one is left and no byte reached the client). */
     public boolean retryOnNextKey() {
         return retryOnNextKey;
+    }
+
+    /**
+     * True for the failures that cost the client time or the upstream work (5xx, connection failure, timeout, an
+     * empty answer): only these use up {@code pool.maxAttempts}. A 429 or an invalid key is an immediate answer.
+     */
+    public boolean isCostly() {
+        return this == SERVER_ERROR || this == CONNECT_FAILURE || this == TIMEOUT || this == EMPTY_ANSWER;
     }
 
     /** Bounded label for metrics and logs. */

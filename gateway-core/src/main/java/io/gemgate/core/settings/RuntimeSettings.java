@@ -23,7 +23,9 @@ import java.util.TreeSet;
  * {@link #defaults()}. JSON: {@link SettingsCodec}.
  *
  * @param strategy             how the next key is picked
- * @param maxAttempts          distinct keys one request may try, 1 to 20
+ * @param maxAttempts          costly failed attempts (5xx, connection failure, timeout, empty answer) one request
+ *                             may make before it gives up, 1 to 20; 429s and invalid keys do not count (see
+ *                             {@code failoverDeadline})
  * @param rateLimitCooldown    cooldown after a 429 without RetryInfo; doubles on repeats. 1ms to 365d
  * @param rateLimitCooldownMax ceiling of that doubling; at least {@code rateLimitCooldown}, at most 365d
  * @param serverErrorCooldown  cooldown after a 5xx, connect failure or timeout; 0 to 365d
@@ -48,13 +50,15 @@ import java.util.TreeSet;
  *                             0 (off) to {@value #MAX_BAD_DAYS}, default 3
  * @param minChecksPerDay      failed calls and probes that make a day without any success a bad day; 1 to
  *                             {@value #MAX_CHECKS_PER_DAY}, default 3
+ * @param failoverDeadline     a request tries keys that can serve until one does, none is left, or this long after
+ *                             it arrived; 1s to 10m, default 30s ({@code failover.deadline} in {@code gateway.yaml})
  */
 public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateLimitCooldown,
                               Duration rateLimitCooldownMax, Duration serverErrorCooldown, Duration probeInterval,
                               Duration failoverMaxWait, StreamMode streamMode, Thinking defaultThinking,
                               String systemInstruction, Set<String> allowedModels, Map<String, String> modelAliases,
                               Map<String, KeyBudget> keyBudgets, int probeAfterServerErrors,
-                              int removeAfterBadDays, int minChecksPerDay) {
+                              int removeAfterBadDays, int minChecksPerDay, Duration failoverDeadline) {
 
     /** Longest {@link #systemInstruction}. */
     public static final int MAX_SYSTEM_INSTRUCTION = 100_000;
@@ -76,11 +80,14 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
     static final Duration MIN_PROBE_INTERVAL = Duration.ofSeconds(10);
     static final Duration MAX_PROBE_INTERVAL = Duration.ofDays(7);
     static final Duration MAX_FAILOVER_WAIT = Duration.ofSeconds(60);
+    static final Duration MIN_FAILOVER_DEADLINE = Duration.ofSeconds(1);
+    static final Duration MAX_FAILOVER_DEADLINE = Duration.ofMinutes(10);
 
     private static final String MODELS_PREFIX = "models/";
     private static final RuntimeSettings DEFAULTS = new RuntimeSettings(Strategy.ROUND_ROBIN, 3,
             Duration.ofSeconds(60), Duration.ofMinutes(15), Duration.ofSeconds(5), Duration.ofMinutes(5),
-            Duration.ZERO, StreamMode.AUTO, Thinking.AUTO, "", Set.of(), Map.of(), Map.of(), 3, 3, 3);
+            Duration.ZERO, StreamMode.AUTO, Thinking.AUTO, "", Set.of(), Map.of(), Map.of(), 3, 3, 3,
+            Duration.ofSeconds(30));
 
     /**
      * Validates every field and copies the collections.
@@ -115,10 +122,12 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         between("probeAfterServerErrors", probeAfterServerErrors, 0, MAX_SERVER_ERRORS);
         between("removeAfterBadDays", removeAfterBadDays, 0, MAX_BAD_DAYS);
         between("minChecksPerDay", minChecksPerDay, 1, MAX_CHECKS_PER_DAY);
+        failoverDeadline = between("failoverDeadline", failoverDeadline, MIN_FAILOVER_DEADLINE,
+                MAX_FAILOVER_DEADLINE);
     }
 
     /**
-     * The built-in defaults: round robin, 3 attempts, cooldowns 60s / 15m / 5s, probe 5m, no wait, a key set aside
+     * The built-in defaults: round robin, 3 costly attempts within a 30s failover deadline, cooldowns 60s / 15m / 5s, probe 5m, no wait, a key set aside
      * after 3 server errors in a row and removed after 3 bad days (3 failures without a success each), the rest off.
      */
     public static RuntimeSettings defaults() {
@@ -130,7 +139,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         GatewayConfig.Pool p = config.pool();
         return DEFAULTS.toBuilder().strategy(p.strategy()).maxAttempts(p.maxAttempts())
                 .rateLimitCooldown(p.rateLimitCooldown()).rateLimitCooldownMax(p.rateLimitCooldownMax())
-                .serverErrorCooldown(p.serverErrorCooldown()).build();
+                .serverErrorCooldown(p.serverErrorCooldown()).failoverDeadline(p.failoverDeadline()).build();
     }
 
     /** What the key pool needs of these settings. Never throws: the ranges here are within the pool's. */
@@ -326,6 +335,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         private int probeAfterServerErrors;
         private int removeAfterBadDays;
         private int minChecksPerDay;
+        private Duration failoverDeadline;
 
         private Builder(RuntimeSettings s) {
             strategy = s.strategy;
@@ -344,6 +354,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             probeAfterServerErrors = s.probeAfterServerErrors;
             removeAfterBadDays = s.removeAfterBadDays;
             minChecksPerDay = s.minChecksPerDay;
+            failoverDeadline = s.failoverDeadline;
         }
 
         public Builder strategy(Strategy value) {
@@ -426,12 +437,17 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             return this;
         }
 
+        public Builder failoverDeadline(Duration value) {
+            failoverDeadline = value;
+            return this;
+        }
+
         /** @throws SettingsException naming the first invalid field */
         public RuntimeSettings build() {
             return new RuntimeSettings(strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax,
                     serverErrorCooldown, probeInterval, failoverMaxWait, streamMode, defaultThinking,
                     systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors,
-                    removeAfterBadDays, minChecksPerDay);
+                    removeAfterBadDays, minChecksPerDay, failoverDeadline);
         }
     }
 }

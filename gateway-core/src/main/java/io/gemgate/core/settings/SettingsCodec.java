@@ -30,8 +30,8 @@ import java.util.regex.Pattern;
  * <h2>Format</h2>
  * <pre>{@code
  * {"strategy":"round_robin","maxAttempts":3,"rateLimitCooldown":"1m","rateLimitCooldownMax":"15m",
- *  "serverErrorCooldown":"5s","probeInterval":"5m","failoverMaxWait":"0s","streamMode":"auto",
- *  "defaultThinking":"auto","systemInstruction":"","allowedModels":["gemini-2.5-flash"],
+ *  "serverErrorCooldown":"5s","probeInterval":"5m","failoverMaxWait":"0s","failoverDeadline":"30s",
+ *  "streamMode":"auto","defaultThinking":"auto","systemInstruction":"","allowedModels":["gemini-2.5-flash"],
  *  "modelAliases":{"fast":"gemini-2.5-flash"},"keyBudgets":{"*":{"rpm":10,"tpm":250000,"rpd":250}},
  *  "probeAfterServerErrors":3,"removeAfterBadDays":3,"minChecksPerDay":3}
  * }</pre>
@@ -62,8 +62,8 @@ public final class SettingsCodec {
 
     /** Every field, in encoding order. */
     public static final List<String> FIELDS = List.of("strategy", "maxAttempts", "rateLimitCooldown",
-            "rateLimitCooldownMax", "serverErrorCooldown", "probeInterval", "failoverMaxWait", "streamMode",
-            "defaultThinking", "systemInstruction", "allowedModels", "modelAliases", "keyBudgets",
+            "rateLimitCooldownMax", "serverErrorCooldown", "probeInterval", "failoverMaxWait", "failoverDeadline",
+            "streamMode", "defaultThinking", "systemInstruction", "allowedModels", "modelAliases", "keyBudgets",
             "probeAfterServerErrors", "removeAfterBadDays", "minChecksPerDay");
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
@@ -126,6 +126,7 @@ public final class SettingsCodec {
                 base == null ? null : base.serverErrorCooldown());
         duration(g, "probeInterval", s.probeInterval(), base == null ? null : base.probeInterval());
         duration(g, "failoverMaxWait", s.failoverMaxWait(), base == null ? null : base.failoverMaxWait());
+        duration(g, "failoverDeadline", s.failoverDeadline(), base == null ? null : base.failoverDeadline());
         if (base == null || s.streamMode() != base.streamMode()) {
             g.writeStringField("streamMode", s.streamMode().wireName());
         }
@@ -261,6 +262,7 @@ public final class SettingsCodec {
                 case "serverErrorCooldown" -> b.serverErrorCooldown(duration(p, field));
                 case "probeInterval" -> b.probeInterval(duration(p, field));
                 case "failoverMaxWait" -> b.failoverMaxWait(duration(p, field));
+                case "failoverDeadline" -> b.failoverDeadline(duration(p, field));
                 case "streamMode" -> b.streamMode(parse(field, text(p, field), StreamMode::parse));
                 case "defaultThinking" -> b.defaultThinking(parse(field, text(p, field), Thinking::parse));
                 case "systemInstruction" -> b.systemInstruction(text(p, field));

@@ -42,7 +42,7 @@ class ConfigLoaderTest {
         assertThat(DEFAULTS.auth()).isEqualTo(new GatewayConfig.Auth(null, null));
         assertThat(DEFAULTS.keys().file()).isEqualTo(Path.of("key.txt"));
         assertThat(DEFAULTS.pool()).isEqualTo(new GatewayConfig.Pool(Strategy.ROUND_ROBIN, 3, Duration.ofSeconds(60),
-                Duration.ofMinutes(15), Duration.ofSeconds(5), ZoneId.of("America/Los_Angeles")));
+                Duration.ofMinutes(15), Duration.ofSeconds(5), ZoneId.of("America/Los_Angeles"), Duration.ofSeconds(30)));
         assertThat(DEFAULTS.state()).isEqualTo(
                 new GatewayConfig.State(Path.of("./data"), Duration.ofSeconds(2), null, "gemgate:", null));
         assertThat(DEFAULTS.upstream().isTls()).isTrue();
@@ -191,6 +191,7 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_POOL_SERVER_ERROR_COOLDOWN", "100ms", c -> c.pool().serverErrorCooldown(),
                         Duration.ofMillis(100)),
                 setBy("GEMGATE_POOL_QUOTA_RESET_ZONE", "UTC", c -> c.pool().quotaResetZone(), ZoneId.of("UTC")),
+                setBy("GEMGATE_FAILOVER_DEADLINE", "45s", c -> c.pool().failoverDeadline(), Duration.ofSeconds(45)),
                 setBy("GEMGATE_DATA_DIR", "/var/lib/gemgate", c -> c.state().dataDir(), Path.of("/var/lib/gemgate")),
                 setBy("GEMGATE_STATE_FLUSH_INTERVAL", "10s", c -> c.state().flushInterval(), Duration.ofSeconds(10)),
                 setBy("GEMGATE_REDIS_URL", "redis://r:6379", c -> c.state().redisUrl(), "redis://r:6379"),
@@ -369,6 +370,7 @@ class ConfigLoaderTest {
             pool.strategy               | random    | pool.strategy: unknown strategy 'random' (expected: round_robin, least_used or adaptive)
             pool.maxAttempts            | 21        | pool.maxAttempts: 21 (expected: 1 to 20)
             pool.rateLimitCooldownMax   | 30s       | pool.rateLimitCooldownMax: 30s (expected: >= pool.rateLimitCooldown, 60s)
+            failover.deadline           | 11m       | failover.deadline: 11m (expected: 1s to 10m)
             pool.quotaResetZone         | Mars/Base | pool.quotaResetZone: 'Mars/Base' (expected: a time zone such as America/Los_Angeles or UTC)
             """)
     void invalidValueFromYamlNamesThePath(String path, String value, String message) throws IOException {

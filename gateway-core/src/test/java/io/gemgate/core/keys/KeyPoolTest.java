@@ -105,8 +105,8 @@ class KeyPoolTest {
 
     @ParameterizedTest
     @EnumSource(Strategy.class)
-    void oneRequestTriesDistinctKeysUpToMaxAttempts(Strategy strategy) {
-        KeyPool pool = pool(strategy, key("a"), key("b"), key("c"), key("d"));
+    void oneRequestTriesEveryKeyOnceWhateverMaxAttempts(Strategy strategy) {
+        KeyPool pool = pool(strategy, key("a"), key("b"), key("c"), key("d"), key("e"));
         ModelRef m = pool.model("m");
         KeyAttempts attempts = new KeyAttempts(pool.maxAttempts());
         List<ApiKey> tried = new ArrayList<>();
@@ -114,12 +114,40 @@ class KeyPoolTest {
         while ((k = pool.acquire(m, attempts)) != null) {
             tried.add(k);
         }
-        assertThat(tried).hasSize(3).doesNotHaveDuplicates();
+        assertThat(tried).hasSize(5).doesNotHaveDuplicates();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Strategy.class)
+    void costlyFailuresSpendTheAttempts(Strategy strategy) {
+        KeyPool pool = pool(strategy, key("a"), key("b"), key("c"), key("d"), key("e"));
+        ModelRef m = pool.model("m");
+        KeyAttempts attempts = new KeyAttempts(pool.maxAttempts());
+        int handed = 0;
+        while (pool.acquire(m, attempts) != null) {
+            handed++;
+            attempts.costlyFailure();
+        }
+        assertThat(handed).isEqualTo(3);
+        assertThat(attempts.isSpent()).isTrue();
     }
 
     @Test
-    void maxAttemptsIsCappedByTheNumberOfKeys() {
-        assertThat(pool(Strategy.ROUND_ROBIN, key("a"), key("b")).maxAttempts()).isEqualTo(2);
+    void keyAttemptsRemembersManyKeysAndForgetsThemOnReset() {
+        KeyAttempts attempts = new KeyAttempts(3);
+        for (int slot = 0; slot < 100_000; slot += 3) {
+            attempts.add(slot);
+        }
+        attempts.add(3); // already there
+        assertThat(attempts.count()).isEqualTo(33_334);
+        assertThat(attempts.contains(99_999)).isTrue();
+        assertThat(attempts.contains(99_998)).isFalse();
+        assertThat(attempts.contains(0)).isTrue();
+        attempts.costlyFailure();
+        attempts.reset();
+        assertThat(attempts.count()).isZero();
+        assertThat(attempts.costlyFailures()).isZero();
+        assertThat(attempts.contains(0)).isFalse();
     }
 
     @Test

@@ -109,6 +109,35 @@ class VerdictClassifierTest {
               "details": [ { "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                              "reason": "API_KEY_SERVICE_BLOCKED", "domain": "googleapis.com" } ] } }""";
 
+    static final String SERVICE_DISABLED = """
+            { "error": { "code": 403, "message": "Generative Language API has not been used in project 123 before or it is disabled.",
+              "status": "PERMISSION_DENIED",
+              "details": [ { "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED",
+                             "domain": "googleapis.com",
+                             "metadata": { "consumer": "projects/123", "service": "generativelanguage.googleapis.com" } } ] } }""";
+
+    static final String CREDENTIALS_MISSING = """
+            { "error": { "code": 401, "message": "API keys are not supported by this API. Expected OAuth2 access token or other authentication credentials that assert a principal.",
+              "status": "UNAUTHENTICATED",
+              "details": [ { "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "CREDENTIALS_MISSING",
+                             "domain": "googleapis.com" } ] } }""";
+
+    static final String FILE_OF_ANOTHER_PROJECT = """
+            { "error": { "code": 403,
+              "message": "You do not have permission to access the File abc123 or it may not exist.",
+              "status": "PERMISSION_DENIED" } }""";
+
+    static final String CACHE_OF_ANOTHER_PROJECT = """
+            { "error": { "code": 403, "message": "CachedContent not found (or permission denied)",
+              "status": "PERMISSION_DENIED" } }""";
+
+    static String reasonBody(int code, String reason) {
+        return """
+                { "error": { "code": %d, "message": "Refused.", "status": "PERMISSION_DENIED",
+                  "details": [ { "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "%s",
+                                 "domain": "googleapis.com" } ] } }""".formatted(code, reason);
+    }
+
     static final String BAD_REQUEST = """
             { "error": { "code": 400,
               "message": "Function call is missing a thought_signature in functionCall parts.",
@@ -204,13 +233,30 @@ class VerdictClassifierTest {
                 arguments("location", 400, LOCATION, CLIENT_ERROR, -1L, "FAILED_PRECONDITION"),
                 arguments("400 garbage", 400, "Bad Request", CLIENT_ERROR, -1L, "http 400"),
                 // 401 / 403
-                arguments("401", 401, "", INVALID_KEY, -1L, "unauthenticated"),
-                arguments("403 no key", 403, FORBIDDEN_NO_KEY, INVALID_KEY, -1L, "permission denied"),
-                arguments("403 leaked: message never used", 403, FORBIDDEN_LEAKED, INVALID_KEY, -1L,
-                        "permission denied"),
+                arguments("401 without a reason is the request's", 401, "", CLIENT_ERROR, -1L, "http 401"),
+                arguments("401 CREDENTIALS_MISSING (method wants OAuth) is the request's", 401, CREDENTIALS_MISSING,
+                        CLIENT_ERROR, -1L, "UNAUTHENTICATED"),
+                arguments("403 no key is not the key's", 403, FORBIDDEN_NO_KEY, CLIENT_ERROR, -1L,
+                        "PERMISSION_DENIED"),
+                arguments("403 leaked: by its message", 403, FORBIDDEN_LEAKED, INVALID_KEY, -1L, "API_KEY_LEAKED"),
                 arguments("403 blocked", 403, FORBIDDEN_BLOCKED, INVALID_KEY, -1L, "API_KEY_SERVICE_BLOCKED"),
-                arguments("403 truncated", 403, FORBIDDEN_BLOCKED.substring(0, 30), INVALID_KEY, -1L,
-                        "permission denied"),
+                arguments("403 SERVICE_DISABLED", 403, SERVICE_DISABLED, INVALID_KEY, -1L, "SERVICE_DISABLED"),
+                arguments("403 CONSUMER_SUSPENDED", 403, reasonBody(403, "CONSUMER_SUSPENDED"), INVALID_KEY, -1L,
+                        "CONSUMER_SUSPENDED"),
+                arguments("403 ACCESS_TOKEN_SCOPE_INSUFFICIENT", 403, reasonBody(403,
+                        "ACCESS_TOKEN_SCOPE_INSUFFICIENT"), INVALID_KEY, -1L, "ACCESS_TOKEN_SCOPE_INSUFFICIENT"),
+                arguments("400 BILLING_DISABLED", 400, reasonBody(400, "BILLING_DISABLED"), INVALID_KEY, -1L,
+                        "BILLING_DISABLED"),
+                arguments("403 IP restriction", 403, reasonBody(403, "API_KEY_IP_ADDRESS_BLOCKED"), INVALID_KEY,
+                        -1L, "API_KEY_IP_ADDRESS_BLOCKED"),
+                arguments("403 location policy is the same for every key", 403, reasonBody(403,
+                        "LOCATION_POLICY_VIOLATED"), CLIENT_ERROR, -1L, "PERMISSION_DENIED"),
+                arguments("403 a File of another project is the request's", 403, FILE_OF_ANOTHER_PROJECT,
+                        CLIENT_ERROR, -1L, "PERMISSION_DENIED"),
+                arguments("403 a CachedContent of another project is the request's", 403,
+                        CACHE_OF_ANOTHER_PROJECT, CLIENT_ERROR, -1L, "PERMISSION_DENIED"),
+                arguments("403 truncated", 403, FORBIDDEN_BLOCKED.substring(0, 30), CLIENT_ERROR, -1L,
+                        "http 403"),
                 // other 4xx
                 arguments("404", 404, NOT_FOUND, CLIENT_ERROR, -1L, "NOT_FOUND"),
                 arguments("404 empty", 404, "", CLIENT_ERROR, -1L, "http 404"),
@@ -335,7 +381,7 @@ class VerdictClassifierTest {
                 arguments(429, PER_DAY, EnumSet.of(RATE_LIMIT, QUOTA_DAY)),
                 arguments(429, "[" + PER_DAY + "]", EnumSet.of(RATE_LIMIT, QUOTA_DAY)),
                 arguments(400, KEY_INVALID, EnumSet.of(INVALID_KEY, CLIENT_ERROR)),
-                arguments(403, FORBIDDEN_BLOCKED, EnumSet.of(INVALID_KEY)),
+                arguments(403, FORBIDDEN_BLOCKED, EnumSet.of(INVALID_KEY, CLIENT_ERROR)),
                 arguments(503, OVERLOADED, EnumSet.of(SERVER_ERROR)));
     }
 
@@ -397,13 +443,13 @@ class VerdictClassifierTest {
         assertThat(key).hasSize(39);
         String longReason = "BLOCKED_" + key + "_" + "X".repeat(300);
         String body = """
-                { "error": { "code": 403, "status": "PERMISSION_DENIED",
+                { "error": { "code": 403, "status": "%s",
                   "details": [ { "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "%s" } ] } }"""
-                .formatted(longReason);
+                .formatted(longReason, longReason);
 
         Verdict v = VerdictClassifier.classify(403, body.getBytes(StandardCharsets.UTF_8));
 
-        assertThat(v.kind()).isEqualTo(INVALID_KEY);
+        assertThat(v.kind()).isEqualTo(CLIENT_ERROR); // an unknown reason never sets a key aside
         assertThat(v.reason()).startsWith("BLOCKED_[redacted]_XXX").doesNotContain("AIza")
                 .hasSize(VerdictClassifier.MAX_REASON);
     }

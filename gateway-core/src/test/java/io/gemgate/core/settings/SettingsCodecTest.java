@@ -46,7 +46,7 @@ class SettingsCodecTest {
     void encodesTheDefaultsInTheDocumentedShape() {
         assertThat(text(SettingsCodec.encode(DEFAULTS))).isEqualTo("{\"strategy\":\"round_robin\",\"maxAttempts\":3,"
                 + "\"rateLimitCooldown\":\"1m\",\"rateLimitCooldownMax\":\"15m\",\"serverErrorCooldown\":\"5s\","
-                + "\"probeInterval\":\"5m\",\"failoverMaxWait\":\"0s\",\"streamMode\":\"auto\","
+                + "\"probeInterval\":\"5m\",\"failoverMaxWait\":\"0s\",\"failoverDeadline\":\"30s\",\"streamMode\":\"auto\","
                 + "\"defaultThinking\":\"auto\",\"systemInstruction\":\"\",\"allowedModels\":[],\"modelAliases\":{},"
                 + "\"keyBudgets\":{},\"probeAfterServerErrors\":3,\"removeAfterBadDays\":3,\"minChecksPerDay\":3}");
     }
@@ -139,6 +139,7 @@ class SettingsCodecTest {
             "{\"serverErrorCooldown\":\"999999999999999999d\"} | serverErrorCooldown | serverErrorCooldown: 9223372036854775807ms (expected: 0s to 365d)",
             "{\"probeInterval\":\"1s\"}           | probeInterval        | probeInterval: 1s (expected: 10s to 7d)",
             "{\"failoverMaxWait\":\"2m\"}         | failoverMaxWait      | failoverMaxWait: 2m (expected: 0s to 1m)",
+            "{\"failoverDeadline\":\"500ms\"}     | failoverDeadline     | failoverDeadline: 500ms (expected: 1s to 10m)",
             // health
             "{\"probeAfterServerErrors\":-1}     | probeAfterServerErrors | probeAfterServerErrors: -1 (expected: 0 to 1000)",
             "{\"probeAfterServerErrors\":\"3\"} | probeAfterServerErrors | probeAfterServerErrors: a string (expected: an integer)",
@@ -157,7 +158,7 @@ class SettingsCodecTest {
             "{\"keyBudgets\":{\"m\":{\"rpd\":1.5}}} | keyBudgets.m.rpd   | keyBudgets.m.rpd: a fractional number (expected: an integer)",
             "{\"keyBudgets\":{\"m\":{\"rpx\":5}}} | keyBudgets.m.rpx     | keyBudgets.m.rpx: unknown field (expected: rpm, tpm or rpd)",
             // document
-            "{\"foo\":1}                          | foo                  | foo: unknown setting (expected one of: strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax, serverErrorCooldown, probeInterval, failoverMaxWait, streamMode, defaultThinking, systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors, removeAfterBadDays, minChecksPerDay)",
+            "{\"foo\":1}                          | foo                  | foo: unknown setting (expected one of: strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax, serverErrorCooldown, probeInterval, failoverMaxWait, failoverDeadline, streamMode, defaultThinking, systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors, removeAfterBadDays, minChecksPerDay)",
             "[]                                   | ``                   | an array (expected: a JSON object)",
             "`   `                                | ``                   | empty body (expected: a JSON object)",
             "{} {}                                | ``                   | an object after the object (expected: one JSON object)",

@@ -189,7 +189,32 @@ public final class AdminStats implements GatewayEvents {
         writeSinceStart(g);
         writeCapacity(g, keys, models, model == null ? DEFAULT_MODEL : model, now);
         writeAtRisk(g, atRisk);
+        writeAlerts(g, pool.brake().alerts(now));
         g.writeEndObject();
+    }
+
+    /**
+     * {@code "alerts":[{"kind":"setAsideBrake","reason","since","lastRefused","refused","setAside","limit",
+     * "message"}]}: the engaged set-aside brakes (keys are no longer set aside for that reason).
+     */
+    static void writeAlerts(JsonGenerator g, List<io.gemgate.core.keys.SetAsideBrake.Alert> alerts)
+            throws IOException {
+        g.writeArrayFieldStart("alerts");
+        for (io.gemgate.core.keys.SetAsideBrake.Alert a : alerts) {
+            g.writeStartObject();
+            g.writeStringField("kind", "setAsideBrake");
+            g.writeStringField("reason", a.reason());
+            AdminJson.instant(g, "since", a.sinceMillis());
+            AdminJson.instant(g, "lastRefused", a.lastRefusedMillis());
+            g.writeNumberField("refused", a.refused());
+            g.writeNumberField("setAside", a.setAside());
+            g.writeNumberField("limit", a.limit());
+            g.writeStringField("message", "The upstream refused more keys (" + a.reason() + ") than the set-aside "
+                    + "brake allows (" + a.limit() + " per window): keys are kept in rotation. Check the upstream "
+                    + "URL, Google's status, and the keys.");
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     /** {@code "atRisk":[{"id","key","label","inRotation","badDays"}]}: keys with bad days in their current streak. */

@@ -121,6 +121,18 @@ public final class GatewayMeters {
     /** Gauge {@code gemgate_keys_configured}, no tags: keys in the pool, soft-removed ones excluded. */
     public static final String KEYS_CONFIGURED = "gemgate.keys.configured";
 
+    /**
+     * Counter {@code gemgate_keys_setaside_braked_total}: invalid-key set-asides the brake refused (a share of the
+     * pool was set aside for one reason within the window; see {@code SetAsideBrake}): the keys kept serving.
+     */
+    public static final String KEYS_SET_ASIDE_BRAKED = "gemgate.keys.setaside.braked";
+
+    /**
+     * Gauge {@code gemgate_keys_setaside_brake_engaged}: 1 while the set-aside brake holds for some reason (an admin
+     * should look: a wrong upstream, a Google outage or a bug), else 0.
+     */
+    public static final String KEYS_SET_ASIDE_BRAKE_ENGAGED = "gemgate.keys.setaside.brake.engaged";
+
     /** Gauge {@code gemgate_keys_usable}, tag {@value #MODEL}: keys that could serve the model now. */
     public static final String KEYS_USABLE = "gemgate.keys.usable";
 

@@ -42,6 +42,13 @@ final class KeyPoolGauges {
         this.pool = pool;
         this.configured = Gauge.builder(GatewayMeters.KEYS_CONFIGURED, this, g -> g.configuredCount)
                 .description("Keys in the pool, soft-removed ones excluded").strongReference(true).register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.KEYS_SET_ASIDE_BRAKED, pool,
+                        p -> p.brake().braked())
+                .description("Invalid-key set-asides the brake refused; the keys kept serving").register(registry);
+        Gauge.builder(GatewayMeters.KEYS_SET_ASIDE_BRAKE_ENGAGED, pool,
+                        p -> p.brake().isEngaged(System.currentTimeMillis()) ? 1 : 0)
+                .description("1 while the set-aside brake holds for some reason").strongReference(true)
+                .register(registry);
     }
 
     /** Reads the pool and updates the gauges (and their set). */

@@ -82,6 +82,8 @@ public abstract class Exchange implements UpstreamListener {
     private long usedOutput;
     private ByteBuf body;
     private final long startNanos = System.nanoTime();
+    /** Where the failover deadline counts from: the request's arrival, then the start of each further call. */
+    private long callStartNanos = startNanos;
 
     protected Phase phase = Phase.ACQUIRING;
     protected ApiKey key;
@@ -102,6 +104,8 @@ public abstract class Exchange implements UpstreamListener {
     private FullHttpResponse lastError;
     private Verdict lastVerdict;
     private boolean paused;
+    /** An upstream refused one of this request's keys as invalid (at most one is set aside per request). */
+    private boolean refusedKey;
     /** Time this request already spent waiting for a key to free (failover.maxWait). */
     private long waitedMillis;
     /** The current attempt's exit (null: direct); see {@link io.gemgate.core.egress.Exits}. */
@@ -182,12 +186,30 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     private void nextAttempt() {
+        if (attempts.count() > 0 && pastDeadline()) {
+            noKeyLeft();
+            return;
+        }
         key = gw.pool().acquire(model, attempts);
         if (key == null) {
             noKeyLeft();
             return;
         }
         send();
+    }
+
+    /**
+     * failover.deadline: a request tries keys that can serve until one does, none is left for the model, or this long
+     * after it arrived (read whole, when the exchange began) has passed. Only costly failures count against
+     * {@code pool.maxAttempts} ({@link KeyAttempts#isSpent()}).
+     */
+    private boolean pastDeadline() {
+        return System.nanoTime() - callStartNanos >= gw.settings().failoverDeadline().toNanos();
+    }
+
+    /** Milliseconds left of the failover deadline (negative once passed). */
+    private long deadlineLeftMillis() {
+        return gw.settings().failoverDeadline().toMillis() - (System.nanoTime() - callStartNanos) / 1_000_000;
     }
 
     /** Sends the request with the current key on a pooled connection (through the key's exit, if any). */
@@ -328,7 +350,22 @@ public abstract class Exchange implements UpstreamListener {
      * @param error the upstream's error answer, or null when there was none (connect failure, timeout); owned here
      */
     protected final void attemptFailed(Verdict verdict, FullHttpResponse error) {
+        if (verdict.kind() == VerdictKind.INVALID_KEY && refusedKey) {
+            // One request sets aside at most one key (issue 13): a second refusal points at the request, or at an
+            // upstream that refuses everything, more than at the keys. Counted, never set aside; no further key.
+            record(new Verdict(VerdictKind.CLIENT_ERROR, -1, verdict.reason()), false);
+            if (error != null) {
+                error.release();
+            }
+            respondError(502, "the upstream refused two keys for this request (" + verdict.reason() + "); a "
+                    + "request never sets aside more than one key, so the gateway stops here", -1);
+            return;
+        }
+        refusedKey |= verdict.kind() == VerdictKind.INVALID_KEY;
         record(verdict, verdict.kind().retryOnNextKey());
+        if (verdict.kind().isCostly()) {
+            attempts.costlyFailure();
+        }
         lastVerdict = verdict;
         if (lastError != null) {
             lastError.release();
@@ -371,7 +408,8 @@ public abstract class Exchange implements UpstreamListener {
         body.release();
         body = nextBody;
         requestHead = null;
-        attempts = new KeyAttempts(gw.pool().maxAttempts());
+        attempts.reset();
+        callStartNanos = System.nanoTime();
         lastVerdict = null;
         if (lastError != null) {
             lastError.release();
@@ -381,8 +419,9 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     /**
-     * No key left for this request. An upstream 5xx is answered as it came; connect failures and timeouts become
-     * 502 and 504. When the attempts ran out while other keys could still serve, the upstream's own 429 is used;
+     * No key left for this request: none can serve the model, the costly failures reached {@code pool.maxAttempts}, or
+     * the failover deadline passed. An upstream 5xx is answered as it came; connect failures and timeouts become
+     * 502 and 504. When the deadline passed while other keys could still serve, the upstream's own 429 is used;
      * when no key can serve, the pool says why (429 all cooling, 503 all exhausted, invalid or disabled). Google's
      * "API key not valid" is never passed on: it would blame the client's credentials for ours.
      */
@@ -405,8 +444,8 @@ public abstract class Exchange implements UpstreamListener {
         } else if (last == VerdictKind.EMPTY_ANSWER || (last == VerdictKind.SERVER_ERROR && lastError == null)) {
             respondError(502, "upstream answered nothing usable after " + attempts.count() + " attempt(s)", -1);
         } else if (last == VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
-            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and "
-                    + attempts.count() + " attempt(s) are spent", 1);
+            respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and the "
+                    + "failover deadline passed after " + attempts.count() + " attempt(s)", 1);
         } else if (lastError != null && last != VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
             useLastError();
         } else {
@@ -420,7 +459,7 @@ public abstract class Exchange implements UpstreamListener {
      * timer (no thread waits). Returns true when a retry was scheduled.
      */
     private boolean waitForAKey() {
-        long maxWait = gw.settings().failoverMaxWait().toMillis();
+        long maxWait = Math.min(gw.settings().failoverMaxWait().toMillis(), deadlineLeftMillis());
         if (maxWait <= 0 || attempts.isSpent()) {
             return false;
         }
