@@ -29,6 +29,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -50,7 +52,7 @@ class MetricsTest {
             + "\"content\":\"hi\"}]}";
     /** Label names a Gemgate series may carry ({@code le}: histogram buckets). */
     private static final Set<String> LABELS = Set.of("route", "model", "status", "outcome", "reason", "key", "key_id",
-            "state", "exit", "le");
+            "state", "type", "user", "exit", "le");
 
     private MicrometerMetrics metrics;
     private GatewayHarness gw;
@@ -100,6 +102,9 @@ class MetricsTest {
         assertThat(s.value("gemgate_sse_events_total")).isEqualTo(3);
         assertThat(s.value("gemgate_client_received_bytes_total")).isEqualTo(5 * BODY.length() + CHAT.length());
         assertThat(s.value("gemgate_client_sent_bytes_total")).isPositive();
+        // Tokens from usageMetadata, per model and user token (the shared token here): 3 answers, a stream, a chat.
+        assertThat(s.value("gemgate_tokens_total", "model", FLASH, "type", "prompt", "user", "shared")).isPositive();
+        assertThat(s.value("gemgate_tokens_total", "model", FLASH, "type", "output", "user", "shared")).isPositive();
 
         // Per key, read from the pool: key 0 cools down for the model, the others serve.
         String k0 = gw.poolKey(key(0)).masked();
@@ -153,6 +158,39 @@ class MetricsTest {
                 .doesNotContain("/nope").doesNotContain("generateContent");
         assertThat(s.contentType).startsWith("text/plain; version=0.0.4");
 
+    }
+
+    /**
+     * The Grafana dashboard and the Prometheus rules that ship in {@code ops/} query only metrics that a real scrape
+     * after traffic holds: renaming a metric breaks this test, not the operators' dashboards and alerts.
+     */
+    @Test
+    void theDashboardAndTheAlertRulesQueryOnlyMetricsTheGatewayPublishes() throws Exception {
+        Scrape s = afterTraffic();
+        Set<String> published = new java.util.HashSet<>();
+        s.samples.forEach(x -> published.add(x.name));
+        Pattern metric = Pattern.compile("(?<![\\w:])((?:gemgate|jvm|netty|process)_[a-z0-9_]+)(?![\\w:])");
+
+        String dashboard = Files.readString(Path.of("../ops/grafana/gemgate-dashboard.json"));
+        List<String> exprs = new ArrayList<>();
+        Matcher e = Pattern.compile("\"(?:expr|definition)\": \"((?:[^\"\\\\]|\\\\.)*)\"").matcher(dashboard);
+        while (e.find()) {
+            exprs.add(e.group(1));
+        }
+        assertThat(exprs).as("queries in the dashboard").hasSizeGreaterThan(20);
+        String rules = Files.readString(Path.of("../ops/prometheus/gemgate-rules.yml"));
+        exprs.add(rules);
+
+        Set<String> queried = new java.util.TreeSet<>();
+        for (String expr : exprs) {
+            Matcher m = metric.matcher(expr);
+            while (m.find()) {
+                queried.add(m.group(1));
+            }
+        }
+        assertThat(queried).contains("gemgate_requests_total", "gemgate_tokens_total", "gemgate_keys_usable",
+                "gemgate_request_first_byte_seconds_bucket", "gemgate_upstream_failovers_total");
+        assertThat(published).as("metrics in a scrape after traffic").containsAll(queried);
     }
 
     @Test

@@ -58,4 +58,12 @@ public interface GatewayEvents {
     /** Body bytes received from clients and sent to them. */
     default void bytes(long in, long out) {
     }
+
+    /**
+     * Tokens an answer reported in its usageMetadata.
+     *
+     * @param user the user token's name, or null for the shared token
+     */
+    default void tokens(String model, String user, long promptTokens, long outputTokens) {
+    }
 }

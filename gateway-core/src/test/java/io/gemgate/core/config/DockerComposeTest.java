@@ -87,6 +87,28 @@ class DockerComposeTest {
         assertThat(targets).isEqualTo(gateways);
     }
 
+    @Test
+    void prometheusLoadsGemgatesRulesAndGrafanaGemgatesDashboard() throws IOException {
+        Map<String, Object> prometheus = new Yaml().load(Files.readString(DOCKER.resolve("prometheus.yml")));
+        assertThat(list(prometheus.get("rule_files"))).containsExactly("/etc/prometheus/gemgate-rules.yml");
+        assertThat(list(map(services(compose()).get("prometheus")).get("volumes")))
+                .contains("../ops/prometheus/gemgate-rules.yml:/etc/prometheus/gemgate-rules.yml:ro");
+        assertThat(DOCKER.resolve("../ops/prometheus/gemgate-rules.yml")).isRegularFile();
+
+        List<Object> grafana = list(map(services(compose()).get("grafana")).get("volumes"));
+        assertThat(grafana).contains(
+                "./grafana/datasources:/etc/grafana/provisioning/datasources:ro",
+                "./grafana/dashboards:/etc/grafana/provisioning/dashboards:ro",
+                "../ops/grafana/gemgate-dashboard.json:/var/lib/grafana/dashboards/gemgate/gemgate-dashboard.json:ro");
+        Map<String, Object> provider = map(list(map(new Yaml().load(Files.readString(
+                DOCKER.resolve("grafana/dashboards/gemgate.yml")))).get("providers")).get(0));
+        assertThat(map(provider.get("options")).get("path")).isEqualTo("/var/lib/grafana/dashboards/gemgate");
+        Map<String, Object> source = map(list(map(new Yaml().load(Files.readString(
+                DOCKER.resolve("grafana/datasources/prometheus.yml")))).get("datasources")).get(0));
+        assertThat(source).containsEntry("type", "prometheus").containsEntry("url", "http://prometheus:9090");
+        assertThat(DOCKER.resolve("../ops/grafana/gemgate-dashboard.json")).isRegularFile();
+    }
+
     private static Map<String, Object> compose() throws IOException {
         return new Yaml().load(Files.readString(DOCKER.resolve("compose.yaml")));
     }

@@ -71,4 +71,10 @@ public final class CompositeEvents implements GatewayEvents {
         first.bytes(in, out);
         second.bytes(in, out);
     }
+
+    @Override
+    public void tokens(String model, String user, long promptTokens, long outputTokens) {
+        first.tokens(model, user, promptTokens, outputTokens);
+        second.tokens(model, user, promptTokens, outputTokens);
+    }
 }

@@ -441,16 +441,17 @@ public final class KeyProber implements AutoCloseable {
                 if (key.isInvalid()) {
                     log.info("key {} answered a probe: back in rotation", key.masked());
                 }
-                pool.markValid(key.id());
+                // The check's result first, then the key back: whoever sees the key active sees why.
                 end(Outcome.GOOD, kind == VerdictKind.SUCCESS ? "" : v.reason());
+                pool.markValid(key.id());
             } else if (kind == VerdictKind.INVALID_KEY) {
                 if (!key.isInvalid()) {
                     log.warn("key {} refused by the upstream on a probe: {}", key.masked(), v.reason());
                 }
                 // Not counted as a call: the probe is counted once, as a check. A key set aside for errors takes
                 // the refusal as its reason.
-                pool.markInvalid(key.id(), v.reason());
                 end(Outcome.INVALID, v.reason());
+                pool.markInvalid(key.id(), v.reason());
             } else {
                 end(Outcome.ERROR, v.reason().isEmpty() ? "http " + status : v.reason());
             }

@@ -47,6 +47,13 @@ public final class GatewayMeters {
     public static final String KEY = "key";
     /** Key fingerprint: 16 hex characters of the SHA-256 of the key; unique where masked keys may collide. */
     public static final String KEY_ID = "key_id";
+    /** Token kind: {@code prompt} or {@code output}. */
+    public static final String TYPE = "type";
+    /**
+     * User token: its name as the admin gave it ({@code shared} for the placeholder token). Bounded by the number of
+     * user tokens the admin created; {@link MicrometerMetrics} folds names past its cap into {@code (other)}.
+     */
+    public static final String USER = "user";
     /**
      * Key state: {@code active}, {@code cooling}, {@code exhausted}, {@code invalid}, {@code disabled},
      * {@code removed}.
@@ -109,6 +116,12 @@ public final class GatewayMeters {
 
     /** Counter {@code gemgate_sse_events_total}, no tags: SSE events relayed or produced for clients. */
     public static final String SSE_EVENTS = "gemgate.sse.events";
+
+    /**
+     * Counter {@code gemgate_tokens_total}, tags {@value #MODEL}, {@value #TYPE} ({@code prompt} or {@code output}),
+     * {@value #USER}: tokens the answers reported in their usageMetadata, counted when the answer ends.
+     */
+    public static final String TOKENS = "gemgate.tokens";
 
     /** Counter {@code gemgate_client_received_bytes_total}, no tags: request body bytes received from clients. */
     public static final String CLIENT_RECEIVED = "gemgate.client.received";

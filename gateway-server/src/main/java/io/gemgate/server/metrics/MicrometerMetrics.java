@@ -59,6 +59,10 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
     /** Distinct model tag values beyond which further models are counted as {@value #OTHER_MODEL}. */
     static final int MAX_MODEL_TAGS = 300;
     static final String OTHER_MODEL = "(other)";
+    /** Bound on distinct {@code user} tags of {@link GatewayMeters#TOKENS} per model; further names share one. */
+    static final int MAX_USER_TAGS = 1000;
+    /** The {@code user} tag of tokens used through the shared placeholder token. */
+    static final String SHARED_USER = "shared";
     private static final String OTHER = "other";
     private static final String NETTY_ALLOCATOR = "netty.allocator.";
     private static final String NETTY_EXECUTOR = "netty.eventexecutor.";
@@ -291,6 +295,17 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
     }
 
     @Override
+    public void tokens(String model, String user, long promptTokens, long outputTokens) {
+        Counter[] c = model(model).tokens(user == null ? SHARED_USER : user);
+        if (promptTokens > 0) {
+            c[0].increment(promptTokens);
+        }
+        if (outputTokens > 0) {
+            c[1].increment(outputTokens);
+        }
+    }
+
+    @Override
     public void bytes(long in, long out) {
         if (in > 0) {
             received.increment(in);
@@ -394,6 +409,8 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
         private final String model;
         private final StatusCounters[] requests = new StatusCounters[ROUTES.size()];
         private final ConcurrentHashMap<String, Counter> attempts = new ConcurrentHashMap<>();
+        /** Per user: the prompt and the output token counters. */
+        private final ConcurrentHashMap<String, Counter[]> tokens = new ConcurrentHashMap<>();
 
         ModelMeters(String model) {
             this.model = model;
@@ -409,6 +426,24 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
 
         StatusCounters requests(RouteMeters route) {
             return requests[route.index];
+        }
+
+        Counter[] tokens(String user) {
+            Counter[] c = tokens.get(user);
+            if (c != null) {
+                return c;
+            }
+            String name = tokens.size() >= MAX_USER_TAGS ? OTHER_MODEL : user;
+            return tokens.computeIfAbsent(name, u -> new Counter[] {tokenCounter(u, "prompt"), tokenCounter(u, "output")});
+        }
+
+        private Counter tokenCounter(String user, String type) {
+            return Counter.builder(GatewayMeters.TOKENS)
+                    .tag(GatewayMeters.MODEL, model)
+                    .tag(GatewayMeters.TYPE, type)
+                    .tag(GatewayMeters.USER, user)
+                    .description("Tokens the answers reported in their usageMetadata")
+                    .register(registry);
         }
 
         Counter attempt(String verdict) {

@@ -402,6 +402,7 @@ public abstract class Exchange implements UpstreamListener {
         record(Verdict.SUCCESS, false);
         if (promptTokens > 0 || outputTokens > 0) {
             gw.pool().recordUsage(key, model, promptTokens, outputTokens);
+            gw.events().tokens(model.name(), user == null ? null : user.name(), promptTokens, outputTokens);
         }
         releaseUpstream(System.nanoTime());
         upstreamHead = null;
@@ -667,6 +668,7 @@ public abstract class Exchange implements UpstreamListener {
             usedOutput += outputTokens;
             if (promptTokens > 0 || outputTokens > 0) {
                 gw.pool().recordUsage(key, model, promptTokens, outputTokens);
+                gw.events().tokens(model.name(), user == null ? null : user.name(), promptTokens, outputTokens);
             }
         }
         releaseUser(); // before the last byte leaves: what the client sees is already counted
