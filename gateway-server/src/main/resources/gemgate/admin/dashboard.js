@@ -227,9 +227,13 @@ function mount(root) {
 
   function drawCapacity(c) {
     const others = (c.models || []).filter((m) => m.keys > 0 && m.model !== '(other)');
+    const tiers = c.tiers || [];
     fill(refs.capacity,
       h('div', { class: 'big', 'data-stat': 'multiplier', 'data-value': c.multiplier }, `×${fmtInt(c.multiplier)}`),
       h('p', { class: 'small' }, 'for ', h('code', null, c.model), `: ${fmtInt(c.usableKeys)} of ${fmtInt(c.keys)} keys usable now, in ${fmtInt(c.quotaGroups)} quota group${c.quotaGroups === 1 ? '' : 's'} (keys of one project share a quota).`),
+      tiers.length > 1 ? h('ul', { class: 'plain small', 'data-testid': 'capacity-tiers' }, tiers.map((t) => h('li', null,
+        `tier ${fmtInt(t.tier)}: `, h('strong', { 'data-stat': `tier.${t.tier}.usableKeys`, 'data-value': t.usableKeys }, fmtInt(t.usableKeys)),
+        ` of ${fmtInt(t.keys)} keys usable, ${fmtInt(t.quotaGroups)} quota group${t.quotaGroups === 1 ? '' : 's'}`))) : null,
       others.length ? h('ul', { class: 'plain small' }, others.map((m) => h('li', null,
         h('code', null, modelName(m.model)), ` ×${fmtInt(m.multiplier)} · ${fmtInt(m.usableKeys)} usable`))) : null);
   }

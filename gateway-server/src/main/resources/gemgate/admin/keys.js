@@ -33,6 +33,8 @@ function mount(root) {
   const project = h('input', { type: 'text', maxlength: 100, autocomplete: 'off' });
   const weight = h('input', { type: 'number', min: 1, max: 100, step: 1, inputmode: 'numeric', placeholder: '1' });
   const label = h('input', { type: 'text', maxlength: 200, autocomplete: 'off' });
+  const tier = h('input', { type: 'number', min: 0, max: 9, step: 1, inputmode: 'numeric', placeholder: '0' });
+  const groups = h('input', { type: 'text', maxlength: 1100, autocomplete: 'off' });
   const addSubmit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add');
   const addResult = h('div', { class: 'result', 'data-testid': 'add-result', role: 'status', hidden: true });
   const addForm = h('form', { novalidate: true },
@@ -40,7 +42,9 @@ function mount(root) {
       field({ name: 'text', label: 'Keys', control: text, wide: true, hint: 'Paste anything that holds keys: one per line, comma separated, JSON, key= lines. Duplicates are skipped.' }),
       field({ name: 'project', label: 'Project (optional)', control: project, hint: 'Keys of one Google Cloud project share its quota.' }),
       field({ name: 'weight', label: 'Weight (optional)', control: weight, hint: '1 to 100; default 1.' }),
-      field({ name: 'label', label: 'Label (optional)', control: label })),
+      field({ name: 'label', label: 'Label (optional)', control: label }),
+      field({ name: 'tier', label: 'Tier (optional)', control: tier, hint: '0 to 9; default 0. Lower tiers serve first.' }),
+      field({ name: 'groups', label: 'Groups (optional)', control: groups, hint: 'Comma separated model groups.' })),
     h('p', { class: 'form-error', 'data-error-for': '', hidden: true }),
     h('div', { class: 'form-actions' }, addSubmit,
       h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => togglePanel(false) }, 'Close')),
@@ -98,6 +102,16 @@ function mount(root) {
       }
       body.weight = w;
     }
+    if (tier.value.trim()) {
+      const t = Number(tier.value);
+      if (!Number.isInteger(t) || t < 0 || t > 9) {
+        setFieldError(addForm, 'tier', 'A whole number from 0 to 9.');
+        return;
+      }
+      body.tier = t;
+    }
+    const groupList = groups.value.split(',').map((g) => g.trim()).filter((g) => g);
+    if (groupList.length) body.groups = groupList;
     await busy(addSubmit, async () => {
       try {
         const r = await post('/keys', body);
@@ -201,7 +215,9 @@ function mount(root) {
     return h('tr', { 'data-key-id': k.id, class: k.removed ? 'removed' : null },
       cell({ 'data-label': 'Key' }, h('code', { class: 'key-masked line' }, k.key),
         k.label ? h('span', { class: 'line key-label' }, k.label) : null,
-        k.project ? h('span', { class: 'sub' }, `project ${k.project}`) : null),
+        k.project ? h('span', { class: 'sub' }, `project ${k.project}`) : null,
+        k.tier ? h('span', { class: 'sub', 'data-testid': 'key-tier' }, `tier ${k.tier}`) : null,
+        (k.groups || []).length ? h('span', { class: 'sub', 'data-testid': 'key-groups' }, `groups ${k.groups.join(', ')}`) : null),
       cell({ 'data-label': 'Status' }, statusCell(k)),
       cell({ 'data-label': 'Health' }, healthCell(k)),
       cell({ 'data-label': 'Today', class: 'today' }, todayModels.length
@@ -314,6 +330,8 @@ function mount(root) {
     const inLabel = h('input', { type: 'text', maxlength: 200, value: k.label, autocomplete: 'off' });
     const inProject = h('input', { type: 'text', maxlength: 100, value: k.project, autocomplete: 'off' });
     const inWeight = h('input', { type: 'number', min: 1, max: 100, step: 1, inputmode: 'numeric', value: String(k.weight) });
+    const inTier = h('input', { type: 'number', min: 0, max: 9, step: 1, inputmode: 'numeric', value: String(k.tier || 0) });
+    const inGroups = h('input', { type: 'text', maxlength: 1100, value: (k.groups || []).join(', '), autocomplete: 'off' });
     const save = h('button', { type: 'submit', class: 'btn btn-sm btn-primary' }, 'Save');
     const cancel = h('button', { type: 'button', class: 'btn btn-sm', 'data-action': 'edit' }, 'Cancel');
     const form = h('form', { novalidate: true, 'aria-labelledby': id },
@@ -321,7 +339,9 @@ function mount(root) {
       h('div', { class: 'form-grid' },
         field({ name: 'label', label: 'Label', control: inLabel }),
         field({ name: 'project', label: 'Project', control: inProject }),
-        field({ name: 'weight', label: 'Weight', control: inWeight, hint: '1 to 100: how often this key is picked.' })),
+        field({ name: 'weight', label: 'Weight', control: inWeight, hint: '1 to 100: how often this key is picked.' }),
+        field({ name: 'tier', label: 'Tier', control: inTier, hint: '0 to 9: lower tiers serve first (free keys at 0, paid behind them).' }),
+        field({ name: 'groups', label: 'Groups', control: inGroups, hint: 'Comma separated; models are routed to groups in the settings.' })),
       h('p', { class: 'form-error', 'data-error-for': '', hidden: true }),
       h('div', { class: 'form-actions' }, save, cancel));
     const close = () => {
@@ -346,6 +366,14 @@ function mount(root) {
         return;
       }
       if (w !== k.weight) body.weight = w;
+      const t = Number(inTier.value);
+      if (!Number.isInteger(t) || t < 0 || t > 9) {
+        setFieldError(form, 'tier', 'A whole number from 0 to 9.');
+        return;
+      }
+      if (t !== (k.tier || 0)) body.tier = t;
+      const groups = inGroups.value.split(',').map((g) => g.trim()).filter((g) => g);
+      if (groups.join(',') !== (k.groups || []).join(',')) body.groups = groups;
       if (Object.keys(body).length === 0) {
         close();
         return;

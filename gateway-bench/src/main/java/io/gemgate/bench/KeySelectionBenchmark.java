@@ -26,14 +26,14 @@ import org.openjdk.jmh.runner.RunnerException;
  * {@link KeyPool#record} of a success (one call per answer). DESIGN.md asks selection to allocate nothing and to
  * scale with threads; run with {@code -prof gc} and read {@code gc.alloc.rate.norm} (bytes per operation).
  *
- * <p>Each selection gets a fresh {@link KeyAttempts}, as each request does ({@code KeyAttempts} has no reset, and a
- * spent one refuses further keys). It never escapes the benchmark method, but C2 does not always scalar-replace it:
- * when it does not, {@code select*} shows the 48 bytes of the object and its {@code int[]} (the {@link #newKeyAttempts}
- * baseline), or 24 when only the object is removed. {@code acquire} itself allocates nothing: {@link AllocationCheck}
- * counts it without the {@code KeyAttempts}. In the gateway that object is made once per request, not once per attempt.
+ * <p>Each selection starts from a cleared {@link KeyAttempts} of its thread ({@link KeyAttempts#reset()}), as each
+ * request starts from a fresh one (made once per request in the gateway, not once per attempt), so that
+ * {@code gc.alloc.rate.norm} counts what {@code acquire} itself allocates: 0 B/op.
  *
- * <p>All keys are healthy and none is cooling down: the common case, in which round robin takes the first key it
- * probes while least used scans every key.
+ * <p>{@code resting}: {@code none}, every key healthy (the common case); {@code 99pct}, 99 of every 100 keys cooling
+ * down for the model (late in a quota day). Selection is O(1) amortized in both (see {@code ModelLanes}): round robin
+ * finds the next usable position in a bit set with summary levels, least used and adaptive compare two keys drawn among
+ * the usable ones (all of them when a tier has 8 or fewer, as with 10 keys 99 % resting).
  *
  * <p>The 2-thread variants share one pool, as the event loops of one gateway do: the shared round-robin cursor, the
  * per-key counters and the pool's dirty flag are written by both threads.
@@ -58,12 +58,27 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
     }
 
     static KeyPool pool(int keys, Strategy strategy) {
+        return pool(keys, strategy, false);
+    }
+
+    /**
+     * @param resting99 99 keys of every 100 (all but 1 in 10 when there are fewer than 100) cool down for the model
+     *                  for an hour: longer than any run
+     */
+    static KeyPool pool(int keys, Strategy strategy, boolean resting99) {
         KeyPool pool = new KeyPool(keys(keys), new PoolSettings(strategy, 3, 60_000, 900_000, 5_000),
                 new QuotaCalendar(ZoneId.of("America/Los_Angeles")), System::currentTimeMillis);
         // Steady state: every key has met the model (its per-model state exists) and has a latency average.
         ModelRef model = pool.model(MODEL);
-        for (ApiKey k : pool.keys()) {
+        List<ApiKey> all = pool.keys();
+        int every = keys >= 100 ? 100 : 10;
+        for (int i = 0; i < all.size(); i++) {
+            ApiKey k = all.get(i);
             pool.record(k, model, Verdict.SUCCESS, 300);
+            if (resting99 && i % every != 0) {
+                pool.record(k, model, new Verdict(io.gemgate.core.keys.VerdictKind.RATE_LIMIT, 3_600_000, "bench"),
+                        300);
+            }
         }
         return pool;
     }
@@ -71,13 +86,18 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
     /** One pool per trial, shared by the benchmark threads. */
     @State(Scope.Benchmark)
     public static class Selection {
-        @Param({"10", "100"})
+        @Param({"10", "1000", "10000", "100000"})
         public int keys;
 
         @Param({"ROUND_ROBIN", "LEAST_USED", "ADAPTIVE"})
         public Strategy strategy;
 
-        @Param({"none", "set"})
+        /** {@code none}: every key healthy; {@code 99pct}: 99 % of the keys cooling down for the model. */
+        @Param({"none", "99pct"})
+        public String resting;
+
+        /** {@code set} ({@code -p budget=set}): a per-key budget that never binds, so every selection pays its checks. */
+        @Param({"none"})
         public String budget;
 
         KeyPool pool;
@@ -85,7 +105,7 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
 
         @Setup
         public void setUp() {
-            pool = pool(keys, strategy);
+            pool = pool(keys, strategy, resting.equals("99pct"));
             if (budget.equals("set")) {
                 pool.budgets(m -> LOOSE);
             }
@@ -96,7 +116,7 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
     /** Recording does not depend on the strategy: a pool of its own, so the strategy is not a parameter here. */
     @State(Scope.Benchmark)
     public static class Recording {
-        @Param({"10", "100"})
+        @Param({"10", "1000"})
         public int keys;
 
         KeyPool pool;
@@ -109,6 +129,12 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
             model = pool.model(MODEL);
             ring = pool.keys().toArray(new ApiKey[0]);
         }
+    }
+
+    /** The thread's request state, cleared before each selection as a new request's would be. */
+    @State(Scope.Thread)
+    public static class Request {
+        final KeyAttempts attempts = new KeyAttempts(3);
     }
 
     /** Which key this thread records on next: threads walk the keys from different starts, like distinct requests. */
@@ -124,20 +150,19 @@ public class KeySelectionBenchmark extends AbstractBenchmark {
 
     @Benchmark
     @Threads(1)
-    public ApiKey select1Thread(Selection s) {
-        return s.pool.acquire(s.model, new KeyAttempts(1));
+    public ApiKey select1Thread(Selection s, Request r) {
+        r.attempts.reset();
+        return s.pool.acquire(s.model, r.attempts);
     }
 
     @Benchmark
     @Threads(2)
-    public ApiKey select2Threads(Selection s) {
-        return s.pool.acquire(s.model, new KeyAttempts(1));
+    public ApiKey select2Threads(Selection s, Request r) {
+        r.attempts.reset();
+        return s.pool.acquire(s.model, r.attempts);
     }
 
-    /**
-     * Baseline: what {@code select*} allocates when escape analysis cannot remove the request's {@link KeyAttempts}
-     * (an object and its {@code int[]}); returned, so it always escapes.
-     */
+    /** Baseline: what a request's {@link KeyAttempts} costs (an object and its table), made once per request. */
     @Benchmark
     @Threads(1)
     public KeyAttempts newKeyAttempts() {

@@ -225,8 +225,34 @@ class AdminApiTest {
         assertThat(gw.fake().requestCount(key(1))).isEqualTo(6); // weights 1:3
     }
 
+    @Test
+    void aKeyMovedToAHigherTierServesOnlyWhenTheLowerTierRestsAndStatsShowCapacityPerTier() {
+        start(3);
+        Answer a = admin.patch("/admin/api/keys/" + id(key(2)), "{\"tier\":1,\"groups\":[\"paid\",\"pro\"]}");
+        assertThat(a.status()).isEqualTo(200);
+        assertThat(a.json().path("tier").asInt()).isEqualTo(1);
+        assertThat(a.json().path("groups").toString()).isEqualTo("[\"paid\",\"pro\"]");
+        for (int i = 0; i < 6; i++) {
+            assertThat(gw.generate("gemini-2.5-flash").statusCode()).isEqualTo(200);
+        }
+        assertThat(gw.fake().requestCount(key(2))).isZero();
+
+        gw.fake().always(key(0), io.gemgate.testing.Behavior.quotaDay());
+        gw.fake().always(key(1), io.gemgate.testing.Behavior.quotaDay());
+        assertThat(gw.generate("gemini-2.5-flash").statusCode()).isEqualTo(200);
+        assertThat(gw.fake().requestCount(key(2))).isEqualTo(1);
+
+        JsonNode capacity = admin.get("/admin/api/stats?model=gemini-2.5-flash").json().path("capacity");
+        assertThat(capacity.path("usableKeys").asInt()).isEqualTo(1);
+        assertThat(capacity.path("tiers").toString()).isEqualTo("[{\"tier\":0,\"keys\":2,\"usableKeys\":0,"
+                + "\"quotaGroups\":0},{\"tier\":1,\"keys\":1,\"usableKeys\":1,\"quotaGroups\":1}]");
+    }
+
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource(delimiter = '|', value = {
+            "{\"tier\":10}               | tier",
+            "{\"groups\":[\"a b\"]}      | groups",
+            "{\"groups\":\"paid\"}       | groups",
             "{\"weight\":0}              | weight",
             "{\"weight\":101}            | weight",
             "{\"weight\":\"3\"}          | weight",

@@ -75,6 +75,34 @@ class EgressProxyTest {
         return env;
     }
 
+    /**
+     * {@code perExit} test keys pinned to each of the proxies: the proxies' ports are chosen at run time, so which key
+     * the hash pins where changes from run to run; the keys are picked among {@code key(0..199)} by the gateway's own
+     * pinning, so that every exit has keys (a test about one exit's keys must not depend on the ports' luck).
+     */
+    private static List<KeySpec> spread(int perExit, ProxyServer... proxies) {
+        List<KeySpec> candidates = GatewayHarness.specs(200);
+        io.gemgate.core.keys.KeyPool pool = new io.gemgate.core.keys.KeyPool(candidates,
+                io.gemgate.core.keys.PoolSettings.from(io.gemgate.core.config.ConfigLoader.load(null, Map.of()).pool()),
+                new io.gemgate.core.keys.QuotaCalendar(java.time.ZoneId.of("UTC")), System::currentTimeMillis);
+        List<io.gemgate.core.egress.ProxySpec> specs = new ArrayList<>();
+        for (ProxyServer p : proxies) {
+            specs.add(io.gemgate.core.egress.ProxySpec.parse(p.url()));
+        }
+        Exits exits = new Exits(new Exits.Settings(specs, Duration.ofSeconds(10), Duration.ofSeconds(10),
+                Duration.ofSeconds(60), false), pool::keys, System::currentTimeMillis);
+        Map<String, Integer> taken = new HashMap<>();
+        List<KeySpec> out = new ArrayList<>();
+        for (ApiKey k : pool.keys()) {
+            String at = exits.pinned(k).label();
+            if (taken.merge(at, 1, Integer::sum) <= perExit) {
+                out.add(KeySpec.of(k.secret()));
+            }
+        }
+        assertThat(out).hasSize(perExit * proxies.length);
+        return out;
+    }
+
     /** Which exit address each key's requests came from; fails when one key came from two. */
     private static Map<String, String> exitOfEachKey(List<RecordedRequest> requests) {
         Map<String, String> out = new HashMap<>();
@@ -231,7 +259,7 @@ class EgressProxyTest {
         FakeGemini fake = later(FakeGemini.start());
         ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
         ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
-        GatewayHarness h = gateway(fake, GatewayHarness.specs(8), proxies(tiny.url(), socks.url()));
+        GatewayHarness h = gateway(fake, spread(4, tiny, socks), proxies(tiny.url(), socks.url()));
 
         for (int i = 0; i < 32; i++) {
             assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
@@ -253,11 +281,12 @@ class EgressProxyTest {
         FakeGemini fake = later(FakeGemini.start());
         ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
         ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
-        GatewayHarness h = gateway(fake, GatewayHarness.specs(6), proxies(tiny.url(), socks.url()));
+        GatewayHarness h = gateway(fake, spread(3, tiny, socks), proxies(tiny.url(), socks.url()));
         for (int i = 0; i < 12; i++) {
             assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
         }
         Map<String, String> pinned = exitOfEachKey(fake.requests());
+        assertThat(pinned.values()).contains("127.0.0.2", "127.0.0.3");
 
         tiny.kill();
         fake.reset();
@@ -285,11 +314,12 @@ class EgressProxyTest {
         FakeGemini fake = later(FakeGemini.start());
         ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
         ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
-        for (int i = 0; i < 6; i++) {
+        List<KeySpec> keys = spread(3, tiny, socks);
+        for (KeySpec k : keys) {
             // a little think time upstream, so that requests are in the tunnels when it drops
-            fake.always(key(i), Behavior.slow(Duration.ofMillis(20), Behavior.ok()));
+            fake.always(k.secret(), Behavior.slow(Duration.ofMillis(20), Behavior.ok()));
         }
-        GatewayHarness h = gateway(fake, GatewayHarness.specs(6), proxies(tiny.url(), socks.url()));
+        GatewayHarness h = gateway(fake, keys, proxies(tiny.url(), socks.url()));
         int total = 300;
         AtomicInteger done = new AtomicInteger();
         ExecutorService clients = Executors.newFixedThreadPool(8);
@@ -327,7 +357,7 @@ class EgressProxyTest {
         ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
         Map<String, String> env = proxies(tiny.url(), socks.url());
         env.put("GEMGATE_POOL_MAX_ATTEMPTS", "8");
-        GatewayHarness h = gateway(fake, GatewayHarness.specs(8), env);
+        GatewayHarness h = gateway(fake, spread(4, tiny, socks), env);
         for (int i = 0; i < 16; i++) {
             assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
         }
@@ -367,7 +397,7 @@ class EgressProxyTest {
         Map<String, String> env = proxies(tiny.url(), socks.url());
         env.put("GEMGATE_POOL_MAX_ATTEMPTS", "8");
         env.put("GEMGATE_UPSTREAM_EXIT_COOLING", "wait");
-        GatewayHarness h = gateway(fake, GatewayHarness.specs(8), env);
+        GatewayHarness h = gateway(fake, spread(4, tiny, socks), env);
         for (int i = 0; i < 16; i++) {
             assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
         }
@@ -393,7 +423,7 @@ class EgressProxyTest {
         ProxyServer tiny = later(ProxyServer.tinyproxy("127.0.0.2", null, null));
         ProxyServer socks = later(ProxyServer.microsocks("127.0.0.3", null, null));
         fake.fromRemote("127.0.0.2", Behavior.locationNotSupported());
-        GatewayHarness h = gateway(fake, GatewayHarness.specs(6), proxies(tiny.url(), socks.url()));
+        GatewayHarness h = gateway(fake, spread(3, tiny, socks), proxies(tiny.url(), socks.url()));
 
         for (int i = 0; i < 12; i++) {
             assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
@@ -436,10 +466,11 @@ class EgressProxyTest {
         io.gemgate.server.metrics.MicrometerMetrics metrics = new io.gemgate.server.metrics.MicrometerMetrics();
         closeLast.add(metrics::close);
         Map<String, String> env = AdminClient.env("GEMGATE_UPSTREAM_PROXIES", tiny.url() + "," + socks.url());
-        GatewayHarness h = GatewayHarness.start(fake, GatewayHarness.specs(6), env, System::currentTimeMillis,
-                metrics);
+        List<KeySpec> keys = spread(3, tiny, socks);
+        GatewayHarness h = GatewayHarness.start(fake, keys, env, System::currentTimeMillis, metrics);
         closeFirst.add(h);
-        AdminClient admin = new AdminClient(h, 6);
+        AdminClient admin = new AdminClient(h, 0);
+        keys.forEach(k -> admin.secret(k.secret()));
         for (int i = 0; i < 12; i++) {
             assertThat(h.generate(MODEL).statusCode()).isEqualTo(200);
         }
@@ -471,9 +502,9 @@ class EgressProxyTest {
         assertThat(t.path("failures").path("refused").asLong() + t.path("failures").path("tunnel_closed").asLong())
                 .isPositive();
 
-        AdminClient.Answer keys = admin.get("/admin/api/keys");
-        assertThat(keys.raw().body()).doesNotContain("s3cret");
-        for (var k : keys.json().path("keys")) {
+        AdminClient.Answer keyList = admin.get("/admin/api/keys");
+        assertThat(keyList.raw().body()).doesNotContain("s3cret");
+        for (var k : keyList.json().path("keys")) {
             assertThat(k.path("exit").asText()).isIn(tiny.label(), socks.label());
             assertThat(k.path("exitNow").asText()).isEqualTo(socks.label()); // the tinyproxy is down
         }
@@ -539,8 +570,9 @@ class EgressProxyTest {
         Map<String, String> env = proxies(tiny.url(), socks.url());
         env.put("GEMGATE_REDIS_URL", redis.url());
         env.put("GEMGATE_REDIS_PREFIX", "egress-test:");
-        GatewayHarness a = gateway(fake, GatewayHarness.specs(8), env);
-        GatewayHarness b = gateway(fake, GatewayHarness.specs(8), env);
+        List<KeySpec> keys = spread(4, tiny, socks);
+        GatewayHarness a = gateway(fake, keys, env);
+        GatewayHarness b = gateway(fake, keys, env);
 
         for (int i = 0; i < 24; i++) {
             assertThat((i % 2 == 0 ? a : b).generate(MODEL).statusCode()).isEqualTo(200);

@@ -52,7 +52,7 @@ class MetricsTest {
             + "\"content\":\"hi\"}]}";
     /** Label names a Gemgate series may carry ({@code le}: histogram buckets). */
     private static final Set<String> LABELS = Set.of("route", "model", "status", "outcome", "reason", "key", "key_id",
-            "state", "type", "user", "exit", "le");
+            "state", "type", "user", "exit", "le", "tier");
 
     private MicrometerMetrics metrics;
     private GatewayHarness gw;
@@ -129,6 +129,8 @@ class MetricsTest {
         assertThat(s.value("gemgate_keys_usable", "model", FLASH)).isEqualTo(2);
         assertThat(s.value("gemgate_keys_usable", "model", "*")).isEqualTo(3);
         assertThat(s.value("gemgate_pool_capacity", "model", FLASH)).isEqualTo(2);
+        assertThat(s.find("gemgate_requests_served_by_tier_total", "tier", "0")).hasSize(1);
+        assertThat(s.find("gemgate_requests_served_by_tier_total", "tier", "1")).isEmpty();
         // Only models in use get per-key series: never-used models stay out.
         assertThat(s.find("gemgate_key_state", "model", "(other)")).isEmpty();
         assertThat(s.find("gemgate_key_state", "model", "gemini-2.5-pro")).isEmpty();

@@ -22,15 +22,17 @@ import java.util.regex.Pattern;
  * AIzaSyA...
  * AIzaSyB...  project=team-a  weight=3  label="Alice's key"   # optional attributes after the key
  * AIzaSyC...,AIzaSyD..., AIzaSyE...                           # several keys pasted on one line
- * AIzaSyF...  proxy=socks5://user:pass@10.0.0.7:1080             # this key's own exit
- * AIzaSyG...  proxy=direct                                    # never through upstream.proxies
+ * AIzaSyF...  tier=1  group=paid  group=pro                   # a paid key behind the free ones, in two groups
+ * AIzaSyG...  proxy=socks5://user:pass@10.0.0.7:1080             # this key's own exit
+ * AIzaSyH...  proxy=direct                                    # never through upstream.proxies
  * </pre>
  *
  * <p>Blank lines are ignored and surrounding whitespace is trimmed. Attributes are {@code project=NAME},
- * {@code weight=N} (1 to 100, default 1), {@code label=TEXT} and {@code proxy=URL|direct} (the key's own egress, see
- * {@link io.gemgate.core.egress.ProxySpec#parse}; without it the key is pinned to one of {@code upstream.proxies}); a
- * value in double quotes may hold spaces and
- * {@code #}. Attributes after comma-separated keys apply to each of them. A key given twice is kept once, with the
+ * {@code weight=N} (1 to 100, default 1), {@code label=TEXT}, {@code tier=N} (0 to 9, default 0: lower tiers serve
+ * first), {@code group=NAME} (given once per group, several allowed; {@code group=a,b} too) and
+ * {@code proxy=URL|direct} (the key's own egress, see {@link io.gemgate.core.egress.ProxySpec#parse}; without it the
+ * key is pinned to one of {@code upstream.proxies}); a value in double quotes may hold spaces and {@code #}.
+ * Attributes after comma-separated keys apply to each of them. A key given twice is kept once, with the
  * attributes of its first line.
  *
  * <p>Errors are {@link ConfigException}s that name the line ({@code keys.file line 7: weight=abc (expected: 1 to
@@ -109,7 +111,7 @@ public final class KeysFile {
         for (String secret : keyPart.toString().split(",")) {
             if (!secret.isEmpty()) {
                 keys.add(new KeySpec(secret, attributes.project, attributes.weight, attributes.label,
-                        attributes.proxy));
+                        attributes.tier, attributes.groups, attributes.proxy));
             }
         }
         return keys;
@@ -159,7 +161,7 @@ public final class KeysFile {
 
     private static boolean isAttribute(String token) {
         return token.startsWith("project=") || token.startsWith("weight=") || token.startsWith("label=")
-                || token.startsWith("proxy=");
+                || token.startsWith("tier=") || token.startsWith("group=") || token.startsWith("proxy=");
     }
 
     private static ConfigException error(int line, String message) {
@@ -174,6 +176,8 @@ public final class KeysFile {
         int weight = 1;
         String label = "";
         String proxy = "";
+        int tier;
+        final java.util.Set<String> groups = new java.util.LinkedHashSet<>();
 
         Attributes(int line) {
             this.line = line;
@@ -185,11 +189,24 @@ public final class KeysFile {
             String value = token.substring(eq + 1);
             if (!isAttribute(token)) {
                 if (SHOWABLE_NAME.matcher(name).matches()) {
-                    throw error(line, "unknown attribute '" + name + "' (expected: project, weight, label or proxy)");
+                    throw error(line, "unknown attribute '" + name
+                            + "' (expected: project, weight, label, tier, group or proxy)");
                 }
-                throw error(line, "unexpected text after the key (expected: project=NAME, weight=N, label=TEXT or"
-                        + " proxy=URL;"
-                        + " several keys on one line are separated by commas)");
+                throw error(line, "unexpected text after the key (expected: project=NAME, weight=N, label=TEXT,"
+                        + " tier=N, group=NAME or proxy=URL; several keys on one line are separated by commas)");
+            }
+            if (name.equals("group")) {
+                for (String g : value.split(",", -1)) {
+                    try {
+                        groups.add(io.gemgate.core.keys.KeySpec.checkGroup(g));
+                    } catch (IllegalArgumentException e) {
+                        throw error(line, "group=" + g + " (expected: 1 to 64 letters, digits, '-', '_' or '.')");
+                    }
+                }
+                if (groups.size() > io.gemgate.core.keys.KeySpec.MAX_GROUPS) {
+                    throw error(line, "more than " + io.gemgate.core.keys.KeySpec.MAX_GROUPS + " groups");
+                }
+                return;
             }
             if (seen.contains(name)) {
                 throw error(line, name + " is given twice");
@@ -198,6 +215,7 @@ public final class KeysFile {
             switch (name) {
                 case "project" -> project = project(value);
                 case "weight" -> weight = weight(value);
+                case "tier" -> tier = tier(value);
                 case "proxy" -> proxy = proxy(value);
                 default -> label = value;
             }
@@ -233,6 +251,18 @@ public final class KeysFile {
                 // reported below, like a number out of range
             }
             throw error(line, "weight=" + value + " (expected: 1 to 100)");
+        }
+
+        private int tier(String value) {
+            try {
+                int t = Integer.parseInt(value);
+                if (t >= 0 && t <= io.gemgate.core.keys.KeySpec.MAX_TIER) {
+                    return t;
+                }
+            } catch (NumberFormatException e) {
+                // reported below, like a number out of range
+            }
+            throw error(line, "tier=" + value + " (expected: 0 to " + io.gemgate.core.keys.KeySpec.MAX_TIER + ")");
         }
     }
 }

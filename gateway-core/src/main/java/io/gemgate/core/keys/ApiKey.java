@@ -24,6 +24,10 @@ public final class ApiKey {
     private final io.gemgate.core.egress.ProxySpec proxySpec;
     /** The fingerprint's first 64 bits: what the egress hashes to pin the key to an exit (same on every gateway). */
     private final long routeHash;
+    private volatile int tier;
+    private volatile java.util.Set<String> groups;
+    /** Position in the pool's current ring; set before the ring is published ({@link ModelLanes} finds keys by it). */
+    volatile int index = -1;
 
     /** Keys of the same project; this key included. Set once when the ring is built. */
     ApiKey[] projectGroup = {this};
@@ -57,6 +61,8 @@ public final class ApiKey {
         this.proxy = spec.proxy();
         this.proxySpec = spec.proxySpec();
         this.routeHash = Long.parseUnsignedLong(fingerprint, 0, 16, 16);
+        this.tier = spec.tier();
+        this.groups = spec.groups();
     }
 
     /** Stable position of this key in the pool. */
@@ -119,6 +125,16 @@ public final class ApiKey {
         return routeHash;
     }
 
+    /** Lower tiers serve first; a request goes to the next tier only when every key of the lower ones rests. */
+    public int tier() {
+        return tier;
+    }
+
+    /** The groups the key belongs to (sorted); empty: none (it serves only models routed to every key). */
+    public java.util.Set<String> groups() {
+        return groups;
+    }
+
     public boolean isEnabled() {
         return enabled;
     }
@@ -134,13 +150,15 @@ public final class ApiKey {
 
     /** The key as configured now. */
     public KeySpec spec() {
-        return new KeySpec(secret, project, weight, label, proxy);
+        return new KeySpec(secret, project, weight, label, tier, groups, proxy);
     }
 
     void apply(KeySpec spec) {
         this.project = spec.project();
         this.weight = spec.weight();
         this.label = spec.label();
+        this.tier = spec.tier();
+        this.groups = spec.groups();
     }
 
     public boolean isInvalid() {

@@ -1,6 +1,5 @@
 package io.gemgate.core.keys;
 
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * One key's counters for one model and one quota day. Replaced, not cleared, when the day rolls over. Thread-safe;
@@ -18,8 +17,12 @@ public final class DayCounters {
     private static final String[] NAMES = {"requests", "successes", "failures", "rateLimited", "promptTokens",
             "outputTokens"};
 
+    /** Atomic access to {@link #values}: one object fewer between a key and its counts than an AtomicLongArray. */
+    private static final java.lang.invoke.VarHandle VALUES =
+            java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
+
     final long dayStart;
-    private final AtomicLongArray values = new AtomicLongArray(COUNT);
+    private final long[] values = new long[COUNT];
 
     DayCounters(long dayStart) {
         this.dayStart = dayStart;
@@ -46,14 +49,14 @@ public final class DayCounters {
     }
 
     public long get(int counter) {
-        return values.get(counter);
+        return (long) VALUES.getVolatile(values, counter);
     }
 
     public void add(int counter, long delta) {
-        values.getAndAdd(counter, delta);
+        VALUES.getAndAdd(values, counter, delta);
     }
 
     void set(int counter, long value) {
-        values.set(counter, value);
+        VALUES.setVolatile(values, counter, value);
     }
 }

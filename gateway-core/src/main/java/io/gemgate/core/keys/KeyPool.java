@@ -12,9 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -23,8 +21,12 @@ import java.util.function.LongSupplier;
  * The upstream keys and what is known about each of them: which may serve which model now, and which to pick next.
  *
  * <p>Keys live in an immutable {@link Ring} swapped atomically on change. Selection ({@link #acquire}) is lock-free
- * and allocation-free: an atomic cursor over a precomputed weighted schedule (round robin), a scan for the fewest
- * requests today (least used), or two random choices compared on health (adaptive). Verdicts ({@link #record}) write
+ * and allocation-free, and O(1) amortized whatever the pool size and however many keys rest: per model, the keys
+ * that can serve it are kept by tier in {@link ModelLanes}, updated when a verdict, an expiry or an edit changes a key
+ * (verdicts are rare next to requests). Round robin walks a shared cursor over a precomputed smooth weighted schedule,
+ * skipping resting keys for every request; least used and adaptive compare two keys drawn among the usable ones (by
+ * today's requests per weight, or by health), or all of them when a tier has {@value ModelLanes#EXACT_SCAN} or fewer.
+ * A request uses the lowest tier that has a usable key for its model. Verdicts ({@link #record}) write
  * per key and model cooldowns, daily exhaustion, invalid marks and counters; a per-day or per-minute verdict on one
  * key applies to every key of the same project, which shares its quota. Optional per-key budgets
  * ({@link #budgets}) pass over a key that has spent its requests or tokens of the minute, or its requests of the day,
@@ -47,7 +49,13 @@ public final class KeyPool {
     private final LongSupplier clock;
     private final QuotaCalendar calendar;
     private final KeyBudgetMeter budgets;
-    private final AtomicLong cursor = new AtomicLong();
+    /** Every key: what requests without a group restriction use. Its lanes (per model) hold the usable keys. */
+    private final KeyGroups allKeys = new KeyGroups(java.util.Set.of(), true, false);
+    /** Every interned group set, {@link #allKeys} first; copied on write (new sets are rare). */
+    private volatile KeyGroups[] groupSets = {allKeys};
+    private final ConcurrentHashMap<java.util.Set<String>, KeyGroups> groupsByNames = new ConcurrentHashMap<>();
+    /** By the model's groups: the closed sets (none open to the request's token), which match no key. */
+    private final ConcurrentHashMap<java.util.Set<String>, KeyGroups> closedByNames = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ModelRef> models = new ConcurrentHashMap<>();
     private final AtomicReferenceArray<ModelRef> modelsByIndex = new AtomicReferenceArray<>(MAX_MODELS + 1);
     private final AtomicInteger nextModelIndex = new AtomicInteger();
@@ -116,6 +124,7 @@ public final class KeyPool {
         }
         ApiKey[] ring = unique.values().toArray(new ApiKey[0]);
         linkProjects(ring);
+        index(ring);
         this.ring = new Ring(ring, schedule(ring));
         model(ANY_MODEL);
         this.otherModels = intern(OTHER_MODELS);
@@ -163,21 +172,33 @@ public final class KeyPool {
     // ------------------------------------------------------------------------------------------------- selection
 
     /**
-     * Picks an available key for the model that this request has not tried yet and that has budget left, adds it to
-     * {@code attempts} and counts one request for it. Lock-free and allocation-free.
+     * Picks an available key for the model that this request has not tried yet and that has budget left, in the lowest
+     * tier that has one, adds it to {@code attempts} and counts one request for it. Lock-free, allocation-free, O(1)
+     * amortized (see {@link ModelLanes}).
      *
      * @return the key, or null when none is left (then {@link #unavailable} says why)
      */
     public ApiKey acquire(ModelRef model, KeyAttempts attempts) {
+        return acquire(model, allKeys, attempts);
+    }
+
+    /**
+     * {@link #acquire(ModelRef, KeyAttempts)} among the keys of {@code groups} only ({@link #groups}).
+     *
+     * @return the key, or null when none is left (then {@link #unavailable(ModelRef, KeyGroups)} says why)
+     */
+    public ApiKey acquire(ModelRef model, KeyGroups groups, KeyAttempts attempts) {
         if (attempts.isSpent()) {
             return null;
         }
         long now = clock.getAsLong();
-        Ring r = ring;
+        ModelLanes l = lanes(model, groups, now);
+        l.wake(now);
         KeyBudget budget = budgets.of(model);
+        Strategy strategy = settings.strategy();
         // Without a budget, the constant NONE lets the JIT drop the budget checks from the inlined selection.
-        ApiKey k = budget == KeyBudget.NONE ? select(r, model, attempts, now, KeyBudget.NONE)
-                : selectWithinBudget(r, model, attempts, now, budget);
+        ApiKey k = budget == KeyBudget.NONE ? l.select(strategy, attempts, now, KeyBudget.NONE)
+                : selectWithinBudget(l, strategy, model, attempts, now, budget);
         if (k != null) {
             long day = calendar.dayStart(now);
             attempts.add(k.slot());
@@ -187,30 +208,89 @@ public final class KeyPool {
         return k;
     }
 
+    /** The lanes of a model and group set for the current ring, built when missing or made for an earlier ring. */
+    private ModelLanes lanes(ModelRef model, KeyGroups groups, long now) {
+        ModelLanes l = groups.lanes.get(model.index());
+        if (l != null && l.keys == ring.keys) {
+            return l;
+        }
+        return buildLanes(model, groups, now);
+    }
+
+    private synchronized ModelLanes buildLanes(ModelRef model, KeyGroups groups, long now) {
+        ModelLanes l = groups.lanes.get(model.index());
+        ApiKey[] keys = ring.keys;
+        if (l == null || l.keys != keys) {
+            l = new ModelLanes(this, keys, model, groups, now);
+            groups.lanes.set(model.index(), l);
+        }
+        return l;
+    }
+
+    /** Every key: no group restriction. */
+    public KeyGroups allKeys() {
+        return allKeys;
+    }
+
+    /**
+     * The keys a request may use: those of the groups its model is routed to (the live setting {@code modelGroups};
+     * null: every key) that are also among the groups its user token is limited to (empty or null: no limit). When
+     * the two share no group, no key can serve. Interned: cheap to call per request once both are known.
+     */
+    public KeyGroups groups(java.util.Set<String> modelGroups, java.util.Set<String> tokenGroups) {
+        boolean tokenLimited = tokenGroups != null && !tokenGroups.isEmpty();
+        if (modelGroups == null && !tokenLimited) {
+            return allKeys;
+        }
+        java.util.Set<String> names;
+        if (modelGroups == null) {
+            names = tokenGroups;
+        } else if (!tokenLimited) {
+            names = modelGroups;
+        } else {
+            names = new java.util.TreeSet<>(modelGroups);
+            names.retainAll(tokenGroups);
+        }
+        boolean closed = names.isEmpty();
+        if (closed) {
+            names = modelGroups;
+        }
+        KeyGroups g = (closed ? closedByNames : groupsByNames).get(names);
+        return g != null ? g : internGroups(names, closed);
+    }
+
+    private synchronized KeyGroups internGroups(java.util.Set<String> names, boolean closed) {
+        ConcurrentHashMap<java.util.Set<String>, KeyGroups> byNames = closed ? closedByNames : groupsByNames;
+        KeyGroups g = byNames.get(names);
+        if (g == null) {
+            java.util.Set<String> copy = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(names));
+            g = new KeyGroups(copy, false, closed);
+            KeyGroups[] next = java.util.Arrays.copyOf(groupSets, groupSets.length + 1);
+            next[next.length - 1] = g;
+            groupSets = next;
+            byNames.put(copy, g);
+        }
+        return g;
+    }
+
     /**
      * Selects a key with budget left and counts the minute's request for it. When a concurrent request took the
-     * key's last one, that key is now over its budget and another selection passes it over: one more selection per
-     * key at most.
+     * key's last one, that key is now over its budget: it leaves the lanes and another is selected.
      */
-    private ApiKey selectWithinBudget(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
+    private ApiKey selectWithinBudget(ModelLanes l, Strategy strategy, ModelRef model, KeyAttempts attempts, long now,
+                                      KeyBudget budget) {
         long day = calendar.dayStart(now);
-        ApiKey k = select(r, model, attempts, now, budget);
+        ApiKey k = l.select(strategy, attempts, now, budget);
         for (int i = 0; k != null && !budgets.take(k.state(model.index(), day), budget, now); i++) {
-            k = i < r.keys.length ? select(r, model, attempts, now, budget) : null;
+            l.update(k, now);
+            k = i < l.keys.length ? l.select(strategy, attempts, now, budget) : null;
         }
         return k;
     }
 
-    private ApiKey select(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
-        return switch (settings.strategy()) {
-            case ROUND_ROBIN -> roundRobin(r, model, attempts, now, budget);
-            case LEAST_USED -> leastUsed(r, model, attempts, now, budget);
-            case ADAPTIVE -> adaptive(r, model, attempts, now, budget);
-        };
-    }
-
-    private boolean usable(ApiKey k, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
-        if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot())) {
+    /** Whether a key may serve the model now: in rotation, not resting, within its budget. */
+    boolean usable(ApiKey k, ModelRef model, long now, KeyBudget budget) {
+        if (!k.enabled || k.removed || k.invalidSince != 0) {
             return false;
         }
         KeyModelState s = k.peek(model.index());
@@ -218,68 +298,61 @@ public final class KeyPool {
                 && (budget == KeyBudget.NONE || budgets.allows(s, budget, now)));
     }
 
-    private ApiKey roundRobin(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
-        int[] schedule = r.schedule;
-        ApiKey[] keys = r.keys;
-        long c = cursor.getAndIncrement();
-        // Walk the weighted schedule a bounded distance, then fall back to one pass over the keys, so that a pool
-        // with most keys resting costs O(keys), not O(sum of weights).
-        int probes = Math.min(schedule.length, keys.length * 2);
-        for (int i = 0; i < probes; i++) {
-            ApiKey k = keys[schedule[(int) Long.remainderUnsigned(c + i, schedule.length)]];
-            if (usable(k, model, attempts, now, budget)) {
-                return k;
+    /**
+     * When a key may serve the model again: {@code now} when it may now; the end of its cooldown, daily exhaustion,
+     * or of the minute (day) whose budget it spent; {@code Long.MAX_VALUE} when it is out of rotation (disabled,
+     * removed, invalid: an edit or a probe brings it back).
+     */
+    long wakeAt(ApiKey k, ModelRef model, long now) {
+        if (!k.enabled || k.removed || k.invalidSince != 0) {
+            return Long.MAX_VALUE;
+        }
+        KeyModelState s = k.peek(model.index());
+        if (s == null) {
+            return now;
+        }
+        long w = Math.max(s.cooldownUntil, s.exhaustedUntil);
+        KeyBudget b = budgets.of(model);
+        if (b != KeyBudget.NONE) {
+            if (budgets.overForDay(s, b, now)) {
+                w = Math.max(w, calendar.nextReset(now));
+            } else if (budgets.overForMinute(s, b, now)) {
+                w = Math.max(w, KeyBudgetMeter.nextMinute(now));
             }
         }
-        return firstUsable(keys, (int) Long.remainderUnsigned(c, keys.length), model, attempts, now, budget, null);
+        return w <= now ? now : w;
     }
 
-    private ApiKey firstUsable(ApiKey[] keys, int start, ModelRef model, KeyAttempts attempts, long now,
-                               KeyBudget budget, ApiKey except) {
-        for (int i = 0; i < keys.length; i++) {
-            int j = start + i;
-            ApiKey k = keys[j >= keys.length ? j - keys.length : j];
-            if (k != except && usable(k, model, attempts, now, budget)) {
-                return k;
+    /** Tells the lanes of a model (of every group set) that a key's state for it changed (a rest began or ended). */
+    private void refile(ApiKey k, ModelRef model, long now) {
+        for (KeyGroups g : groupSets) {
+            ModelLanes l = g.lanes.get(model.index());
+            if (l != null) {
+                l.update(k, now);
             }
         }
-        return null;
     }
 
-    private ApiKey leastUsed(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
-        ApiKey[] keys = r.keys;
-        long day = calendar.dayStart(now);
-        int start = (int) Long.remainderUnsigned(cursor.getAndIncrement(), keys.length);
-        ApiKey best = null;
-        double bestLoad = Double.MAX_VALUE;
-        for (int i = 0; i < keys.length; i++) {
-            int j = start + i;
-            ApiKey k = keys[j >= keys.length ? j - keys.length : j];
-            if (!usable(k, model, attempts, now, budget)) {
-                continue;
-            }
-            KeyModelState s = k.peek(model.index());
-            double load = (s == null ? 0 : s.todayValue(DayCounters.REQUESTS, day)) / (double) k.weight();
-            if (load < bestLoad) {
-                best = k;
-                bestLoad = load;
+    /** Tells every model's lanes that a key changed as a whole (enabled, disabled, invalid, valid, removed). */
+    private synchronized void refile(ApiKey k) {
+        long now = clock.getAsLong();
+        for (KeyGroups g : groupSets) {
+            for (int i = 0; i < g.lanes.length(); i++) {
+                ModelLanes l = g.lanes.get(i);
+                if (l != null) {
+                    l.update(k, now);
+                }
             }
         }
-        return best;
     }
 
-    private ApiKey adaptive(Ring r, ModelRef model, KeyAttempts attempts, long now, KeyBudget budget) {
-        ApiKey[] keys = r.keys;
-        ThreadLocalRandom rnd = ThreadLocalRandom.current();
-        ApiKey a = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, budget, null);
-        if (a == null) {
-            return null;
+    /** Drops every model's lanes: they are built again, from the keys' state, on next use. */
+    private synchronized void dropLanes() {
+        for (KeyGroups g : groupSets) {
+            for (int i = 0; i < g.lanes.length(); i++) {
+                g.lanes.set(i, null);
+            }
         }
-        ApiKey b = firstUsable(keys, rnd.nextInt(keys.length), model, attempts, now, budget, a);
-        if (b == null) {
-            return a;
-        }
-        return a.health().score(now) >= b.health().score(now) ? a : b;
     }
 
     // -------------------------------------------------------------------------------------------------- verdicts
@@ -313,6 +386,7 @@ public final class KeyPool {
                 for (ApiKey member : k.projectGroup) {
                     KeyModelState ms = member.state(model.index(), day);
                     ms.exhaustedUntil = Math.max(ms.exhaustedUntil, until);
+                    refile(member, model, now);
                     restChanged(member, model);
                 }
             }
@@ -331,6 +405,7 @@ public final class KeyPool {
                 for (ApiKey member : k.projectGroup) {
                     KeyModelState ms = member.state(model.index(), day);
                     ms.cooldownUntil = Math.max(ms.cooldownUntil, until);
+                    refile(member, model, now);
                     restChanged(member, model);
                 }
                 k.healthFailure(now);
@@ -342,6 +417,7 @@ public final class KeyPool {
                     k.invalidReason = verdict.reason();
                     k.invalidSince = now;
                     k.healthFailure(now);
+                    refile(k);
                     keyChanged(k);
                 }
             }
@@ -349,6 +425,9 @@ public final class KeyPool {
                 c.add(DayCounters.FAILURES, 1);
                 s.cooldownUntil = Math.max(s.cooldownUntil, now + cfg.serverErrorCooldownMillis());
                 k.healthFailure(now);
+                if (s.cooldownUntil > now) {
+                    refile(k, model, now);
+                }
                 restChanged(k, model);
             }
         }
@@ -370,6 +449,7 @@ public final class KeyPool {
             if (s != null && s.cooldownUntil > now) {
                 s.cooldownUntil = now;
                 s.rateLimitStreak = 0;
+                refile(member, model, now); // the lanes take it back at once
             }
         }
         markDirty();
@@ -418,8 +498,32 @@ public final class KeyPool {
      * over its budget for the minute), else 503 with the next daily reset.
      */
     public Unavailable unavailable(ModelRef model) {
+        return unavailable(model, allKeys);
+    }
+
+    /**
+     * {@link #unavailable(ModelRef)} among the keys of {@code groups}; the message names the groups. 503 when no key
+     * is in them.
+     */
+    public Unavailable unavailable(ModelRef model, KeyGroups groups) {
         long now = clock.getAsLong();
-        ApiKey[] keys = ring.keys;
+        ApiKey[] all = ring.keys;
+        ApiKey[] keys = all;
+        if (!groups.isAll()) {
+            int n = 0;
+            for (ApiKey k : all) {
+                if (groups.matches(k)) {
+                    n++;
+                }
+            }
+            keys = new ApiKey[n];
+            n = 0;
+            for (ApiKey k : all) {
+                if (groups.matches(k)) {
+                    keys[n++] = k;
+                }
+            }
+        }
         KeyBudget budget = budgets.of(model);
         long firstFree = Long.MAX_VALUE;
         int exhausted = 0;
@@ -447,14 +551,24 @@ public final class KeyPool {
             }
         }
         String name = model.name().equals(ANY_MODEL) ? "this call" : "model " + model.name();
+        String of = groups.isAll() ? "" : " of " + groups.describe();
+        if (groups.isClosed()) {
+            return new Unavailable(503, 3600, name.substring(0, 1).toUpperCase(java.util.Locale.ROOT)
+                    + name.substring(1) + " is served by the keys of " + groups.describe()
+                    + ", which this client token may not use.");
+        }
+        if (keys.length == 0) {
+            return new Unavailable(503, 3600, "No upstream key is in " + groups.describe() + ", to which " + name
+                    + " is routed.");
+        }
         if (firstFree != Long.MAX_VALUE) {
             long seconds = Math.max(1, ceilSeconds(firstFree - now));
-            return new Unavailable(429, seconds, "All " + keys.length + " upstream keys are cooling down for " + name
-                    + (paced == 0 ? "" : " (" + paced + " at their budget for the minute)") + "; retry in " + seconds
-                    + "s.");
+            return new Unavailable(429, seconds, "All " + keys.length + " upstream keys" + of + " are cooling down for "
+                    + name + (paced == 0 ? "" : " (" + paced + " at their budget for the minute)") + "; retry in "
+                    + seconds + "s.");
         }
         long seconds = Math.max(1, ceilSeconds(calendar.nextReset(now) - now));
-        return new Unavailable(503, seconds, "No upstream key can serve " + name + ": " + exhausted
+        return new Unavailable(503, seconds, "No upstream key" + of + " can serve " + name + ": " + exhausted
                 + " exhausted for today, " + invalid + " invalid, " + disabled + " disabled. Daily quotas reset in "
                 + seconds + "s.");
     }
@@ -482,10 +596,23 @@ public final class KeyPool {
 
     /** True when some key could serve the model now (whether or not a given request has tried it). */
     public boolean hasAvailableKey(ModelRef model) {
+        return hasAvailableKey(model, allKeys);
+    }
+
+    /** True when some key of {@code groups} could serve the model now (whether or not a request has tried it). */
+    public boolean hasAvailableKey(ModelRef model, KeyGroups groups) {
         long now = clock.getAsLong();
+        ModelLanes l = groups.lanes.get(model.index());
+        if (l != null && l.keys == ring.keys) {
+            l.wake(now);
+            if (!l.hasUsable()) {
+                return false; // O(1) when every key rests (the lanes never miss a key that can serve)
+            }
+        }
         KeyBudget budget = budgets.of(model);
         for (ApiKey k : ring.keys) {
-            if (k.enabled && !k.removed && k.invalidSince == 0 && freeAt(k.peek(model.index()), budget, now) <= now) {
+            if (k.enabled && !k.removed && k.invalidSince == 0 && groups.matches(k)
+                    && freeAt(k.peek(model.index()), budget, now) <= now) {
                 return true;
             }
         }
@@ -498,11 +625,16 @@ public final class KeyPool {
      * millis; {@code Long.MAX_VALUE} when there is none.
      */
     public long nextFreeMillis(ModelRef model, KeyAttempts attempts) {
+        return nextFreeMillis(model, allKeys, attempts);
+    }
+
+    /** {@link #nextFreeMillis(ModelRef, KeyAttempts)} among the keys of {@code groups}. */
+    public long nextFreeMillis(ModelRef model, KeyGroups groups, KeyAttempts attempts) {
         long first = Long.MAX_VALUE;
         long now = clock.getAsLong();
         KeyBudget budget = budgets.of(model);
         for (ApiKey k : ring.keys) {
-            if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot())) {
+            if (!k.enabled || k.removed || k.invalidSince != 0 || attempts.contains(k.slot()) || !groups.matches(k)) {
                 continue;
             }
             first = Math.min(first, freeAt(k.peek(model.index()), budget, now));
@@ -549,6 +681,7 @@ public final class KeyPool {
         synchronized (models) { // with intern: a model met meanwhile gets the new budgets too
             budgets.budgets(budgetFor, models());
         }
+        dropLanes(); // which keys are paced changed
     }
 
     /** The budget of one key for the model: {@link KeyBudget#NONE} when nothing limits. */
@@ -691,6 +824,7 @@ public final class KeyPool {
             return false;
         }
         k.enabled = enabled;
+        refile(k);
         markDirty();
         keyChanged(k);
         return true;
@@ -703,6 +837,7 @@ public final class KeyPool {
             return false;
         }
         k.removed = removed;
+        refile(k);
         markDirty();
         keyChanged(k);
         return true;
@@ -722,6 +857,7 @@ public final class KeyPool {
         if (k.invalidSince == 0) {
             k.invalidSince = clock.getAsLong();
         }
+        refile(k);
         markDirty();
         keyChanged(k);
         return true;
@@ -735,6 +871,7 @@ public final class KeyPool {
         }
         k.invalidSince = 0;
         k.invalidReason = "";
+        refile(k);
         markDirty();
         keyChanged(k);
         return true;
@@ -747,21 +884,36 @@ public final class KeyPool {
      * @throws IllegalArgumentException for a weight outside 1 to 100
      */
     public synchronized boolean update(String id, Integer weight, String label, String project) {
-        ApiKey k = edit(id, weight, label, project);
+        return update(id, weight, label, project, null, null);
+    }
+
+    /**
+     * Changes a key's weight, label, project, tier or groups (null: unchanged) and rebuilds the schedule, project
+     * groups and lanes.
+     *
+     * @return false when the id is unknown
+     * @throws IllegalArgumentException for a weight outside 1 to 100, a tier outside 0 to {@value KeySpec#MAX_TIER}
+     *                                  or a malformed group name
+     */
+    public synchronized boolean update(String id, Integer weight, String label, String project, Integer tier,
+                                       java.util.Set<String> groups) {
+        ApiKey k = edit(id, weight, label, project, tier, groups);
         if (k != null) {
             keyChanged(k);
         }
         return k != null;
     }
 
-    private ApiKey edit(String id, Integer weight, String label, String project) {
+    private ApiKey edit(String id, Integer weight, String label, String project, Integer tier,
+                        java.util.Set<String> groups) {
         ApiKey k = find(id);
         if (k == null) {
             return null;
         }
         KeySpec now = k.spec();
         KeySpec next = new KeySpec(now.secret(), project == null ? now.project() : project,
-                weight == null ? now.weight() : weight, label == null ? now.label() : label, now.proxy());
+                weight == null ? now.weight() : weight, label == null ? now.label() : label,
+                tier == null ? now.tier() : tier, groups == null ? now.groups() : groups, now.proxy());
         if (!next.equals(now)) {
             k.apply(next);
             rebuild(ring.keys.clone());
@@ -818,6 +970,7 @@ public final class KeyPool {
             s.exhaustedUntil = exhaustedUntil;
             markDirty();
         }
+        refile(k, model(modelName), now);
         return true;
     }
 
@@ -842,11 +995,12 @@ public final class KeyPool {
                 && spec.project().equals(project)) {
             return true; // the periodic re-read of the shared state finds most keys unchanged
         }
-        edit(id, weight, label, project);
+        edit(id, weight, label, project, null, null);
         k.enabled = enabled;
         k.removed = removed;
         k.invalidReason = reason;
         k.invalidSince = invalidSince;
+        refile(k);
         markDirty();
         return true;
     }
@@ -872,7 +1026,7 @@ public final class KeyPool {
     public DayCounters counters(ApiKey k, ModelRef model, boolean create) {
         if (!create) {
             KeyModelState s = k.peek(model.index());
-            return s == null ? null : s.day.get();
+            return s == null ? null : s.day();
         }
         long day = calendar.dayStart(clock.getAsLong());
         return k.state(model.index(), day).today(day);
@@ -880,6 +1034,7 @@ public final class KeyPool {
 
     private void rebuild(ApiKey[] keys) {
         linkProjects(keys);
+        index(keys);
         ring = new Ring(keys, schedule(keys));
         markDirty();
     }
@@ -918,7 +1073,7 @@ public final class KeyPool {
                 if (s == null) {
                     continue;
                 }
-                DayCounters c = s.day.get();
+                DayCounters c = s.day();
                 boolean today = c.dayStart == day;
                 ms.add(new ModelRecord(m.name(), s.cooldownUntil > now ? s.cooldownUntil : 0, s.rateLimitStreak,
                         s.exhaustedUntil > now ? s.exhaustedUntil : 0, day,
@@ -976,10 +1131,18 @@ public final class KeyPool {
                 }
             }
         }
+        dropLanes(); // rests and marks were set behind the lanes' back
         return matched;
     }
 
     // ----------------------------------------------------------------------------------------------- ring building
+
+    /** Each key's position in the ring, for the lanes (a key's index changes only with a new ring). */
+    private static void index(ApiKey[] keys) {
+        for (int i = 0; i < keys.length; i++) {
+            keys[i].index = i;
+        }
+    }
 
     private static void linkProjects(ApiKey[] keys) {
         Map<String, List<ApiKey>> byProject = new LinkedHashMap<>();
@@ -1019,6 +1182,9 @@ public final class KeyPool {
             }
             return schedule;
         }
+        if ((long) keys.length * total > 4_000_000L) {
+            return spread(w, total);
+        }
         int[] current = new int[keys.length];
         for (int n = 0; n < total; n++) {
             int best = 0;
@@ -1030,6 +1196,28 @@ public final class KeyPool {
             }
             current[best] -= total;
             schedule[n] = best;
+        }
+        return schedule;
+    }
+
+    /**
+     * The same shares for pools too large for the O(keys x total) smooth round robin: key i's j-th turn is placed at
+     * virtual time (j + 0.5) / w[i] and the turns are sorted by it (stride scheduling), O(total log total).
+     */
+    private static int[] spread(int[] w, int total) {
+        long[] turns = new long[total];
+        int n = 0;
+        for (int i = 0; i < w.length; i++) {
+            for (int j = 0; j < w[i]; j++) {
+                // virtual time in 1/2^20 steps in the high bits, the key in the low 22 bits (ties keep key order)
+                long t = ((2L * j + 1) << 19) / w[i];
+                turns[n++] = (t << 22) | i;
+            }
+        }
+        java.util.Arrays.sort(turns);
+        int[] schedule = new int[total];
+        for (int k = 0; k < total; k++) {
+            schedule[k] = (int) (turns[k] & ((1 << 22) - 1));
         }
         return schedule;
     }

@@ -37,6 +37,13 @@ public interface GatewayEvents {
     default void requestFinished(String route, String model, int status, long durationNanos, long firstByteNanos) {
     }
 
+    /**
+     * A request was answered (status below 400) by a key of this tier (0 to 9, {@code KeySpec.MAX_TIER}), after
+     * {@link #requestFinished}.
+     */
+    default void servedByTier(int tier) {
+    }
+
     /** A request answered before reaching an exchange (auth, limits, 404, health). */
     default void requestRejected(String route, int status) {
     }

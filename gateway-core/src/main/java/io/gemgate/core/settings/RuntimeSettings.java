@@ -52,13 +52,18 @@ import java.util.TreeSet;
  *                             {@value #MAX_CHECKS_PER_DAY}, default 3
  * @param failoverDeadline     a request tries keys that can serve until one does, none is left, or this long after
  *                             it arrived; 1s to 10m, default 30s ({@code failover.deadline} in {@code gateway.yaml})
+ * @param modelGroups          model pattern → the key groups its requests use ({@code group=} in the keys file);
+ *                             a pattern is a model name, a prefix ending in {@code *}, or {@code *} alone for every
+ *                             other model; the group {@value #ANY_MODEL} stands for every key. The exact name wins,
+ *                             then the longest prefix, then {@code *}; a model no pattern matches uses every key
  */
 public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateLimitCooldown,
                               Duration rateLimitCooldownMax, Duration serverErrorCooldown, Duration probeInterval,
                               Duration failoverMaxWait, StreamMode streamMode, Thinking defaultThinking,
                               String systemInstruction, Set<String> allowedModels, Map<String, String> modelAliases,
                               Map<String, KeyBudget> keyBudgets, int probeAfterServerErrors,
-                              int removeAfterBadDays, int minChecksPerDay, Duration failoverDeadline) {
+                              int removeAfterBadDays, int minChecksPerDay, Duration failoverDeadline,
+                              Map<String, Set<String>> modelGroups) {
 
     /** Longest {@link #systemInstruction}. */
     public static final int MAX_SYSTEM_INSTRUCTION = 100_000;
@@ -87,7 +92,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
     private static final RuntimeSettings DEFAULTS = new RuntimeSettings(Strategy.ROUND_ROBIN, 3,
             Duration.ofSeconds(60), Duration.ofMinutes(15), Duration.ofSeconds(5), Duration.ofMinutes(5),
             Duration.ZERO, StreamMode.AUTO, Thinking.AUTO, "", Set.of(), Map.of(), Map.of(), 3, 3, 3,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30), Map.of());
 
     /**
      * Validates every field and copies the collections.
@@ -124,6 +129,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         between("minChecksPerDay", minChecksPerDay, 1, MAX_CHECKS_PER_DAY);
         failoverDeadline = between("failoverDeadline", failoverDeadline, MIN_FAILOVER_DEADLINE,
                 MAX_FAILOVER_DEADLINE);
+        modelGroups = copyGroups(required("modelGroups", modelGroups));
     }
 
     /**
@@ -192,6 +198,32 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             }
         }
         return false;
+    }
+
+    /**
+     * The key groups requests for {@code model} use ({@link #modelGroups}): the exact entry, else the longest prefix
+     * pattern, else the {@value #ANY_MODEL} entry; null when every key may serve (no entry matches, or the entry
+     * holds the group {@value #ANY_MODEL}).
+     */
+    public Set<String> groupsFor(String model) {
+        if (modelGroups.isEmpty()) {
+            return null;
+        }
+        String m = model == null ? ANY_MODEL : model.startsWith(MODELS_PREFIX) ? model.substring(MODELS_PREFIX.length())
+                : model;
+        Set<String> g = modelGroups.get(m);
+        if (g == null) {
+            int best = -1;
+            for (Map.Entry<String, Set<String>> e : modelGroups.entrySet()) {
+                String pattern = e.getKey();
+                int last = pattern.length() - 1;
+                if (last > best && pattern.charAt(last) == '*' && m.regionMatches(0, pattern, 0, last)) {
+                    best = last;
+                    g = e.getValue();
+                }
+            }
+        }
+        return g == null || g.contains(ANY_MODEL) ? null : g;
     }
 
     /** The per-key budget for {@code model}: its own entry, else the {@value #ANY_MODEL} entry, else none. */
@@ -287,6 +319,33 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         return Collections.unmodifiableSortedMap(out);
     }
 
+    private static Map<String, Set<String>> copyGroups(Map<String, Set<String>> groups) {
+        checkSize("modelGroups", groups.size());
+        TreeMap<String, Set<String>> out = new TreeMap<>();
+        for (Map.Entry<String, Set<String>> e : groups.entrySet()) {
+            String pattern = ANY_MODEL.equals(e.getKey()) ? ANY_MODEL : modelName("modelGroups", e.getKey(), true);
+            String field = "modelGroups." + pattern;
+            Set<String> names = required(field, e.getValue());
+            if (names.isEmpty()) {
+                throw new SettingsException(field, "no group (expected: group names, or \"*\" for every key)");
+            }
+            TreeSet<String> copy = new TreeSet<>();
+            for (String g : names) {
+                if (ANY_MODEL.equals(g)) {
+                    copy.add(g);
+                    continue;
+                }
+                try {
+                    copy.add(io.gemgate.core.keys.KeySpec.checkGroup(g));
+                } catch (IllegalArgumentException ex) {
+                    throw new SettingsException(field, ex.getMessage().substring("group: ".length()));
+                }
+            }
+            out.put(pattern, Collections.unmodifiableSortedSet(copy));
+        }
+        return Collections.unmodifiableSortedMap(out);
+    }
+
     private static void checkSize(String field, int size) {
         if (size > MAX_ENTRIES) {
             throw new SettingsException(field, size + " entries (expected: at most " + MAX_ENTRIES + ")");
@@ -336,6 +395,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         private int removeAfterBadDays;
         private int minChecksPerDay;
         private Duration failoverDeadline;
+        private Map<String, Set<String>> modelGroups;
 
         private Builder(RuntimeSettings s) {
             strategy = s.strategy;
@@ -355,6 +415,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             removeAfterBadDays = s.removeAfterBadDays;
             minChecksPerDay = s.minChecksPerDay;
             failoverDeadline = s.failoverDeadline;
+            modelGroups = s.modelGroups;
         }
 
         public Builder strategy(Strategy value) {
@@ -442,12 +503,17 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             return this;
         }
 
+        public Builder modelGroups(Map<String, Set<String>> value) {
+            modelGroups = value;
+            return this;
+        }
+
         /** @throws SettingsException naming the first invalid field */
         public RuntimeSettings build() {
             return new RuntimeSettings(strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax,
                     serverErrorCooldown, probeInterval, failoverMaxWait, streamMode, defaultThinking,
                     systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors,
-                    removeAfterBadDays, minChecksPerDay, failoverDeadline);
+                    removeAfterBadDays, minChecksPerDay, failoverDeadline, modelGroups);
         }
     }
 }

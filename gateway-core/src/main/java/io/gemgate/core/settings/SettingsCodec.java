@@ -33,7 +33,8 @@ import java.util.regex.Pattern;
  *  "serverErrorCooldown":"5s","probeInterval":"5m","failoverMaxWait":"0s","failoverDeadline":"30s",
  *  "streamMode":"auto","defaultThinking":"auto","systemInstruction":"","allowedModels":["gemini-2.5-flash"],
  *  "modelAliases":{"fast":"gemini-2.5-flash"},"keyBudgets":{"*":{"rpm":10,"tpm":250000,"rpd":250}},
- *  "probeAfterServerErrors":3,"removeAfterBadDays":3,"minChecksPerDay":3}
+ *  "probeAfterServerErrors":3,"removeAfterBadDays":3,"minChecksPerDay":3,
+ *  "modelGroups":{"*":["free"],"gemini-2.5-pro*":["paid"]}}
  * }</pre>
  * Field names are the {@link RuntimeSettings} component names, always in this order; collections are sorted.
  * Durations are written in their largest exact unit ({@code 500ms}, {@code 90s}, {@code 15m}, {@code 2h},
@@ -64,7 +65,7 @@ public final class SettingsCodec {
     public static final List<String> FIELDS = List.of("strategy", "maxAttempts", "rateLimitCooldown",
             "rateLimitCooldownMax", "serverErrorCooldown", "probeInterval", "failoverMaxWait", "failoverDeadline",
             "streamMode", "defaultThinking", "systemInstruction", "allowedModels", "modelAliases", "keyBudgets",
-            "probeAfterServerErrors", "removeAfterBadDays", "minChecksPerDay");
+            "probeAfterServerErrors", "removeAfterBadDays", "minChecksPerDay", "modelGroups");
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -165,6 +166,17 @@ public final class SettingsCodec {
                 base == null ? null : base.probeAfterServerErrors());
         integer(g, "removeAfterBadDays", s.removeAfterBadDays(), base == null ? null : base.removeAfterBadDays());
         integer(g, "minChecksPerDay", s.minChecksPerDay(), base == null ? null : base.minChecksPerDay());
+        if (base == null || !s.modelGroups().equals(base.modelGroups())) {
+            g.writeObjectFieldStart("modelGroups");
+            for (Map.Entry<String, Set<String>> e : s.modelGroups().entrySet()) {
+                g.writeArrayFieldStart(e.getKey());
+                for (String group : e.getValue()) {
+                    g.writeString(group);
+                }
+                g.writeEndArray();
+            }
+            g.writeEndObject();
+        }
         g.writeEndObject();
     }
 
@@ -263,6 +275,7 @@ public final class SettingsCodec {
                 case "probeInterval" -> b.probeInterval(duration(p, field));
                 case "failoverMaxWait" -> b.failoverMaxWait(duration(p, field));
                 case "failoverDeadline" -> b.failoverDeadline(duration(p, field));
+                case "modelGroups" -> b.modelGroups(groups(p, field));
                 case "streamMode" -> b.streamMode(parse(field, text(p, field), StreamMode::parse));
                 case "defaultThinking" -> b.defaultThinking(parse(field, text(p, field), Thinking::parse));
                 case "systemInstruction" -> b.systemInstruction(text(p, field));
@@ -347,6 +360,41 @@ public final class SettingsCodec {
                 throw wrongType(element, t, "a model name");
             }
             out.add(p.getText());
+            if (out.size() > RuntimeSettings.MAX_ENTRIES) {
+                throw new SettingsException(field, "more than " + RuntimeSettings.MAX_ENTRIES + " entries");
+            }
+        }
+        return out;
+    }
+
+    /** {@code {"pattern":["group",..]}}; a single group may be given as a string. */
+    private static Map<String, Set<String>> groups(JsonParser p, String field) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw wrongType(field, p.currentToken(), "an object of model pattern to groups");
+        }
+        Map<String, Set<String>> out = new LinkedHashMap<>();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String pattern = p.currentName();
+            String entry = field + "." + pattern;
+            JsonToken t = p.nextToken();
+            Set<String> names = new LinkedHashSet<>();
+            if (t == JsonToken.VALUE_STRING) {
+                names.add(p.getText());
+            } else if (t == JsonToken.START_ARRAY) {
+                while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                    if (t != JsonToken.VALUE_STRING) {
+                        throw wrongType(entry + "[" + names.size() + "]", t, "a group name");
+                    }
+                    names.add(p.getText());
+                    if (names.size() > io.gemgate.core.keys.KeySpec.MAX_GROUPS) {
+                        throw new SettingsException(entry, "more than " + io.gemgate.core.keys.KeySpec.MAX_GROUPS
+                                + " groups");
+                    }
+                }
+            } else {
+                throw wrongType(entry, t, "an array of group names");
+            }
+            out.put(pattern, names);
             if (out.size() > RuntimeSettings.MAX_ENTRIES) {
                 throw new SettingsException(field, "more than " + RuntimeSettings.MAX_ENTRIES + " entries");
             }

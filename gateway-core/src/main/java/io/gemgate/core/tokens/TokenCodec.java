@@ -27,7 +27,8 @@ import java.util.TreeSet;
  * <ul>
  *   <li>{@link #parseCreate}: the body of {@code POST /admin/api/tokens},
  *       {@code {"name":"alice","requestsPerMinute":60,"requestsPerDay":1000,"tokensPerDay":2000000,
- *       "maxConcurrency":4,"allowedModels":["gemini-2.5-flash"],"expiresAt":"2026-12-31T00:00:00Z"}}; only
+ *       "maxConcurrency":4,"allowedModels":["gemini-2.5-flash"],"expiresAt":"2026-12-31T00:00:00Z",
+ *       "keyGroups":["free"]}}; only
  *       {@code name} is required, a missing or {@code null} limit is unlimited. {@code expiresAt} is an ISO-8601
  *       instant; {@code expiresAtMillis} (epoch millis, 0 = never) may be given instead.</li>
  *   <li>{@link #parseUpdate}: the body of a {@code PATCH /admin/api/tokens/{id}}: the same fields plus
@@ -51,7 +52,7 @@ public final class TokenCodec {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
     private static final List<String> REQUEST_FIELDS = List.of("name", "requestsPerMinute", "requestsPerDay",
-            "tokensPerDay", "maxConcurrency", "allowedModels", "expiresAt", "expiresAtMillis");
+            "tokensPerDay", "maxConcurrency", "allowedModels", "expiresAt", "expiresAtMillis", "keyGroups");
 
     /**
      * A token to create.
@@ -150,6 +151,7 @@ public final class TokenCodec {
         g.writeNumberField("maxConcurrency", l.maxConcurrency());
         models(g, l.allowedModels());
         instant(g, "expiresAt", l.expiresAtMillis());
+        groups(g, l.keyGroups());
         g.writeEndObject();
         g.writeObjectFieldStart("usage");
         g.writeNumberField("requestsToday", usage.requestsToday());
@@ -182,6 +184,9 @@ public final class TokenCodec {
         g.writeNumberField("maxConcurrency", l.maxConcurrency());
         models(g, l.allowedModels());
         g.writeNumberField("expiresAtMillis", l.expiresAtMillis());
+        if (!l.keyGroups().isEmpty()) {
+            groups(g, l.keyGroups());
+        }
         g.writeEndObject();
         g.writeNumberField("lastUsedMillis", r.lastUsedMillis());
         g.writeNumberField("dayStartMillis", r.dayStartMillis());
@@ -275,8 +280,12 @@ public final class TokenCodec {
         Long maxConcurrency;
         Set<String> allowedModels;
         Long expiresAtMillis;
+        Set<String> keyGroups;
 
         TokenLimits.Builder apply(TokenLimits.Builder b) {
+            if (keyGroups != null) {
+                b.keyGroups(keyGroups);
+            }
             if (requestsPerMinute != null) {
                 b.requestsPerMinute(toInt("requestsPerMinute", requestsPerMinute));
             }
@@ -331,6 +340,7 @@ public final class TokenCodec {
                     case "tokensPerDay" -> f.tokensPerDay = isNull ? -1L : integer(p, field);
                     case "maxConcurrency" -> f.maxConcurrency = isNull ? -1L : integer(p, field);
                     case "allowedModels" -> f.allowedModels = isNull ? Set.of() : stringArray(p, field);
+                    case "keyGroups" -> f.keyGroups = isNull ? Set.of() : stringArray(p, field);
                     case "expiresAtMillis" -> f.expiresAtMillis = isNull ? 0L : integer(p, field);
                     case "expiresAt" -> f.expiresAtMillis = isNull ? 0L : instant(p, field);
                     default -> throw unknown(field, update);
@@ -360,6 +370,7 @@ public final class TokenCodec {
                 case "tokensPerDay" -> b.tokensPerDay(integer(p, path));
                 case "maxConcurrency" -> b.maxConcurrency(Fields.toInt(path, integer(p, path)));
                 case "allowedModels" -> b.allowedModels(stringArray(p, path));
+                case "keyGroups" -> b.keyGroups(stringArray(p, path));
                 case "expiresAtMillis" -> b.expiresAtMillis(integer(p, path));
                 default -> p.skipChildren();
             }
@@ -446,6 +457,14 @@ public final class TokenCodec {
         g.writeArrayFieldStart("allowedModels");
         for (String m : new TreeSet<>(models)) {
             g.writeString(m);
+        }
+        g.writeEndArray();
+    }
+
+    private static void groups(JsonGenerator g, Set<String> groups) throws IOException {
+        g.writeArrayFieldStart("keyGroups");
+        for (String group : groups) {
+            g.writeString(group);
         }
         g.writeEndArray();
     }

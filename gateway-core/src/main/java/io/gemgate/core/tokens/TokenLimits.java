@@ -22,9 +22,11 @@ import java.util.Set;
  *                          {@code models/} prefix (it is stripped if given); an entry ending in {@code *} matches
  *                          every model starting with what precedes it ({@code gemini-2.5-*})
  * @param expiresAtMillis   epoch millis from which the token is refused with 401; {@code 0} = never
+ * @param keyGroups         the key groups ({@code group=} in the keys file) this token's requests may use, among
+ *                          those its model is routed to; empty = no limit. Names as {@code KeySpec.checkGroup}
  */
 public record TokenLimits(int requestsPerMinute, long requestsPerDay, long tokensPerDay, int maxConcurrency,
-                          Set<String> allowedModels, long expiresAtMillis) {
+                          Set<String> allowedModels, long expiresAtMillis, Set<String> keyGroups) {
 
     /** The value of a numeric limit that does not limit. */
     public static final int UNLIMITED = -1;
@@ -33,7 +35,8 @@ public record TokenLimits(int requestsPerMinute, long requestsPerDay, long token
     public static final int MAX_MODEL_NAME = 200;
 
     private static final String MODELS_PREFIX = "models/";
-    private static final TokenLimits NONE = new TokenLimits(UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, Set.of(), 0);
+    private static final TokenLimits NONE = new TokenLimits(UNLIMITED, UNLIMITED, UNLIMITED, UNLIMITED, Set.of(), 0,
+            Set.of());
 
     /**
      * Validates every field and copies {@code allowedModels} (stripping a {@code models/} prefix).
@@ -56,6 +59,27 @@ public record TokenLimits(int requestsPerMinute, long requestsPerDay, long token
             throw new IllegalArgumentException("expiresAtMillis: " + expiresAtMillis
                     + " (expected: 0 for never, or epoch millis > 0)");
         }
+        requireNonNull(keyGroups, "keyGroups");
+        if (keyGroups.size() > io.gemgate.core.keys.KeySpec.MAX_GROUPS) {
+            throw new IllegalArgumentException("keyGroups: " + keyGroups.size() + " groups (expected: at most "
+                    + io.gemgate.core.keys.KeySpec.MAX_GROUPS + ")");
+        }
+        java.util.TreeSet<String> groups = new java.util.TreeSet<>();
+        for (String g : keyGroups) {
+            try {
+                groups.add(io.gemgate.core.keys.KeySpec.checkGroup(g));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("keyGroups: " + e.getMessage().substring("group: ".length()));
+            }
+        }
+        keyGroups = java.util.Collections.unmodifiableSortedSet(groups);
+    }
+
+    /** Limits without a key-group restriction. */
+    public TokenLimits(int requestsPerMinute, long requestsPerDay, long tokensPerDay, int maxConcurrency,
+                       Set<String> allowedModels, long expiresAtMillis) {
+        this(requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels, expiresAtMillis,
+                Set.of());
     }
 
     /** No limit at all: every model, no expiry. */
@@ -144,6 +168,7 @@ public record TokenLimits(int requestsPerMinute, long requestsPerDay, long token
         private int maxConcurrency;
         private Set<String> allowedModels;
         private long expiresAtMillis;
+        private Set<String> keyGroups;
 
         private Builder(TokenLimits from) {
             requestsPerMinute = from.requestsPerMinute;
@@ -152,6 +177,7 @@ public record TokenLimits(int requestsPerMinute, long requestsPerDay, long token
             maxConcurrency = from.maxConcurrency;
             allowedModels = from.allowedModels;
             expiresAtMillis = from.expiresAtMillis;
+            keyGroups = from.keyGroups;
         }
 
         public Builder requestsPerMinute(int value) {
@@ -184,10 +210,15 @@ public record TokenLimits(int requestsPerMinute, long requestsPerDay, long token
             return this;
         }
 
+        public Builder keyGroups(Set<String> value) {
+            keyGroups = requireNonNull(value, "keyGroups");
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first invalid field */
         public TokenLimits build() {
             return new TokenLimits(requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels,
-                    expiresAtMillis);
+                    expiresAtMillis, keyGroups);
         }
     }
 }

@@ -62,6 +62,20 @@ class KeysFileTest {
                 new KeySpec(C, "p", 1, ""));
     }
 
+    @Test
+    void tierAndGroupsSeveralAllowed() {
+        List<String> lines = List.of(
+                A + " tier=1 group=paid group=pro",
+                B + " group=free,batch label=b",
+                C);
+
+        assertThat(KeysFile.parse(lines)).containsExactly(
+                new KeySpec(A, "", 1, "", 1, java.util.Set.of("paid", "pro")),
+                new KeySpec(B, "", 1, "b", 0, java.util.Set.of("batch", "free")),
+                new KeySpec(C, "", 1, "", 0, java.util.Set.of()));
+        assertThat(KeysFile.parse(lines).get(0).groups()).containsExactly("paid", "pro");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '\'', textBlock = """
             'A,B,C'
@@ -101,9 +115,14 @@ class KeysFileTest {
             'KEY proxy=ftp://u:pw@h:1'      | 'keys.file line 3: proxy: not a proxy URL (expected: http://[user:pass@]host:port or socks5://[user:pass@]host:port) or direct'
             'KEY proxy=http://u:pw@h:1/x'   | 'keys.file line 3: proxy: a proxy URL has no path, query or fragment (expected: http://[user:pass@]host:port or socks5://[user:pass@]host:port) or direct'
             'KEY weight=1 weight=2'         | 'keys.file line 3: weight is given twice'
-            'KEY colour=red'                | 'keys.file line 3: unknown attribute ''colour'' (expected: project, weight, label or proxy)'
-            'KEY OTHER'                     | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N, label=TEXT or proxy=URL; several keys on one line are separated by commas)'
-            'KEY OTHER=x'                   | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N, label=TEXT or proxy=URL; several keys on one line are separated by commas)'
+            'KEY colour=red'                | 'keys.file line 3: unknown attribute ''colour'' (expected: project, weight, label, tier, group or proxy)'
+            'KEY OTHER'                     | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N, label=TEXT, tier=N, group=NAME or proxy=URL; several keys on one line are separated by commas)'
+            'KEY OTHER=x'                   | 'keys.file line 3: unexpected text after the key (expected: project=NAME, weight=N, label=TEXT, tier=N, group=NAME or proxy=URL; several keys on one line are separated by commas)'
+            'KEY tier=10'                   | 'keys.file line 3: tier=10 (expected: 0 to 9)'
+            'KEY tier=-1'                   | 'keys.file line 3: tier=-1 (expected: 0 to 9)'
+            'KEY tier=1 tier=2'             | 'keys.file line 3: tier is given twice'
+            'KEY group=a/b'                 | 'keys.file line 3: group=a/b (expected: 1 to 64 letters, digits, ''-'', ''_'' or ''.'')'
+            'KEY group='                    | 'keys.file line 3: group= (expected: 1 to 64 letters, digits, ''-'', ''_'' or ''.'')'
             'KEY label="open'               | 'keys.file line 3: a double quote is not closed'
             'weight=2 KEY'                  | 'keys.file line 3: no key before weight=2'
             """)

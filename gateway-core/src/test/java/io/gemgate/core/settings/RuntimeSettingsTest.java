@@ -258,4 +258,26 @@ class RuntimeSettingsTest {
         assertThatThrownBy(() -> Thinking.parse("max"))
                 .hasMessage("'max' (expected: auto, off, low, medium or high)");
     }
+
+    @org.junit.jupiter.api.Test
+    void modelGroupsResolveByExactNameThenLongestPrefixThenStar() {
+        RuntimeSettings s = RuntimeSettings.builder().modelGroups(java.util.Map.of(
+                "gemini-2.5-pro*", java.util.Set.of("paid"),
+                "gemini-2.5-pro-exp", java.util.Set.of("lab"),
+                "gemini-*", java.util.Set.of("free", "paid"),
+                "*", java.util.Set.of("*"))).build();
+
+        assertThat(s.groupsFor("gemini-2.5-pro")).containsExactly("paid");
+        assertThat(s.groupsFor("models/gemini-2.5-pro-002")).containsExactly("paid");
+        assertThat(s.groupsFor("gemini-2.5-pro-exp")).containsExactly("lab");
+        assertThat(s.groupsFor("gemini-2.5-flash")).containsExactly("free", "paid");
+        assertThat(s.groupsFor("gemma-3-27b-it")).isNull(); // "*" -> every key
+        assertThat(RuntimeSettings.defaults().groupsFor("gemini-2.5-pro")).isNull();
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> RuntimeSettings.builder()
+                .modelGroups(java.util.Map.of("m", java.util.Set.of("a b"))).build()))
+                .hasMessageStartingWith("modelGroups.m: 'a b'");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> RuntimeSettings.builder()
+                .modelGroups(java.util.Map.of("m", java.util.Set.of())).build()))
+                .hasMessageStartingWith("modelGroups.m: no group");
+    }
 }

@@ -48,7 +48,7 @@ class SettingsCodecTest {
                 + "\"rateLimitCooldown\":\"1m\",\"rateLimitCooldownMax\":\"15m\",\"serverErrorCooldown\":\"5s\","
                 + "\"probeInterval\":\"5m\",\"failoverMaxWait\":\"0s\",\"failoverDeadline\":\"30s\",\"streamMode\":\"auto\","
                 + "\"defaultThinking\":\"auto\",\"systemInstruction\":\"\",\"allowedModels\":[],\"modelAliases\":{},"
-                + "\"keyBudgets\":{},\"probeAfterServerErrors\":3,\"removeAfterBadDays\":3,\"minChecksPerDay\":3}");
+                + "\"keyBudgets\":{},\"probeAfterServerErrors\":3,\"removeAfterBadDays\":3,\"minChecksPerDay\":3,\"modelGroups\":{}}");
     }
 
     @Test
@@ -158,7 +158,7 @@ class SettingsCodecTest {
             "{\"keyBudgets\":{\"m\":{\"rpd\":1.5}}} | keyBudgets.m.rpd   | keyBudgets.m.rpd: a fractional number (expected: an integer)",
             "{\"keyBudgets\":{\"m\":{\"rpx\":5}}} | keyBudgets.m.rpx     | keyBudgets.m.rpx: unknown field (expected: rpm, tpm or rpd)",
             // document
-            "{\"foo\":1}                          | foo                  | foo: unknown setting (expected one of: strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax, serverErrorCooldown, probeInterval, failoverMaxWait, failoverDeadline, streamMode, defaultThinking, systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors, removeAfterBadDays, minChecksPerDay)",
+            "{\"foo\":1}                          | foo                  | foo: unknown setting (expected one of: strategy, maxAttempts, rateLimitCooldown, rateLimitCooldownMax, serverErrorCooldown, probeInterval, failoverMaxWait, failoverDeadline, streamMode, defaultThinking, systemInstruction, allowedModels, modelAliases, keyBudgets, probeAfterServerErrors, removeAfterBadDays, minChecksPerDay, modelGroups)",
             "[]                                   | ``                   | an array (expected: a JSON object)",
             "`   `                                | ``                   | empty body (expected: a JSON object)",
             "{} {}                                | ``                   | an object after the object (expected: one JSON object)",

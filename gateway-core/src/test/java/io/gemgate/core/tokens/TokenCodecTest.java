@@ -63,8 +63,8 @@ class TokenCodecTest {
             "{\"name\":\"a\",\"allowedModels\":[\"a b\"]} | allowedModels: 'a b' (expected: a model name without spaces, optionally ending in *)",
             "{\"name\":\"a\",\"expiresAt\":\"tomorrow\"} | expiresAt: 'tomorrow' (expected: an ISO-8601 instant such as 2026-12-31T00:00:00Z)",
             "{\"name\":\"a\",\"expiresAtMillis\":-1}     | expiresAtMillis: -1 (expected: 0 for never, or epoch millis > 0)",
-            "{\"name\":\"a\",\"enabled\":false}          | enabled: unknown field (expected one of: name, requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels, expiresAt, expiresAtMillis)",
-            "{\"name\":\"a\",\"rpm\":5}                  | rpm: unknown field (expected one of: name, requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels, expiresAt, expiresAtMillis)",
+            "{\"name\":\"a\",\"enabled\":false}          | enabled: unknown field (expected one of: name, requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels, expiresAt, expiresAtMillis, keyGroups)",
+            "{\"name\":\"a\",\"rpm\":5}                  | rpm: unknown field (expected one of: name, requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels, expiresAt, expiresAtMillis, keyGroups)",
             "[]                                          | body: an array (expected: a JSON object)",
             "{\"name\":\"a\"} {}                         | body: content after the object (expected: one JSON object)",
     })
@@ -120,7 +120,7 @@ class TokenCodecTest {
         assertThat(json).isEqualTo("{\"id\":\"" + c.id() + "\",\"name\":\"alice\",\"enabled\":true,"
                 + "\"createdAt\":\"2026-03-10T12:00:00Z\",\"lastUsedAt\":\"2026-03-10T12:00:01Z\","
                 + "\"limits\":{\"requestsPerMinute\":60,\"requestsPerDay\":-1,\"tokensPerDay\":-1,"
-                + "\"maxConcurrency\":-1,\"allowedModels\":[\"a\",\"b\"],\"expiresAt\":\"2027-01-01T00:00:00Z\"},"
+                + "\"maxConcurrency\":-1,\"allowedModels\":[\"a\",\"b\"],\"expiresAt\":\"2027-01-01T00:00:00Z\",\"keyGroups\":[]},"
                 + "\"usage\":{\"requestsToday\":1,\"promptTokensToday\":3,\"outputTokensToday\":4,\"tokensToday\":7,"
                 + "\"requestsLastMinute\":1,\"inFlight\":1,\"totalRequests\":1,\"totalTokens\":7}}");
         assertThat(json).doesNotContain(c.secret()).doesNotContain(c.token().secretHash());

@@ -33,10 +33,10 @@ import org.apache.logging.log4j.Logger;
  * <h2>Routes</h2>
  * <pre>
  * GET    /admin/api/keys                 every key, masked, with status, health and today's counters
- * POST   /admin/api/keys                 {"text": "...", "project"?, "weight"?, "label"?, "proxy"?}: bulk add
- *                                        (proxy: a proxy URL or "direct", the keys' own exit)
+ * POST   /admin/api/keys                 {"text": "...", "project"?, "weight"?, "label"?, "tier"?, "groups"?,
+ *                                        "proxy"?}: bulk add (proxy: a proxy URL or "direct", the keys' own exit)
  * GET    /admin/api/keys/{id}            one key
- * PATCH  /admin/api/keys/{id}            {"enabled"?, "weight"?, "label"?, "project"?}
+ * PATCH  /admin/api/keys/{id}            {"enabled"?, "weight"?, "label"?, "project"?, "tier"?, "groups"?}
  * DELETE /admin/api/keys/{id}            soft remove
  * POST   /admin/api/keys/{id}/restore    undo a removal
  * POST   /admin/api/keys/{id}/check      probe now (202)
@@ -64,8 +64,10 @@ public final class AdminApi {
     private static final String PREFIX = "/admin/api";
     private static final int MAX_LABEL = 200;
     private static final int MAX_PROJECT = 100;
-    private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label", "proxy");
-    private static final List<String> PATCH_FIELDS = List.of("enabled", "weight", "label", "project");
+    private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label", "tier", "groups",
+            "proxy");
+    private static final List<String> PATCH_FIELDS = List.of("enabled", "weight", "label", "project", "tier",
+            "groups");
     private static final List<String> CHECK_FIELDS = List.of("ids");
     private static final List<String> CLEANUP_FIELDS = List.of("days");
 
@@ -322,6 +324,8 @@ public final class AdminApi {
         String project = AdminJson.text(f, "project", MAX_PROJECT);
         Integer weight = AdminJson.integer(f, "weight", 1, 100);
         String label = AdminJson.text(f, "label", MAX_LABEL);
+        Integer tier = AdminJson.integer(f, "tier", 0, KeySpec.MAX_TIER);
+        java.util.Set<String> groups = groups(f);
         String proxy = AdminJson.string(f, "proxy");
         if (proxy == null) {
             proxy = "";
@@ -345,7 +349,8 @@ public final class AdminApi {
         List<KeySpec> specs = new ArrayList<>(found.keys().size());
         for (String secret : found.keys()) {
             specs.add(new KeySpec(secret, project == null ? "" : project, weight == null ? 1 : weight,
-                    label == null ? "" : label, proxy));
+                    label == null ? "" : label, tier == null ? 0 : tier, groups == null ? java.util.Set.of() : groups,
+                    proxy));
         }
         KeyPool.AddResult r = specs.isEmpty() ? new KeyPool.AddResult(List.of(), 0) : gw.pool().addKeys(specs);
         log.info("admin: {} key(s) added, {} duplicate(s), {} rejected fragment(s)", r.added().size(),
@@ -381,10 +386,12 @@ public final class AdminApi {
         Integer weight = AdminJson.integer(f, "weight", 1, 100);
         String label = AdminJson.text(f, "label", MAX_LABEL);
         String project = AdminJson.text(f, "project", MAX_PROJECT);
+        Integer tier = AdminJson.integer(f, "tier", 0, KeySpec.MAX_TIER);
+        java.util.Set<String> groups = groups(f);
         // Everything is checked above: from here the change applies whole.
         synchronized (changes) {
-            if (weight != null || label != null || project != null) {
-                gw.pool().update(k.id(), weight, label, project);
+            if (weight != null || label != null || project != null || tier != null || groups != null) {
+                gw.pool().update(k.id(), weight, label, project, tier, groups);
             }
             if (enabled != null) {
                 gw.pool().setEnabled(k.id(), enabled);
@@ -392,6 +399,27 @@ public final class AdminApi {
         }
         log.info("admin: key {} changed ({})", k.masked(), String.join(", ", f.keySet()));
         return oneKey(k, 200);
+    }
+
+    /** {@code groups}: an array of group names, or null when absent; 400 naming the bad one. */
+    private static java.util.Set<String> groups(Map<String, Object> f) {
+        List<String> list = AdminJson.strings(f, "groups");
+        if (list == null) {
+            return null;
+        }
+        if (list.size() > KeySpec.MAX_GROUPS) {
+            throw new AdminException(400, "groups: " + list.size() + " groups (expected: at most "
+                    + KeySpec.MAX_GROUPS + ")", "groups");
+        }
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (String g : list) {
+            try {
+                out.add(KeySpec.checkGroup(g));
+            } catch (IllegalArgumentException e) {
+                throw new AdminException(400, "groups: " + e.getMessage().substring("group: ".length()), "groups");
+            }
+        }
+        return out;
     }
 
     private AdminResponse checkAll(byte[] body) {

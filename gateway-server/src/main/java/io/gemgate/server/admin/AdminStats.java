@@ -389,13 +389,24 @@ public final class AdminStats implements GatewayEvents {
         g.writeEndObject();
     }
 
+    /**
+     * One model's capacity: {@code keys}, {@code usableKeys}, {@code quotaGroups}, {@code multiplier}, and the same
+     * per tier in {@code tiers} ({@code [{"tier":0,"keys","usableKeys","quotaGroups"}]}, lowest first).
+     */
     private void writeCapacityOf(JsonGenerator g, List<ApiKey> keys, ModelRef m) throws IOException {
         int usable = 0;
         Set<String> groups = new HashSet<>();
+        java.util.TreeMap<Integer, int[]> tierCounts = new java.util.TreeMap<>(); // tier -> {keys, usable}
+        java.util.Map<Integer, Set<String>> tierGroups = new java.util.HashMap<>();
         for (ApiKey k : keys) {
+            int[] c = tierCounts.computeIfAbsent(k.tier(), t -> new int[2]);
+            c[0]++;
             if (pool.status(k, m).state() == KeyStatus.State.ACTIVE) {
                 usable++;
-                groups.add(k.project().isEmpty() ? "key:" + k.id() : "project:" + k.project());
+                c[1]++;
+                String group = k.project().isEmpty() ? "key:" + k.id() : "project:" + k.project();
+                groups.add(group);
+                tierGroups.computeIfAbsent(k.tier(), t -> new HashSet<>()).add(group);
             }
         }
         g.writeStringField("model", m.name());
@@ -403,5 +414,15 @@ public final class AdminStats implements GatewayEvents {
         g.writeNumberField("usableKeys", usable);
         g.writeNumberField("quotaGroups", groups.size());
         g.writeNumberField("multiplier", groups.size());
+        g.writeArrayFieldStart("tiers");
+        for (Map.Entry<Integer, int[]> e : tierCounts.entrySet()) {
+            g.writeStartObject();
+            g.writeNumberField("tier", e.getKey());
+            g.writeNumberField("keys", e.getValue()[0]);
+            g.writeNumberField("usableKeys", e.getValue()[1]);
+            g.writeNumberField("quotaGroups", tierGroups.getOrDefault(e.getKey(), Set.of()).size());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 }

@@ -49,6 +49,12 @@ public final class CompositeEvents implements GatewayEvents {
     }
 
     @Override
+    public void servedByTier(int tier) {
+        first.servedByTier(tier);
+        second.servedByTier(tier);
+    }
+
+    @Override
     public void requestRejected(String route, int status) {
         first.requestRejected(route, status);
         second.requestRejected(route, status);

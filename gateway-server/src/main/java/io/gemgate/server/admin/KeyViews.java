@@ -18,7 +18,8 @@ import java.util.List;
  * How the admin API shows a key: never its secret, at most its first and last 4 characters ({@link ApiKey#masked()}).
  *
  * <pre>{@code
- * {"id":"3f2a...","key":"AIza...0001","label":"","project":"team-a","weight":1,"enabled":true,"removed":false,
+ * {"id":"3f2a...","key":"AIza...0001","label":"","project":"team-a","weight":1,"tier":0,"groups":["paid"],
+ *  "enabled":true,"removed":false,
  *  "status":"cooling","reason":"cooling down","model":"gemini-2.5-pro","until":"2026-...Z","untilMillis":...,
  *  "invalidSince":null,"invalidSinceMillis":0,
  *  "health":{"score":0.93,"successRate":0.97,"latencyMillis":412.5,"lastFailureAt":"..."},
@@ -115,6 +116,12 @@ final class KeyViews {
         g.writeStringField("label", k.label());
         g.writeStringField("project", k.project());
         g.writeNumberField("weight", k.weight());
+        g.writeNumberField("tier", k.tier());
+        g.writeArrayFieldStart("groups");
+        for (String group : k.groups()) {
+            g.writeString(group);
+        }
+        g.writeEndArray();
         g.writeBooleanField("enabled", k.isEnabled());
         g.writeBooleanField("removed", k.isRemoved());
         writeExit(g, k, exits, now);

@@ -43,6 +43,8 @@ public final class GatewayMeters {
     public static final String OUTCOME = "outcome";
     /** Verdict that moved a request on to another key. */
     public static final String REASON = "reason";
+    /** Tag: a key tier, {@code 0} to {@code 9} ({@code KeySpec.MAX_TIER}). */
+    public static final String TIER = "tier";
     /** Masked key: at most its first 4 and last 4 characters ({@code AIza...wxyz}). */
     public static final String KEY = "key";
     /** Key fingerprint: 16 hex characters of the SHA-256 of the key; unique where masked keys may collide. */
@@ -108,6 +110,12 @@ public final class GatewayMeters {
      * {@code empty_answer}): attempts after which the request went on to another key.
      */
     public static final String UPSTREAM_FAILOVERS = "gemgate.upstream.failovers";
+
+    /**
+     * Counter {@code gemgate_requests_served_by_tier_total}, tag {@value #TIER}: requests answered (status below 400)
+     * by a key of that tier; free keys at tier 0, paid ones behind them at 1, say.
+     */
+    public static final String REQUESTS_SERVED_BY_TIER = "gemgate.requests.served.by.tier";
 
     // ---------------------------------------------------------------------------------------------- connections
 

@@ -82,6 +82,9 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
     private final RouteMeters otherRoute;
     private final ConcurrentHashMap<String, ModelMeters> models = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> failovers = new ConcurrentHashMap<>();
+    /** One counter per tier, registered on first use (tiers are 0 to KeySpec.MAX_TIER). */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Counter> tiers =
+            new java.util.concurrent.atomic.AtomicReferenceArray<>(io.gemgate.core.keys.KeySpec.MAX_TIER + 1);
     private final LongAdder inFlight = new LongAdder();
     private final LongAdder connections = new LongAdder();
     private final Counter sseEvents;
@@ -273,6 +276,20 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
         if (firstByteNanos >= 0) {
             r.firstByte().record(firstByteNanos);
         }
+    }
+
+    @Override
+    public void servedByTier(int tier) {
+        if (tier < 0 || tier >= tiers.length()) {
+            return;
+        }
+        Counter c = tiers.get(tier);
+        if (c == null) {
+            c = Counter.builder(GatewayMeters.REQUESTS_SERVED_BY_TIER).tag(GatewayMeters.TIER, Integer.toString(tier))
+                    .description("Requests answered by a key of this tier").register(registry);
+            tiers.set(tier, c);
+        }
+        c.increment();
     }
 
     @Override

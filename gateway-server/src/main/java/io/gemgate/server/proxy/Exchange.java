@@ -74,6 +74,8 @@ public abstract class Exchange implements UpstreamListener {
     protected final HttpVersion clientVersion;
     protected final ModelRef model;
     protected KeyAttempts attempts;
+    /** The keys this request may use (its model's groups, narrowed by its user token's); set by {@link #start}. */
+    private io.gemgate.core.keys.KeyGroups groups;
     private final String logLine;
     private final String route;
     private long firstByteNanos = -1;
@@ -182,6 +184,8 @@ public abstract class Exchange implements UpstreamListener {
 
     /** Starts the first attempt. */
     public void start() {
+        groups = gw.pool().groups(gw.settings().groupsFor(model.name()),
+                user == null ? null : user.limits().keyGroups());
         nextAttempt();
     }
 
@@ -190,7 +194,7 @@ public abstract class Exchange implements UpstreamListener {
             noKeyLeft();
             return;
         }
-        key = gw.pool().acquire(model, attempts);
+        key = gw.pool().acquire(model, groups, attempts);
         if (key == null) {
             noKeyLeft();
             return;
@@ -444,13 +448,13 @@ public abstract class Exchange implements UpstreamListener {
             respondError(504, "upstream did not answer in time after " + attempts.count() + " attempt(s)", -1);
         } else if (last == VerdictKind.EMPTY_ANSWER || (last == VerdictKind.SERVER_ERROR && lastError == null)) {
             respondError(502, "upstream answered nothing usable after " + attempts.count() + " attempt(s)", -1);
-        } else if (last == VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
+        } else if (last == VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model, groups)) {
             respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and the "
                     + "failover deadline passed after " + attempts.count() + " attempt(s)", 1);
-        } else if (lastError != null && last != VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model)) {
+        } else if (lastError != null && last != VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model, groups)) {
             useLastError();
         } else {
-            Unavailable u = gw.pool().unavailable(model);
+            Unavailable u = gw.pool().unavailable(model, groups);
             respondError(u.status(), u.message(), u.retryAfterSeconds());
         }
     }
@@ -465,7 +469,7 @@ public abstract class Exchange implements UpstreamListener {
             return false;
         }
         long now = gw.now();
-        long free = gw.pool().nextFreeMillis(model, attempts);
+        long free = gw.pool().nextFreeMillis(model, groups, attempts);
         if (free == Long.MAX_VALUE || free - now > maxWait || waitedMillis + (free - now) > maxWait) {
             return false;
         }
@@ -748,6 +752,9 @@ public abstract class Exchange implements UpstreamListener {
         releaseUser();
         logAccess(nowNanos);
         gw.events().requestFinished(route, model.name(), status, nowNanos - startNanos, firstByteNanos);
+        if (key != null && status < 400) {
+            gw.events().servedByTier(key.tier());
+        }
     }
 
     /** Sets the Connection header of a response the exchange writes, and notes whether to close after it. */
@@ -799,7 +806,7 @@ public abstract class Exchange implements UpstreamListener {
             return;
         }
         long ms = (nowNanos - startNanos) / 1_000_000;
-        access.info("{} {} model={} key={} attempts={} {}ms", logLine(), status, model.name(),
-                key == null ? "-" : key.masked(), attempts.count(), ms);
+        access.info("{} {} model={} key={} tier={} attempts={} {}ms", logLine(), status, model.name(),
+                key == null ? "-" : key.masked(), key == null ? "-" : key.tier(), attempts.count(), ms);
     }
 }
