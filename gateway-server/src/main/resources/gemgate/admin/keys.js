@@ -217,7 +217,10 @@ function mount(root) {
         k.label ? h('span', { class: 'line key-label' }, k.label) : null,
         k.project ? h('span', { class: 'sub' }, `project ${k.project}`) : null,
         k.tier ? h('span', { class: 'sub', 'data-testid': 'key-tier' }, `tier ${k.tier}`) : null,
-        (k.groups || []).length ? h('span', { class: 'sub', 'data-testid': 'key-groups' }, `groups ${k.groups.join(', ')}`) : null),
+        (k.groups || []).length ? h('span', { class: 'sub', 'data-testid': 'key-groups' }, `groups ${k.groups.join(', ')}`) : null,
+        // Files, cached contents, batches and stores this key holds (GET /admin/api/affinity lists them).
+        k.resources ? h('span', { class: 'sub', 'data-stat': 'resources', 'data-value': k.resources },
+          `holds ${fmtInt(k.resources)} resource${k.resources === 1 ? '' : 's'}`) : null),
       cell({ 'data-label': 'Status' }, statusCell(k)),
       cell({ 'data-label': 'Health' }, healthCell(k)),
       cell({ 'data-label': 'Today', class: 'today' }, todayModels.length

@@ -28,6 +28,12 @@ public final class GatewayContext {
     private final java.util.function.LongSupplier clock;
     /** A LongAdder: both ends of every request change it, from every event loop (a shared atomic would contend). */
     private final LongAdder inFlight = new LongAdder();
+    /** Which key holds which file, cache, batch, store and upload session (issue 13). */
+    private final io.gemgate.core.affinity.AffinityMap affinity;
+    private final io.gemgate.core.affinity.AffinityStats affinityStats = new io.gemgate.core.affinity.AffinityStats();
+    /** Resources an owner lookup found no key for, until when that answer stands (no lookup storm). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> affinityMisses =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
     private volatile io.gemgate.core.egress.Exits exits;
@@ -44,6 +50,7 @@ public final class GatewayContext {
                           io.gemgate.core.tokens.TokenRegistry tokens, java.util.function.LongSupplier clock) {
         this.tokens = requireNonNull(tokens, "tokens");
         this.clock = requireNonNull(clock, "clock");
+        this.affinity = new io.gemgate.core.affinity.AffinityMap(clock, io.gemgate.core.affinity.AffinityMap.DEFAULT_MAX_ENTRIES);
         this.limiter = new io.gemgate.core.tokens.TokenLimiter(pool.calendar());
         this.openAi = requireNonNull(openAi, "openAi");
         this.events = requireNonNull(events, "events");
@@ -57,6 +64,20 @@ public final class GatewayContext {
         this.exits = new io.gemgate.core.egress.Exits(config.upstream().egress().exitSettings(), pool::keys, clock);
         pool.budgets(settings::budgetFor);
         openAi.aliases(settings.modelAliases());
+    }
+
+    /** Which key holds which project-bound resource. */
+    public io.gemgate.core.affinity.AffinityMap affinity() {
+        return affinity;
+    }
+
+    public io.gemgate.core.affinity.AffinityStats affinityStats() {
+        return affinityStats;
+    }
+
+    /** Resource name to the time until which "no key holds it" stands. */
+    public java.util.concurrent.ConcurrentHashMap<String, Long> affinityMisses() {
+        return affinityMisses;
     }
 
     public GatewayConfig config() {

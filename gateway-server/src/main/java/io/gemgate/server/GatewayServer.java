@@ -87,6 +87,7 @@ public final class GatewayServer implements AutoCloseable {
                 .configuredKeys(b.keys)
                 .cipher(cipher)
                 .health(health)
+                .affinity(gw.affinity())
                 .build();
         persister.restore();
         // The shared state is loaded over the local one (precedence: shared/RedisLayout), before any request.
@@ -100,6 +101,7 @@ public final class GatewayServer implements AutoCloseable {
         this.workers = Transport.newGroup(ioThreads, "gemgate-io");
         metrics.eventLoops(java.util.Map.of("accept", boss, "io", workers));
         metrics.exits(gw.exits());
+        metrics.affinity(gw.affinityStats(), gw.affinity());
         this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
         gw.exits().listener(new io.gemgate.core.egress.Exits.Listener() {
             @Override

@@ -1,6 +1,11 @@
 package io.gemgate.server;
 
+import io.gemgate.core.affinity.AffinityMap;
+import io.gemgate.core.affinity.AnswerFields;
+import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.openai.OpenAiFiles;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.gemgate.core.metrics.GatewayEvents;
 import io.gemgate.core.openai.EmbeddingsRequest;
 import io.gemgate.core.openai.OpenAiError;
@@ -18,7 +23,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** The OpenAI routes: chat completions, models, one model, embeddings. */
+/** The OpenAI routes: chat completions, models, one model, embeddings, files. */
 final class OpenAiRoutes {
     private static final byte[] NO_BODY = new byte[0];
     /** Model ids that may go into an upstream path. */
@@ -44,6 +49,10 @@ final class OpenAiRoutes {
                 case OPENAI_CHAT -> chat(gw, client, ctx, req, body, path, keepAlive);
                 case OPENAI_MODEL -> model(gw, client, ctx, req, path, keepAlive, log);
                 case OPENAI_EMBEDDINGS -> embeddings(gw, client, ctx, req, body, keepAlive, log);
+                case OPENAI_FILES -> req.method().equals(HttpMethod.POST)
+                        ? fileUpload(gw, client, ctx, req, body, keepAlive, log)
+                        : fileList(gw, client, ctx, req, keepAlive, log);
+                case OPENAI_FILE -> fileOne(gw, client, ctx, req, path, keepAlive, log);
                 default -> throw new IllegalArgumentException("not an OpenAI route: " + route);
             };
         } finally {
@@ -100,6 +109,165 @@ final class OpenAiRoutes {
                         return status == 404 ? OpenAiErrors.modelNotFound(id) : OpenAiErrors.fromGemini(status, body);
                     }
                 });
+    }
+
+    // ---------------------------------------------------------------------------------- files (issue 13 item 7)
+
+    /** {@code POST /v1/files}: one Gemini multipart upload through one key, recorded as held by it. */
+    private static Exchange fileUpload(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
+                                       HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
+        OpenAiFiles.Upload u = OpenAiFiles.parseUpload(req.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                io.netty.buffer.ByteBufUtil.getBytes(body));
+        byte[] id = new byte[12];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(id);
+        String boundary = "gemgate-" + java.util.HexFormat.of().formatHex(id);
+        byte[] gemini = OpenAiFiles.geminiBody(u, boundary);
+        String meta = OpenAiFiles.meta(u);
+        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+                GatewayEvents.OTHER, log, keepAlive, new FilePlan(HttpMethod.POST,
+                "/upload/v1beta/files?uploadType=multipart", gemini, null) {
+                    private long created;
+                    private long expires;
+                    private String name;
+
+                    @Override
+                    public java.util.Map<String, String> headers(int i) {
+                        return java.util.Map.of("x-goog-upload-protocol", "multipart",
+                                "content-type", "multipart/related; boundary=" + boundary);
+                    }
+
+                    @Override
+                    public void served(ApiKey key, List<byte[]> bodies) {
+                        AnswerFields f = AnswerFields.parse(bodies.get(0), bodies.get(0).length);
+                        if (f.name() == null || !f.name().startsWith("files/")) {
+                            throw new IllegalStateException("no file in the upload's answer");
+                        }
+                        created = gw.now();
+                        expires = f.expiresMillis() > created ? f.expiresMillis() : created + 48 * 3_600_000L;
+                        name = f.name();
+                        if (gw.affinity().record(new AffinityMap.Entry(name, key.id(), key.project(), created,
+                                expires, owner, meta))) {
+                            gw.affinityStats().recorded();
+                        } else {
+                            gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.FULL);
+                        }
+                    }
+
+                    @Override
+                    public byte[] answer(List<byte[]> bodies) {
+                        return OpenAiFiles.fileObject(name, meta, created, expires);
+                    }
+                });
+    }
+
+    /** {@code GET /v1/files}: the files uploaded through these routes with the caller's token, from the record. */
+    private static Exchange fileList(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
+                                     HttpRequest req, boolean keepAlive, String log) {
+        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+                GatewayEvents.OTHER, log, keepAlive, new FilePlan(HttpMethod.GET, "", NO_BODY, null) {
+                    @Override
+                    public int calls() {
+                        return 0;
+                    }
+
+                    @Override
+                    public byte[] answer(List<byte[]> bodies) {
+                        List<OpenAiFiles.Listed> out = new java.util.ArrayList<>();
+                        for (AffinityMap.Entry e : gw.affinity().entries()) {
+                            if (e.name().startsWith("files/") && !e.meta().isEmpty() && e.owner().equals(owner)) {
+                                out.add(new OpenAiFiles.Listed(e.name(), e.meta(), e.createdMillis(),
+                                        e.expiresMillis()));
+                            }
+                        }
+                        return OpenAiFiles.list(out);
+                    }
+                });
+    }
+
+    /** {@code GET} or {@code DELETE /v1/files/{id}}: with the key that holds the file. */
+    private static Exchange fileOne(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
+                                    HttpRequest req, String path, boolean keepAlive, String log) {
+        String id = path.substring(path.lastIndexOf('/') + 1);
+        String name = OpenAiFiles.geminiName(id);
+        if (name == null) {
+            throw new OpenAiRequestException("file_id", "Invalid file id '" + (id.length() > 64
+                    ? id.substring(0, 64) + "..." : id) + "': expected an id from POST /v1/files (file-...).");
+        }
+        boolean delete = req.method().equals(HttpMethod.DELETE);
+        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+                GatewayEvents.OTHER, log, keepAlive, new FilePlan(req.method(), "/v1beta/" + name, NO_BODY,
+                List.of(name)) {
+                    @Override
+                    public void served(ApiKey key, List<byte[]> bodies) {
+                        if (delete) {
+                            gw.affinity().remove(name);
+                        }
+                    }
+
+                    @Override
+                    public byte[] answer(List<byte[]> bodies) {
+                        if (delete) {
+                            return OpenAiFiles.deleted(name);
+                        }
+                        AffinityMap.Entry e = gw.affinity().get(name);
+                        AnswerFields f = AnswerFields.parse(bodies.get(0), bodies.get(0).length);
+                        return OpenAiFiles.fileObject(name, e == null ? "" : e.meta(),
+                                e == null ? gw.now() : e.createdMillis(), f.expiresMillis());
+                    }
+
+                    @Override
+                    public OpenAiError error(int status, byte[] body) {
+                        return status == 403 || status == 404
+                                ? OpenAiErrors.notFound("No such File object: " + id)
+                                : OpenAiErrors.fromGemini(status, body);
+                    }
+                });
+    }
+
+    /** A one-call plan of the files routes; {@link #owner} is the caller's token id. */
+    private abstract static class FilePlan implements OpenAiJsonExchange.Plan {
+        private final HttpMethod method;
+        private final String uri;
+        private final byte[] body;
+        private final List<String> references;
+        String owner = "";
+
+        FilePlan(HttpMethod method, String uri, byte[] body, List<String> references) {
+            this.method = method;
+            this.uri = uri;
+            this.body = body;
+            this.references = references;
+        }
+
+        @Override
+        public int calls() {
+            return 1;
+        }
+
+        @Override
+        public HttpMethod method() {
+            return method;
+        }
+
+        @Override
+        public String uri(int i) {
+            return uri;
+        }
+
+        @Override
+        public byte[] body(int i) {
+            return body;
+        }
+
+        @Override
+        public List<String> references() {
+            return references;
+        }
+
+        @Override
+        public void caller(String userId) {
+            owner = userId;
+        }
     }
 
     private static Exchange embeddings(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,

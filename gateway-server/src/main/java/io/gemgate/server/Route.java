@@ -11,7 +11,8 @@ import io.netty.util.AsciiString;
  * Which API a request calls. {@code /v1/...} is shared: paths with a {@code :method} and the Gemini resources are
  * native; {@code /v1/chat/completions} and {@code /v1/embeddings} are OpenAI's; {@code GET /v1/models[/{id}]} is
  * OpenAI's when the caller authenticated with {@code Authorization: Bearer} and not the Google way
- * ({@code x-goog-api-key} or {@code ?key=}). {@code /openai/v1/...} is always OpenAI's.
+ * ({@code x-goog-api-key} or {@code ?key=}); so are {@code /v1/files[/{id}]} (also for a {@code multipart/form-data}
+ * upload). {@code /openai/v1/...} is always OpenAI's.
  */
 enum Route {
     NATIVE(false, GatewayEvents.NATIVE),
@@ -19,6 +20,10 @@ enum Route {
     OPENAI_MODELS(true, GatewayEvents.OPENAI_MODELS),
     OPENAI_MODEL(true, GatewayEvents.OPENAI_MODELS),
     OPENAI_EMBEDDINGS(true, GatewayEvents.OPENAI_EMBEDDINGS),
+    /** {@code POST /v1/files} (upload) and {@code GET /v1/files} (list). */
+    OPENAI_FILES(true, GatewayEvents.OTHER),
+    /** {@code GET} and {@code DELETE /v1/files/{id}}. */
+    OPENAI_FILE(true, GatewayEvents.OTHER),
     ADMIN(false, GatewayEvents.ADMIN),
     WRONG_METHOD(false, GatewayEvents.OTHER),
     NOT_FOUND(false, GatewayEvents.OTHER);
@@ -53,6 +58,14 @@ enum Route {
         if (modelsPath && m.equals(HttpMethod.GET) && (prefixed || isBearerCaller(req))) {
             return p.equals("/v1/models") ? OPENAI_MODELS : OPENAI_MODEL;
         }
+        boolean filesPath = p.equals("/v1/files") || (p.startsWith("/v1/files/") && p.indexOf(':') < 0
+                && p.indexOf('/', "/v1/files/".length()) < 0);
+        if (filesPath && (prefixed || isBearerCaller(req) || isFormUpload(req))) {
+            if (p.equals("/v1/files")) {
+                return m.equals(HttpMethod.POST) || m.equals(HttpMethod.GET) ? OPENAI_FILES : WRONG_METHOD;
+            }
+            return m.equals(HttpMethod.GET) || m.equals(HttpMethod.DELETE) ? OPENAI_FILE : WRONG_METHOD;
+        }
         if (!prefixed && NativePath.isNative(path)) {
             return NATIVE;
         }
@@ -66,6 +79,12 @@ enum Route {
             return false;
         }
         return !req.headers().contains(X_GOOG_API_KEY) && !req.uri().contains("key=");
+    }
+
+    /** An OpenAI SDK upload ({@code multipart/form-data}); Gemini's uploads go to {@code /upload/...} instead. */
+    private static boolean isFormUpload(HttpRequest req) {
+        String ct = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        return ct != null && ct.regionMatches(true, 0, "multipart/form-data", 0, 19);
     }
 
     /** For a 404: answer in OpenAI's shape when the path is clearly meant for the OpenAI API. */

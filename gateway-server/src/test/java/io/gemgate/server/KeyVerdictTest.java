@@ -33,9 +33,8 @@ class KeyVerdictTest {
             {"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID",\
             "domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}""");
     private static final String GENERATE = "/v1beta/models/gemini-2.5-flash:generateContent";
-    private static final String WITH_FILE = """
-            {"contents":[{"role":"user","parts":[{"text":"describe"},{"fileData":{"mimeType":"image/png",\
-            "fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc123"}}]}]}""";
+    private static final String TUNED = "/v1beta/tunedModels/my-model-7:generateContent";
+    private static final String WITH_FILE_TEXT = "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}]}";
 
     private GatewayHarness gw;
 
@@ -47,13 +46,14 @@ class KeyVerdictTest {
     }
 
     @Test
-    void aFileOfAnotherProjectIsRelayedUnchangedAndNoKeyLeavesTheRotationAfterManyRequests() {
+    void aResourceOfAnotherProjectIsRelayedUnchangedAndNoKeyLeavesTheRotationAfterManyRequests() {
+        // A reference the gateway does not look up itself (a tuned model): the upstream's 403 is the request's.
         gw = GatewayHarness.start(6);
         for (int i = 0; i < 6; i++) {
             gw.fake().always(key(i), Behavior.status(403, FILE_DENIED));
         }
         for (int i = 0; i < 12; i++) {
-            HttpResponse<String> r = gw.post(GENERATE, WITH_FILE);
+            HttpResponse<String> r = gw.post(TUNED, WITH_FILE_TEXT);
             assertThat(r.statusCode()).isEqualTo(403);
             assertThat(r.body()).isEqualTo(FILE_DENIED);
         }
@@ -74,11 +74,11 @@ class KeyVerdictTest {
         gw = GatewayHarness.start(2);
         gw.fake().script(key(0), Behavior.status(403, CACHE_DENIED), Behavior.status(404,
                 Behavior.error(404, "NOT_FOUND", "File abc123 not found.")));
-        HttpResponse<String> cache = gw.post(GENERATE, "{\"cachedContent\":\"cachedContents/xyz\",\"contents\":[]}");
+        HttpResponse<String> cache = gw.post(GENERATE, WITH_FILE_TEXT);
         assertThat(cache.statusCode()).isEqualTo(403);
         assertThat(cache.body()).contains("CachedContent not found (or permission denied)");
         gw.fake().script(key(1), Behavior.status(404, Behavior.error(404, "NOT_FOUND", "File abc123 not found.")));
-        HttpResponse<String> missing = gw.get("/v1beta/files/abc123");
+        HttpResponse<String> missing = gw.get("/v1beta/tunedModels/abc123");
         assertThat(missing.statusCode()).isEqualTo(404);
         assertThat(gw.fake().requestCount()).isEqualTo(2);
         assertThat(gw.poolKey(key(0)).isInvalid()).isFalse();

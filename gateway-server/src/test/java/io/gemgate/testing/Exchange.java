@@ -70,6 +70,17 @@ final class Exchange {
         complete(ctx.writeAndFlush(withKeepAlive(res)));
     }
 
+    /** Sends a complete JSON response with Content-Length and the given extra headers. */
+    void sendJson(int status, String json, java.util.Map<String, String> headers) {
+        ByteBuf content = ByteBufUtil.writeUtf8(ctx.alloc(), json);
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                content);
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, JSON).setInt(HttpHeaderNames.CONTENT_LENGTH,
+                content.readableBytes());
+        headers.forEach(res.headers()::set);
+        complete(ctx.writeAndFlush(withKeepAlive(res)));
+    }
+
     /** Sends a 200 head with chunked framing; from here until {@link #endStream} the stream counts as open. */
     ChannelFuture startStream(String contentType) {
         HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);

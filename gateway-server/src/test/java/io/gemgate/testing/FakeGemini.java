@@ -78,6 +78,9 @@ import static java.util.Objects.requireNonNull;
  *       the request's {@code requests} array;</li>
  *   <li>GET {@code /models} → gemini-2.5-flash, gemini-2.5-pro, gemini-embedding-001; GET {@code /models/{id}} → one
  *       of them or 404 NOT_FOUND;</li>
+ *   <li>files (resumable and multipart uploads under {@code /upload/v1beta/files}, GET, DELETE, list),
+ *       cachedContents (create, GET, PATCH, DELETE, list), {@code :batchGenerateContent} and batches, fileSearchStores
+ *       and uploads into them: kept per Cloud project, see {@link FakeResources} and {@link #project};</li>
  *   <li>anything else → 200 {@code {"echo":{"method":"..","path":".."}}}, so pass-through can be asserted.</li>
  * </ul>
  *
@@ -117,6 +120,7 @@ public final class FakeGemini implements AutoCloseable {
     private final Map<String, Behavior> fromRemote = new HashMap<>();
     private int openConnections;
     private int cancelledStreams;
+    private final FakeResources resources = new FakeResources(this);
 
     @SuppressWarnings("deprecation") // SelfSignedCertificate: its successor, netty-pkitesting, is not on our classpath
     private FakeGemini(boolean tls) {
@@ -250,6 +254,35 @@ public final class FakeGemini implements AutoCloseable {
             fallbacks.put(key, behavior);
         }
         return this;
+    }
+
+    // ---- projects and resources ----
+
+    /**
+     * Puts {@code key} in Cloud project {@code project} (by default each key is a project of its own): keys of one
+     * project see each other's files, caches, batches, stores and upload sessions; keys of others get Google's 403/404.
+     */
+    public FakeGemini project(String key, String project) {
+        resources.project(requireNonNull(key, "key"), requireNonNull(project, "project"));
+        return this;
+    }
+
+    /** The project {@code key} belongs to. */
+    public String projectOf(String key) {
+        return resources.projectOf(key);
+    }
+
+    /**
+     * The names ({@code files/abc}) of the live resources of {@code kind} ({@code files}, {@code cachedContents},
+     * {@code batches}, {@code fileSearchStores}) that {@code key}'s project holds.
+     */
+    public List<String> resources(String kind, String key) {
+        return resources.names(kind, resources.projectOf(key));
+    }
+
+    /** Creates a file held by {@code key}'s project, as if uploaded without the gateway; returns its name. */
+    public String createFile(String key, String mimeType) {
+        return resources.createFile(resources.projectOf(key), mimeType);
     }
 
     /** Clears scripts, {@code always} behaviors, recorded requests and the cancelled-stream count. */
@@ -503,6 +536,9 @@ public final class FakeGemini implements AutoCloseable {
     /** The default answer for the request's path ({@link Behavior#ok()}). Runs on the event loop. */
     void answerPath(Exchange ex) {
         RecordedRequest r = ex.request;
+        if (resources.answer(ex, r.path())) {
+            return;
+        }
         Matcher versioned = VERSIONED.matcher(r.path());
         if (versioned.matches() && answerApi(ex, versioned.group(1), versioned.group(2))) {
             return;

@@ -139,8 +139,8 @@ class FakeGeminiTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"GET /v1beta/files", "POST /v1beta/cachedContents", "DELETE /v1/files/abc",
-            "POST /upload/v1beta/files", "POST /v1beta/models/m:unknownMethod", "GET /healthz"})
+    @ValueSource(strings = {"GET /v1beta/tunedModels", "POST /v1beta/corpora", "DELETE /v1/operations/abc",
+            "POST /v1beta/models/m:unknownMethod", "GET /healthz"})
     void everythingElseIsEchoed(String methodAndPath) throws Exception {
         String[] parts = methodAndPath.split(" ");
         HttpRequest req = request(parts[1], "k1")
@@ -363,14 +363,14 @@ class FakeGeminiTest {
         try (Socket socket = new Socket("127.0.0.1", fake.port())) {
             socket.getOutputStream().write(("POST " + GENERATE + " HTTP/1.1\r\nHost: x\r\nx-goog-api-key: slow\r\n"
                     + "Content-Length: 2\r\n\r\n{}"
-                    + "GET /v1beta/files HTTP/1.1\r\nHost: x\r\nx-goog-api-key: k2\r\nConnection: close\r\n\r\n")
+                    + "GET /v1beta/tunedModels HTTP/1.1\r\nHost: x\r\nx-goog-api-key: k2\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8); // until the fake closes
         }
 
         assertThat(raw).startsWith("HTTP/1.1 503 Service Unavailable\r\n").contains("\"status\":\"UNAVAILABLE\"");
         assertThat(raw.indexOf("UNAVAILABLE")).isLessThan(raw.indexOf("HTTP/1.1 200 OK"));
-        assertThat(raw).contains("connection: close\r\n").endsWith("{\"echo\":{\"method\":\"GET\",\"path\":\"/v1beta/files\"}}");
+        assertThat(raw).contains("connection: close\r\n").endsWith("{\"echo\":{\"method\":\"GET\",\"path\":\"/v1beta/tunedModels\"}}");
         assertThat(fake.keysUsed()).containsExactly("slow", "k2");
     }
 
@@ -461,6 +461,136 @@ class FakeGeminiTest {
     }
 
     // ---- helpers ----
+
+    // ---- projects (issue 13) ----
+
+    private String upload(String key, String displayName) throws Exception {
+        HttpResponse<String> start = client.send(request("/upload/v1beta/files", key)
+                .header("X-Goog-Upload-Protocol", "resumable").header("X-Goog-Upload-Command", "start")
+                .header("X-Goog-Upload-Header-Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"file\":{\"displayName\":\"" + displayName + "\"}}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(start.statusCode()).isEqualTo(200);
+        String url = start.headers().firstValue("x-goog-upload-url").orElseThrow();
+        assertThat(url).startsWith(fake.baseUrl() + "/upload/v1beta/files?upload_id=");
+        HttpResponse<String> done = client.send(request(url.substring(fake.baseUrl().length()), key)
+                .header("X-Goog-Upload-Command", "upload, finalize").header("X-Goog-Upload-Offset", "0")
+                .POST(HttpRequest.BodyPublishers.ofString("hello")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(done.statusCode()).isEqualTo(200);
+        assertThat(done.headers().firstValue("x-goog-upload-status")).contains("final");
+        assertThat(done.body()).contains("\"displayName\":\"" + displayName + "\"", "\"state\":\"ACTIVE\"",
+                "\"sizeBytes\":\"5\"", "\"uri\":\"https://generativelanguage.googleapis.com/v1beta/files/");
+        int at = done.body().indexOf("\"name\":\"files/") + 8;
+        return done.body().substring(at, done.body().indexOf('"', at));
+    }
+
+    @Test
+    void aFileUploadedWithOneProjectsKeyIsDeniedToAnotherProjectAsGoogleDoes() throws Exception {
+        fake.project("a1", "alpha").project("a2", "alpha").project("b1", "beta");
+        String name = upload("a1", "notes");
+        String use = "{\"contents\":[{\"parts\":[{\"fileData\":{\"mimeType\":\"text/plain\",\"fileUri\":"
+                + "\"https://generativelanguage.googleapis.com/v1beta/" + name + "\"}}]}]}";
+
+        assertThat(get("/v1beta/" + name, "a2").statusCode()).isEqualTo(200); // same project
+        assertThat(post(GENERATE, "a2", use).statusCode()).isEqualTo(200);
+        HttpResponse<String> other = get("/v1beta/" + name, "b1");
+        assertThat(other.statusCode()).isEqualTo(403);
+        assertThat(other.body()).contains("\"status\":\"PERMISSION_DENIED\"", "You do not have permission to access "
+                + "the File " + name.substring(6) + " or it may not exist.").doesNotContain("ErrorInfo");
+        assertThat(post(GENERATE, "b1", use).statusCode()).isEqualTo(403);
+        assertThat(get("/v1beta/files", "b1").body()).isEqualTo("{}");
+        assertThat(get("/v1beta/files", "a2").body()).contains(name);
+        assertThat(fake.resources("files", "a1")).containsExactly(name);
+
+        assertThat(client.send(request("/v1beta/" + name, "b1").DELETE().build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(403);
+        assertThat(client.send(request("/v1beta/" + name, "a1").DELETE().build(),
+                HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("{}");
+        assertThat(get("/v1beta/" + name, "a1").statusCode()).isEqualTo(403); // gone: "or it may not exist"
+    }
+
+    @Test
+    void anUploadSessionBelongsToTheProjectThatStartedIt() throws Exception {
+        HttpResponse<String> start = client.send(request("/upload/v1beta/files", "k1")
+                .header("X-Goog-Upload-Protocol", "resumable").header("X-Goog-Upload-Command", "start")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"file\":{}}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        String path = start.headers().firstValue("x-goog-upload-url").orElseThrow().substring(fake.baseUrl().length());
+        HttpResponse<String> wrong = client.send(request(path, "k2").header("X-Goog-Upload-Command",
+                "upload, finalize").POST(HttpRequest.BodyPublishers.ofString("x")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(wrong.statusCode()).isEqualTo(403);
+        HttpResponse<String> right = client.send(request(path, "k1").header("X-Goog-Upload-Command",
+                "upload, finalize").POST(HttpRequest.BodyPublishers.ofString("x")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(right.statusCode()).isEqualTo(200);
+        assertThat(right.body()).startsWith("{\"file\":{\"name\":\"files/");
+        assertThat(client.send(request(path, "k1").header("X-Goog-Upload-Command", "upload, finalize")
+                .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString())
+                .statusCode()).as("a finished session is gone").isEqualTo(404);
+    }
+
+    @Test
+    void multipartUploadsCreateAFileToo() throws Exception {
+        String body = "--b\r\nContent-Type: application/json\r\n\r\n{\"file\":{\"displayName\":\"mp\"}}\r\n--b\r\n"
+                + "Content-Type: text/plain\r\n\r\nhello\r\n--b--\r\n";
+        HttpResponse<String> r = client.send(request("/upload/v1beta/files", "k1")
+                .header("X-Goog-Upload-Protocol", "multipart").header("Content-Type", "multipart/related; boundary=b")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"displayName\":\"mp\"");
+        assertThat(fake.resources("files", "k1")).hasSize(1);
+    }
+
+    @Test
+    void cachedContentsAreBoundToTheirProjectAndExpire() throws Exception {
+        HttpResponse<String> created = post("/v1beta/cachedContents", "k1",
+                "{\"model\":\"models/gemini-2.5-flash\",\"contents\":[],\"ttl\":\"600s\"}");
+        assertThat(created.statusCode()).isEqualTo(200);
+        int at = created.body().indexOf("cachedContents/");
+        String name = created.body().substring(at, created.body().indexOf('"', at));
+        assertThat(created.body()).contains("\"expireTime\"", "\"model\":\"models/gemini-2.5-flash\"");
+
+        String use = "{\"cachedContent\":\"" + name + "\",\"contents\":[{\"parts\":[{\"text\":\"q\"}]}]}";
+        assertThat(post(GENERATE, "k1", use).statusCode()).isEqualTo(200);
+        HttpResponse<String> other = post(GENERATE, "k2", use);
+        assertThat(other.statusCode()).isEqualTo(403);
+        assertThat(other.body()).contains("CachedContent not found (or permission denied)");
+        assertThat(get("/v1beta/" + name, "k2").statusCode()).isEqualTo(403);
+
+        HttpResponse<String> patched = client.send(request("/v1beta/" + name + "?updateMask=ttl", "k1")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString("{\"ttl\":\"0s\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(patched.statusCode()).isEqualTo(200);
+        assertThat(get("/v1beta/" + name, "k1").statusCode()).as("expired by the PATCH").isEqualTo(403);
+    }
+
+    @Test
+    void aCacheOverAnotherProjectsFileIsRefusedAndBatchesAndStoresAreBoundToo() throws Exception {
+        String file = fake.createFile("k1", "text/plain");
+        HttpResponse<String> cache = post("/v1beta/cachedContents", "k2", "{\"model\":\"models/gemini-2.5-flash\","
+                + "\"contents\":[{\"parts\":[{\"fileData\":{\"fileUri\":\"" + FakeResources.FILE_URI_BASE + file
+                + "\"}}]}]}");
+        assertThat(cache.statusCode()).isEqualTo(403);
+
+        HttpResponse<String> batch = post("/v1beta/models/gemini-2.5-flash:batchGenerateContent", "k1",
+                "{\"batch\":{\"inputConfig\":{\"fileName\":\"" + file + "\"}}}");
+        assertThat(batch.statusCode()).isEqualTo(200);
+        int at = batch.body().indexOf("batches/");
+        String name = batch.body().substring(at, batch.body().indexOf('"', at));
+        assertThat(get("/v1beta/" + name, "k1").statusCode()).isEqualTo(200);
+        assertThat(get("/v1beta/" + name, "k2").statusCode()).isEqualTo(404);
+        assertThat(post("/v1beta/models/gemini-2.5-flash:batchGenerateContent", "k2",
+                "{\"batch\":{\"inputConfig\":{\"fileName\":\"" + file + "\"}}}").statusCode()).isEqualTo(403);
+
+        HttpResponse<String> store = post("/v1beta/fileSearchStores", "k1", "{\"displayName\":\"s\"}");
+        at = store.body().indexOf("fileSearchStores/");
+        String storeName = store.body().substring(at, store.body().indexOf('"', at));
+        String search = "{\"contents\":[{\"parts\":[{\"text\":\"q\"}]}],\"tools\":[{\"fileSearch\":"
+                + "{\"fileSearchStoreNames\":[\"" + storeName + "\"]}}]}";
+        assertThat(post(GENERATE, "k1", search).statusCode()).isEqualTo(200);
+        assertThat(post(GENERATE, "k2", search).statusCode()).isEqualTo(404);
+    }
 
     private HttpResponse<String> post(String pathAndQuery, String key, String body) throws Exception {
         return client.send(postRequest(pathAndQuery, key, body), HttpResponse.BodyHandlers.ofString());

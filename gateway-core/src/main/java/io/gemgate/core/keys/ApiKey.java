@@ -93,6 +93,11 @@ public final class ApiKey {
         return fingerprint;
     }
 
+    /** This key and the other keys of its project (itself alone without a project label); a copy. */
+    public java.util.List<ApiKey> projectKeys() {
+        return java.util.List.of(projectGroup);
+    }
+
     public String project() {
         return project;
     }

@@ -274,6 +274,44 @@ public final class KeyPool {
     }
 
     /**
+     * Acquires the key that holds a resource the request references (issue 13: files, caches, batches and stores are
+     * bound to the project of the key that created them), or another key of its project, when it can serve the
+     * model now and this request has not tried it; adds it to {@code attempts} and counts one request for it, as
+     * {@link #acquire} does. Lock-free and allocation-free.
+     *
+     * @return the key, or null when neither the holder nor a key of its project can serve now (then
+     *         {@link #cooldownUntil}, {@link #exhaustedUntil} and the key's own state say why)
+     */
+    public ApiKey acquireKey(ApiKey holder, ModelRef model, KeyAttempts attempts) {
+        requireNonNull(holder, "holder");
+        if (attempts.isSpent()) {
+            return null;
+        }
+        long now = clock.getAsLong();
+        long day = calendar.dayStart(now);
+        KeyBudget budget = budgets.of(model);
+        ApiKey k = null;
+        if (!attempts.contains(holder.slot()) && usable(holder, model, now, budget)
+                && (budget == KeyBudget.NONE || budgets.take(holder.state(model.index(), day), budget, now))) {
+            k = holder;
+        } else {
+            for (ApiKey m : holder.projectGroup) {
+                if (m != holder && !attempts.contains(m.slot()) && usable(m, model, now, budget)
+                        && (budget == KeyBudget.NONE || budgets.take(m.state(model.index(), day), budget, now))) {
+                    k = m;
+                    break;
+                }
+            }
+        }
+        if (k != null) {
+            attempts.add(k.slot());
+            k.state(model.index(), day).today(day).add(DayCounters.REQUESTS, 1);
+            markDirty();
+        }
+        return k;
+    }
+
+    /**
      * Selects a key with budget left and counts the minute's request for it. When a concurrent request took the
      * key's last one, that key is now over its budget: it leaves the lanes and another is selected.
      */

@@ -41,8 +41,9 @@ import java.util.Set;
  *       (png, jpg/jpeg, webp, gif, heic, heif, pdf, mp3, wav, mp4, mov, webm, txt; YouTube links video/mp4), else
  *       {@code image/jpeg}. {@code image_url.detail} has no Developer API equivalent and is dropped.</li>
  *   <li>{@code file.file_data} may be a data URL or bare base64 (then the media type comes from
- *       {@code filename}'s extension, default {@code application/pdf}); {@code file.file_id} is refused: the
- *       gateway has no {@code /v1/files} store yet.</li>
+ *       {@code filename}'s extension, default {@code application/pdf}); {@code file.file_id} ({@code file-abc}, as
+ *       {@code POST /v1/files} answers) becomes {@code fileData{fileUri}} naming the Gemini file {@code files/abc}
+ *       (the gateway then sends the call with the key that holds it).</li>
  *   <li>Tool call {@code arguments} that are not a JSON object (truncated or foreign history) are sent as
  *       {@code {"arguments": "<the text>"}} rather than failing the whole conversation; blank ones as {@code {}}.</li>
  *   <li>Thought signatures are restored on replayed {@code functionCall} parts from
@@ -199,7 +200,22 @@ public final class ChatRequestTranslator {
     private record Part(PartKind kind, String value, String extra, String fileId) {
     }
 
-    private enum PartKind { TEXT, IMAGE_URL, INPUT_AUDIO, FILE }
+    private enum PartKind { TEXT, IMAGE_URL, INPUT_AUDIO, FILE, FILE_ID }
+
+    /** The Gemini file URI for an OpenAI file id ({@code file-abc} names {@code files/abc}); null when not one. */
+    public static String fileUri(String fileId) {
+        if (fileId == null || !fileId.startsWith("file-") || fileId.length() == 5 || fileId.length() > 133) {
+            return null;
+        }
+        String id = fileId.substring(5);
+        for (int k = 0; k < id.length(); k++) {
+            char c = id.charAt(k);
+            if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '-') {
+                return null;
+            }
+        }
+        return "https://generativelanguage.googleapis.com/v1beta/files/" + id;
+    }
 
     private record ToolCall(String id, String name, Object args, String signature) {
     }
@@ -548,8 +564,13 @@ public final class ChatRequestTranslator {
                 if (fileData == null) {
                     where = param("messages[#].content[#].file", i, j);
                     if (fileId != null) {
-                        throw new OpenAiRequestException(where + ".file_id",
-                                "file_id is not supported by this gateway; send the file as file_data.");
+                        String uri = fileUri(fileId);
+                        if (uri == null) {
+                            throw new OpenAiRequestException(where + ".file_id", "Invalid file id '"
+                                    + (fileId.length() > 64 ? fileId.substring(0, 64) + "..." : fileId)
+                                    + "': expected an id from POST /v1/files (file-...).");
+                        }
+                        return new Part(PartKind.FILE_ID, uri, filename, null);
                     }
                     throw new OpenAiRequestException(where + ".file_data", "Missing required parameter: '" + where
                             + ".file_data'.");
@@ -1309,6 +1330,13 @@ public final class ChatRequestTranslator {
                                 : guessMime(part.extra, "application/pdf");
                         writeInline(g, mime, data, 0, data.length(), where, m.index, j);
                     }
+                }
+                case FILE_ID -> {
+                    g.writeStartObject();
+                    g.writeObjectFieldStart("fileData");
+                    g.writeStringField("fileUri", part.value);
+                    g.writeEndObject();
+                    g.writeEndObject();
                 }
                 default -> throw new IllegalStateException();
             }

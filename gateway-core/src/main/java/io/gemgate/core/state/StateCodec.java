@@ -52,7 +52,9 @@ import java.util.Map;
  *   "settings" : { "strategy" : "least_used" },
  *   "health" : [ { "fingerprint" : "...", "streakFromMillis" : 0, "removedReason" : "",
  *                  "days" : [ { "dayStartMillis" : 1700000000000, "ok" : 0, "failed" : 4, "checks" : 2,
- *                               "checksFailed" : 2 } ] } ]
+ *                               "checksFailed" : 2 } ] } ],
+ *   "affinity" : [ { "name" : "files/abc", "fingerprint" : "...", "project" : "", "createdMillis" : 0,
+ *                    "expiresMillis" : 0, "owner" : "" } ]
  * }
  * }</pre>
  * Field names are the record component names; {@code version} is written first; {@code settings} only when the
@@ -91,7 +93,8 @@ public final class StateCodec {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
     /** Top-level fields that only version 2 and later define. */
-    private static final List<String> V2_FIELDS = List.of("addedKeys", "keyEdits", "tokens", "settings", "health");
+    private static final List<String> V2_FIELDS = List.of("addedKeys", "keyEdits", "tokens", "settings", "health",
+            "affinity");
 
     private StateCodec() {
     }
@@ -175,6 +178,23 @@ public final class StateCodec {
             }
             if (!snapshot.health().isEmpty()) {
                 writeHealth(g, snapshot.health());
+            }
+            if (!snapshot.affinity().isEmpty()) {
+                g.writeArrayFieldStart("affinity");
+                for (StateSnapshot.AffinityRecord a : snapshot.affinity()) {
+                    g.writeStartObject();
+                    g.writeStringField("name", a.name());
+                    g.writeStringField("fingerprint", a.fingerprint());
+                    g.writeStringField("project", a.project());
+                    g.writeNumberField("createdMillis", a.createdMillis());
+                    g.writeNumberField("expiresMillis", a.expiresMillis());
+                    g.writeStringField("owner", a.owner());
+                    if (!a.meta().isEmpty()) {
+                        g.writeStringField("meta", a.meta());
+                    }
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
             }
             g.writeEndObject();
             g.writeRaw('\n');
@@ -292,7 +312,9 @@ public final class StateCodec {
             String settings = later.containsKey("settings") ? readSettings(later.get("settings")) : "";
             List<KeyHealth> health = later.containsKey("health")
                     ? readArray(later.get("health"), "health", StateCodec::readHealth) : List.of();
-            return new StateSnapshot(version, savedAtMillis, keys, added, edits, tokens, settings, health);
+            List<StateSnapshot.AffinityRecord> affinity = later.containsKey("affinity")
+                    ? readArray(later.get("affinity"), "affinity", StateCodec::readAffinity) : List.of();
+            return new StateSnapshot(version, savedAtMillis, keys, added, edits, tokens, settings, health, affinity);
         } catch (JsonEOFException e) {
             throw new StateCorruptException("truncated: unexpected end of input at byte "
                     + e.getLocation().getByteOffset(), e);
@@ -408,6 +430,36 @@ public final class StateCodec {
             }
         }
         return new KeyHealth(fingerprint, streakFromMillis, removedReason, days);
+    }
+
+    private static StateSnapshot.AffinityRecord readAffinity(JsonParser p, String path)
+            throws IOException, StateCorruptException {
+        String name = "";
+        String fingerprint = "";
+        String project = "";
+        long created = 0;
+        long expires = 0;
+        String owner = "";
+        String meta = "";
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String n = p.currentName();
+            p.nextToken();
+            String field = path + "." + n;
+            switch (n) {
+                case "name" -> name = readString(p, field);
+                case "fingerprint" -> fingerprint = readString(p, field);
+                case "project" -> project = readString(p, field);
+                case "createdMillis" -> created = readLong(p, field);
+                case "expiresMillis" -> expires = readLong(p, field);
+                case "owner" -> owner = readString(p, field);
+                case "meta" -> meta = readString(p, field);
+                default -> p.skipChildren();
+            }
+        }
+        if (name.isEmpty() || fingerprint.isEmpty()) {
+            throw new StateCorruptException(path + ": name and fingerprint are required");
+        }
+        return new StateSnapshot.AffinityRecord(name, fingerprint, project, created, expires, owner, meta);
     }
 
     private static HealthDay readDay(JsonParser p, String path) throws IOException, StateCorruptException {

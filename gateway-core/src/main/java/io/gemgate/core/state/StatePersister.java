@@ -72,6 +72,8 @@ public final class StatePersister implements AutoCloseable {
     private final Map<String, KeySpec> configured;
     private final KeyCipher cipher;
     private final KeyHealthHistory health;
+    /** Which key holds which resource (issue 13); null: not persisted. */
+    private final io.gemgate.core.affinity.AffinityMap affinity;
     private final ScheduledExecutorService writer;
     /** Fingerprint → the secret as stored, so that a key is encrypted once, not at every write. */
     private final Map<String, String> storedSecrets = new ConcurrentHashMap<>();
@@ -98,6 +100,7 @@ public final class StatePersister implements AutoCloseable {
         this.configured = b.configured;
         this.cipher = b.cipher;
         this.health = b.health;
+        this.affinity = b.affinity;
         this.lastSettings = currentSettings == null ? null : currentSettings.get();
         this.writer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "gemgate-state-writer");
@@ -133,6 +136,14 @@ public final class StatePersister implements AutoCloseable {
             health.restore(s.health().stream().filter(h -> pool.find(h.fingerprint()) != null).toList());
         }
         int restoredTokens = restoreTokens(s.tokens());
+        if (affinity != null) {
+            for (StateSnapshot.AffinityRecord a : s.affinity()) {
+                if (pool.find(a.fingerprint()) != null) {
+                    affinity.apply(new io.gemgate.core.affinity.AffinityMap.Entry(a.name(), a.fingerprint(),
+                            a.project(), a.createdMillis(), a.expiresMillis(), a.owner(), a.meta()));
+                }
+            }
+        }
         boolean settings = restoreSettings(s.settings());
         log.info("state restored from {} ({}): {} of {} keys known, {} added at run time, {} edited, {} removed, "
                         + "{} user tokens, {}", file.primaryPath(), r.source(), matched, pool.keys().size(), added,
@@ -270,6 +281,9 @@ public final class StatePersister implements AutoCloseable {
         if (health != null) {
             dirty |= health.takeDirty();
         }
+        if (affinity != null) {
+            dirty |= affinity.takeDirty();
+        }
         if (currentSettings != null && !currentSettings.get().equals(lastSettings)) {
             dirty = true;
         }
@@ -335,8 +349,15 @@ public final class StatePersister implements AutoCloseable {
             String json = new String(SettingsCodec.encodeOverrides(settings, defaultSettings), StandardCharsets.UTF_8);
             overrides = json.equals("{}") ? "" : json;
         }
+        List<StateSnapshot.AffinityRecord> resources = new ArrayList<>();
+        if (affinity != null) {
+            for (io.gemgate.core.affinity.AffinityMap.Entry e : affinity.entries()) {
+                resources.add(new StateSnapshot.AffinityRecord(e.name(), e.keyId(), e.project(), e.createdMillis(),
+                        e.expiresMillis(), e.owner(), e.meta()));
+            }
+        }
         return new StateSnapshot(StateSnapshot.CURRENT_VERSION, base.savedAtMillis(), keys, added, edits,
-                tokenRecords, overrides, health == null ? List.of() : health.snapshot());
+                tokenRecords, overrides, health == null ? List.of() : health.snapshot(), resources);
     }
 
     /** Writes the state now, on the writer thread, and waits for it. */
@@ -371,6 +392,7 @@ public final class StatePersister implements AutoCloseable {
         private Map<String, KeySpec> configured;
         private KeyCipher cipher;
         private KeyHealthHistory health;
+        private io.gemgate.core.affinity.AffinityMap affinity;
 
         private Builder(KeyPool pool, StateFile file, Duration interval) {
             this.pool = requireNonNull(pool, "pool");
@@ -414,6 +436,12 @@ public final class StatePersister implements AutoCloseable {
         /** Encrypts the stored secrets of keys added at run time; null: stored as given. */
         public Builder cipher(KeyCipher keyCipher) {
             this.cipher = keyCipher;
+            return this;
+        }
+
+        /** Persist which key holds which file, cache, batch, store and upload session. */
+        public Builder affinity(io.gemgate.core.affinity.AffinityMap map) {
+            this.affinity = requireNonNull(map, "map");
             return this;
         }
 

@@ -40,7 +40,7 @@ import java.util.Objects;
  */
 public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys, List<AddedKey> addedKeys,
                             List<KeyEdit> keyEdits, List<TokenRecord> tokens, String settings,
-                            List<KeyHealth> health) {
+                            List<KeyHealth> health, List<AffinityRecord> affinity) {
 
     /** The newest format this code writes and the newest it can read; newer files are treated as corrupt. */
     public static final int CURRENT_VERSION = 2;
@@ -64,6 +64,13 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
         tokens = List.copyOf(Objects.requireNonNull(tokens, "tokens"));
         Objects.requireNonNull(settings, "settings");
         health = List.copyOf(Objects.requireNonNull(health, "health"));
+        affinity = List.copyOf(Objects.requireNonNull(affinity, "affinity"));
+    }
+
+    /** A snapshot without affinity entries (what files written before they were kept hold). */
+    public StateSnapshot(int version, long savedAtMillis, List<KeyRecord> keys, List<AddedKey> addedKeys,
+                         List<KeyEdit> keyEdits, List<TokenRecord> tokens, String settings, List<KeyHealth> health) {
+        this(version, savedAtMillis, keys, addedKeys, keyEdits, tokens, settings, health, List.of());
     }
 
     /** A snapshot without health history (what files written before it was kept hold). */
@@ -94,7 +101,8 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
 
     /** This snapshot with other key records (the rest unchanged). */
     public StateSnapshot withKeys(List<KeyRecord> newKeys) {
-        return new StateSnapshot(version, savedAtMillis, newKeys, addedKeys, keyEdits, tokens, settings, health);
+        return new StateSnapshot(version, savedAtMillis, newKeys, addedKeys, keyEdits, tokens, settings, health,
+                affinity);
     }
 
     /**
@@ -332,6 +340,29 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
     private static void requireNonNegative(String field, long value) {
         if (value < 0) {
             throw new IllegalArgumentException(field + " must be >= 0: " + value);
+        }
+    }
+
+    /**
+     * Which key holds a project-bound resource (issue 13, {@code io.gemgate.core.affinity.AffinityMap}).
+     *
+     * @param name          {@code files/abc}, {@code cachedContents/xyz}, {@code batches/b}, {@code fileSearchStores/s}
+     *                      or {@code upload_id/<id>}
+     * @param fingerprint   the holding key's fingerprint
+     * @param project       that key's project label, or ""
+     * @param createdMillis when it was recorded
+     * @param expiresMillis when it ends
+     * @param owner         the user token id that created it, or ""
+     * @param meta          what the OpenAI files routes keep about a file, or ""
+     */
+    public record AffinityRecord(String name, String fingerprint, String project, long createdMillis,
+                                 long expiresMillis, String owner, String meta) {
+        public AffinityRecord {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(fingerprint, "fingerprint");
+            project = project == null ? "" : project;
+            owner = owner == null ? "" : owner;
+            meta = meta == null ? "" : meta;
         }
     }
 }

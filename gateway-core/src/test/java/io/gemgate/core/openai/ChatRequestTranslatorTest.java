@@ -296,6 +296,14 @@ class ChatRequestTranslatorTest {
         assertThat(part).isEqualTo(json("{'inlineData':{'mimeType':'text/plain','data':'aGVsbG8='}}"));
     }
 
+    @Test
+    void fileIdBecomesFileDataNamingTheGeminiFile() {
+        JsonNode part = gemini("{'model':'m','messages':[{'role':'user','content':[{'type':'file',"
+                + "'file':{'file_id':'file-abc123'}}]}]}").at("/contents/0/parts/0");
+        assertThat(part).isEqualTo(json("{'fileData':{'fileUri':"
+                + "'https://generativelanguage.googleapis.com/v1beta/files/abc123'}}"));
+    }
+
     // -------------------- Parameters
     @Test
     void samplingParametersMapAndClamp() {
@@ -787,7 +795,7 @@ class ChatRequestTranslatorTest {
                         + "'input_audio':{'data':'AA==','format':'midi'}}]}]}",
                         "messages[0].content[0].input_audio.format"),
                 arguments("{'model':'m','messages':[{'role':'user','content':[{'type':'file',"
-                        + "'file':{'file_id':'file-abc'}}]}]}", "messages[0].content[0].file.file_id"),
+                        + "'file':{'file_id':'not a file id'}}]}]}", "messages[0].content[0].file.file_id"),
                 arguments("{'model':'m','messages':[{'role':'system','content':[{'type':'image_url',"
                         + "'image_url':{'url':'https://x/y.png'}}]},{'role':'user','content':'hi'}]}",
                         "messages[0].content[0].type"),

@@ -118,6 +118,7 @@ public final class AdminApi {
             case "settings" -> seg.length == 1 ? settings(method, body) : notFound(method, path);
             case "stats" -> seg.length == 1 && expect(method, "GET") ? stats(query) : notFound(method, path);
             case "exits" -> seg.length == 1 && expect(method, "GET") ? exits() : notFound(method, path);
+            case "affinity" -> seg.length == 1 && expect(method, "GET") ? affinity() : notFound(method, path);
             default -> notFound(method, path);
         };
     }
@@ -147,7 +148,7 @@ public final class AdminApi {
                     "POST /admin/api/keys/cleanup", "POST /admin/api/keys/remove-unhealthy", "GET /admin/api/tokens",
                     "POST /admin/api/tokens", "GET /admin/api/tokens/{id}", "PATCH /admin/api/tokens/{id}",
                     "DELETE /admin/api/tokens/{id}", "GET /admin/api/settings", "PATCH /admin/api/settings",
-                    "GET /admin/api/stats", "GET /admin/api/exits")) {
+                    "GET /admin/api/stats", "GET /admin/api/exits", "GET /admin/api/affinity")) {
                 g.writeString(r);
             }
             g.writeEndArray();
@@ -194,6 +195,52 @@ public final class AdminApi {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    // -------------------------------------------------------------------------------------------------- affinity
+
+    /**
+     * {@code {"limit","size","entries":[{"resource","key","keyId","project","owner","created","expires"}],
+     * "stats":{"hits","recorded","lookups","lookupCalls","failures":{reason:n}}}}: which key holds which file, cache,
+     * batch, store and upload session (issue 13); keys masked.
+     */
+    private AdminResponse affinity() {
+        io.gemgate.core.affinity.AffinityMap map = gw.affinity();
+        io.gemgate.core.affinity.AffinityStats st = gw.affinityStats();
+        List<io.gemgate.core.affinity.AffinityMap.Entry> entries = map.entries();
+        return AdminJson.respond(200, g -> {
+            g.writeStartObject();
+            g.writeNumberField("limit", map.maxEntries());
+            g.writeNumberField("size", entries.size());
+            g.writeArrayFieldStart("entries");
+            for (io.gemgate.core.affinity.AffinityMap.Entry e : entries) {
+                ApiKey k = gw.pool().find(e.keyId());
+                g.writeStartObject();
+                g.writeStringField("resource", e.name());
+                g.writeStringField("kind", e.kind());
+                g.writeStringField("key", k == null ? "(removed)" : k.masked());
+                g.writeStringField("keyId", e.keyId());
+                g.writeStringField("project", e.project());
+                g.writeStringField("owner", e.owner());
+                AdminJson.instant(g, "created", e.createdMillis());
+                AdminJson.instant(g, "expires", e.expiresMillis());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeObjectFieldStart("stats");
+            g.writeNumberField("hits", st.hits());
+            g.writeNumberField("recorded", st.recordedCount());
+            g.writeNumberField("lookups", st.lookups());
+            g.writeNumberField("lookupCalls", st.lookupCalls());
+            g.writeObjectFieldStart("failures");
+            for (io.gemgate.core.affinity.AffinityStats.Failure f : io.gemgate.core.affinity.AffinityStats.Failure
+                    .values()) {
+                g.writeNumberField(f.label(), st.failures(f));
+            }
+            g.writeEndObject();
+            g.writeEndObject();
             g.writeEndObject();
         });
     }
@@ -264,6 +311,7 @@ public final class AdminApi {
         Map<String, Long> invalidSince = invalidSince();
         long now = gw.now();
         int minChecks = gw.settings().minChecksPerDay();
+        Map<String, Integer> held = gw.affinity().countByKey();
         return AdminJson.respond(200, g -> {
             Map<String, Integer> counts = new java.util.LinkedHashMap<>();
             for (io.gemgate.core.keys.KeyStatus.State s : io.gemgate.core.keys.KeyStatus.State.values()) {
@@ -275,7 +323,7 @@ public final class AdminApi {
             for (ApiKey k : keys) {
                 counts.merge(KeyViews.summary(pool, k, models).state().label(), 1, Integer::sum);
                 KeyViews.write(g, pool, k, models, invalidSince.getOrDefault(k.id(), 0L), prober, now, minChecks,
-                        gw.exits());
+                        held.getOrDefault(k.id(), 0), gw.exits());
             }
             g.writeEndArray();
             g.writeObjectFieldStart("counts");
@@ -293,8 +341,9 @@ public final class AdminApi {
         long since = k.isInvalid() ? invalidSince().getOrDefault(k.id(), 0L) : 0;
         long now = gw.now();
         int minChecks = gw.settings().minChecksPerDay();
+        int held = gw.affinity().countByKey().getOrDefault(k.id(), 0);
         return AdminJson.respond(status, g -> KeyViews.write(g, pool, k, models, since, prober, now, minChecks,
-                gw.exits()));
+                held, gw.exits()));
     }
 
     /** When each invalid key was found invalid: from the pool's persisted view (admin calls only, not the hot path). */

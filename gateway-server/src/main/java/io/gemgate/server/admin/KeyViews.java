@@ -22,6 +22,7 @@ import java.util.List;
  *  "enabled":true,"removed":false,
  *  "status":"cooling","reason":"cooling down","model":"gemini-2.5-pro","until":"2026-...Z","untilMillis":...,
  *  "invalidSince":null,"invalidSinceMillis":0,
+ *  "resources":2,
  *  "health":{"score":0.93,"successRate":0.97,"latencyMillis":412.5,"lastFailureAt":"..."},
  *  "today":{"requests":12,"successes":11,"failures":1,"rateLimited":1,"promptTokens":..,"outputTokens":..,
  *           "tokens":..,"successRate":0.9167},
@@ -82,12 +83,6 @@ final class KeyViews {
     }
 
     /**
-     * Writes one key.
-     *
-     * @param invalidSinceMillis when it was found invalid, 0 when valid or unknown
-     * @param minChecks          the live {@code minChecksPerDay}: what makes a day bad
-     */
-    /**
      * The key's egress: {@code proxy} as configured (empty, {@code direct}, or its URL masked), {@code exit} the exit
      * it is pinned to ({@code host:port}, or {@code direct}), {@code exitNow} the one it uses now (another while its
      * own fails or cools; null when none may carry it).
@@ -106,8 +101,14 @@ final class KeyViews {
         }
     }
 
+    /**
+     * Writes one key.
+     *
+     * @param invalidSinceMillis when it was found invalid, 0 when valid or unknown
+     * @param minChecks          the live {@code minChecksPerDay}: what makes a day bad
+     */
     static void write(JsonGenerator g, KeyPool pool, ApiKey k, List<ModelRef> models, long invalidSinceMillis,
-                      KeyProber prober, long now, int minChecks, io.gemgate.core.egress.Exits exits)
+                      KeyProber prober, long now, int minChecks, int resources, io.gemgate.core.egress.Exits exits)
             throws IOException {
         KeyHealthHistory history = prober == null ? null : prober.cleanup().history();
         g.writeStartObject();
@@ -116,6 +117,7 @@ final class KeyViews {
         g.writeStringField("label", k.label());
         g.writeStringField("project", k.project());
         g.writeNumberField("weight", k.weight());
+        g.writeNumberField("resources", resources); // files, caches, batches, stores it holds (issue 13)
         g.writeNumberField("tier", k.tier());
         g.writeArrayFieldStart("groups");
         for (String group : k.groups()) {

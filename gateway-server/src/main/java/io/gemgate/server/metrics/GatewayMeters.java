@@ -154,6 +154,30 @@ public final class GatewayMeters {
      */
     public static final String KEYS_SET_ASIDE_BRAKE_ENGAGED = "gemgate.keys.setaside.brake.engaged";
 
+    /** Prefix of the key affinity meters (issue 13). */
+    public static final String AFFINITY_PREFIX = "gemgate.affinity.";
+
+    /** Counter {@code gemgate_affinity_hits_total}: requests sent to the key that holds what they reference. */
+    public static final String AFFINITY_HITS = "gemgate.affinity.hits";
+
+    /** Counter {@code gemgate_affinity_recorded_total}: resources created through the gateway and recorded. */
+    public static final String AFFINITY_RECORDED = "gemgate.affinity.recorded";
+
+    /** Counter {@code gemgate_affinity_lookups_total}: owner lookups of resources without a record. */
+    public static final String AFFINITY_LOOKUPS = "gemgate.affinity.lookups";
+
+    /** Counter {@code gemgate_affinity_lookup_calls_total}: metadata calls ({@code GET files/x}) of owner lookups. */
+    public static final String AFFINITY_LOOKUP_CALLS = "gemgate.affinity.lookup.calls";
+
+    /**
+     * Counter {@code gemgate_affinity_failures_total}, tag {@value #REASON}: {@code conflict}, {@code owner_cooling},
+     * {@code owner_exhausted}, {@code owner_unavailable}, {@code not_found}, {@code lookup_failed}, {@code full}.
+     */
+    public static final String AFFINITY_FAILURES = "gemgate.affinity.failures";
+
+    /** Gauge {@code gemgate_affinity_entries}: entries in the affinity map. */
+    public static final String AFFINITY_ENTRIES = "gemgate.affinity.entries";
+
     /** Gauge {@code gemgate_keys_usable}, tag {@value #MODEL}: keys that could serve the model now. */
     public static final String KEYS_USABLE = "gemgate.keys.usable";
 

@@ -207,6 +207,39 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
         return this;
     }
 
+    /** The affinity meters ({@code gemgate_affinity_*}), replacing those of a previous start. */
+    @Override
+    public synchronized void affinity(io.gemgate.core.affinity.AffinityStats stats,
+                                      io.gemgate.core.affinity.AffinityMap map) {
+        for (Meter m : registry.getMeters()) {
+            if (m.getId().getName().startsWith(GatewayMeters.AFFINITY_PREFIX)) {
+                registry.remove(m);
+            }
+        }
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.AFFINITY_HITS, stats,
+                io.gemgate.core.affinity.AffinityStats::hits)
+                .description("Requests sent to the key that holds the file, cache, batch or store they reference")
+                .register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.AFFINITY_RECORDED, stats,
+                io.gemgate.core.affinity.AffinityStats::recordedCount)
+                .description("Resources created through the gateway and recorded with their key").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.AFFINITY_LOOKUPS, stats,
+                io.gemgate.core.affinity.AffinityStats::lookups)
+                .description("Owner lookups of resources without a record").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.AFFINITY_LOOKUP_CALLS, stats,
+                io.gemgate.core.affinity.AffinityStats::lookupCalls)
+                .description("Metadata calls made by owner lookups").register(registry);
+        for (io.gemgate.core.affinity.AffinityStats.Failure f : io.gemgate.core.affinity.AffinityStats.Failure
+                .values()) {
+            io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.AFFINITY_FAILURES, stats,
+                    s -> s.failures(f)).tag(GatewayMeters.REASON, f.label())
+                    .description("Requests refused because of where what they reference is held").register(registry);
+        }
+        Gauge.builder(GatewayMeters.AFFINITY_ENTRIES, map, io.gemgate.core.affinity.AffinityMap::size)
+                .description("Entries in the affinity map (resource -> key)").strongReference(true)
+                .register(registry);
+    }
+
     /** Binds Netty's event executor meters to the groups, replacing those of a previous start. */
     @Override
     public synchronized void eventLoops(Map<String, EventLoopGroup> groups) {

@@ -106,6 +106,9 @@ public abstract class Exchange implements UpstreamListener {
     private FullHttpResponse lastError;
     private Verdict lastVerdict;
     private boolean paused;
+    /** The key that holds what this request references (issue 13), or null: any key. */
+    private ApiKey pinned;
+    private String pinnedResource;
     /** An upstream refused one of this request's keys as invalid (at most one is set aside per request). */
     private boolean refusedKey;
     /** Time this request already spent waiting for a key to free (failover.maxWait). */
@@ -182,24 +185,259 @@ public abstract class Exchange implements UpstreamListener {
 
     // ------------------------------------------------------------------------------------------------ attempts
 
-    /** Starts the first attempt. */
+    /**
+     * Starts the first attempt: with the key that holds what the request references, when it references a file,
+     * cache, batch, store or upload session (issue 13), else with the pool's pick.
+     */
     public void start() {
         groups = gw.pool().groups(gw.settings().groupsFor(model.name()),
                 user == null ? null : user.limits().keyGroups());
+        java.util.List<String> refs = affinityReferences();
+        if (refs == null) {
+            nextAttempt();
+            return;
+        }
+        routeByAffinity(refs, false);
+    }
+
+    /**
+     * The project-bound resources this request acts on or references ({@code files/abc} ...), or null for none. By
+     * default, the references in a translated chat completion's Gemini body ({@code file_id} parts become
+     * {@code fileData}); the native pass-through adds its path and upload session.
+     */
+    protected java.util.List<String> affinityReferences() {
+        return io.gemgate.core.metrics.GatewayEvents.OPENAI_CHAT.equals(route)
+                ? io.gemgate.core.affinity.ReferenceScanner.scan(body) : null;
+    }
+
+    private void routeByAffinity(java.util.List<String> refs, boolean looked) {
+        io.gemgate.core.affinity.AffinityMap map = gw.affinity();
+        io.gemgate.core.affinity.AffinityMap.Entry holder = null;
+        java.util.List<String> unknown = null;
+        String user = userId();
+        for (String n : refs) {
+            io.gemgate.core.affinity.AffinityMap.Entry e = map.get(n);
+            if (e != null && !user.isEmpty() && !user.equals(e.owner()) && !n.startsWith(io.gemgate.core.affinity.AffinityMap.UPLOAD)) {
+                // Per-user scoping: a user token sees and uses only what it created (issue 13 item 7).
+                gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.NOT_FOUND);
+                notFound(n, " It was created with another token of this gateway.");
+                return;
+            }
+            if (e == null) {
+                if (!n.startsWith(io.gemgate.core.affinity.AffinityMap.UPLOAD)) {
+                    unknown = unknown == null ? new java.util.ArrayList<>(2) : unknown;
+                    unknown.add(n);
+                }
+                continue;
+            }
+            if (holder == null) {
+                holder = e;
+            } else if (!sameHolder(holder, e)) {
+                gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.CONFLICT);
+                respondError(400, "This request references " + holder.name() + " (held by key "
+                        + masked(holder.keyId()) + ") and " + e.name() + " (held by key " + masked(e.keyId())
+                        + "): they belong to different Cloud projects (Gemini binds each to the project of the key that "
+                        + "created it), so no key can use both. Use resources created with the same key, or create "
+                        + "them again together.", -1);
+                return;
+            }
+        }
+        if (unknown != null && !looked) {
+            java.util.List<String> refsFinal = refs;
+            OwnerLookup.find(gw, ctx.channel().eventLoop(), unknown, userId(), r -> afterLookup(refsFinal, r));
+            return;
+        }
+        if (holder == null) {
+            nextAttempt();
+            return;
+        }
+        ApiKey k = gw.pool().find(holder.keyId());
+        if (k == null) {
+            gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_UNAVAILABLE);
+            respondError(503, holder.name() + " is held by a key that is no longer in this gateway's pool; it cannot "
+                    + "be used through another key (files, cached contents, batches and stores stay with the Cloud "
+                    + "project of the key that created them). Create it again.", -1);
+            return;
+        }
+        gw.affinityStats().hit();
+        pin(k, holder.name());
         nextAttempt();
     }
 
-    private void nextAttempt() {
-        if (attempts.count() > 0 && pastDeadline()) {
-            noKeyLeft();
+    private void afterLookup(java.util.List<String> refs, OwnerLookup.Result r) {
+        if (!isAcquiring()) {
+            return; // the client left meanwhile
+        }
+        if (!r.missing().isEmpty()) {
+            String n = r.missing().get(0);
+            if (r.unsure()) {
+                gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.LOOKUP_FAILED);
+                respondError(503, "Gemgate could not find which of its keys holds " + n + ": some of the keys it "
+                        + "asked did not answer. Retry in a moment.", 5);
+                return;
+            }
+            gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.NOT_FOUND);
+            notFound(n, " None of this gateway's keys holds " + n + " (asked one key per project; each file, "
+                    + "cached content, batch and store belongs to the Cloud project of the key that created it"
+                    + (n.startsWith("files/") ? ", and files expire 48 hours after upload" : "") + ").");
             return;
         }
-        key = gw.pool().acquire(model, groups, attempts);
+        routeByAffinity(refs, true);
+    }
+
+    /** Google's answer for a resource the caller may not see: 403 for files and caches, else 404; plus {@code why}. */
+    private void notFound(String n, String why) {
+        String id = n.substring(n.indexOf('/') + 1);
+        if (!io.gemgate.core.metrics.GatewayEvents.NATIVE.equals(route) && n.startsWith("files/")) {
+            respondError(404, "No such File object: file-" + id + "." + why, -1); // OpenAI's answer
+        } else if (n.startsWith("files/")) {
+            respondError(403, "You do not have permission to access the File " + id + " or it may not exist." + why,
+                    -1);
+        } else if (n.startsWith("cachedContents/")) {
+            respondError(403, "CachedContent not found (or permission denied)." + why, -1);
+        } else {
+            respondError(404, "Requested entity was not found." + why, -1);
+        }
+    }
+
+    private static boolean sameHolder(io.gemgate.core.affinity.AffinityMap.Entry a, io.gemgate.core.affinity.AffinityMap.Entry b) {
+        return a.keyId().equals(b.keyId()) || (!a.project().isEmpty() && a.project().equals(b.project()));
+    }
+
+    private String masked(String keyId) {
+        ApiKey k = gw.pool().find(keyId);
+        return k == null ? "(removed)" : k.masked();
+    }
+
+
+    private void nextAttempt() {
+        if (attempts.count() > 0 && pastDeadline()) {
+            if (pinned != null) {
+                holderCannotServe();
+            } else {
+                noKeyLeft();
+            }
+            return;
+        }
+        key = pinned != null ? gw.pool().acquireKey(pinned, model, attempts) : gw.pool().acquire(model, groups, attempts);
         if (key == null) {
-            noKeyLeft();
+            if (pinned != null) {
+                holderCannotServe();
+            } else {
+                noKeyLeft();
+            }
             return;
         }
         send();
+    }
+
+    /**
+     * Sends every attempt of this request to {@code holder} (or a key of its project): the request references
+     * {@code resource}, which Gemini binds to that key's Cloud project (issue 13). Call before {@link #start}.
+     */
+    protected final void pin(ApiKey holder, String resource) {
+        this.pinned = holder;
+        this.pinnedResource = resource;
+    }
+
+    /** The request body (owned by the exchange: read it, do not release it). */
+    protected final ByteBuf body() {
+        return body;
+    }
+
+    /** True until the first attempt starts (and while waiting for a key): the exchange has not answered yet. */
+    protected final boolean isAcquiring() {
+        return phase == Phase.ACQUIRING;
+    }
+
+    /** The key this request is pinned to, or null. */
+    protected final ApiKey pinned() {
+        return pinned;
+    }
+
+    /** The user token id of the request, or "" (the shared token). */
+    protected final String userId() {
+        return user == null ? "" : user.id();
+    }
+
+    /**
+     * The holder of a resource this request references cannot serve it now (issue 13 item 4): cooling down, wait
+     * within failover.maxWait, else 429 with Retry-After; exhausted for the day, invalid, disabled or removed: a
+     * clear error naming the resource and why. Never another project's key: it would answer 403.
+     */
+    private void holderCannotServe() {
+        KeyPool pool = gw.pool();
+        ApiKey h = pinned;
+        for (ApiKey m : pinned.projectKeys()) { // a key of its project that is only resting says more
+            if (m.isEnabled() && !m.isRemoved() && !m.isInvalid()
+                    && (h.isRemoved() || !h.isEnabled() || h.isInvalid())) {
+                h = m;
+            }
+        }
+        long now = gw.now();
+        io.gemgate.core.affinity.AffinityStats stats = gw.affinityStats();
+        String who = pinnedResource + " is held by key " + h.masked()
+                + (h.project().isEmpty() ? "" : " (project " + h.project() + ")");
+        String why = " (files, cached contents, batches and stores stay with the Cloud project of the key that "
+                + "created them)";
+        if (h.isRemoved() || !h.isEnabled() || h.isInvalid()) {
+            String state = h.isRemoved() ? "removed from the pool" : !h.isEnabled() ? "disabled"
+                    : "refused by the upstream as invalid (" + h.invalidReason() + ")";
+            stats.failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_UNAVAILABLE);
+            releaseLastError();
+            respondError(503, who + ", which is " + state + "; it cannot be used through another key" + why
+                    + ". Create it again.", -1);
+            return;
+        }
+        long exhausted = pool.exhaustedUntil(h, model);
+        if (exhausted > now) {
+            stats.failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_EXHAUSTED);
+            releaseLastError();
+            long seconds = Math.max(1, (exhausted - now + 999) / 1000);
+            respondError(503, who + ", which has spent its daily quota for " + model.name() + "; retry after the "
+                    + "daily reset in " + seconds + "s" + why + ".", seconds);
+            return;
+        }
+        long cooling = pool.cooldownUntil(h, model);
+        if (cooling > now) {
+            long maxWait = gw.settings().failoverMaxWait().toMillis();
+            long delay = cooling - now;
+            if (maxWait > 0 && waitedMillis + delay <= maxWait) {
+                waitedMillis += delay;
+                phase = Phase.ACQUIRING;
+                attempts = new KeyAttempts(gw.pool().maxAttempts()); // the same key, once it is free again
+                ctx.executor().schedule(() -> {
+                    if (phase == Phase.ACQUIRING) {
+                        nextAttempt();
+                    }
+                }, delay, TimeUnit.MILLISECONDS);
+                return;
+            }
+            stats.failure(io.gemgate.core.affinity.AffinityStats.Failure.OWNER_COOLING);
+            releaseLastError();
+            long seconds = Math.max(1, (delay + 999) / 1000);
+            respondError(429, who + ", which is cooling down for " + model.name() + "; retry in " + seconds + "s"
+                    + why + ".", seconds);
+            return;
+        }
+        // It could serve, but this request has tried it already: the upstream's own answer, or why there was none.
+        VerdictKind last = lastVerdict == null ? null : lastVerdict.kind();
+        if (lastError != null) {
+            useLastError();
+        } else if (last == VerdictKind.CONNECT_FAILURE) {
+            respondError(502, "upstream unreachable with the key that holds " + pinnedResource, -1);
+        } else if (last == VerdictKind.TIMEOUT) {
+            respondError(504, "upstream did not answer in time with the key that holds " + pinnedResource, -1);
+        } else {
+            respondError(502, "upstream answered nothing usable with the key that holds " + pinnedResource, -1);
+        }
+    }
+
+    private void releaseLastError() {
+        if (lastError != null) {
+            lastError.release();
+            lastError = null;
+        }
     }
 
     /**

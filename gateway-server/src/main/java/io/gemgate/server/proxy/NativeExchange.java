@@ -1,6 +1,14 @@
 package io.gemgate.server.proxy;
 
+import io.gemgate.core.affinity.AffinityMap;
+import io.gemgate.core.affinity.AffinityPaths;
+import io.gemgate.core.affinity.AffinityStats;
+import io.gemgate.core.affinity.AnswerFields;
+import io.gemgate.core.affinity.ReferenceScanner;
 import io.gemgate.core.json.NativeBodyRewriter;
+import io.gemgate.core.keys.ApiKey;
+import java.util.ArrayList;
+import java.util.List;
 import io.gemgate.core.json.UsageScanner;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.route.NativePath;
@@ -87,6 +95,18 @@ public final class NativeExchange extends Exchange {
     /** The client's answer is chunked by the gateway (the upstream's had no length, the client speaks 1.1). */
     private boolean chunkOut;
     private final EventCounter newlines = new EventCounter();
+    /** Native path without the query, and the query without {@code key}. */
+    private final String path;
+    private final String query;
+    /** What a successful answer creates, changes or removes (issue 13). */
+    private final AffinityPaths.Effect effect;
+    /** The resource the path acts on ({@code files/abc}), or null. */
+    private final String pathResource;
+    /** The answer's bytes, kept for the calls whose answer names what they created (small and rare); else null. */
+    private byte[] answer;
+    private int answerLen;
+    private static final int MAX_ANSWER = 256 * 1024;
+    private static final long HOUR = 3_600_000L;
 
     /** Counts SSE event ends (a blank line: two line feeds with only CRs between) across chunks. */
     private static final class EventCounter implements io.netty.util.ByteProcessor {
@@ -115,6 +135,132 @@ public final class NativeExchange extends Exchange {
         this.upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
         this.requestHead = upstreamHead(request, upstreamUri);
         this.clientHost = request.headers().get(HttpHeaderNames.HOST);
+        this.path = path;
+        this.query = queryWithoutKey;
+        this.effect = AffinityPaths.effect(method.name(), path);
+        this.pathResource = AffinityPaths.resource(path);
+    }
+
+    // ------------------------------------------------------------------------------------------------- affinity
+
+    /**
+     * Issue 13: a request that acts on or references a file, cache, batch, store or upload session goes to the key
+     * that holds it (see {@link AffinityMap}). Requests that reference nothing start at once; their body is scanned
+     * only on the generation, counting, embedding, batch and cache-creation calls ({@link ReferenceScanner}).
+     */
+    @Override
+    public void start() {
+        AffinityMap map = gw.affinity();
+        if (creates() && map.isFull()) {
+            gw.affinityStats().failure(AffinityStats.Failure.FULL);
+            respondError(503, "Gemgate cannot record which key holds what this call would create: its affinity map "
+                    + "is full (" + map.maxEntries() + " live entries). Delete files, caches, batches or stores that "
+                    + "are no longer needed, or wait for some to expire.", 60);
+            return;
+        }
+        super.start();
+    }
+
+    @Override
+    protected List<String> affinityReferences() {
+        List<String> refs = null;
+        if (pathResource != null) {
+            refs = new ArrayList<>(2);
+            refs.add(pathResource);
+        }
+        String uploadId = AffinityPaths.uploadId(query);
+        if (uploadId != null) {
+            refs = refs == null ? new ArrayList<>(2) : refs;
+            refs.add(AffinityMap.UPLOAD + uploadId);
+        }
+        if (AffinityPaths.mayReference(method.name(), path)) {
+            List<String> found = ReferenceScanner.scan(body());
+            if (found != null) {
+                refs = refs == null ? new ArrayList<>(found.size()) : refs;
+                for (String n : found) {
+                    if (!refs.contains(n)) {
+                        refs.add(n);
+                    }
+                }
+            }
+        }
+        return refs;
+    }
+
+    /** True when a successful answer records a new entry. */
+    private boolean creates() {
+        return effect == AffinityPaths.Effect.UPLOAD || effect == AffinityPaths.Effect.CREATE_CACHE
+                || effect == AffinityPaths.Effect.CREATE_BATCH || effect == AffinityPaths.Effect.CREATE_STORE;
+    }
+
+    /** Records what a successful answer created, changed or removed (the key that served it holds it). */
+    private void applyEffect(AnswerFields f) {
+        AffinityMap map = gw.affinity();
+        long now = gw.now();
+        switch (effect) {
+            case UPLOAD -> {
+                if (f.name() != null && f.name().startsWith("files/")) {
+                    recordEntry(f.name(), f.expiresMillis() > now ? f.expiresMillis()
+                            : now + OwnerLookup.FILE_LIFE_MILLIS);
+                    String uploadId = AffinityPaths.uploadId(query);
+                    if (uploadId != null) {
+                        map.remove(AffinityMap.UPLOAD + uploadId);
+                    }
+                }
+            }
+            case CREATE_CACHE -> {
+                if (f.name() != null && f.name().startsWith("cachedContents/")) {
+                    recordEntry(f.name(), f.expiresMillis() > now ? f.expiresMillis() : now + HOUR);
+                }
+            }
+            case CREATE_BATCH -> {
+                if (f.name() != null && f.name().startsWith("batches/")) {
+                    recordEntry(f.name(), now + 7 * 24 * HOUR); // until seen finished (GET_BATCH), at most a week
+                }
+            }
+            case CREATE_STORE -> {
+                if (f.name() != null && f.name().startsWith("fileSearchStores/")) {
+                    recordEntry(f.name(), now + 365 * 24 * HOUR); // stores live until deleted
+                }
+            }
+            case PATCH_CACHE -> {
+                if (f.expiresMillis() > 0) {
+                    map.expires(pathResource, f.expiresMillis());
+                }
+            }
+            case GET_BATCH -> {
+                if (f.isFinished() && map.get(pathResource) != null) {
+                    map.expires(pathResource, now + 48 * HOUR); // finished: a grace to read its results
+                }
+                for (String file : f.resultFiles()) {
+                    recordEntry(file, now + OwnerLookup.FILE_LIFE_MILLIS);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private void recordEntry(String name, long expiresMillis) {
+        if (gw.affinity().record(new AffinityMap.Entry(name, key.id(), key.project(), gw.now(), expiresMillis,
+                userId()))) {
+            gw.affinityStats().recorded();
+        } else {
+            gw.affinityStats().failure(AffinityStats.Failure.FULL);
+        }
+    }
+
+    /** The upload session a resumable upload's start handed out: it stays with the key that started it. */
+    private void recordUploadSession(UpstreamHead head) {
+        String url = head.get(UPLOAD_URL);
+        if (url == null) {
+            return;
+        }
+        int q = url.indexOf('?');
+        String id = q < 0 ? null : AffinityPaths.uploadId(url.substring(q + 1));
+        if (id != null) {
+            recordEntry(AffinityMap.UPLOAD + id, gw.now() + 48 * HOUR);
+        }
     }
 
     /**
@@ -201,6 +347,19 @@ public final class NativeExchange extends Exchange {
      */
     @Override
     protected void onHead(UpstreamHead head) {
+        if (status < 300) {
+            if (effect == AffinityPaths.Effect.UPLOAD) {
+                recordUploadSession(head);
+            }
+            if (effect == AffinityPaths.Effect.DELETE) {
+                gw.affinity().remove(pathResource);
+            }
+            if (effect != AffinityPaths.Effect.NONE && effect != AffinityPaths.Effect.DELETE) {
+                answer = new byte[1024];
+            }
+        } else if (status == 404 && pathResource != null && pinned() != null) {
+            gw.affinity().remove(pathResource); // the holder no longer has it
+        }
         // A bodiless answer (to a HEAD, a 204 or a 304) keeps whatever Content-Length it declares.
         boolean length = head.isBodyless() || (!head.isChunked() && head.contentLength() >= 0);
         if (!length && !head.isBodyless()) {
@@ -292,6 +451,9 @@ public final class NativeExchange extends Exchange {
         if (status < 300) {
             usage.scan(b);
         }
+        if (answer != null) {
+            keepAnswer(b, content instanceof LastHttpContent);
+        }
         if (sse) {
             newlines.events = 0;
             b.forEachByte(newlines);
@@ -324,6 +486,24 @@ public final class NativeExchange extends Exchange {
         }
     }
 
+    /** Copies the answer's bytes (up to {@value #MAX_ANSWER}); at its end, records what it created. */
+    private void keepAnswer(ByteBuf b, boolean last) {
+        int n = Math.min(b.readableBytes(), MAX_ANSWER - answerLen);
+        if (n > 0) {
+            if (answer.length < answerLen + n) {
+                answer = java.util.Arrays.copyOf(answer, Math.min(MAX_ANSWER, Math.max(answerLen + n,
+                        answer.length * 2)));
+            }
+            b.getBytes(b.readerIndex(), answer, answerLen, n);
+            answerLen += n;
+        }
+        if (last) {
+            AnswerFields f = AnswerFields.parse(answer, answerLen);
+            answer = null;
+            applyEffect(f);
+        }
+    }
+
     private static void writeChunkSize(ChannelHandlerContext raw, int size) {
         ByteBuf line = raw.alloc().directBuffer(10);
         ByteBufUtil.writeAscii(line, Integer.toHexString(size));
@@ -337,6 +517,10 @@ public final class NativeExchange extends Exchange {
      */
     @Override
     protected void onUpstreamError(FullHttpResponse error, Verdict verdict) {
+        int code = error.status().code();
+        if ((code == 403 || code == 404) && pathResource != null && pinned() != null) {
+            gw.affinity().remove(pathResource); // the holder no longer has it (deleted or expired outside)
+        }
         HttpHeaders h = filter(error.headers(), DROP_RESPONSE);
         h.remove(HttpHeaderNames.CONTENT_LENGTH);
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, error.content().readableBytes());

@@ -51,6 +51,24 @@ public final class OpenAiJsonExchange extends Exchange {
         default OpenAiError error(int status, byte[] body) {
             return OpenAiErrors.fromGemini(status, body);
         }
+
+        /** Request headers of call {@code i} besides the JSON content type of a POST (e.g. an upload's). */
+        default java.util.Map<String, String> headers(int i) {
+            return java.util.Map.of();
+        }
+
+        /** The project-bound resources the calls act on (issue 13): they go to the key that holds them. */
+        default List<String> references() {
+            return null;
+        }
+
+        /** Every call succeeded with {@code key}; before {@link #answer} (what the key now holds is recorded here). */
+        default void served(io.gemgate.core.keys.ApiKey key, List<byte[]> bodies) {
+        }
+
+        /** The caller's user token id ("" for the shared token), told before anything else. */
+        default void caller(String userId) {
+        }
     }
 
     private final Plan plan;
@@ -70,6 +88,7 @@ public final class OpenAiJsonExchange extends Exchange {
         if (plan.method().equals(HttpMethod.POST)) {
             h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         }
+        plan.headers(call).forEach(h::set);
         return new DefaultHttpRequest(HttpVersion.HTTP_1_1, plan.method(), plan.uri(call), h);
     }
 
@@ -99,11 +118,33 @@ public final class OpenAiJsonExchange extends Exchange {
         }
         byte[] json;
         try {
+            plan.served(key, bodies);
             json = plan.answer(bodies);
         } catch (RuntimeException e) {
             sendError(OpenAiErrors.serverError(502, "upstream answer could not be read: " + e.getMessage()));
             return;
         }
+        sendAnswer(json);
+    }
+
+    /** A plan without upstream calls ({@link Plan#calls()} 0) is answered at once. */
+    @Override
+    public void start() {
+        plan.caller(userId());
+        if (plan.calls() == 0) {
+            phase = Phase.BODY;
+            sendAnswer(plan.answer(List.of()));
+            return;
+        }
+        super.start();
+    }
+
+    @Override
+    protected List<String> affinityReferences() {
+        return plan.references();
+    }
+
+    private void sendAnswer(byte[] json) {
         status = 200;
         wrote(json.length);
         FullHttpResponse r = new DefaultFullHttpResponse(clientVersion, HttpResponseStatus.OK,
@@ -111,7 +152,7 @@ public final class OpenAiJsonExchange extends Exchange {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
         connectionHeader(r);
-        finish(Verdict.SUCCESS, 0, 0, r);
+        finish(key == null ? null : Verdict.SUCCESS, 0, 0, r); // no key: answered without an upstream call
     }
 
     @Override

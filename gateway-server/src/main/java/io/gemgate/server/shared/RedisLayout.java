@@ -163,6 +163,37 @@ final class RedisLayout {
         return prefix + "settings";
     }
 
+    /**
+     * Hash: resource name ({@code files/abc}, {@code upload_id/...}) → {@code keyFingerprint|project|createdMillis|
+     * expiresMillis|owner|meta}: which key holds it (issue 13). Expired fields are deleted by the full read.
+     */
+    String affinity() {
+        return prefix + "affinity";
+    }
+
+    static String affinityValue(io.gemgate.core.affinity.AffinityMap.Entry e) {
+        return e.keyId() + SEP + clean(e.project()) + SEP + e.createdMillis() + SEP + e.expiresMillis() + SEP
+                + clean(e.owner()) + SEP + e.meta(); // meta last: it may hold the separator
+    }
+
+    /** The entry a {@link #affinityValue} value describes, or null when it is not one. */
+    static io.gemgate.core.affinity.AffinityMap.Entry parseAffinity(String name, String value) {
+        String[] p = value.split("\\|", 6);
+        if (p.length < 5) {
+            return null;
+        }
+        try {
+            return new io.gemgate.core.affinity.AffinityMap.Entry(name, p[0], p[1], Long.parseLong(p[2]),
+                    Long.parseLong(p[3]), p[4], p.length == 6 ? p[5] : "");
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static String clean(String s) {
+        return s.replace(SEP, '_');
+    }
+
     /** Pub/sub channel of {@link SharedEvent}s. */
     String channel() {
         return channel;

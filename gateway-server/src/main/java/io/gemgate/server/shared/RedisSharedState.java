@@ -118,6 +118,8 @@ public final class RedisSharedState implements AutoCloseable {
     // Changes not yet written: filled by any thread, drained by the shared-state thread.
     private final Set<String> dirtyKeys = ConcurrentHashMap.newKeySet();
     private final Set<String> dirtyTokens = ConcurrentHashMap.newKeySet();
+    /** Resource names whose holder was recorded or removed here and not written yet (issue 13). */
+    private final Set<String> dirtyAffinity = ConcurrentHashMap.newKeySet();
     private final Set<Rest> dirtyRests = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean settingsDirty = new AtomicBoolean();
     // When each key state, token and the settings last changed, here or (as read from Redis) elsewhere: the newest
@@ -230,6 +232,19 @@ public final class RedisSharedState implements AutoCloseable {
     private void start() {
         counters.baseline();
         pool.listener(poolListener);
+        gw.affinity().listener(new io.gemgate.core.affinity.AffinityMap.Listener() {
+            @Override
+            public void recorded(io.gemgate.core.affinity.AffinityMap.Entry e) {
+                dirtyAffinity.add(e.name());
+                wake();
+            }
+
+            @Override
+            public void removed(String name) {
+                dirtyAffinity.add(name);
+                wake();
+            }
+        });
         tokens.addListener(tokenListener);
         gw.addSettingsListener(settingsChanged());
         thread.scheduleWithFixedDelay(this::round, 0, SYNC_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
@@ -455,6 +470,9 @@ public final class RedisSharedState implements AutoCloseable {
         for (UserToken t : tokens.list()) {
             dirtyTokens.add(t.id());
         }
+        for (io.gemgate.core.affinity.AffinityMap.Entry e : gw.affinity().entries()) {
+            dirtyAffinity.add(e.name());
+        }
         settingsDirty.set(true);
     }
 
@@ -465,8 +483,9 @@ public final class RedisSharedState implements AutoCloseable {
         List<String> keys = drain(dirtyKeys);
         List<Rest> rests = drain(dirtyRests);
         List<String> toks = drain(dirtyTokens);
+        List<String> held = drain(dirtyAffinity);
         boolean settings = settingsDirty.getAndSet(false);
-        if (keys.isEmpty() && rests.isEmpty() && toks.isEmpty() && !settings) {
+        if (keys.isEmpty() && rests.isEmpty() && toks.isEmpty() && held.isEmpty() && !settings) {
             return;
         }
         try {
@@ -483,6 +502,12 @@ public final class RedisSharedState implements AutoCloseable {
             Map<String, RedisFuture<Long>> tokenPuts = new HashMap<>();
             for (String id : toks) {
                 writeToken(r, id, now, pending, tokenPuts);
+            }
+            for (String name : held) {
+                io.gemgate.core.affinity.AffinityMap.Entry e = gw.affinity().get(name);
+                pending.add(e == null ? r.hdel(layout.affinity(), name)
+                        : r.hset(layout.affinity(), name, RedisLayout.affinityValue(e)));
+                pending.add(r.publish(layout.channel(), SharedEvent.affinity(origin, name).encode()));
             }
             RedisFuture<Long> settingsPut = null;
             if (settings) {
@@ -510,6 +535,7 @@ public final class RedisSharedState implements AutoCloseable {
             dirtyKeys.addAll(keys);
             dirtyRests.addAll(rests);
             dirtyTokens.addAll(toks);
+            dirtyAffinity.addAll(held);
             if (settings) {
                 settingsDirty.set(true);
             }
@@ -665,6 +691,7 @@ public final class RedisSharedState implements AutoCloseable {
         RedisFuture<Map<String, String>> tokensF = r.hgetall(layout.tokens());
         RedisFuture<Map<String, String>> revokedF = r.hgetall(layout.revokedTokens());
         RedisFuture<String> settingsF = r.hget(layout.settings(), RedisLayout.SETTINGS_FIELD);
+        RedisFuture<Map<String, String>> affinityF = r.hgetall(layout.affinity());
         Map<String, String> added = await(addedF);
         Map<String, String> states = await(statesF);
         Map<String, String> toks = await(tokensF);
@@ -709,7 +736,44 @@ public final class RedisSharedState implements AutoCloseable {
         } else if (!settingsDirty.get()) {
             applySettings(settings);
         }
+        readAffinity(r, await(affinityF));
         writeChanges();
+    }
+
+    /** Applies the shared affinity map, deletes its expired fields, and marks what only this instance holds. */
+    private void readAffinity(RedisAsyncCommands<String, String> r, Map<String, String> shared) {
+        long now = gw.now();
+        List<String> expired = new ArrayList<>();
+        for (Map.Entry<String, String> e : shared.entrySet()) {
+            io.gemgate.core.affinity.AffinityMap.Entry a = RedisLayout.parseAffinity(e.getKey(), e.getValue());
+            if (a == null || a.expiresMillis() <= now) {
+                expired.add(e.getKey());
+            } else if (!dirtyAffinity.contains(a.name())) {
+                gw.affinity().apply(a);
+            }
+        }
+        if (!expired.isEmpty()) {
+            r.hdel(layout.affinity(), expired.toArray(new String[0]));
+        }
+        for (io.gemgate.core.affinity.AffinityMap.Entry e : gw.affinity().entries()) {
+            if (!shared.containsKey(e.name())) {
+                dirtyAffinity.add(e.name());
+            }
+        }
+    }
+
+    /** Reads one resource's holder back (another gateway recorded or removed it) and applies it. */
+    private void readAffinityOf(RedisAsyncCommands<String, String> r, String name) throws Exception {
+        if (dirtyAffinity.contains(name)) {
+            return;
+        }
+        String v = await(r.hget(layout.affinity(), name));
+        io.gemgate.core.affinity.AffinityMap.Entry e = v == null ? null : RedisLayout.parseAffinity(name, v);
+        if (e == null) {
+            gw.affinity().applyRemove(name);
+        } else {
+            gw.affinity().apply(e);
+        }
     }
 
     /** A message from another gateway, on Lettuce's I/O thread: handed to the shared-state thread. */
@@ -736,6 +800,7 @@ public final class RedisSharedState implements AutoCloseable {
                 case KEY -> readKey(r, ev.id());
                 case TOKEN -> readToken(r, ev.id());
                 case SETTINGS -> readSettings(r);
+                case AFFINITY -> readAffinityOf(r, ev.id());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -9,7 +9,7 @@ import static java.util.Objects.requireNonNull;
  * messages).
  *
  * <p>Wire form, space-separated: {@code rest ORIGIN FINGERPRINT COOLDOWN EXHAUSTED MODEL}, {@code key ORIGIN
- * FINGERPRINT}, {@code token ORIGIN ID}, {@code settings ORIGIN}. The model comes last and may hold spaces.
+ * FINGERPRINT}, {@code token ORIGIN ID}, {@code affinity ORIGIN NAME}, {@code settings ORIGIN}. The model comes last and may hold spaces.
  *
  * @param kind          what changed
  * @param origin        the publishing instance, which ignores its own messages
@@ -28,7 +28,9 @@ record SharedEvent(Kind kind, String origin, String id, String model, long coold
         /** A token was created, changed or revoked. */
         TOKEN("token"),
         /** The settings changed. */
-        SETTINGS("settings");
+        SETTINGS("settings"),
+        /** Which key holds a resource was recorded, changed or removed (id: the resource name). */
+        AFFINITY("affinity");
 
         final String wire;
 
@@ -57,6 +59,10 @@ record SharedEvent(Kind kind, String origin, String id, String model, long coold
         return new SharedEvent(Kind.TOKEN, origin, id, "", 0, 0);
     }
 
+    static SharedEvent affinity(String origin, String name) {
+        return new SharedEvent(Kind.AFFINITY, origin, name, "", 0, 0);
+    }
+
     static SharedEvent settings(String origin) {
         return new SharedEvent(Kind.SETTINGS, origin, "", "", 0, 0);
     }
@@ -65,7 +71,7 @@ record SharedEvent(Kind kind, String origin, String id, String model, long coold
         return switch (kind) {
             case REST -> kind.wire + ' ' + origin + ' ' + id + ' ' + cooldownUntil + ' ' + exhaustedUntil + ' '
                     + model;
-            case KEY, TOKEN -> kind.wire + ' ' + origin + ' ' + id;
+            case KEY, TOKEN, AFFINITY -> kind.wire + ' ' + origin + ' ' + id;
             case SETTINGS -> kind.wire + ' ' + origin;
         };
     }
@@ -85,6 +91,8 @@ record SharedEvent(Kind kind, String origin, String id, String model, long coold
                     return p.length == 3 ? key(p[1], p[2]) : null;
                 case "token":
                     return p.length == 3 ? token(p[1], p[2]) : null;
+                case "affinity":
+                    return p.length == 3 ? affinity(p[1], p[2]) : null;
                 case "settings":
                     return p.length == 2 ? settings(p[1]) : null;
                 default:
