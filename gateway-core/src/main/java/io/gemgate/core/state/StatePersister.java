@@ -179,7 +179,7 @@ public final class StatePersister implements AutoCloseable {
             }
             KeySpec spec;
             try {
-                spec = new KeySpec(secret, a.project(), a.weight(), a.label(), proxy);
+                spec = new KeySpec(secret, a.project(), a.weight(), a.label(), a.tier(), a.groups(), proxy);
             } catch (IllegalArgumentException e) {
                 log.error("key {} added at run time is not valid ({}); it stays stored but out of the pool",
                         KeyMask.mask(secret), e.getMessage());
@@ -211,7 +211,7 @@ public final class StatePersister implements AutoCloseable {
         int n = 0;
         for (KeyEdit e : edits) {
             try {
-                if (pool.update(e.fingerprint(), e.weight(), e.label(), e.project())) {
+                if (pool.update(e.fingerprint(), e.weight(), e.label(), e.project(), e.tier(), e.groups())) {
                     n++;
                 }
             } catch (IllegalArgumentException bad) {
@@ -327,10 +327,13 @@ public final class StatePersister implements AutoCloseable {
                 // A proxy URL may hold the proxy's password: stored encrypted like the key when it can be.
                 String proxy = cipher == null || spec.proxySpec() == null || !spec.proxySpec().hasCredentials()
                         ? spec.proxy() : cipher.encrypt(spec.proxy());
-                added.add(new AddedKey(k.id(), stored, spec.project(), spec.weight(), spec.label(), at, proxy));
+                added.add(new AddedKey(k.id(), stored, spec.project(), spec.weight(), spec.label(), at, spec.tier(),
+                        spec.groups(), proxy));
             } else if (!listed.project().equals(spec.project()) || listed.weight() != spec.weight()
-                    || !listed.label().equals(spec.label())) {
-                edits.add(new KeyEdit(k.id(), spec.project(), spec.weight(), spec.label()));
+                    || !listed.label().equals(spec.label()) || listed.tier() != spec.tier()
+                    || !listed.groups().equals(spec.groups())) {
+                edits.add(new KeyEdit(k.id(), spec.project(), spec.weight(), spec.label(), spec.tier(),
+                        spec.groups()));
             }
         }
         for (AddedKey a : unreadable) {

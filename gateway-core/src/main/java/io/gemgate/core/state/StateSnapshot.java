@@ -175,17 +175,14 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param weight        its weight, {@code >= 0} here (the pool refuses values outside 1 to 100 on restore)
      * @param label         free text, {@code ""} if none
      * @param addedAtMillis when it was first stored
+     * @param tier          its tier, {@code >= 0} here (the pool refuses values above 9 on restore); 0 in older files
+     * @param groups        its groups; empty in older files
      * @param proxy         its own exit ({@code KeySpec.proxy()}): {@code ""}, {@code direct} or a proxy URL, the URL
-     *                      encrypted ({@code v1:...}) like the secret when a master key is configured
+     *                      encrypted ({@code v1:...}) like the secret when a master key is configured; {@code ""} in
+     *                      older files
      */
     public record AddedKey(String fingerprint, String secret, String project, int weight, String label,
-                           long addedAtMillis, String proxy) {
-        /** A key with the default exit. */
-        public AddedKey(String fingerprint, String secret, String project, int weight, String label,
-                        long addedAtMillis) {
-            this(fingerprint, secret, project, weight, label, addedAtMillis, "");
-        }
-
+                           long addedAtMillis, int tier, java.util.Set<String> groups, String proxy) {
         /**
          * Validates the fields.
          *
@@ -199,7 +196,21 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
             requireNonNegative("weight", weight);
             Objects.requireNonNull(label, "label");
             requireNonNegative("addedAtMillis", addedAtMillis);
+            requireNonNegative("tier", tier);
+            groups = java.util.Set.copyOf(Objects.requireNonNull(groups, "groups"));
             Objects.requireNonNull(proxy, "proxy");
+        }
+
+        /** A key with the default exit. */
+        public AddedKey(String fingerprint, String secret, String project, int weight, String label,
+                        long addedAtMillis, int tier, java.util.Set<String> groups) {
+            this(fingerprint, secret, project, weight, label, addedAtMillis, tier, groups, "");
+        }
+
+        /** A key of tier 0 in no group (as files before tiers and groups). */
+        public AddedKey(String fingerprint, String secret, String project, int weight, String label,
+                        long addedAtMillis) {
+            this(fingerprint, secret, project, weight, label, addedAtMillis, 0, java.util.Set.of(), "");
         }
 
         /** Leaves the secret out. */
@@ -218,8 +229,11 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param project     its project, {@code ""} for none
      * @param weight      its weight, {@code >= 0} here (the pool refuses values outside 1 to 100 on restore)
      * @param label       its label, {@code ""} for none
+     * @param tier        its tier, {@code >= 0} here; 0 in older files
+     * @param groups      its groups; empty in older files
      */
-    public record KeyEdit(String fingerprint, String project, int weight, String label) {
+    public record KeyEdit(String fingerprint, String project, int weight, String label, int tier,
+                          java.util.Set<String> groups) {
         /**
          * Validates the fields.
          *
@@ -231,6 +245,13 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
             Objects.requireNonNull(project, "project");
             requireNonNegative("weight", weight);
             Objects.requireNonNull(label, "label");
+            requireNonNegative("tier", tier);
+            groups = java.util.Set.copyOf(Objects.requireNonNull(groups, "groups"));
+        }
+
+        /** An edit of tier 0 in no group (as files before tiers and groups). */
+        public KeyEdit(String fingerprint, String project, int weight, String label) {
+            this(fingerprint, project, weight, label, 0, java.util.Set.of());
         }
     }
 

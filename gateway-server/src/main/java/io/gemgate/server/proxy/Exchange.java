@@ -873,6 +873,13 @@ public abstract class Exchange implements UpstreamListener {
             }
             case BODY -> {
                 upstream = null;
+                if (exit != null) {
+                    // Nothing reached the client: a tunnel that drops here is the exit's, as before the head.
+                    discardAnswer();
+                    upstreamHead = null;
+                    exitFailed(Exit.Failure.TUNNEL, "the tunnel closed before the answer was read");
+                    return;
+                }
                 bodyBroke("upstream connection closed before the answer ended");
             }
             default -> upstream = null;

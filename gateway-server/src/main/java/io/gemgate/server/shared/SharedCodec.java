@@ -26,8 +26,13 @@ final class SharedCodec {
      * @param weight        1 to 100
      * @param label         {@code ""} for none
      * @param addedAtMillis when it was first published
+     * @param tier          its tier (0 when an older gateway published it)
+     * @param groups        its groups (none when an older gateway published it)
+     * @param proxy         its own exit ({@code KeySpec.proxy()}), encrypted when it holds credentials and a master key
+     *                      is set; {@code ""} when an older gateway published it
      */
-    record AddedKey(String secret, String project, int weight, String label, long addedAtMillis, String proxy) {
+    record AddedKey(String secret, String project, int weight, String label, long addedAtMillis, int tier,
+                    java.util.Set<String> groups, String proxy) {
         AddedKey {
             requireNonNull(proxy, "proxy");
             requireNonNull(secret, "secret");
@@ -48,7 +53,7 @@ final class SharedCodec {
      * @param invalidSince epoch millis; 0 = valid
      */
     record KeyState(boolean enabled, boolean removed, long invalidSince, String invalidReason, String project,
-                    int weight, String label) {
+                    int weight, String label, int tier, java.util.Set<String> groups) {
         KeyState {
             requireNonNull(invalidReason, "invalidReason");
             requireNonNull(project, "project");
@@ -63,6 +68,7 @@ final class SharedCodec {
             g.writeNumberField("weight", k.weight());
             g.writeStringField("label", k.label());
             g.writeNumberField("addedAt", k.addedAtMillis());
+            tierAndGroups(g, k.tier(), k.groups());
             if (!k.proxy().isEmpty()) {
                 g.writeStringField("proxy", k.proxy());
             }
@@ -75,7 +81,7 @@ final class SharedCodec {
         if (f.secret == null) {
             throw new IllegalArgumentException("secret: missing");
         }
-        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt, f.proxy);
+        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt, f.tier, f.groups, f.proxy);
     }
 
     static String encodeKeyState(KeyState s) {
@@ -87,13 +93,24 @@ final class SharedCodec {
             g.writeStringField("project", s.project());
             g.writeNumberField("weight", s.weight());
             g.writeStringField("label", s.label());
+            tierAndGroups(g, s.tier(), s.groups());
         });
     }
 
     /** @throws IllegalArgumentException when the value is not one {@link #encodeKeyState} wrote */
     static KeyState decodeKeyState(String json) {
         Fields f = read(json);
-        return new KeyState(f.enabled, f.removed, f.invalidSince, f.invalidReason, f.project, f.weight, f.label);
+        return new KeyState(f.enabled, f.removed, f.invalidSince, f.invalidReason, f.project, f.weight, f.label,
+                f.tier, f.groups);
+    }
+
+    private static void tierAndGroups(JsonGenerator g, int tier, java.util.Set<String> groups) throws IOException {
+        g.writeNumberField("tier", tier);
+        g.writeArrayFieldStart("groups");
+        for (String group : new java.util.TreeSet<>(groups)) {
+            g.writeString(group);
+        }
+        g.writeEndArray();
     }
 
     // ------------------------------------------------------------------------------------------------------ private
@@ -126,6 +143,8 @@ final class SharedCodec {
         boolean removed;
         long invalidSince;
         String invalidReason = "";
+        int tier;
+        java.util.Set<String> groups = java.util.Set.of();
     }
 
     private static Fields read(String json) {
@@ -148,6 +167,8 @@ final class SharedCodec {
                     case "removed" -> f.removed = bool(t, name);
                     case "invalidSince" -> f.invalidSince = number(p, t, name);
                     case "invalidReason" -> f.invalidReason = text(p, t, name);
+                    case "tier" -> f.tier = (int) Math.min(Integer.MAX_VALUE, number(p, t, name));
+                    case "groups" -> f.groups = groups(p, t, name);
                     default -> p.skipChildren();
                 }
             }
@@ -164,6 +185,18 @@ final class SharedCodec {
             throw new IllegalArgumentException(field + ": not a string");
         }
         return p.getText();
+    }
+
+    private static java.util.Set<String> groups(JsonParser p, JsonToken t, String field) throws IOException {
+        if (t != JsonToken.START_ARRAY) {
+            throw new IllegalArgumentException(field + ": not an array");
+        }
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        JsonToken e;
+        while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
+            out.add(text(p, e, field));
+        }
+        return out;
     }
 
     private static long number(JsonParser p, JsonToken t, String field) throws IOException {
