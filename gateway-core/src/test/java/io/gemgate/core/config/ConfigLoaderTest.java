@@ -195,7 +195,11 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_STATE_FLUSH_INTERVAL", "10s", c -> c.state().flushInterval(), Duration.ofSeconds(10)),
                 setBy("GEMGATE_REDIS_URL", "redis://r:6379", c -> c.state().redisUrl(), "redis://r:6379"),
                 setBy("GEMGATE_REDIS_PREFIX", "eu-gateways:", c -> c.state().redisPrefix(), "eu-gateways:"),
-                setBy("GEMGATE_MASTER_KEY", "m", c -> c.state().masterKey(), "m"));
+                setBy("GEMGATE_MASTER_KEY", "m", c -> c.state().masterKey(), "m"),
+                setBy("GEMGATE_AFFINITY_MAX_ENTRIES", "7", c -> c.affinity().maxEntries(), 7),
+                setBy("GEMGATE_AFFINITY_LOOKUP_MAX_KEYS", "0", c -> c.affinity().lookupMaxKeys(), 0),
+                setBy("GEMGATE_BRAKE_SHARE", "0.25", c -> c.setAside().share(), 0.25),
+                setBy("GEMGATE_BRAKE_WINDOW", "5m", c -> c.setAside().window(), Duration.ofMinutes(5)));
     }
 
     private static Arguments setBy(String variable, String value, Function<GatewayConfig, Object> getter,
