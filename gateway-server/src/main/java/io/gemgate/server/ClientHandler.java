@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -51,6 +52,7 @@ import org.apache.logging.log4j.Logger;
  */
 public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LogManager.getLogger(ClientHandler.class);
+    private static final Logger access = LogManager.getLogger("gemgate.access");
     /** How long a connection closing after an error keeps draining the client's input. */
     private static final long LINGER_MILLIS = 2_000;
     private static final int NO_DEADLINE = 0;
@@ -62,6 +64,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final int LINGER = 3;
     /** The current exchange waiting for its upstream answer's head. */
     private static final int EXCHANGE = 4;
+    /** A request head begun but not complete (bytes arrived while idle). */
+    private static final int HEAD = 5;
 
     private final GatewayContext gw;
     /** The connection's codec, told whether each request is a HEAD; null in handler tests without one. */
@@ -76,6 +80,17 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private ByteBuf body;
     private String path;
     private String query;
+    /** The current request's method and target as the access log shows them; null before a request head. */
+    private String logMethod;
+    private String logTarget;
+    /** When the current request's head arrived ({@link System#nanoTime()}), for the access log. */
+    private long headNanos;
+    /** Access-Control-Allow-Origin of the current request's answers, or null (no Origin, not allowed, not API). */
+    private String corsOrigin;
+    /** The same as raw header lines, for the pass-through's own head; made when first asked for. */
+    private byte[] corsFields;
+    private static final byte[] CORS_ANY = ("access-control-allow-origin: *\r\n"
+            + "access-control-expose-headers: *\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private String clientToken;
     /** The user token of the current request; null when the shared token was presented. */
     private UserToken user;
@@ -94,6 +109,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private long wakeNanos;
     /** After an error answer whose request body was not read: drop what comes, close once written. */
     private boolean closing;
+    /** An admin write is applied and waits to be stored before it is answered; the next request is held. */
+    private boolean adminPending;
 
     public ClientHandler(GatewayContext gw) {
         this(gw, null);
@@ -133,7 +150,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (exchange != null) {
+        if (exchange != null || adminPending) {
             // The next request came before this answer ended (pipelining): held until exchangeDone. The flow control
             // handler delivers one message per read(), and none is asked for while one is held.
             if (held != null) {
@@ -166,6 +183,15 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (held == null) {
             ctx.read();
         }
+        // Bytes of a new request arrived but not its whole head: the request read timeout runs from now (unless the
+        // idle deadline comes first), so a head trickled in byte by byte gets 408 like a slow body.
+        if (deadlineKind == IDLE && request == null && exchange == null && codec != null && codec.isMidRequest()) {
+            long now = System.nanoTime();
+            long millis = gw.config().server().requestReadTimeout().toMillis();
+            if (now + TimeUnit.MILLISECONDS.toNanos(millis) - deadlineNanos < 0) {
+                deadline(HEAD, millis, now);
+            }
+        }
     }
 
     private void onHead(HttpRequest req) {
@@ -175,6 +201,15 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         HttpVersion version = req.protocolVersion();
         route = null;
+        openAiShape = false;
+        clientToken = null;
+        logMethod = null;
+        logTarget = null;
+        if (access.isInfoEnabled()) {
+            headNanos = System.nanoTime();
+            logMethod = AccessLog.visible(req.method().name(), 32);
+            logTarget = AccessLog.target(req.uri());
+        }
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             if (cause instanceof TooLongHttpHeaderException) {
@@ -188,17 +223,43 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        // RFC 9110 §6.2: HTTP/1.0 and 1.1 only; the answer is HTTP/1.1 whatever the request line claimed.
+        if (version.majorVersion() != 1 || version.minorVersion() > 1) {
+            respondAndClose(505, "HTTP version not supported: send HTTP/1.1");
+            return;
+        }
+        HttpMethod method = req.method();
+        if (!isKnownMethod(method)) { // methods are case-sensitive (RFC 9110 §9.1): "get" is not GET
+            respondAndClose(501, "method " + AccessLog.visible(method.name(), 32) + " is not implemented");
+            return;
+        }
         // T5: refuse ambiguous framing (request smuggling).
         if (req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 && req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             respondAndClose(400, "both Content-Length and Transfer-Encoding");
             return;
         }
+        String hostError = hostError(req);
+        if (hostError != null) {
+            respondAndClose(400, hostError);
+            return;
+        }
+        String uri = RequestTarget.originForm(req.uri());
+        if (uri == null) {
+            respondAndClose(400, "invalid request target: visible ASCII only, no dot segments, encoded slashes or"
+                    + " ';' in the path");
+            return;
+        }
         keepAlive = HttpUtil.isKeepAlive(req) && !gw.isShuttingDown();
-        String uri = req.uri();
+        clientToken = presentedToken(req); // also for the access line of a refusal
         int q = uri.indexOf('?');
         path = q < 0 ? uri : uri.substring(0, q);
         query = q < 0 ? "" : uri.substring(q + 1);
+        corsFor(req);
+        if (method.equals(HttpMethod.OPTIONS) && Cors.isApiPath(path)) {
+            respondPreflight(req);
+            return;
+        }
 
         if (path.equals("/health") || path.equals("/healthz")) {
             respondSimple(req, 200, "{\"status\":\"ok\"}");
@@ -217,7 +278,15 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             servePage(req);
             return;
         }
+        if (method.equals(HttpMethod.TRACE) || method.equals(HttpMethod.CONNECT) || uri.equals("*")) {
+            respondAndClose(uri.equals("*") && !method.equals(HttpMethod.OPTIONS) ? 400 : 405,
+                    "no route for " + method + " " + path);
+            return;
+        }
         route = Route.of(req, path);
+        if (route == Route.NATIVE && method.equals(HttpMethod.OPTIONS)) {
+            route = Route.WRONG_METHOD;
+        }
         if (route == Route.NOT_FOUND || route == Route.WRONG_METHOD) {
             openAiShape = Route.looksOpenAi(path);
             respondAndClose(route == Route.NOT_FOUND ? 404 : 405, "no route for " + req.method() + " " + path);
@@ -231,13 +300,13 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
             String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
             String bearer = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
+            clientToken = bearer;
             if (!gw.adminToken().matches(bearer)) {
                 respondAndClose(401, bearer == null ? "missing admin token: send Authorization: Bearer"
                         : "invalid admin token");
                 return;
             }
         } else {
-            clientToken = presentedToken(req);
             user = null;
             if (!gw.token().matches(clientToken)) {
                 user = clientToken == null ? null : gw.tokens().authenticate(clientToken);
@@ -262,6 +331,88 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         deadline(READ, gw.config().server().requestReadTimeout().toMillis());
     }
 
+    /** Sets the CORS fields of this request's answers (none without an Origin, off the API routes, or not allowed). */
+    private void corsFor(HttpRequest req) {
+        String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+        String allow = origin == null || !Cors.isApiPath(path) ? null : gw.cors().allowOrigin(origin);
+        if (allow == null && corsOrigin == null) {
+            return;
+        }
+        corsOrigin = allow;
+        corsFields = null;
+        if (codec != null) {
+            codec.cors(allow, gw.cors().variesByOrigin());
+        }
+    }
+
+    /**
+     * The current request's CORS fields as header lines ({@code Access-Control-Allow-Origin},
+     * {@code Access-Control-Expose-Headers}, {@code Vary}), for an exchange that writes its head as bytes; null when
+     * there are none. The caller must not change the array.
+     */
+    public byte[] corsFields() {
+        if (corsOrigin == null) {
+            return null;
+        }
+        if (corsFields == null) {
+            corsFields = corsOrigin.equals("*") ? CORS_ANY : ("access-control-allow-origin: " + corsOrigin
+                    + "\r\naccess-control-expose-headers: *\r\nvary: Origin\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+        return corsFields;
+    }
+
+    /**
+     * OPTIONS on an API route. A CORS preflight (Origin and Access-Control-Request-Method) from an allowed origin gets
+     * 204 with the methods and the headers it asked for (no token needed: browsers send none with a preflight); from
+     * another origin 403. A plain OPTIONS gets 204 with Allow.
+     */
+    private void respondPreflight(HttpRequest req) {
+        HttpHeaders h = req.headers();
+        FullHttpResponse r = new DefaultFullHttpResponse(req.protocolVersion(), HttpResponseStatus.NO_CONTENT);
+        if (h.contains(HttpHeaderNames.ORIGIN) && h.contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+            if (corsOrigin == null) {
+                r.release();
+                respondAndClose(403, "origin " + AccessLog.visible(h.get(HttpHeaderNames.ORIGIN), 200)
+                        + " may not call this gateway from a browser (server.corsAllowOrigins)");
+                return;
+            }
+            r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, Cors.METHODS)
+                    .set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, Cors.MAX_AGE)
+                    .set(HttpHeaderNames.VARY, HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS);
+            String asked = Cors.requestedHeaders(h.get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS));
+            if (asked != null) {
+                r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, asked);
+            }
+        } else {
+            r.headers().set(HttpHeaderNames.ALLOW, Cors.METHODS);
+        }
+        writeKeepingConnection(req, r);
+    }
+
+    /** The methods of HTTP (RFC 9110 §9, RFC 5789); any other name is answered 501 before it is routed. */
+    private static boolean isKnownMethod(HttpMethod m) {
+        return m.equals(HttpMethod.GET) || m.equals(HttpMethod.POST) || m.equals(HttpMethod.HEAD)
+                || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.PATCH)
+                || m.equals(HttpMethod.OPTIONS) || m.equals(HttpMethod.TRACE) || m.equals(HttpMethod.CONNECT);
+    }
+
+    /**
+     * Why the request's Host fields are unacceptable, or null (RFC 9112 §3.2: an HTTP/1.1 request has exactly one;
+     * an HTTP/1.0 request at most one; its value is {@code host[:port]}).
+     */
+    private static String hostError(HttpRequest req) {
+        java.util.Iterator<String> it = req.headers().valueStringIterator(HttpHeaderNames.HOST);
+        if (!it.hasNext()) {
+            return req.protocolVersion().equals(HttpVersion.HTTP_1_1) ? "missing Host header" : null;
+        }
+        String host = it.next();
+        if (it.hasNext()) {
+            return "more than one Host header";
+        }
+        return RequestTarget.isHost(host) ? null : "malformed Host header";
+    }
+
     private static String presentedToken(HttpRequest req) {
         String t = req.headers().get(Route.X_GOOG_API_KEY);
         if (t != null && !t.isEmpty()) {
@@ -284,6 +435,15 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            // A chunk-size line, chunk end or trailer the decoder could not parse: the body's end is unknown. Nothing
+            // of it is forwarded; the decoder drops whatever follows until the close.
+            content.release();
+            releaseBody();
+            request = null;
+            respondAndClose(400, "malformed chunked body");
+            return;
+        }
         gw.events().bytes(content.content().readableBytes(), 0);
         ByteBuf piece = content.content();
         if (body == null) {
@@ -323,9 +483,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
                 default -> OpenAiRoutes.exchange(route, gw, this, ctx, req, b, path, keepAlive);
             };
         } catch (OpenAiRequestException bad) {
-            if (b.refCnt() > 0) {
-                b.release();
-            }
+            // OpenAiRoutes released the body (it always does). No refCnt() guard here: a body taken from the read
+            // buffer is a retained slice whose refCnt() is its parent's, so the guard passed and released it twice.
             respondOpenAi(req.protocolVersion(), OpenAiErrors.of(bad));
             return;
         }
@@ -383,6 +542,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void writeKeepingConnection(HttpRequest req, FullHttpResponse r) {
+        logAnswer(r.status().code());
         boolean hasBody = HttpUtil.getContentLength(req, 0L) > 0 || HttpUtil.isTransferEncodingChunked(req);
         if (hasBody || !keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -409,7 +569,55 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             a = io.gemgate.server.admin.AdminResponse.error(500, "internal error: " + e.getClass().getSimpleName(), null);
         }
         gw.events().requestRejected(GatewayEvents.ADMIN, a.status());
-        FullHttpResponse r = Responses.json(ctx.alloc(), req.protocolVersion(), a.status(), "");
+        if (a.status() < 400 && isWrite(req.method())) {
+            // An admin write (a key, a token and its one-time secret, a setting, a removal) is answered only once it
+            // is stored: written and synced to the state file, and sent to Redis when shared. Stored off the loop.
+            adminPending = true;
+            HttpVersion version = req.protocolVersion();
+            io.gemgate.server.admin.AdminResponse answer = a;
+            gw.storeNow().whenComplete((ok, failed) -> ctx.executor().execute(() -> adminStored(version, answer,
+                    failed)));
+            return;
+        }
+        adminAnswer(req.protocolVersion(), a);
+    }
+
+    private static boolean isWrite(HttpMethod m) {
+        return m.equals(HttpMethod.POST) || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.PATCH)
+                || m.equals(HttpMethod.DELETE);
+    }
+
+    /** The admin write is stored (or could not be): its answer goes out, then any request held meanwhile. */
+    private void adminStored(HttpVersion version, io.gemgate.server.admin.AdminResponse a, Throwable failed) {
+        adminPending = false;
+        if (!ctx.channel().isActive()) {
+            return; // channelInactive released what was held
+        }
+        if (failed != null) {
+            Throwable cause = failed instanceof java.util.concurrent.CompletionException && failed.getCause() != null
+                    ? failed.getCause() : failed;
+            a = io.gemgate.server.admin.AdminResponse.error(500, "the change is applied but could not be stored: "
+                    + cause.getMessage(), null);
+        }
+        adminAnswer(version, a);
+        if (closing) {
+            return;
+        }
+        Object next = held;
+        if (next == null) {
+            ctx.read();
+            return;
+        }
+        held = null;
+        channelRead(ctx, next);
+        if (exchange == null && held == null && !adminPending) {
+            ctx.read(); // the held message was a head: its body is still to come
+        }
+    }
+
+    private void adminAnswer(HttpVersion version, io.gemgate.server.admin.AdminResponse a) {
+        logAnswer(a.status());
+        FullHttpResponse r = Responses.json(ctx.alloc(), version, a.status(), "");
         r.content().clear().writeBytes(a.json());
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, a.json().length)
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
@@ -430,6 +638,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         gw.events().requestRejected(route.label, code);
+        logAnswer(code);
         FullHttpResponse r = Responses.googleError(ctx.alloc(), version, code, message);
         if (retryAfterSeconds > 0) {
             r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
@@ -447,6 +656,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** An OpenAI-shaped answer to a request whose body was read whole: the connection stays open. */
     private void respondOpenAi(HttpVersion version, OpenAiError error) {
         gw.events().requestRejected(route.label, error.status());
+        logAnswer(error.status());
         FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), version, error);
         if (!keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -506,6 +716,29 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         return clientToken;
     }
 
+    /** {@code line} as the access log may show it: keys and the client's token in it cut to their hints. */
+    public String forLog(String line) {
+        return AccessLog.withoutToken(AccessLog.maskKeys(line), clientToken);
+    }
+
+    /** The current request's token as the access log shows it ({@link AccessLog#tokenHint}). */
+    public String tokenHint() {
+        return AccessLog.tokenHint(clientToken);
+    }
+
+    /** The access log line of a request the gateway answered itself (no key was used). */
+    private void logAnswer(int status) {
+        if (!access.isInfoEnabled()) {
+            return;
+        }
+        long ms = logMethod == null ? 0 : (System.nanoTime() - headNanos) / 1_000_000;
+        String target = logTarget == null ? "-" : AccessLog.withoutToken(logTarget, clientToken);
+        access.info("{} {} {} model=- key=- tier=- attempts=0 {}ms token={}", logMethod == null ? "-" : logMethod,
+                target, status, ms, AccessLog.tokenHint(clientToken));
+        logMethod = null;
+        logTarget = null;
+    }
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable() && exchange != null) {
@@ -537,7 +770,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == ShutdownEvent.INSTANCE) {
             keepAlive = false;
-            if (exchange == null && request == null) {
+            if (exchange == null && request == null && !adminPending) {
                 ctx.close(); // idle keep-alive connection: close now
             }
             return;
@@ -633,6 +866,12 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
                 }
             }
             case READ -> onRequestReadTimeout();
+            case HEAD -> {
+                if (exchange == null && request == null) {
+                    respondAndClose(408, "request head not received within "
+                            + gw.config().server().requestReadTimeout().toSeconds() + "s");
+                }
+            }
             case EXCHANGE -> {
                 Exchange e = exchange;
                 if (e != null) {
@@ -656,6 +895,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondSimple(HttpRequest req, int code, String text, String contentType) {
+        logAnswer(code);
         FullHttpResponse r = Responses.json(ctx.alloc(), req.protocolVersion(), code, text);
         if (contentType != null) {
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
@@ -684,6 +924,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         closing = true;
         clearDeadline();
         gw.events().requestRejected(route == null ? GatewayEvents.OTHER : route.label, code);
+        logAnswer(code);
         FullHttpResponse r = openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1, OpenAiResponses.gatewayError(code, message, -1))
                 : Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);

@@ -28,6 +28,7 @@ public final class GatewayContext {
     private final java.util.function.LongSupplier clock;
     /** A LongAdder: both ends of every request change it, from every event loop (a shared atomic would contend). */
     private final LongAdder inFlight = new LongAdder();
+    private final Cors cors;
     /** Which key holds which file, cache, batch, store and upload session (issue 13). */
     private final io.gemgate.core.affinity.AffinityMap affinity;
     private final io.gemgate.core.affinity.AffinityStats affinityStats = new io.gemgate.core.affinity.AffinityStats();
@@ -47,6 +48,7 @@ public final class GatewayContext {
                           io.gemgate.core.metrics.GatewayEvents events,
                           java.util.function.Supplier<String> metricsText,
                           io.gemgate.core.tokens.TokenRegistry tokens, java.util.function.LongSupplier clock) {
+        this.cors = new Cors(config.server().corsAllowOrigins());
         this.tokens = requireNonNull(tokens, "tokens");
         this.clock = requireNonNull(clock, "clock");
         this.affinity = new io.gemgate.core.affinity.AffinityMap(clock, config.affinity().maxEntries());
@@ -153,10 +155,30 @@ public final class GatewayContext {
         return adminToken;
     }
 
+    /**
+     * Stores the state now (the state file, written and synced, and Redis when shared); completes when done,
+     * exceptionally when the state file could not be written. Admin writes answer only then.
+     */
+    public java.util.concurrent.CompletableFuture<Void> storeNow() {
+        return store.get();
+    }
+
+    void store(java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> s) {
+        this.store = requireNonNull(s, "s");
+    }
+
+    /** Which origins' pages may call the API routes (server.corsAllowOrigins). */
+    Cors cors() {
+        return cors;
+    }
+
     /** The admin API, or null when it is off. */
     public io.gemgate.server.admin.AdminApi admin() {
         return admin;
     }
+
+    private volatile java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>> store =
+            () -> java.util.concurrent.CompletableFuture.completedFuture(null);
 
     void admin(io.gemgate.server.admin.AdminApi api) {
         this.admin = api;

@@ -88,10 +88,18 @@ public final class GatewayServer implements AutoCloseable {
                 .health(health)
                 .affinity(gw.affinity())
                 .build();
-        persister.restore();
+        var restored = persister.restore();
+        if (cipher == null && (adminOn || !restored.snapshot().addedKeys().isEmpty())) {
+            log.warn("GEMGATE_MASTER_KEY is not set: keys added at run time are stored in clear in {} (readable by "
+                    + "this user only){}", cfg.state().dataDir().resolve("state.json"),
+                    sharing == null ? "" : " and in Redis");
+        }
         // The shared state is loaded over the local one (precedence: shared/RedisLayout), before any request.
         this.shared = sharing == null ? null
                 : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
+        RedisSharedState sharedState = shared;
+        gw.store(() -> sharedState == null ? persister.flushAsync()
+                : java.util.concurrent.CompletableFuture.allOf(persister.flushAsync(), sharedState.writeChangesNow()));
         this.boss = Transport.newGroup(1, "gemgate-accept");
         // One event loop per core, as nginx's worker_processes auto (Netty's own default, twice the cores, makes
         // each loop wake for fewer ready channels: more epoll waits and context switches per request).

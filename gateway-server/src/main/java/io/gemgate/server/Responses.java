@@ -23,7 +23,8 @@ public final class Responses {
             case 401 -> "UNAUTHENTICATED";
             case 403 -> "PERMISSION_DENIED";
             case 404 -> "NOT_FOUND";
-            case 405 -> "UNIMPLEMENTED";
+            case 405, 501 -> "UNIMPLEMENTED";
+            case 505 -> "FAILED_PRECONDITION";
             case 408, 504 -> "DEADLINE_EXCEEDED";
             case 429 -> "RESOURCE_EXHAUSTED";
             case 499 -> "CANCELLED";

@@ -40,6 +40,24 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
         init(new RequestDecoder(config), new ResponseEncoder());
     }
 
+    /**
+     * True when a part of a request has been read and its head is not complete yet: the client has started a
+     * request (a slow one, maybe a slowloris), so the request read timeout applies rather than the idle timeout.
+     */
+    boolean isMidRequest() {
+        return inboundHandler().isMidRequest();
+    }
+
+    /**
+     * The CORS fields of the answers to the current request: {@code allowOrigin} for
+     * {@code Access-Control-Allow-Origin}, null for none; {@code vary} adds {@code Vary: Origin}.
+     */
+    void cors(String allowOrigin, boolean vary) {
+        ResponseEncoder e = outboundHandler();
+        e.allowOrigin = allowOrigin;
+        e.varyOrigin = vary;
+    }
+
     /** The request being answered is a HEAD: what the encoder writes for it has no body. */
     void headRequest(boolean head) {
         outboundHandler().head = head;
@@ -93,6 +111,11 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
             } else if (in.readableBytes() != readable) {
                 atBoundary = false; // consumed a part of a message
             }
+        }
+
+        /** Bytes of a message were read (consumed by Netty's decoder or waiting in the cumulation) and it is not done. */
+        boolean isMidRequest() {
+            return !atBoundary || internalBuffer().isReadable();
         }
 
         /** Parses one whole plain request into {@code out}; false (nothing consumed) when it is not one. */
@@ -241,6 +264,21 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
 
     static final class ResponseEncoder extends HttpResponseEncoder {
         boolean head;
+        /** Access-Control-Allow-Origin of the current request's answers, or null. */
+        String allowOrigin;
+        boolean varyOrigin;
+
+        @Override
+        protected void sanitizeHeadersBeforeEncode(HttpResponse msg, boolean isAlwaysEmpty) {
+            if (allowOrigin != null && !msg.headers().contains(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN)) {
+                msg.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, allowOrigin)
+                        .set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, "*");
+                if (varyOrigin) {
+                    msg.headers().add(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
+                }
+            }
+            super.sanitizeHeadersBeforeEncode(msg, isAlwaysEmpty);
+        }
 
         @Override
         protected boolean isContentAlwaysEmpty(HttpResponse msg) {

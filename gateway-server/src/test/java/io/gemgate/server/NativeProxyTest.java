@@ -697,7 +697,7 @@ class NativeProxyTest {
         List<String> lines = CapturingAppender.accessLines().stream().filter(l -> l.contains(path)).toList();
         assertThat(lines).hasSize(1);
         assertThat(lines.get(0)).contains("POST " + path + " 200 ", "model=access-log-model", "key=" + masked,
-                "tier=0 attempts=2").containsPattern("\\d+ms$").doesNotContain("key=" + TOKEN);
+                "tier=0 attempts=2").containsPattern("\\d+ms token=gg-t\\.\\.\\.5d1c$").doesNotContain("key=" + TOKEN);
         for (String l : CapturingAppender.lines()) {
             assertThat(l).doesNotContain(key(0), key(1), TOKEN);
         }

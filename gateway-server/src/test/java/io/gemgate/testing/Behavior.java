@@ -204,6 +204,22 @@ public final class Behavior {
         });
     }
 
+    /**
+     * A 200 JSON head declaring 1000 bytes, the first 14 of them, then: {@code "close"} the connection, {@code "reset"}
+     * it, or {@code "stall"} (nothing more, connection kept open).
+     */
+    public static Behavior headThen(String what) {
+        return new Behavior("headThen(" + what + ")", ex -> {
+            ChannelFuture f = ex.partialJson(1000, "{\"candidates\":");
+            switch (what) {
+                case "close" -> ex.dropAfter(f);
+                case "reset" -> ex.resetAfter(f);
+                case "stall" -> { }
+                default -> throw new IllegalArgumentException("headThen: " + what);
+            }
+        });
+    }
+
     /** Closes the connection without any response. */
     public static Behavior closeImmediately() {
         return new Behavior("closeImmediately", Exchange::closeNow);

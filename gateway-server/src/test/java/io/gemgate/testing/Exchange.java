@@ -90,6 +90,27 @@ final class Exchange {
         return ctx.writeAndFlush(withKeepAlive(res));
     }
 
+    /**
+     * Sends a 200 JSON head that declares {@code declaredLength} bytes and only {@code part} of them; the stream counts
+     * as open (as {@link #startStream}).
+     */
+    ChannelFuture partialJson(int declaredLength, String part) {
+        HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, JSON).setInt(HttpHeaderNames.CONTENT_LENGTH, declaredLength);
+        ctx.channel().closeFuture().addListener(cancelWatch);
+        ctx.write(withKeepAlive(res));
+        return ctx.writeAndFlush(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), part)));
+    }
+
+    /** Resets the connection (RST, SO_LINGER 0) once {@code lastWrite} is done. */
+    void resetAfter(ChannelFuture lastWrite) {
+        markDone();
+        lastWrite.addListener(f -> {
+            ctx.channel().config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+            ctx.close();
+        });
+    }
+
     /** Writes and flushes one chunk. */
     ChannelFuture chunk(String text) {
         return ctx.writeAndFlush(new DefaultHttpContent(ByteBufUtil.writeUtf8(ctx.alloc(), text)));

@@ -22,6 +22,7 @@ import java.time.ZoneId;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -62,6 +63,9 @@ public final class ConfigLoader {
     private static final long GIB = 1024 * MIB;
     private static final Duration MAX_DURATION = Duration.ofDays(365);
     private static final Pattern DURATION = Pattern.compile("(\\d{1,18})(ms|s|m|h|d)?");
+    /** An origin as browsers send it: scheme, host, optional port (RFC 6454 §6.1). */
+    private static final Pattern ORIGIN =
+            Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:\\d{1,5})?");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,18})(KiB|MiB|GiB)?");
 
     private static final ObjectMapper YAML =
@@ -125,7 +129,8 @@ public final class ConfigLoader {
                 v.positiveDuration(Setting.SERVER_IDLE_TIMEOUT),
                 v.positiveDuration(Setting.SERVER_REQUEST_READ_TIMEOUT),
                 v.duration(Setting.SERVER_SHUTDOWN_GRACE),
-                v.positiveInt(Setting.SERVER_MAX_CONNECTIONS));
+                v.positiveInt(Setting.SERVER_MAX_CONNECTIONS),
+                v.origins(Setting.SERVER_CORS_ALLOW_ORIGINS));
     }
 
     private static GatewayConfig.Upstream upstream(Values v) {
@@ -321,6 +326,7 @@ public final class ConfigLoader {
         SERVER_REQUEST_READ_TIMEOUT("server.requestReadTimeout", "30s"),
         SERVER_SHUTDOWN_GRACE("server.shutdownGrace", "25s"),
         SERVER_MAX_CONNECTIONS("server.maxConnections", "20000"),
+        SERVER_CORS_ALLOW_ORIGINS("server.corsAllowOrigins", "*"),
 
         UPSTREAM_URL("upstream.url", "GEMGATE_UPSTREAM", "https://generativelanguage.googleapis.com"),
         UPSTREAM_CONNECT_TIMEOUT("upstream.connectTimeout", "5s"),
@@ -441,6 +447,30 @@ public final class ConfigLoader {
         String optional(Setting s) {
             Raw r = raw(s);
             return r == null ? null : r.text;
+        }
+
+        /**
+         * {@code *} (any origin), {@code none}, or origins separated by commas, each {@code scheme://host[:port]}
+         * as a browser sends it in {@code Origin} (RFC 6454 §6.1): no path, no trailing slash.
+         */
+        List<String> origins(Setting s) {
+            Raw r = raw(s);
+            String t = r.text.trim();
+            if (t.equals("*")) {
+                return List.of("*");
+            }
+            if (t.equalsIgnoreCase("none")) {
+                return List.of();
+            }
+            List<String> out = new java.util.ArrayList<>();
+            for (String o : t.split(",")) {
+                String origin = o.trim();
+                if (!ORIGIN.matcher(origin).matches()) {
+                    throw r.failQuoted("*, none, or origins such as https://chat.example.com, http://localhost:3000");
+                }
+                out.add(origin.toLowerCase(java.util.Locale.ROOT));
+            }
+            return List.copyOf(out);
         }
 
         int intBetween(Setting s, int min, int max) {

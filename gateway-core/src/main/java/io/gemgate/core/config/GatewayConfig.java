@@ -6,6 +6,7 @@ import io.gemgate.core.keys.Strategy;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.time.ZoneId;
 
 /**
@@ -72,15 +73,27 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                           25s)
      * @param maxConnections     client connections beyond this are closed at accept ({@code server.maxConnections},
      *                           20000)
+     * @param corsAllowOrigins   origins whose pages may call the API routes from a browser (CORS): {@code ["*"]} for
+     *                           any, an empty list for none; never the admin API ({@code server.corsAllowOrigins},
+     *                           {@code *})
      */
     public record Server(String host, int port, int ioThreads, long maxBodyBytes, int maxHeaderBytes,
                          int maxInitialLineBytes, Duration idleTimeout, Duration requestReadTimeout,
-                         Duration shutdownGrace, int maxConnections) {
+                         Duration shutdownGrace, int maxConnections, List<String> corsAllowOrigins) {
         public Server {
             requireNonNull(host, "host");
             requireNonNull(idleTimeout, "idleTimeout");
             requireNonNull(requestReadTimeout, "requestReadTimeout");
             requireNonNull(shutdownGrace, "shutdownGrace");
+            corsAllowOrigins = List.copyOf(requireNonNull(corsAllowOrigins, "corsAllowOrigins"));
+        }
+
+        /** With CORS open to any origin (the default). */
+        public Server(String host, int port, int ioThreads, long maxBodyBytes, int maxHeaderBytes,
+                      int maxInitialLineBytes, Duration idleTimeout, Duration requestReadTimeout,
+                      Duration shutdownGrace, int maxConnections) {
+            this(host, port, ioThreads, maxBodyBytes, maxHeaderBytes, maxInitialLineBytes, idleTimeout,
+                    requestReadTimeout, shutdownGrace, maxConnections, List.of("*"));
         }
     }
 

@@ -46,45 +46,125 @@ public final class NativePath {
     }
 
     /**
-     * The query string with every {@code key} parameter removed (the client's token must not travel upstream nor
-     * into a log line), or "" when nothing remains. Accepts the query without its leading {@code ?}.
+     * The query string without the parameters that carry a credential ({@link #isCredentialName}: {@code key},
+     * {@code api_key}, {@code access_token}...), names percent-decoded before they are compared, parameters separated
+     * by {@code &} or {@code ;}: the client's token must not travel upstream (where {@code %6bey} is {@code key})
+     * nor into a log line. "" when nothing remains. Accepts the query without its leading {@code ?}; allocates only
+     * when something is removed.
      */
     public static String withoutKey(String query) {
-        if (query.isEmpty() || (!query.startsWith("key=") && !query.contains("&key="))) {
-            return query;
-        }
-        StringBuilder out = new StringBuilder(query.length());
+        int len = query.length();
+        StringBuilder out = null;
         int start = 0;
-        while (start <= query.length()) {
-            int amp = query.indexOf('&', start);
-            int end = amp < 0 ? query.length() : amp;
-            if (end > start && !query.startsWith("key=", start)) {
-                if (out.length() > 0) {
-                    out.append('&');
+        int kept = 0; // query[0, kept) is copied to out when out is made
+        while (start <= len) {
+            int end = nextSeparator(query, start);
+            if (isCredentialName(query, start, nameEnd(query, start, end))) {
+                if (out == null) {
+                    out = new StringBuilder(len);
+                    appendParam(out, query, 0, kept);
                 }
-                out.append(query, start, end);
+            } else if (end > start) {
+                if (out != null) {
+                    appendParam(out, query, start, end);
+                } else {
+                    kept = end;
+                }
             }
-            if (amp < 0) {
-                break;
-            }
-            start = amp + 1;
+            start = end + 1;
         }
-        return out.toString();
+        return out == null ? query : out.toString();
     }
 
-    /** The value of the {@code key} query parameter (URL-decoded only for %XX of ASCII), or null. */
-    public static String keyParam(String query) {
-        int start = 0;
-        while (start < query.length()) {
-            int amp = query.indexOf('&', start);
-            int end = amp < 0 ? query.length() : amp;
-            if (query.startsWith("key=", start)) {
-                return java.net.URLDecoder.decode(query.substring(start + 4, end), java.nio.charset.StandardCharsets.UTF_8);
+    private static void appendParam(StringBuilder out, String query, int from, int to) {
+        if (to <= from) {
+            return;
+        }
+        if (out.length() > 0) {
+            out.append('&');
+        }
+        out.append(query, from, to);
+    }
+
+    private static int nextSeparator(String query, int from) {
+        for (int i = from; i < query.length(); i++) {
+            char c = query.charAt(i);
+            if (c == '&' || c == ';') {
+                return i;
             }
-            if (amp < 0) {
+        }
+        return query.length();
+    }
+
+    private static int nameEnd(String query, int from, int to) {
+        int eq = query.indexOf('=', from);
+        return eq < 0 || eq > to ? to : eq;
+    }
+
+    /**
+     * True when {@code query[from, to)}, percent-decoded, names a credential some API accepts in a query:
+     * {@code key} (Google's), {@code api_key}, {@code apikey}, {@code api-key}, {@code access_token},
+     * {@code oauth_token}, compared ignoring case.
+     */
+    public static boolean isCredentialName(String query, int from, int to) {
+        if (to - from > 64 || to <= from) {
+            return false;
+        }
+        String name = decode(query, from, to);
+        return name.equalsIgnoreCase("key") || name.equalsIgnoreCase("api_key") || name.equalsIgnoreCase("apikey")
+                || name.equalsIgnoreCase("api-key") || name.equalsIgnoreCase("access_token")
+                || name.equalsIgnoreCase("oauth_token");
+    }
+
+    /** {@code s[from, to)} with %XX and + decoded as bytes of UTF-8 (malformed escapes left as they are). */
+    private static String decode(String s, int from, int to) {
+        boolean plain = true;
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (c == '%' || c == '+') {
+                plain = false;
                 break;
             }
-            start = amp + 1;
+        }
+        if (plain) {
+            return s.substring(from, to);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(to - from);
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (c == '%' && i + 2 < to) {
+                int h = Character.digit(s.charAt(i + 1), 16);
+                int l = Character.digit(s.charAt(i + 2), 16);
+                if (h >= 0 && l >= 0) {
+                    out.write(h * 16 + l);
+                    i += 2;
+                    continue;
+                }
+            }
+            if (c == '+') {
+                out.write(' ');
+            } else {
+                byte[] b = String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                out.write(b, 0, b.length);
+            }
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The value of the first {@code key} query parameter (name and value percent-decoded; separators {@code &} and
+     * {@code ;}), or null.
+     */
+    public static String keyParam(String query) {
+        int len = query.length();
+        int start = 0;
+        while (start < len) {
+            int end = nextSeparator(query, start);
+            int eq = nameEnd(query, start, end);
+            if (eq < end && decode(query, start, eq).equals("key")) {
+                return decode(query, eq + 1, end);
+            }
+            start = end + 1;
         }
         return null;
     }

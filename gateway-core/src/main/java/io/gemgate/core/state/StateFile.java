@@ -12,7 +12,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The embedded state store: one {@link StateSnapshot} in {@code <dataDir>/state.json}, with the previous good copy
@@ -53,6 +56,9 @@ public final class StateFile {
     public static final String PRIMARY_NAME = "state.json";
     /** File name of the previous good state inside the data directory. */
     public static final String BACKUP_NAME = "state.json.bak";
+    /** rw------- : the state file, its backup and the file being written. */
+    private static final Set<PosixFilePermission> OWNER_ONLY =
+            EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
     /** File name of the state being written; only ever complete after its fsync. */
     public static final String TEMP_NAME = "state.json.tmp";
     /** Prefix of a corrupt {@code state.json} moved aside; followed by the epoch millis of the move. */
@@ -68,6 +74,8 @@ public final class StateFile {
     private final Path temp;
     /** True when state.json is known good: this instance wrote it, or loaded it successfully. */
     private boolean primaryTrusted;
+    /** The backup's permissions were made owner-only (once per process). */
+    private boolean backupChecked;
 
     /**
      * @param dataDir the directory holding the state files; created by the first {@link #write} if missing
@@ -203,6 +211,11 @@ public final class StateFile {
             throw new UncheckedIOException("Cannot create state directory " + dataDir + ": " + e.getMessage(), e);
         }
         writeAndSync(temp, bytes);
+        ownerOnly(temp);
+        if (!backupChecked) {
+            backupChecked = true;
+            ownerOnly(backup); // one written by an older version, readable by all
+        }
         rotatePrimaryToBackup();
         try {
             Files.move(temp, primary, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -241,9 +254,34 @@ public final class StateFile {
         }
     }
 
+    /**
+     * Makes {@code file} readable and writable by its owner only (0600): the state may hold keys in clear (no master
+     * key). Where the file system has no POSIX permissions, it stays as the platform made it.
+     */
+    private static void ownerOnly(Path file) {
+        try {
+            Files.setPosixFilePermissions(file, OWNER_ONLY);
+        } catch (NoSuchFileException | UnsupportedOperationException e) {
+            // nothing to change, or no POSIX permissions here
+        } catch (IOException e) {
+            LOG.warn("Cannot make {} readable by its owner only: {}", file, e.toString());
+        }
+    }
+
+    /** Opens {@code file} for writing, created 0600 where POSIX permissions exist (set again by the caller after). */
+    private static FileChannel open(Path file) throws IOException {
+        java.util.Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+        try {
+            return FileChannel.open(file, options,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+        } catch (UnsupportedOperationException e) {
+            return FileChannel.open(file, options);
+        }
+    }
+
     private static void writeAndSync(Path file, byte[] bytes) {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch = open(file)) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf);

@@ -355,6 +355,32 @@ public final class StatePersister implements AutoCloseable {
                 tokenRecords, overrides, health == null ? List.of() : health.snapshot(), resources);
     }
 
+    /**
+     * Writes the state now, on the writer thread (written, synced and renamed: see {@link StateFile}), without
+     * waiting: the future completes when it is on disk, exceptionally when the write failed (the change then stays
+     * marked for the next round). For answers that must not be given before their change is durable (admin writes).
+     * A persister already closed completes at once: its close wrote the state.
+     */
+    public java.util.concurrent.CompletableFuture<Void> flushAsync() {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        try {
+            writer.execute(() -> {
+                try {
+                    takeDirty();
+                    write();
+                    done.complete(null);
+                } catch (RuntimeException e) {
+                    markDirty();
+                    log.error("could not write the state file {}: {}", file.primaryPath(), e.toString());
+                    done.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            done.complete(null);
+        }
+        return done;
+    }
+
     /** Writes the state now, on the writer thread, and waits for it. */
     public void flushNow() {
         try {

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -165,6 +166,8 @@ class ConfigLoaderTest {
                         Duration.ofSeconds(9)),
                 setBy("GEMGATE_SERVER_SHUTDOWN_GRACE", "1h", c -> c.server().shutdownGrace(), Duration.ofHours(1)),
                 setBy("GEMGATE_SERVER_MAX_CONNECTIONS", "1", c -> c.server().maxConnections(), 1),
+                setBy("GEMGATE_SERVER_CORS_ALLOW_ORIGINS", "https://Chat.example.com, http://localhost:3000",
+                        c -> c.server().corsAllowOrigins(), List.of("https://chat.example.com", "http://localhost:3000")),
                 setBy("GEMGATE_UPSTREAM", "http://[::1]:81", c -> c.upstream().url(), URI.create("http://[::1]:81")),
                 setBy("GEMGATE_UPSTREAM_CONNECT_TIMEOUT", "250ms", c -> c.upstream().connectTimeout(),
                         Duration.ofMillis(250)),
@@ -292,6 +295,8 @@ class ConfigLoaderTest {
             GEMGATE_SERVER_IDLE_TIMEOUT               | 366d             | 366d (expected: at most 365d)
             GEMGATE_SERVER_REQUEST_READ_TIMEOUT       | 0                | 0 (expected: > 0)
             GEMGATE_SERVER_SHUTDOWN_GRACE             | soon             | 'soon' (expected: a duration such as 500ms, 30s, 5m, 2h, 1d, or a number of seconds)
+            GEMGATE_SERVER_CORS_ALLOW_ORIGINS         | https://a.example/path | 'https://a.example/path' (expected: *, none, or origins such as https://chat.example.com, http://localhost:3000)
+            GEMGATE_SERVER_CORS_ALLOW_ORIGINS         | chat.example.com | 'chat.example.com' (expected: *, none, or origins such as https://chat.example.com, http://localhost:3000)
             GEMGATE_SERVER_MAX_CONNECTIONS            | 0                | 0 (expected: > 0)
             GEMGATE_SERVER_MAX_CONNECTIONS            | 3000000000       | 3000000000 (expected: > 0)
             GEMGATE_UPSTREAM                          | ftp://x          | 'ftp://x' (expected: an http:// or https:// URL)

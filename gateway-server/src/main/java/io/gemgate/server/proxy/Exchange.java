@@ -309,8 +309,9 @@ public abstract class Exchange implements UpstreamListener {
             }
             return;
         }
-        key = pinned != null ? gw.pool().acquireKey(pinned, model, attempts) : gw.pool().acquire(model, groups, attempts);
-        if (key == null) {
+        ApiKey next = pinned != null ? gw.pool().acquireKey(pinned, model, attempts)
+                : gw.pool().acquire(model, groups, attempts);
+        if (next == null) { // key stays the last one tried, for the access log
             if (pinned != null) {
                 holderCannotServe();
             } else {
@@ -318,6 +319,7 @@ public abstract class Exchange implements UpstreamListener {
             }
             return;
         }
+        key = next;
         send();
     }
 
@@ -782,9 +784,13 @@ public abstract class Exchange implements UpstreamListener {
                 upstream = null;
                 classifyError();
             }
-            case STREAMING, BODY -> {
+            case STREAMING -> {
                 upstream = null;
                 failMidAnswer("upstream connection closed before the answer ended");
+            }
+            case BODY -> {
+                upstream = null;
+                bodyBroke("upstream connection closed before the answer ended");
             }
             default -> upstream = null;
         }
@@ -792,10 +798,29 @@ public abstract class Exchange implements UpstreamListener {
 
     @Override
     public final void onStreamIdle() {
-        if ((phase == Phase.STREAMING && !paused) || phase == Phase.BODY) {
+        if (phase == Phase.STREAMING && !paused) {
             dropUpstream();
             failMidAnswer("upstream sent nothing for " + gw.config().upstream().streamIdleTimeout().toSeconds() + "s");
+        } else if (phase == Phase.BODY) {
+            dropUpstream();
+            bodyBroke("upstream sent nothing for " + gw.config().upstream().streamIdleTimeout().toSeconds() + "s");
         }
+    }
+
+    /**
+     * An answer that is read whole before anything of it reaches the client broke off (closed, reset or stalled
+     * after its head): nothing of it was sent, so the next key is tried, as before the head (F1).
+     */
+    private void bodyBroke(String why) {
+        log.debug("answer with key {} for {} broke off before the client saw it: {}; trying the next key",
+                key.masked(), model.name(), why);
+        discardAnswer();
+        upstreamHead = null;
+        attemptFailed(new Verdict(VerdictKind.SERVER_ERROR, -1, "answer cut"), null);
+    }
+
+    /** Drops what the subclass collected of an answer that broke off in {@link Phase#BODY}; the next key follows. */
+    protected void discardAnswer() {
     }
 
     /** The answer broke off: records it against the key and lets the subclass end the client's answer. */
@@ -958,7 +983,8 @@ public abstract class Exchange implements UpstreamListener {
             return;
         }
         long ms = (nowNanos - startNanos) / 1_000_000;
-        access.info("{} {} model={} key={} tier={} attempts={} {}ms", logLine(), status, model.name(),
-                key == null ? "-" : key.masked(), key == null ? "-" : key.tier(), attempts.count(), ms);
+        access.info("{} {} model={} key={} tier={} attempts={} {}ms token={}", client.forLog(logLine()), status,
+                model.name(), key == null ? "-" : key.masked(), key == null ? "-" : key.tier(), attempts.count(), ms,
+                client.tokenHint());
     }
 }

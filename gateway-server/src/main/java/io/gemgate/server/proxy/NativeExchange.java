@@ -64,13 +64,16 @@ public final class NativeExchange extends Exchange {
     private static final HeaderNameSet DROP_REQUEST = new HeaderNameSet(
             HttpHeaderNames.CONNECTION, "keep-alive", "proxy-connection", HttpHeaderNames.PROXY_AUTHORIZATION,
             HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
-            HttpHeaderNames.HOST, HttpHeaderNames.AUTHORIZATION, "x-goog-api-key", HttpHeaderNames.CONTENT_LENGTH,
+            HttpHeaderNames.HOST, HttpHeaderNames.AUTHORIZATION, "x-goog-api-key", "x-api-key", "api-key",
+            HttpHeaderNames.CONTENT_LENGTH,
             HttpHeaderNames.EXPECT, HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderNames.COOKIE);
     /** Response headers never relayed as they are: hop-by-hop; framing is the gateway's own. */
     private static final HeaderNameSet DROP_RESPONSE = new HeaderNameSet(
             HttpHeaderNames.CONNECTION, "keep-alive", "proxy-connection", HttpHeaderNames.PROXY_AUTHENTICATE,
             HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
-            "alt-svc");
+            "alt-svc", HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS,
+            HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, HttpHeaderNames.ACCESS_CONTROL_MAX_AGE);
     /** The two upload URL headers, rewritten to point at the gateway. */
     private static final HeaderNameSet UPLOAD_URLS = new HeaderNameSet(UPLOAD_URL, UPLOAD_CONTROL_URL);
     private static final byte[] HTTP_11 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
@@ -397,6 +400,10 @@ public final class NativeExchange extends Exchange {
         head.writeLines(run, n, out);
         if (chunkOut) {
             out.writeBytes(CHUNKED);
+        }
+        byte[] cors = client.corsFields();
+        if (cors != null) {
+            out.writeBytes(cors); // the gateway's CORS policy, not the upstream's (dropped above)
         }
         if (closeAfter) {
             out.writeBytes(CLOSE);

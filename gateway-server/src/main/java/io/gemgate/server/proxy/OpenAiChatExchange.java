@@ -359,6 +359,11 @@ public final class OpenAiChatExchange extends Exchange {
         finish(null, 0, 0, new DefaultLastHttpContent(b));
     }
 
+    @Override
+    protected void discardAnswer() {
+        closeAttemptState();
+    }
+
     /** Drops what one attempt built (its translator and splitter) before the next attempt or the end. */
     private void closeAttemptState() {
         if (splitter != null) {

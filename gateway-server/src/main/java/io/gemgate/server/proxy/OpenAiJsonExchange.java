@@ -183,6 +183,14 @@ public final class OpenAiJsonExchange extends Exchange {
     }
 
     @Override
+    protected void discardAnswer() {
+        if (collected != null) {
+            collected.release();
+            collected = null;
+        }
+    }
+
+    @Override
     protected void cleanup() {
         if (collected != null) {
             collected.release();

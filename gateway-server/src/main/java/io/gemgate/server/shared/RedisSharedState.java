@@ -320,6 +320,36 @@ public final class RedisSharedState implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes the pending changes to Redis now, on the shared-state thread, without waiting: the future says whether
+     * they reached Redis (false while Redis is away: they stay marked and go with the next round that reaches it).
+     */
+    public java.util.concurrent.CompletableFuture<Boolean> writeChangesNow() {
+        java.util.concurrent.CompletableFuture<Boolean> done = new java.util.concurrent.CompletableFuture<>();
+        if (closed) {
+            done.complete(false);
+            return done;
+        }
+        try {
+            thread.execute(() -> {
+                if (!up || conn == null) {
+                    done.complete(false);
+                    return;
+                }
+                try {
+                    writeChanges();
+                    done.complete(true);
+                } catch (Exception e) {
+                    down(e);
+                    done.complete(false);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            done.complete(false);
+        }
+        return done;
+    }
+
     private void writeNow() {
         wakePending.set(false);
         if (!up || conn == null) {
