@@ -26,6 +26,7 @@ const GENERAL = [
   { name: 'defaultThinking', label: 'Default thinking', type: 'select', hint: 'Thinking level for requests that set none.',
     options: select(['auto', 'auto'], ['off', 'off'], ['low', 'low'], ['medium', 'medium'], ['high', 'high']) },
   { name: 'systemInstruction', label: 'System instruction', type: 'text', wide: true, hint: 'Put before every request\'s own system instruction; empty: none.' },
+  { name: 'modelGroups', label: 'Model groups', type: 'json', wide: true, hint: 'Model pattern to key groups, e.g. {"gemini-2.5-pro*":["paid"],"*":["free"]}; the group * is every key; {}: every model uses every key.' },
 ];
 const EDITED_ELSEWHERE = new Set(['allowedModels', 'modelAliases', 'keyBudgets']);
 

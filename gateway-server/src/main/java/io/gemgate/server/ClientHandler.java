@@ -80,9 +80,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private ByteBuf body;
     private String path;
     private String query;
-    /** The current request's method and target as the access log shows them; null before a request head. */
-    private String logMethod;
-    private String logTarget;
+    /**
+     * The current request, for the access line of an answer the gateway gives itself (made only then: proxied
+     * requests get theirs from the exchange); null when the access log is off or the line was written.
+     */
+    private HttpRequest logRequest;
     /** When the current request's head arrived ({@link System#nanoTime()}), for the access log. */
     private long headNanos;
     /** Access-Control-Allow-Origin of the current request's answers, or null (no Origin, not allowed, not API). */
@@ -203,12 +205,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         route = null;
         openAiShape = false;
         clientToken = null;
-        logMethod = null;
-        logTarget = null;
+        logRequest = null;
         if (access.isInfoEnabled()) {
             headNanos = System.nanoTime();
-            logMethod = AccessLog.visible(req.method().name(), 32);
-            logTarget = AccessLog.target(req.uri());
+            logRequest = req;
         }
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
@@ -731,12 +731,13 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (!access.isInfoEnabled()) {
             return;
         }
-        long ms = logMethod == null ? 0 : (System.nanoTime() - headNanos) / 1_000_000;
-        String target = logTarget == null ? "-" : AccessLog.withoutToken(logTarget, clientToken);
-        access.info("{} {} {} model=- key=- tier=- attempts=0 {}ms token={}", logMethod == null ? "-" : logMethod,
+        HttpRequest req = logRequest;
+        long ms = req == null ? 0 : (System.nanoTime() - headNanos) / 1_000_000;
+        String method = req == null ? "-" : AccessLog.visible(req.method().name(), 32);
+        String target = req == null ? "-" : AccessLog.withoutToken(AccessLog.target(req.uri()), clientToken);
+        access.info("{} {} {} model=- key=- tier=- attempts=0 {}ms token={}", method,
                 target, status, ms, AccessLog.tokenHint(clientToken));
-        logMethod = null;
-        logTarget = null;
+        logRequest = null;
     }
 
     @Override

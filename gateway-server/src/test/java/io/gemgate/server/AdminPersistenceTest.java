@@ -56,12 +56,13 @@ class AdminPersistenceTest {
     void tokensAddedKeysEditsAndRemovalsSurviveARestart() {
         gw = GatewayHarness.start(2, AdminClient.env());
         admin = new AdminClient(gw, 2).secret(ADDED);
-        assertThat(admin.post("/admin/api/keys", "{\"text\":\"" + ADDED + "\",\"label\":\"late\",\"weight\":5}")
-                .status()).isEqualTo(201);
+        assertThat(admin.post("/admin/api/keys", "{\"text\":\"" + ADDED + "\",\"label\":\"late\",\"weight\":5,"
+                + "\"groups\":[\"late\"]}").status()).isEqualTo(201);
         String secret = admin.post("/admin/api/tokens", "{\"name\":\"alice\",\"requestsPerDay\":50}").json()
                 .path("token").asText();
         assertThat(generateWith(secret)).isEqualTo(200);
-        admin.patch("/admin/api/keys/" + KeyMask.fingerprint(key(0)), "{\"label\":\"renamed\",\"project\":\"p\"}");
+        admin.patch("/admin/api/keys/" + KeyMask.fingerprint(key(0)), "{\"label\":\"renamed\",\"project\":\"p\","
+                + "\"tier\":2,\"groups\":[\"g1\",\"g2\"]}");
         admin.delete("/admin/api/keys/" + KeyMask.fingerprint(key(1)));
         long usedBefore = admin.key(KeyMask.fingerprint(ADDED)).path("today").path("requests").asLong();
 
@@ -75,6 +76,9 @@ class AdminPersistenceTest {
                 .isEqualTo(usedBefore);
         assertThat(admin.key(KeyMask.fingerprint(key(0))).path("label").asText()).isEqualTo("renamed");
         assertThat(admin.key(KeyMask.fingerprint(key(0))).path("project").asText()).isEqualTo("p");
+        assertThat(admin.key(KeyMask.fingerprint(key(0))).path("tier").asInt()).isEqualTo(2);
+        assertThat(admin.key(KeyMask.fingerprint(key(0))).path("groups").toString()).isEqualTo("[\"g1\",\"g2\"]");
+        assertThat(admin.key(KeyMask.fingerprint(ADDED)).path("groups").toString()).isEqualTo("[\"late\"]");
         assertThat(admin.key(KeyMask.fingerprint(key(1))).path("status").asText()).isEqualTo("removed");
         assertThat(admin.get("/admin/api/tokens").json().path("tokens").get(0).path("usage")
                 .path("requestsToday").asLong()).isEqualTo(1);

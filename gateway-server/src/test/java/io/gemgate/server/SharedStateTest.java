@@ -170,11 +170,12 @@ class SharedStateTest {
         assertThat(b.poolKey(key(0)).invalidReason()).isEqualTo(a.poolKey(key(0)).invalidReason());
 
         Answer patched = new AdminClient(a, 3).patch("/admin/api/keys/" + KeyMask.fingerprint(key(1)),
-                "{\"enabled\": false, \"weight\": 7, \"label\": \"team b\"}");
+                "{\"enabled\": false, \"weight\": 7, \"label\": \"team b\", \"tier\": 1, \"groups\": [\"paid\"]}");
         assertThat(patched.status()).isEqualTo(200);
-        // The three fields may reach the other in different sync rounds: wait for all of them, then check each.
-        await(() -> b.poolKey(key(1)), k -> k.label().equals("team b") && !k.isEnabled() && k.weight() == 7,
-                PROPAGATION);
+        // The fields may reach the other in different sync rounds: wait for all of them, then check each.
+        await(() -> b.poolKey(key(1)), k -> k.label().equals("team b") && !k.isEnabled() && k.weight() == 7
+                && k.tier() == 1, PROPAGATION);
+        assertThat(b.poolKey(key(1)).groups()).containsExactly("paid");
         assertThat(b.poolKey(key(1)).label()).isEqualTo("team b");
         assertThat(b.poolKey(key(1)).isEnabled()).isFalse();
         assertThat(b.poolKey(key(1)).weight()).isEqualTo(7);
@@ -191,14 +192,15 @@ class SharedStateTest {
         AdminClient adminB = new AdminClient(b, 2).secret(NEW_KEY);
         String id = KeyMask.fingerprint(NEW_KEY);
 
-        assertThat(adminA.post("/admin/api/keys", "{\"text\": \"" + NEW_KEY + "\", \"label\": \"added\"}").status())
-                .isEqualTo(201);
+        assertThat(adminA.post("/admin/api/keys", "{\"text\": \"" + NEW_KEY + "\", \"label\": \"added\", \"tier\": 3}")
+                .status()).isEqualTo(201);
         assertThat(adminA.patch("/admin/api/keys/" + KeyMask.fingerprint(key(0)), "{\"enabled\": false}").status())
                 .isEqualTo(200);
         assertThat(adminA.delete("/admin/api/keys/" + KeyMask.fingerprint(key(1))).status()).isEqualTo(200);
         await(() -> b.server().pool().find(id) != null && !b.poolKey(key(0)).isEnabled()
                 && b.poolKey(key(1)).isRemoved(), v -> v, PROPAGATION);
         assertThat(adminB.key(id).path("label").asText()).isEqualTo("added");
+        assertThat(adminB.key(id).path("tier").asInt()).isEqualTo(3);
         assertThat(adminB.key(KeyMask.fingerprint(key(0))).path("enabled").asBoolean()).isFalse();
 
         int before = fake.requestCount();

@@ -533,6 +533,27 @@ public final class KeyPool {
      */
     public Unavailable unavailable(ModelRef model, KeyGroups groups) {
         long now = clock.getAsLong();
+        // While no key can serve, every request asks this: reuse the answer for a moment rather than count the keys
+        // again (O(keys)) each time. The lanes say in O(1) that none can serve; a new answer is made when one can.
+        ModelLanes l = groups.lanes.get(model.index());
+        boolean cacheable = l != null && l.keys == ring.keys && !l.hasUsable();
+        if (cacheable) {
+            ModelLanes.Answer a = l.unavailable;
+            if (a != null && now - a.atMillis() < UNAVAILABLE_REUSE_MILLIS && now >= a.atMillis()) {
+                return a.answer();
+            }
+        }
+        Unavailable u = countUnavailable(model, groups, now);
+        if (cacheable) {
+            l.unavailable = new ModelLanes.Answer(now, u);
+        }
+        return u;
+    }
+
+    /** How long {@link #unavailable(ModelRef, KeyGroups)} reuses an answer while no key can serve. */
+    static final long UNAVAILABLE_REUSE_MILLIS = 500;
+
+    private Unavailable countUnavailable(ModelRef model, KeyGroups groups, long now) {
         ApiKey[] all = ring.keys;
         ApiKey[] keys = all;
         if (!groups.isAll()) {
@@ -1011,6 +1032,20 @@ public final class KeyPool {
     public synchronized boolean applyKeyState(String id, boolean enabled, boolean removed, long invalidSince,
                                               String invalidReason, int weight, String label, String project) {
         ApiKey k = find(id);
+        return k != null && applyKeyState(id, enabled, removed, invalidSince, invalidReason, weight, label, project,
+                k.tier(), k.groups());
+    }
+
+    /**
+     * {@link #applyKeyState(String, boolean, boolean, long, String, int, String, String)} with the key's tier and
+     * groups too.
+     *
+     * @throws IllegalArgumentException for a weight outside 1 to 100, a tier outside 0 to 9 or a bad group name
+     */
+    public synchronized boolean applyKeyState(String id, boolean enabled, boolean removed, long invalidSince,
+                                              String invalidReason, int weight, String label, String project,
+                                              int tier, java.util.Set<String> groups) {
+        ApiKey k = find(id);
         if (k == null) {
             return false;
         }
@@ -1018,10 +1053,10 @@ public final class KeyPool {
         KeySpec spec = k.spec();
         if (k.enabled == enabled && k.removed == removed && k.invalidSince == invalidSince
                 && k.invalidReason.equals(reason) && spec.weight() == weight && spec.label().equals(label)
-                && spec.project().equals(project)) {
+                && spec.project().equals(project) && spec.tier() == tier && spec.groups().equals(groups)) {
             return true; // the periodic re-read of the shared state finds most keys unchanged
         }
-        edit(id, weight, label, project, null, null);
+        edit(id, weight, label, project, tier, groups);
         k.enabled = enabled;
         k.removed = removed;
         k.invalidReason = reason;

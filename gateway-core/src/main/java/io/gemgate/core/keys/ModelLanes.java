@@ -42,6 +42,12 @@ final class ModelLanes {
     private final boolean[] queued;
     /** The earliest wake-up in the heap, read without the lock by every selection. */
     private volatile long nextWake = Long.MAX_VALUE;
+    /** The pool's last answer to "why no key", reused briefly while none can serve (see KeyPool.unavailable). */
+    volatile Answer unavailable;
+
+    /** An answer of {@link KeyPool#unavailable} and when it was made. */
+    record Answer(long atMillis, Unavailable answer) {
+    }
 
     /** The keys of one tier. */
     static final class Lane {

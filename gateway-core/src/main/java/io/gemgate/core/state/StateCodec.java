@@ -151,6 +151,7 @@ public final class StateCodec {
                 g.writeNumberField("weight", k.weight());
                 g.writeStringField("label", k.label());
                 g.writeNumberField("addedAtMillis", k.addedAtMillis());
+                writeTierAndGroups(g, k.tier(), k.groups());
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -161,6 +162,7 @@ public final class StateCodec {
                 g.writeStringField("project", e.project());
                 g.writeNumberField("weight", e.weight());
                 g.writeStringField("label", e.label());
+                writeTierAndGroups(g, e.tier(), e.groups());
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -370,6 +372,8 @@ public final class StateCodec {
         int weight = 1;
         String label = "";
         long addedAtMillis = 0;
+        int tier = 0;
+        java.util.Set<String> groups = java.util.Set.of();
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             p.nextToken();
@@ -381,10 +385,12 @@ public final class StateCodec {
                 case "weight" -> weight = readInt(p, field);
                 case "label" -> label = readString(p, field);
                 case "addedAtMillis" -> addedAtMillis = readLong(p, field);
+                case "tier" -> tier = readInt(p, field);
+                case "groups" -> groups = readGroups(p, field);
                 default -> p.skipChildren();
             }
         }
-        return new AddedKey(fingerprint, secret, project, weight, label, addedAtMillis);
+        return new AddedKey(fingerprint, secret, project, weight, label, addedAtMillis, tier, groups);
     }
 
     private static KeyEdit readKeyEdit(JsonParser p, String path) throws IOException, StateCorruptException {
@@ -392,6 +398,8 @@ public final class StateCodec {
         String project = "";
         int weight = 1;
         String label = "";
+        int tier = 0;
+        java.util.Set<String> groups = java.util.Set.of();
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             p.nextToken();
@@ -401,10 +409,39 @@ public final class StateCodec {
                 case "project" -> project = readString(p, field);
                 case "weight" -> weight = readInt(p, field);
                 case "label" -> label = readString(p, field);
+                case "tier" -> tier = readInt(p, field);
+                case "groups" -> groups = readGroups(p, field);
                 default -> p.skipChildren();
             }
         }
-        return new KeyEdit(fingerprint, project, weight, label);
+        return new KeyEdit(fingerprint, project, weight, label, tier, groups);
+    }
+
+    /** Written only when set, so that a file without tiers and groups reads as before. */
+    private static void writeTierAndGroups(JsonGenerator g, int tier, java.util.Set<String> groups)
+            throws IOException {
+        if (tier != 0) {
+            g.writeNumberField("tier", tier);
+        }
+        if (!groups.isEmpty()) {
+            g.writeArrayFieldStart("groups");
+            for (String group : new java.util.TreeSet<>(groups)) {
+                g.writeString(group);
+            }
+            g.writeEndArray();
+        }
+    }
+
+    private static java.util.Set<String> readGroups(JsonParser p, String path)
+            throws IOException, StateCorruptException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw wrongType(path, "an array of group names", p.currentToken());
+        }
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            out.add(readString(p, path + "[" + out.size() + "]"));
+        }
+        return out;
     }
 
     private static KeyHealth readHealth(JsonParser p, String path) throws IOException, StateCorruptException {

@@ -177,7 +177,7 @@ public final class StatePersister implements AutoCloseable {
             }
             KeySpec spec;
             try {
-                spec = new KeySpec(secret, a.project(), a.weight(), a.label());
+                spec = new KeySpec(secret, a.project(), a.weight(), a.label(), a.tier(), a.groups());
             } catch (IllegalArgumentException e) {
                 log.error("key {} added at run time is not valid ({}); it stays stored but out of the pool",
                         KeyMask.mask(secret), e.getMessage());
@@ -209,7 +209,7 @@ public final class StatePersister implements AutoCloseable {
         int n = 0;
         for (KeyEdit e : edits) {
             try {
-                if (pool.update(e.fingerprint(), e.weight(), e.label(), e.project())) {
+                if (pool.update(e.fingerprint(), e.weight(), e.label(), e.project(), e.tier(), e.groups())) {
                     n++;
                 }
             } catch (IllegalArgumentException bad) {
@@ -322,10 +322,13 @@ public final class StatePersister implements AutoCloseable {
                 String stored = storedSecrets.computeIfAbsent(k.id(),
                         id -> cipher == null ? spec.secret() : cipher.encrypt(spec.secret()));
                 long at = addedAt.computeIfAbsent(k.id(), id -> base.savedAtMillis());
-                added.add(new AddedKey(k.id(), stored, spec.project(), spec.weight(), spec.label(), at));
+                added.add(new AddedKey(k.id(), stored, spec.project(), spec.weight(), spec.label(), at, spec.tier(),
+                        spec.groups()));
             } else if (!listed.project().equals(spec.project()) || listed.weight() != spec.weight()
-                    || !listed.label().equals(spec.label())) {
-                edits.add(new KeyEdit(k.id(), spec.project(), spec.weight(), spec.label()));
+                    || !listed.label().equals(spec.label()) || listed.tier() != spec.tier()
+                    || !listed.groups().equals(spec.groups())) {
+                edits.add(new KeyEdit(k.id(), spec.project(), spec.weight(), spec.label(), spec.tier(),
+                        spec.groups()));
             }
         }
         for (AddedKey a : unreadable) {

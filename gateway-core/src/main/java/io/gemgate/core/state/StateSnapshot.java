@@ -175,9 +175,11 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param weight        its weight, {@code >= 0} here (the pool refuses values outside 1 to 100 on restore)
      * @param label         free text, {@code ""} if none
      * @param addedAtMillis when it was first stored
+     * @param tier          its tier, {@code >= 0} here (the pool refuses values above 9 on restore); 0 in older files
+     * @param groups        its groups; empty in older files
      */
     public record AddedKey(String fingerprint, String secret, String project, int weight, String label,
-                           long addedAtMillis) {
+                           long addedAtMillis, int tier, java.util.Set<String> groups) {
         /**
          * Validates the fields.
          *
@@ -191,6 +193,14 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
             requireNonNegative("weight", weight);
             Objects.requireNonNull(label, "label");
             requireNonNegative("addedAtMillis", addedAtMillis);
+            requireNonNegative("tier", tier);
+            groups = java.util.Set.copyOf(Objects.requireNonNull(groups, "groups"));
+        }
+
+        /** A key of tier 0 in no group (as files before tiers and groups). */
+        public AddedKey(String fingerprint, String secret, String project, int weight, String label,
+                        long addedAtMillis) {
+            this(fingerprint, secret, project, weight, label, addedAtMillis, 0, java.util.Set.of());
         }
 
         /** Leaves the secret out. */
@@ -209,8 +219,11 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param project     its project, {@code ""} for none
      * @param weight      its weight, {@code >= 0} here (the pool refuses values outside 1 to 100 on restore)
      * @param label       its label, {@code ""} for none
+     * @param tier        its tier, {@code >= 0} here; 0 in older files
+     * @param groups      its groups; empty in older files
      */
-    public record KeyEdit(String fingerprint, String project, int weight, String label) {
+    public record KeyEdit(String fingerprint, String project, int weight, String label, int tier,
+                          java.util.Set<String> groups) {
         /**
          * Validates the fields.
          *
@@ -222,6 +235,13 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
             Objects.requireNonNull(project, "project");
             requireNonNegative("weight", weight);
             Objects.requireNonNull(label, "label");
+            requireNonNegative("tier", tier);
+            groups = java.util.Set.copyOf(Objects.requireNonNull(groups, "groups"));
+        }
+
+        /** An edit of tier 0 in no group (as files before tiers and groups). */
+        public KeyEdit(String fingerprint, String project, int weight, String label) {
+            this(fingerprint, project, weight, label, 0, java.util.Set.of());
         }
     }
 

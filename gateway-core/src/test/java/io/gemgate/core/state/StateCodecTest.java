@@ -251,8 +251,9 @@ class StateCodecTest {
         return new StateSnapshot(StateSnapshot.CURRENT_VERSION, 1_700_000_999_000L,
                 List.of(new KeyRecord("0123456789abcdef", true, true, 5, "why", List.of())),
                 List.of(new AddedKey("1123456789abcdef", "v1:c2VjcmV0", "team-a", 3, "Alice's \"key\"", 77),
-                        new AddedKey("2123456789abcdef", "AIzaPlain", "", 1, "", 0)),
-                List.of(new KeyEdit("3123456789abcdef", "team-b", 100, "edited")),
+                        new AddedKey("2123456789abcdef", "AIzaPlain", "", 1, "", 0, 2, Set.of("paid", "pro"))),
+                List.of(new KeyEdit("3123456789abcdef", "team-b", 100, "edited"),
+                        new KeyEdit("4123456789abcdef", "", 1, "", 1, Set.of("paid"))),
                 List.of(token), "{\"strategy\":\"least_used\",\"keyBudgets\":{\"*\":{\"rpm\":5}}}");
     }
 
@@ -266,6 +267,21 @@ class StateCodecTest {
         assertThat(back.tokens()).isEqualTo(s.tokens());
         assertThat(back.settings()).isEqualTo(s.settings()); // compact in, compact out
         assertThat(back).isEqualTo(s);
+    }
+
+    @Test
+    void addedKeysAndEditsWithoutTierOrGroupsReadAsTierZeroInNoGroup() throws Exception {
+        StateSnapshot s = StateCodec.decode(utf8("""
+                {"version": %d, "savedAtMillis": 1, "keys": [],
+                 "addedKeys": [{"fingerprint": "1123456789abcdef", "secret": "AIzaPlain", "project": "", "weight": 2,
+                                "label": "", "addedAtMillis": 5}],
+                 "keyEdits": [{"fingerprint": "2123456789abcdef", "project": "p", "weight": 3, "label": "l"}]}
+                """.formatted(StateSnapshot.CURRENT_VERSION)));
+        assertThat(s.addedKeys().get(0).tier()).isZero();
+        assertThat(s.addedKeys().get(0).groups()).isEmpty();
+        assertThat(s.keyEdits().get(0)).isEqualTo(new KeyEdit("2123456789abcdef", "p", 3, "l"));
+        assertThat(new String(StateCodec.encode(sampleV2()), StandardCharsets.UTF_8))
+                .contains("\"tier\" : 2,", "\"groups\" : [ \"paid\", \"pro\" ]");
     }
 
     @Test

@@ -591,11 +591,12 @@ public final class RedisSharedState implements AutoCloseable {
             String stored = storedSecrets.computeIfAbsent(fp,
                     id -> cipher == null ? spec.secret() : cipher.encrypt(spec.secret()));
             pending.add(r.hset(layout.addedKeys(), fp, SharedCodec.encodeAddedKey(
-                    new AddedKey(stored, spec.project(), spec.weight(), spec.label(), gw.now()))));
+                    new AddedKey(stored, spec.project(), spec.weight(), spec.label(), gw.now(), spec.tier(),
+                            spec.groups()))));
         }
         RedisFuture<Long> put = putIfNewer(r, layout.keyStates(), null, fp, keyChangedAt.getOrDefault(fp, 0L),
                 SharedCodec.encodeKeyState(new KeyState(k.isEnabled(), k.isRemoved(), k.invalidSinceMillis(),
-                        k.invalidReason(), spec.project(), spec.weight(), spec.label())));
+                        k.invalidReason(), spec.project(), spec.weight(), spec.label(), spec.tier(), spec.groups())));
         puts.put(fp, put);
         pending.add(put);
         pending.add(r.publish(layout.channel(), SharedEvent.key(origin, fp).encode()));
@@ -900,7 +901,7 @@ public final class RedisSharedState implements AutoCloseable {
                 if (!KeyMask.fingerprint(secret).equals(fp)) {
                     throw new IllegalArgumentException("the secret does not match its fingerprint");
                 }
-                specs.add(new KeySpec(secret, a.project(), a.weight(), a.label()));
+                specs.add(new KeySpec(secret, a.project(), a.weight(), a.label(), a.tier(), a.groups()));
                 if (KeyCipher.isEncrypted(a.secret()) == (cipher != null)) {
                     storedSecrets.put(fp, a.secret());
                 }
@@ -923,7 +924,7 @@ public final class RedisSharedState implements AutoCloseable {
         try {
             KeyState s = SharedCodec.decodeKeyState(RedisLayout.stampValue(stamped));
             pool.applyKeyState(fp, s.enabled(), s.removed(), s.invalidSince(), s.invalidReason(), s.weight(),
-                    s.label(), s.project());
+                    s.label(), s.project(), s.tier(), s.groups());
             keyChangedAt.put(fp, RedisLayout.stampTime(stamped));
         } catch (IllegalArgumentException | NullPointerException bad) {
             log.error("state of key {} in Redis ignored: {}", fp, bad.getMessage());

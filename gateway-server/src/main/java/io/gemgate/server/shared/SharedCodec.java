@@ -26,8 +26,11 @@ final class SharedCodec {
      * @param weight        1 to 100
      * @param label         {@code ""} for none
      * @param addedAtMillis when it was first published
+     * @param tier          its tier (0 when an older gateway published it)
+     * @param groups        its groups (none when an older gateway published it)
      */
-    record AddedKey(String secret, String project, int weight, String label, long addedAtMillis) {
+    record AddedKey(String secret, String project, int weight, String label, long addedAtMillis, int tier,
+                    java.util.Set<String> groups) {
         AddedKey {
             requireNonNull(secret, "secret");
             requireNonNull(project, "project");
@@ -47,7 +50,7 @@ final class SharedCodec {
      * @param invalidSince epoch millis; 0 = valid
      */
     record KeyState(boolean enabled, boolean removed, long invalidSince, String invalidReason, String project,
-                    int weight, String label) {
+                    int weight, String label, int tier, java.util.Set<String> groups) {
         KeyState {
             requireNonNull(invalidReason, "invalidReason");
             requireNonNull(project, "project");
@@ -62,6 +65,7 @@ final class SharedCodec {
             g.writeNumberField("weight", k.weight());
             g.writeStringField("label", k.label());
             g.writeNumberField("addedAt", k.addedAtMillis());
+            tierAndGroups(g, k.tier(), k.groups());
         });
     }
 
@@ -71,7 +75,7 @@ final class SharedCodec {
         if (f.secret == null) {
             throw new IllegalArgumentException("secret: missing");
         }
-        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt);
+        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt, f.tier, f.groups);
     }
 
     static String encodeKeyState(KeyState s) {
@@ -83,13 +87,24 @@ final class SharedCodec {
             g.writeStringField("project", s.project());
             g.writeNumberField("weight", s.weight());
             g.writeStringField("label", s.label());
+            tierAndGroups(g, s.tier(), s.groups());
         });
     }
 
     /** @throws IllegalArgumentException when the value is not one {@link #encodeKeyState} wrote */
     static KeyState decodeKeyState(String json) {
         Fields f = read(json);
-        return new KeyState(f.enabled, f.removed, f.invalidSince, f.invalidReason, f.project, f.weight, f.label);
+        return new KeyState(f.enabled, f.removed, f.invalidSince, f.invalidReason, f.project, f.weight, f.label,
+                f.tier, f.groups);
+    }
+
+    private static void tierAndGroups(JsonGenerator g, int tier, java.util.Set<String> groups) throws IOException {
+        g.writeNumberField("tier", tier);
+        g.writeArrayFieldStart("groups");
+        for (String group : new java.util.TreeSet<>(groups)) {
+            g.writeString(group);
+        }
+        g.writeEndArray();
     }
 
     // ------------------------------------------------------------------------------------------------------ private
@@ -121,6 +136,8 @@ final class SharedCodec {
         boolean removed;
         long invalidSince;
         String invalidReason = "";
+        int tier;
+        java.util.Set<String> groups = java.util.Set.of();
     }
 
     private static Fields read(String json) {
@@ -142,6 +159,8 @@ final class SharedCodec {
                     case "removed" -> f.removed = bool(t, name);
                     case "invalidSince" -> f.invalidSince = number(p, t, name);
                     case "invalidReason" -> f.invalidReason = text(p, t, name);
+                    case "tier" -> f.tier = (int) Math.min(Integer.MAX_VALUE, number(p, t, name));
+                    case "groups" -> f.groups = groups(p, t, name);
                     default -> p.skipChildren();
                 }
             }
@@ -158,6 +177,18 @@ final class SharedCodec {
             throw new IllegalArgumentException(field + ": not a string");
         }
         return p.getText();
+    }
+
+    private static java.util.Set<String> groups(JsonParser p, JsonToken t, String field) throws IOException {
+        if (t != JsonToken.START_ARRAY) {
+            throw new IllegalArgumentException(field + ": not an array");
+        }
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        JsonToken e;
+        while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
+            out.add(text(p, e, field));
+        }
+        return out;
     }
 
     private static long number(JsonParser p, JsonToken t, String field) throws IOException {
