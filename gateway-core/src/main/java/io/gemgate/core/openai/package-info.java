@@ -50,5 +50,11 @@
  * <p>JSON is read and written with jackson-core's streaming parser and generator only; opaque members that must be
  * rewritten whole (schemas, tool arguments) use a minimal {@code Map}/{@code List} tree. Upstream answers that are not
  * Gemini JSON raise {@link io.gemgate.core.openai.UpstreamFormatException}.
+ *
+ * <p>The chat request translation, behind {@link io.gemgate.core.openai.ChatRequestTranslator}, is done by parts with
+ * one job each: {@code ChatRequestParser} reads the body into a {@code ChatRequest}; {@code ChatMedia} (content parts,
+ * data URLs), {@code ChatTools} (tools, tool choice), {@code ThinkingPolicy} (thinking) and
+ * {@code GenerationConfigWriter} (sampling, limits, response format) each read and write their members;
+ * {@code GeminiRequestWriter} writes the Gemini body; {@code ParamReader} reads typed values with OpenAI-style 400s.
  */
 package io.gemgate.core.openai;
