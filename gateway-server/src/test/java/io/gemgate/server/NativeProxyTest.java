@@ -190,7 +190,7 @@ class NativeProxyTest {
 
         HttpResponse<String> first = gw.generate("gemini-2.5-flash");
         assertThat(first.statusCode()).isEqualTo(502);
-        assertThat(first.body()).doesNotContain("API key not valid").contains("refused two keys");
+        assertThat(first.body()).doesNotContain("API key not valid").contains("refused 2 keys");
         assertThat(gw.poolKey(key(0)).isInvalid()).isTrue();
         assertThat(gw.poolKey(key(1)).isInvalid()).as("one key per request").isFalse();
         HttpResponse<String> second = gw.generate("gemini-2.5-flash");
@@ -200,6 +200,47 @@ class NativeProxyTest {
         assertThat(gw.poolKey(key(1)).isInvalid()).as("half the pool at most: braked").isFalse();
         assertThat(fake().requestCount()).isEqualTo(3);
         assertThat(gw.get("/ready").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void severalDeadKeysBeforeAGoodOneStillGiveTheGoodKeysAnswerAndOnlyOneIsSetAsidePerRequest() {
+        gw = GatewayHarness.start(5);
+        fake().always(key(0), Behavior.invalidKey());
+        fake().always(key(1), Behavior.invalidKey());
+        fake().always(key(2), Behavior.invalidKey());
+
+        // The first request meets the three dead keys in turn: the first is set aside, the two others are only
+        // counted, and the fourth key answers.
+        HttpResponse<String> first = gw.generate("gemini-2.5-flash");
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(fake().keysUsed()).containsExactly(key(0), key(1), key(2), key(3));
+        assertThat(gw.poolKey(key(0)).isInvalid()).isTrue();
+        assertThat(gw.poolKey(key(1)).isInvalid()).as("one key per request").isFalse();
+        assertThat(gw.poolKey(key(2)).isInvalid()).as("one key per request").isFalse();
+
+        // Later requests set the other dead keys aside one at a time and always answer 200.
+        for (int i = 0; i < 6; i++) {
+            assertThat(gw.generate("gemini-2.5-flash").statusCode()).isEqualTo(200);
+        }
+        assertThat(gw.poolKey(key(3)).isInvalid()).isFalse();
+        assertThat(gw.poolKey(key(4)).isInvalid()).isFalse();
+    }
+
+    @Test
+    void anUpstreamThatRefusesEveryKeyCostsARequestAtMostMaxAttemptsFurtherCalls() {
+        gw = GatewayHarness.start(8);
+        for (int i = 0; i < 8; i++) {
+            fake().always(key(i), Behavior.invalidKey());
+        }
+
+        HttpResponse<String> r = gw.generate("gemini-2.5-flash");
+
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(r.body()).doesNotContain("API key not valid").contains("refused 4 keys");
+        // The first refusal sets a key aside; then pool.maxAttempts (3) further refusals end the request.
+        assertThat(fake().requestCount()).isEqualTo(4);
+        long setAside = java.util.stream.IntStream.range(0, 8).filter(i -> gw.poolKey(key(i)).isInvalid()).count();
+        assertThat(setAside).isEqualTo(1);
     }
 
     @ParameterizedTest

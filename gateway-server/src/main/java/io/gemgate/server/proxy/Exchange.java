@@ -111,6 +111,8 @@ public abstract class Exchange implements UpstreamListener {
     private String pinnedResource;
     /** An upstream refused one of this request's keys as invalid (at most one is set aside per request). */
     private boolean refusedKey;
+    /** Keys refused as invalid after the first in this request: counted, never set aside. */
+    private int extraRefusals;
     /** Time this request already spent waiting for a key to free (failover.maxWait). */
     private long waitedMillis;
     /** The current attempt's exit (null: direct); see {@link io.gemgate.core.egress.Exits}. */
@@ -595,14 +597,22 @@ public abstract class Exchange implements UpstreamListener {
      */
     protected final void attemptFailed(Verdict verdict, FullHttpResponse error) {
         if (verdict.kind() == VerdictKind.INVALID_KEY && refusedKey) {
-            // One request sets aside at most one key (issue 13): a second refusal points at the request, or at an
-            // upstream that refuses everything, more than at the keys. Counted, never set aside; no further key.
-            record(new Verdict(VerdictKind.CLIENT_ERROR, -1, verdict.reason()), false);
+            // One request sets aside at most one key (issue 13): a further refusal is counted, never set aside. The
+            // request still goes on to the next key, so that a pool holding several dead keys answers from a good
+            // one; each further refusal spends one of pool.maxAttempts, so an upstream that refuses every key costs
+            // a request at most that many more calls.
+            record(new Verdict(VerdictKind.CLIENT_ERROR, -1, verdict.reason()), true);
+            extraRefusals++;
+            attempts.costlyFailure();
+            lastVerdict = verdict;
             if (error != null) {
-                error.release();
+                error.release(); // Google's "API key not valid" is never relayed: it would blame the client's token
             }
-            respondError(502, "the upstream refused two keys for this request (" + verdict.reason() + "); a "
-                    + "request never sets aside more than one key, so the gateway stops here", -1);
+            if (lastError != null) {
+                lastError.release();
+                lastError = null;
+            }
+            nextAttempt();
             return;
         }
         refusedKey |= verdict.kind() == VerdictKind.INVALID_KEY;
@@ -688,6 +698,9 @@ public abstract class Exchange implements UpstreamListener {
             respondError(504, "upstream did not answer in time after " + attempts.count() + " attempt(s)", -1);
         } else if (last == VerdictKind.EMPTY_ANSWER || (last == VerdictKind.SERVER_ERROR && lastError == null)) {
             respondError(502, "upstream answered nothing usable after " + attempts.count() + " attempt(s)", -1);
+        } else if (last == VerdictKind.INVALID_KEY && extraRefusals > 0) {
+            respondError(502, "the upstream refused " + (extraRefusals + 1) + " keys for this request ("
+                    + lastVerdict.reason() + ") and no other key served; a request sets aside at most one key", -1);
         } else if (last == VerdictKind.INVALID_KEY && gw.pool().hasAvailableKey(model, groups)) {
             respondError(503, "the upstream refused the last key tried (" + lastVerdict.reason() + ") and the "
                     + "failover deadline passed after " + attempts.count() + " attempt(s)", 1);
