@@ -469,6 +469,17 @@ try {
     await api('DELETE', `/tokens/${t.id}`);
   });
 
+  await step('the exits page says requests go direct when no proxy is set', async () => {
+    const r = await api('GET', '/exits');
+    assert.equal(r.directOnly, true);
+    assert.deepEqual(r.exits, []);
+    await go(page, '#/exits', 'Exits');
+    await page.locator('#exits-table td.empty-state', { hasText: 'No proxy: requests go straight to Google' }).waitFor();
+    assert.match(await page.locator('.card-head p').textContent(), /direct: no proxy configured/);
+    await keyboardReady(page, 'exits');
+    await shot(page, 'exits-desktop');
+  });
+
   await step('the keyboard reaches the navigation and shows where focus is', async () => {
     await page.goto(`${BASE}/admin/#/keys`);
     await page.reload(); // a fresh load: focus starts at the top of the document
@@ -491,7 +502,7 @@ try {
   await step('at 375 px every page fits without sideways scrolling', async () => {
     await page.setViewportSize(PHONE);
     for (const [hash, heading, name] of [['#/', 'Dashboard', 'dashboard'], ['#/keys', 'Keys', 'keys'],
-      ['#/tokens', 'Tokens', 'tokens'], ['#/settings', 'Settings', 'settings']]) {
+      ['#/tokens', 'Tokens', 'tokens'], ['#/settings', 'Settings', 'settings'], ['#/exits', 'Exits', 'exits']]) {
       await go(page, hash, heading);
       await page.waitForLoadState('networkidle');
       if (name === 'keys') {

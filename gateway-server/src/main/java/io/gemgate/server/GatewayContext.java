@@ -37,6 +37,7 @@ public final class GatewayContext {
             new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
+    private volatile io.gemgate.core.egress.Exits exits;
     private final CopyOnWriteArrayList<Consumer<io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
             new CopyOnWriteArrayList<>();
 
@@ -62,6 +63,7 @@ public final class GatewayContext {
         this.token = new TokenMatcher(config.auth().token());
         this.adminToken = new TokenMatcher(config.auth().adminToken());
         this.settings = io.gemgate.core.settings.RuntimeSettings.from(config);
+        this.exits = new io.gemgate.core.egress.Exits(config.upstream().egress().exitSettings(), pool::keys, clock);
         pool.budgets(settings::budgetFor);
         openAi.aliases(settings.modelAliases());
     }
@@ -90,6 +92,11 @@ public final class GatewayContext {
 
     public UpstreamClient upstream() {
         return upstream;
+    }
+
+    /** The exits to the upstream (proxies) and which key goes through which. */
+    public io.gemgate.core.egress.Exits exits() {
+        return exits;
     }
 
     /** User tokens ({@code sk-...}), each with its own limits. */

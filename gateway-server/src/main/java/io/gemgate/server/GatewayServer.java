@@ -60,6 +60,7 @@ public final class GatewayServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final Channel listener;
+    private final io.gemgate.server.upstream.ExitChecker exitChecker;
     private boolean closed;
 
     private GatewayServer(Builder b) throws SSLException {
@@ -107,8 +108,22 @@ public final class GatewayServer implements AutoCloseable {
                 : Runtime.getRuntime().availableProcessors();
         this.workers = Transport.newGroup(ioThreads, "gemgate-io");
         metrics.eventLoops(java.util.Map.of("accept", boss, "io", workers));
+        metrics.exits(gw.exits());
         metrics.affinity(gw.affinityStats(), gw.affinity());
         this.prober = new KeyProber(gw, workers.next(), new KeyCleanup(pool, health));
+        gw.exits().listener(new io.gemgate.core.egress.Exits.Listener() {
+            @Override
+            public void stateChanged(io.gemgate.core.egress.Exit exit, io.gemgate.core.egress.Exit.Status s) {
+                log.warn("exit {} is {}{}", exit.label(), s.state().label(),
+                        s.reason() == null ? "" : " (" + s.reason().label() + ")");
+            }
+
+            @Override
+            public void unblame(io.gemgate.core.keys.ApiKey key, io.gemgate.core.keys.ModelRef model) {
+                pool.liftCooldown(key, model);
+            }
+        });
+        this.exitChecker = new io.gemgate.server.upstream.ExitChecker(gw.exits(), upstream, workers.next());
         if (adminOn) {
             gw.admin(new AdminApi(gw, stats, prober));
         }
@@ -125,6 +140,7 @@ public final class GatewayServer implements AutoCloseable {
             this.listener = sb.bind(cfg.server().host(), cfg.server().port()).sync().channel();
         } catch (Exception e) {
             prober.close();
+            exitChecker.close();
             shutdownGroups();
             upstream.close();
             if (shared != null) {
@@ -141,6 +157,7 @@ public final class GatewayServer implements AutoCloseable {
         }
         persister.start();
         prober.start();
+        exitChecker.start();
         log.info("Gemgate listening on {}:{} ({}), {} keys, upstream {}, strategy {}", cfg.server().host(), port(),
                 Transport.name(), pool.keys().size(), cfg.upstream().url(), pool.settings().strategy().wireName());
     }
@@ -206,6 +223,7 @@ public final class GatewayServer implements AutoCloseable {
         }
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         prober.close();
+        exitChecker.close();
         gw.upstream().close();
         shutdownGroups();
         if (shared != null) {

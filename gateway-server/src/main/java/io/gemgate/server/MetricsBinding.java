@@ -34,6 +34,10 @@ public interface MetricsBinding {
     default void eventLoops(Map<String, EventLoopGroup> groups) {
     }
 
+    /** The gateway's exits (egress proxies), for their meters; a restarted gateway passes its new ones. */
+    default void exits(io.gemgate.core.egress.Exits exits) {
+    }
+
     /** The key affinity counters and map of a gateway (issue 13), once they exist; a restart passes new ones. */
     default void affinity(io.gemgate.core.affinity.AffinityStats stats, io.gemgate.core.affinity.AffinityMap map) {
     }

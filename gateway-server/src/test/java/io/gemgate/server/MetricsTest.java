@@ -52,7 +52,7 @@ class MetricsTest {
             + "\"content\":\"hi\"}]}";
     /** Label names a Gemgate series may carry ({@code le}: histogram buckets). */
     private static final Set<String> LABELS = Set.of("route", "model", "status", "outcome", "reason", "key", "key_id",
-            "state", "type", "user", "le", "tier");
+            "state", "type", "user", "exit", "le", "tier");
 
     private MicrometerMetrics metrics;
     private GatewayHarness gw;

@@ -112,6 +112,15 @@ public final class Behavior {
                 + "identity to call this API."));
     }
 
+    /**
+     * 400 FAILED_PRECONDITION "User location is not supported for the API use." (PROTOCOL.md, error table): Google
+     * refuses the country the request came from.
+     */
+    public static Behavior locationNotSupported() {
+        return fixed("locationNotSupported", 400, error(400, "FAILED_PRECONDITION",
+                "User location is not supported for the API use."));
+    }
+
     /** 400 INVALID_ARGUMENT with {@code message} and no details. */
     public static Behavior badRequest(String message) {
         return fixed("badRequest", 400, error(400, "INVALID_ARGUMENT", requireNonNull(message, "message")));

@@ -117,6 +117,7 @@ public final class FakeGemini implements AutoCloseable {
     private final List<RecordedRequest> recorded = new ArrayList<>();
     private final Map<String, Deque<Behavior>> scripts = new HashMap<>();
     private final Map<String, Behavior> fallbacks = new HashMap<>();
+    private final Map<String, Behavior> fromRemote = new HashMap<>();
     private int openConnections;
     private int cancelledStreams;
     private final FakeResources resources = new FakeResources(this);
@@ -285,10 +286,27 @@ public final class FakeGemini implements AutoCloseable {
     }
 
     /** Clears scripts, {@code always} behaviors, recorded requests and the cancelled-stream count. */
+    /**
+     * Answers every request that comes from {@code remoteHost} (a proxy's outgoing address, such as
+     * {@code "127.0.0.2"}) with {@code behavior}, whatever its key, until {@link #reset()} or
+     * {@code fromRemote(host, null)}. Wins over the per-key scripts: Google judges an exit by its address.
+     */
+    public FakeGemini fromRemote(String remoteHost, Behavior behavior) {
+        synchronized (lock) {
+            if (behavior == null) {
+                fromRemote.remove(remoteHost);
+            } else {
+                fromRemote.put(remoteHost, behavior);
+            }
+        }
+        return this;
+    }
+
     public void reset() {
         synchronized (lock) {
             scripts.clear();
             fallbacks.clear();
+            fromRemote.clear();
             recorded.clear();
             cancelledStreams = 0;
             lock.notifyAll();
@@ -483,8 +501,12 @@ public final class FakeGemini implements AutoCloseable {
         synchronized (lock) {
             recorded.add(request);
             lock.notifyAll();
+            Behavior b = fromRemote.get(request.remoteHost());
+            if (b != null) {
+                return b;
+            }
             Deque<Behavior> queue = scripts.get(request.key());
-            Behavior b = queue != null ? queue.poll() : null;
+            b = queue != null ? queue.poll() : null;
             if (b == null) {
                 b = fallbacks.get(request.key());
             }
@@ -724,7 +746,8 @@ public final class FakeGemini implements AutoCloseable {
             }
             return new RecordedRequest(req.method().name(), req.uri(), uri.path(),
                     Collections.unmodifiableMap(headers), req.content().toString(StandardCharsets.UTF_8), key,
-                    Instant.now(), ctx.channel().id().asShortText());
+                    Instant.now(), ctx.channel().id().asShortText(),
+                    ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress());
         }
     }
 }

@@ -89,6 +89,12 @@ public final class GatewayHarness implements AutoCloseable {
         return new GatewayHarness(fake, false, keys, env, clock);
     }
 
+    /** A gateway in front of the given fake (which the caller closes), reporting to {@code metrics}. */
+    public static GatewayHarness start(FakeGemini fake, List<KeySpec> keys, Map<String, String> env,
+                                       LongSupplier clock, MetricsBinding metrics) {
+        return new GatewayHarness(fake, false, keys, env, clock, metrics);
+    }
+
     /** A gateway with {@code n} keys in front of a new fake upstream, reporting to {@code metrics}. */
     public static GatewayHarness start(int n, Map<String, String> env, MetricsBinding metrics) {
         return new GatewayHarness(FakeGemini.start(), true, specs(n), env, System::currentTimeMillis, metrics);
@@ -111,8 +117,8 @@ public final class GatewayHarness implements AutoCloseable {
         GatewayConfig cfg = ConfigLoader.load(null, env);
         try {
             var b = GatewayServer.builder(cfg, keys).clock(clock).sseKeepAlive(sseKeepAlive);
-            if (fake.isTls()) {
-                b.upstreamSsl(fake.clientTrust());
+            if (fake.isTls() && !env.containsKey("GEMGATE_UPSTREAM_TRUST_CERTIFICATES")) {
+                b.upstreamSsl(fake.clientTrust()); // else the gateway trusts what that setting names
             }
             if (metrics != null) {
                 b.metrics(metrics);

@@ -19,9 +19,10 @@ import java.util.regex.Pattern;
  * @param key          API key: {@code x-goog-api-key} header, else {@code ?key=} query parameter, else {@code ""}
  * @param at           when the fake finished reading the request
  * @param connectionId id of the TCP connection it came on, to assert connection reuse (equal id = same connection)
+ * @param remoteHost   the address the connection came from, e.g. {@code "127.0.0.2"}: which proxy (exit) carried it
  */
 public record RecordedRequest(String method, String uri, String path, Map<String, List<String>> headers,
-                              String body, String key, Instant at, String connectionId) {
+                              String body, String key, Instant at, String connectionId, String remoteHost) {
 
     private static final Pattern MODEL = Pattern.compile("/models/([^/:]+)(?::[A-Za-z]+)?$");
 

@@ -34,6 +34,11 @@ import java.util.stream.Stream;
  * would in production. {@code --inproc} starts both in this JVM instead ({@link GatewayServer#builder}); quicker to
  * start, but the three share one heap and their garbage collections pause each other.
  *
+ * <p><b>Proxy scenario.</b> A third gateway holds the same good keys with {@code upstream.proxies} set to one
+ * {@code tinyproxy} (Debian's HTTP CONNECT proxy, started here on a free port with its own config; {@code
+ * --tinyproxy /path} to name the binary); its runs are compared with the plain gateway's ("gemgate"), not with direct,
+ * so the ratio and the added latency are those of the proxy hop. The proxy is a process of its own on the same cores.
+ *
  * <p><b>Failover scenario.</b> A second gateway holds {@code --keys} good keys and as many that the upstream answers
  * with a per-minute 429 (RetryInfo 1 s) every time. The gateway cools such a key for the RetryInfo delay after each
  * 429, so it routes around them; each bad key costs one failed attempt per second when its cooldown ends. The upstream's
@@ -44,7 +49,7 @@ import java.util.stream.Stream;
  * java -cp gateway-bench/target/benchmarks.jar io.gemgate.bench.e2e.E2eBench --scenario native --rate 5000
  * java -cp gateway-bench/target/benchmarks.jar io.gemgate.bench.e2e.E2eBench --scenario soak --streams 1000 --hold 10s
  * </pre>
- * Options: {@code --scenario} (all, or a comma list of native, native-sse, openai, openai-stream, failover),
+ * Options: {@code --scenario} (all, or a comma list of native, native-sse, openai, openai-stream, failover, proxy),
  * {@code --duration 10s}, {@code --warmup 3s}, {@code --rounds 2}, {@code --connections 32}, {@code --rate 0}
  * (closed loop; else requests/s), {@code --threads 1} (load generator loops), {@code --keys 10},
  * {@code --sse-events 10}, {@code --sse-gap-ms 2}, {@code --upstream-threads 1}, {@code --gateway-threads 0} (0: the
@@ -75,7 +80,7 @@ public final class E2eBench {
         Args a = Args.parse(argv, Set.of("scenario", "duration", "warmup", "rounds", "connections", "rate", "threads",
                 "keys", "sse-events", "sse-gap-ms", "upstream-threads", "gateway-threads", "gateway-jar",
                 "gateway-jvm-opts", "jfr", "access-log", "inproc", "keep", "max-requests", "timeout", "streams", "hold",
-                "open-concurrency", "soak-warmup-streams"), Set.of("jfr", "access-log", "inproc", "keep"));
+                "open-concurrency", "soak-warmup-streams", "tinyproxy"), Set.of("jfr", "access-log", "inproc", "keep"));
         Path work = Files.createTempDirectory("gemgate-e2e-");
         if (a.flag("inproc")) {
             // Before the first logger exists (Netty's first class creates one): the gateway's access log off (or to a
@@ -115,6 +120,7 @@ public final class E2eBench {
         }
         Upstream upstream = startUpstream(args.getInt("sse-events", 10), args.getLong("sse-gap-ms", 2), limited);
         boolean failover = scenarios.contains(Scenario.FAILOVER);
+        boolean proxied = scenarios.contains(Scenario.PROXY);
         boolean plain = scenarios.stream().anyMatch(s -> s != Scenario.FAILOVER);
         int gateway = plain ? startGateway("gemgate", upstream.port(), good, Map.of()).port() : -1;
         List<String> mixed = new ArrayList<>();
@@ -124,6 +130,8 @@ public final class E2eBench {
         }
         int failoverGateway = failover ? startGateway("gemgate-failover", upstream.port(), mixed, Map.of()).port()
                 : -1;
+        int proxyGateway = proxied ? startGateway("gemgate-proxy", upstream.port(), good,
+                Map.of("GEMGATE_UPSTREAM_PROXIES", "http://127.0.0.1:" + startTinyproxy())).port() : -1;
 
         Duration warmup = args.getDuration("warmup", Duration.ofSeconds(3));
         Duration duration = args.getDuration("duration", Duration.ofSeconds(10));
@@ -142,12 +150,17 @@ public final class E2eBench {
         List<Report.Row> summaries = new ArrayList<>();
         try (LoadGenerator gen = new LoadGenerator(args.getInt("threads", 1))) {
             for (Scenario s : scenarios) {
-                int gwPort = s == Scenario.FAILOVER ? failoverGateway : gateway;
+                int gwPort = s == Scenario.FAILOVER ? failoverGateway : s == Scenario.PROXY ? proxyGateway : gateway;
                 String directToken = good.get(0);
-                LoadGenerator.Spec direct = new LoadGenerator.Spec("direct", "127.0.0.1", upstream.port(),
+                // The proxy scenario's baseline is the gateway going direct: the figures are the proxy hop's.
+                String baseline = s == Scenario.PROXY ? "gemgate" : "direct";
+                LoadGenerator.Spec direct = s == Scenario.PROXY
+                        ? template.withTarget("gemgate", "127.0.0.1", gateway, Scenario.NATIVE)
+                        : new LoadGenerator.Spec("direct", "127.0.0.1", upstream.port(),
                         s.directEquivalent(), directToken, null, template.connections(), rate, warmup, duration,
                         template.maxRequests(), template.timeout());
-                LoadGenerator.Spec through = template.withTarget("gemgate", "127.0.0.1", gwPort, s);
+                LoadGenerator.Spec through = template.withTarget(s == Scenario.PROXY ? "gemgate-proxy" : "gemgate",
+                        "127.0.0.1", gwPort, s);
                 System.out.printf("%n== %s ==%n", s);
                 // One unrecorded run each: JIT and connection pools warm before the first measured round.
                 gen.run(direct.withTiming(Duration.ZERO, warmup));
@@ -173,12 +186,13 @@ public final class E2eBench {
                             + "for %d rate-limited keys: each is tried again when its 1 s cooldown ends)%n", n,
                             n / Math.max(gatewaySeconds, 1e-9), keys);
                 }
-                System.out.print(Report.summary(results, "direct"));
-                Report.rows(results, "direct").stream().filter(r -> r.target().equals("gemgate"))
+                System.out.print(Report.summary(results, baseline));
+                Report.rows(results, baseline).stream().filter(r -> r.target().equals(through.name()))
                         .forEach(summaries::add);
             }
         }
-        System.out.printf("%n== all scenarios: gemgate against direct (medians over %d round(s)) ==%n", rounds);
+        System.out.printf("%n== all scenarios: gemgate against direct, gemgate-proxy against gemgate (medians over %d"
+                + " round(s)) ==%n", rounds);
         System.out.printf("%-14s %9s %7s %9s %9s %9s %7s %14s%n", "scenario", "req/s", "ratio", "+p50 ms",
                 "+p99 ms", "+p99.9 ms", "errors", "+1st event p99");
         for (Report.Row r : summaries) {
@@ -263,6 +277,38 @@ public final class E2eBench {
         int port = Integer.parseInt(p.awaitLog(UPSTREAM_READY, 20_000));
         System.out.println("upstream: pid " + p.pid() + ", port " + port);
         return new Upstream(port, p);
+    }
+
+    /**
+     * Starts tinyproxy on a free port of 127.0.0.1 with its own config in the work directory (CONNECT to any port,
+     * no Via header, logging only warnings); returns its port.
+     */
+    private int startTinyproxy() throws Exception {
+        String binary = args.get("tinyproxy", "/usr/bin/tinyproxy");
+        if (!Files.isExecutable(Path.of(binary))) {
+            throw new IOException(binary + " not found: the proxy scenario needs tinyproxy (Debian: apt-get install -y"
+                    + " tinyproxy), or give --tinyproxy /path");
+        }
+        Path dir = Files.createDirectories(work.resolve("tinyproxy"));
+        int port = Net.freePorts(1)[0];
+        Path conf = dir.resolve("tinyproxy.conf");
+        Files.writeString(conf, "Port " + port + "\nListen 127.0.0.1\nTimeout 60\nMaxClients 1024\n"
+                + "LogLevel Warning\nDisableViaHeader Yes\n", StandardCharsets.UTF_8);
+        ChildProcess p = ChildProcess.start("tinyproxy", List.of(binary, "-d", "-c", conf.toString()), Map.of(), dir);
+        started.add(p);
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                break;
+            } catch (IOException e) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw new IOException("tinyproxy did not listen on " + port + ": see " + p.log());
+                }
+                Thread.sleep(20);
+            }
+        }
+        System.out.println("tinyproxy: pid " + p.pid() + ", port " + port);
+        return port;
     }
 
     /** Starts a gateway with these keys in front of the upstream, {@code extraEnv} added to its settings. */

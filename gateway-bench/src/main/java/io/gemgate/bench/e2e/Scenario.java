@@ -19,7 +19,12 @@ public enum Scenario {
     /** {@code POST /v1/chat/completions} with {@code "stream":true}: each Gemini event becomes one chunk. */
     OPENAI_STREAM("openai-stream", true, true),
     /** As {@link #NATIVE}, through a gateway half of whose keys the upstream answers 429 every time. */
-    FAILOVER("failover", false, false);
+    FAILOVER("failover", false, false),
+    /**
+     * As {@link #NATIVE}, through a gateway whose one exit is an HTTP CONNECT proxy (Debian's tinyproxy), compared
+     * with the same gateway going direct: what a proxy in the path costs.
+     */
+    PROXY("proxy", false, false);
 
     static final String PROMPT = "Say hello in five words.";
 
@@ -40,13 +45,13 @@ public enum Scenario {
             }
         }
         throw new IllegalArgumentException("unknown scenario '" + label + "' (known: native, native-sse, openai, "
-                + "openai-stream, failover)");
+                + "openai-stream, failover, proxy)");
     }
 
     /** The native scenario a client would call to get the same answer straight from the upstream. */
     Scenario directEquivalent() {
         return switch (this) {
-            case OPENAI, FAILOVER -> NATIVE;
+            case OPENAI, FAILOVER, PROXY -> NATIVE;
             case OPENAI_STREAM -> NATIVE_SSE;
             default -> this;
         };
@@ -54,7 +59,7 @@ public enum Scenario {
 
     String path() {
         return switch (this) {
-            case NATIVE, FAILOVER -> "/v1beta/models/" + CannedAnswers.MODEL + ":generateContent";
+            case NATIVE, FAILOVER, PROXY -> "/v1beta/models/" + CannedAnswers.MODEL + ":generateContent";
             case NATIVE_SSE -> "/v1beta/models/" + CannedAnswers.MODEL + ":streamGenerateContent?alt=sse";
             case OPENAI, OPENAI_STREAM -> "/v1/chat/completions";
         };

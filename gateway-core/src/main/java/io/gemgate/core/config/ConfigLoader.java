@@ -19,8 +19,10 @@ import java.nio.file.Path;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.List;
 import java.util.Map;
@@ -141,7 +143,29 @@ public final class ConfigLoader {
                 v.positiveInt(Setting.UPSTREAM_MAX_CONNECTIONS_PER_LOOP),
                 v.positiveInt(Setting.UPSTREAM_MAX_PENDING_ACQUIRES),
                 v.positiveDuration(Setting.UPSTREAM_POOL_IDLE_TIMEOUT),
-                v.positiveDuration(Setting.UPSTREAM_MAX_CONNECTION_LIFETIME));
+                v.positiveDuration(Setting.UPSTREAM_MAX_CONNECTION_LIFETIME),
+                egress(v));
+    }
+
+    private static GatewayConfig.Egress egress(Values v) {
+        Raw cooling = v.raw(Setting.UPSTREAM_EXIT_COOLING);
+        String mode = cooling.text.toLowerCase(Locale.ROOT);
+        if (!mode.equals("move") && !mode.equals("wait")) {
+            throw cooling.failQuoted("move or wait");
+        }
+        String trust = v.optional(Setting.UPSTREAM_TRUST_CERTIFICATES);
+        Path trustFile = trust == null ? null : v.path(Setting.UPSTREAM_TRUST_CERTIFICATES);
+        if (trustFile != null && !Files.isReadable(trustFile)) {
+            throw new ConfigException(v.raw(Setting.UPSTREAM_TRUST_CERTIFICATES).origin + ": "
+                    + trustFile.toAbsolutePath() + " is not a readable file");
+        }
+        return new GatewayConfig.Egress(
+                v.proxies(Setting.UPSTREAM_PROXIES),
+                trustFile,
+                v.positiveDuration(Setting.UPSTREAM_EXIT_CHECK_INTERVAL),
+                v.positiveDuration(Setting.UPSTREAM_EXIT_RATE_LIMIT_WINDOW),
+                v.positiveDuration(Setting.UPSTREAM_EXIT_COOLDOWN),
+                mode.equals("wait"));
     }
 
     private static GatewayConfig.Auth auth(Values v) {
@@ -256,6 +280,18 @@ public final class ConfigLoader {
                     throw new ConfigException("unknown setting '" + path + "'");
                 }
                 JsonNode value = setting.getValue();
+                if (value.isArray() && path.equals(Setting.UPSTREAM_PROXIES.path)) {
+                    // upstream.proxies may be a YAML list as well as one comma-separated text
+                    List<String> items = new ArrayList<>();
+                    for (JsonNode item : value) {
+                        if (item.isContainerNode()) {
+                            throw new ConfigException(path + ": expected a list of proxy URLs");
+                        }
+                        items.add(item.asText());
+                    }
+                    values.put(path, String.join(",", items));
+                    continue;
+                }
                 if (value.isContainerNode()) {
                     throw new ConfigException(path + ": expected a single value, not a list or mapping");
                 }
@@ -316,6 +352,12 @@ public final class ConfigLoader {
         UPSTREAM_MAX_PENDING_ACQUIRES("upstream.maxPendingAcquires", "4096"),
         UPSTREAM_POOL_IDLE_TIMEOUT("upstream.poolIdleTimeout", "50s"),
         UPSTREAM_MAX_CONNECTION_LIFETIME("upstream.maxConnectionLifetime", "10m"),
+        UPSTREAM_PROXIES("upstream.proxies", "GEMGATE_UPSTREAM_PROXIES", null),
+        UPSTREAM_TRUST_CERTIFICATES("upstream.trustCertificates", "GEMGATE_UPSTREAM_TRUST_CERTIFICATES", null),
+        UPSTREAM_EXIT_CHECK_INTERVAL("upstream.exitCheckInterval", "10s"),
+        UPSTREAM_EXIT_RATE_LIMIT_WINDOW("upstream.exitRateLimitWindow", "10s"),
+        UPSTREAM_EXIT_COOLDOWN("upstream.exitCooldown", "60s"),
+        UPSTREAM_EXIT_COOLING("upstream.exitCooling", "move"),
 
         AUTH_TOKEN("auth.token", "GEMGATE_TOKEN", null),
         AUTH_ADMIN_TOKEN("auth.adminToken", "GEMGATE_ADMIN_TOKEN", null),
@@ -542,6 +584,19 @@ public final class ConfigLoader {
                 throw r.failQuoted(expected + " with no path, query or user info");
             }
             return URI.create(scheme + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort()));
+        }
+
+        /** A comma-separated list of proxy URLs; errors name the entry's position, never its text (credentials). */
+        List<io.gemgate.core.egress.ProxySpec> proxies(Setting s) {
+            Raw r = raw(s);
+            if (r == null) {
+                return List.of();
+            }
+            try {
+                return io.gemgate.core.egress.ProxySpec.parseList(r.text);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(r.origin + ": " + e.getMessage());
+            }
         }
 
         Path path(Setting s) {

@@ -84,11 +84,22 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                              ({@code upstream.poolIdleTimeout}, 50s)
      * @param maxConnectionLifetime a pooled connection is retired after this, with up to 10% jitter
      *                              ({@code upstream.maxConnectionLifetime}, 10m)
+     * @param egress                proxies and trust ({@code upstream.proxies}, {@code upstream.trustCertificates},
+     *                              {@code upstream.exit*})
      */
     public record Upstream(URI url, Duration connectTimeout, Duration responseTimeout, Duration streamIdleTimeout,
                            int maxConnectionsPerLoop, int maxPendingAcquires, Duration poolIdleTimeout,
-                           Duration maxConnectionLifetime) {
+                           Duration maxConnectionLifetime, Egress egress) {
+        /** Direct, with the system's trust. */
+        public Upstream(URI url, Duration connectTimeout, Duration responseTimeout, Duration streamIdleTimeout,
+                        int maxConnectionsPerLoop, int maxPendingAcquires, Duration poolIdleTimeout,
+                        Duration maxConnectionLifetime) {
+            this(url, connectTimeout, responseTimeout, streamIdleTimeout, maxConnectionsPerLoop, maxPendingAcquires,
+                    poolIdleTimeout, maxConnectionLifetime, Egress.DIRECT);
+        }
+
         public Upstream {
+            requireNonNull(egress, "egress");
             requireNonNull(url, "url");
             requireNonNull(connectTimeout, "connectTimeout");
             requireNonNull(responseTimeout, "responseTimeout");
@@ -104,6 +115,42 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
         /** The port, with the scheme's default filled in. */
         public int port() {
             return url.getPort() > 0 ? url.getPort() : (isTls() ? 443 : 80);
+        }
+    }
+
+    /**
+     * How requests leave for the upstream.
+     *
+     * @param proxies           HTTP CONNECT and SOCKS5 proxies keys are pinned over ({@code upstream.proxies},
+     *                          {@code GEMGATE_UPSTREAM_PROXIES}); empty: direct
+     * @param trustCertificates a PEM file of CA certificates trusted for the upstream's TLS instead of the system's
+     *                          (a TLS-inspecting company proxy, a local test upstream); hostname verification stays on
+     *                          ({@code upstream.trustCertificates}, {@code GEMGATE_UPSTREAM_TRUST_CERTIFICATES}); null:
+     *                          the system's trust
+     * @param checkInterval     how often a failing exit is checked ({@code upstream.exitCheckInterval}, 10s)
+     * @param rateLimitWindow   429s of every key of one exit within this are the exit's rate limit
+     *                          ({@code upstream.exitRateLimitWindow}, 10s)
+     * @param cooldown          how long a rate-limited exit cools ({@code upstream.exitCooldown}, 60s)
+     * @param keysWait          what the keys of a cooling exit do: wait for it (true, {@code wait}) or move to the
+     *                          next exit (false, {@code move}) ({@code upstream.exitCooling}, move)
+     */
+    public record Egress(java.util.List<io.gemgate.core.egress.ProxySpec> proxies, Path trustCertificates,
+                         Duration checkInterval, Duration rateLimitWindow, Duration cooldown, boolean keysWait) {
+        /** No proxies, the system's trust, the default exit settings. */
+        public static final Egress DIRECT = new Egress(java.util.List.of(), null, Duration.ofSeconds(10),
+                Duration.ofSeconds(10), Duration.ofSeconds(60), false);
+
+        public Egress {
+            proxies = java.util.List.copyOf(requireNonNull(proxies, "proxies"));
+            requireNonNull(checkInterval, "checkInterval");
+            requireNonNull(rateLimitWindow, "rateLimitWindow");
+            requireNonNull(cooldown, "cooldown");
+        }
+
+        /** The settings of {@link io.gemgate.core.egress.Exits}. */
+        public io.gemgate.core.egress.Exits.Settings exitSettings() {
+            return new io.gemgate.core.egress.Exits.Settings(proxies, checkInterval, rateLimitWindow, cooldown,
+                    keysWait);
         }
     }
 

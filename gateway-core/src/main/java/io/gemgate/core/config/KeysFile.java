@@ -23,12 +23,16 @@ import java.util.regex.Pattern;
  * AIzaSyB...  project=team-a  weight=3  label="Alice's key"   # optional attributes after the key
  * AIzaSyC...,AIzaSyD..., AIzaSyE...                           # several keys pasted on one line
  * AIzaSyF...  tier=1  group=paid  group=pro                   # a paid key behind the free ones, in two groups
+ * AIzaSyG...  proxy=socks5://user:pass@10.0.0.7:1080             # this key's own exit
+ * AIzaSyH...  proxy=direct                                    # never through upstream.proxies
  * </pre>
  *
  * <p>Blank lines are ignored and surrounding whitespace is trimmed. Attributes are {@code project=NAME},
  * {@code weight=N} (1 to 100, default 1), {@code label=TEXT}, {@code tier=N} (0 to 9, default 0: lower tiers serve
- * first) and {@code group=NAME} (given once per group, several allowed; {@code group=a,b} too); a value in double
- * quotes may hold spaces and {@code #}. Attributes after comma-separated keys apply to each of them. A key given twice is kept once, with the
+ * first), {@code group=NAME} (given once per group, several allowed; {@code group=a,b} too) and
+ * {@code proxy=URL|direct} (the key's own egress, see {@link io.gemgate.core.egress.ProxySpec#parse}; without it the
+ * key is pinned to one of {@code upstream.proxies}); a value in double quotes may hold spaces and {@code #}.
+ * Attributes after comma-separated keys apply to each of them. A key given twice is kept once, with the
  * attributes of its first line.
  *
  * <p>Errors are {@link ConfigException}s that name the line ({@code keys.file line 7: weight=abc (expected: 1 to
@@ -107,7 +111,7 @@ public final class KeysFile {
         for (String secret : keyPart.toString().split(",")) {
             if (!secret.isEmpty()) {
                 keys.add(new KeySpec(secret, attributes.project, attributes.weight, attributes.label,
-                        attributes.tier, attributes.groups));
+                        attributes.tier, attributes.groups, attributes.proxy));
             }
         }
         return keys;
@@ -157,7 +161,7 @@ public final class KeysFile {
 
     private static boolean isAttribute(String token) {
         return token.startsWith("project=") || token.startsWith("weight=") || token.startsWith("label=")
-                || token.startsWith("tier=") || token.startsWith("group=");
+                || token.startsWith("tier=") || token.startsWith("group=") || token.startsWith("proxy=");
     }
 
     private static ConfigException error(int line, String message) {
@@ -171,6 +175,7 @@ public final class KeysFile {
         String project = "";
         int weight = 1;
         String label = "";
+        String proxy = "";
         int tier;
         final java.util.Set<String> groups = new java.util.LinkedHashSet<>();
 
@@ -185,10 +190,10 @@ public final class KeysFile {
             if (!isAttribute(token)) {
                 if (SHOWABLE_NAME.matcher(name).matches()) {
                     throw error(line, "unknown attribute '" + name
-                            + "' (expected: project, weight, label, tier or group)");
+                            + "' (expected: project, weight, label, tier, group or proxy)");
                 }
                 throw error(line, "unexpected text after the key (expected: project=NAME, weight=N, label=TEXT,"
-                        + " tier=N or group=NAME; several keys on one line are separated by commas)");
+                        + " tier=N, group=NAME or proxy=URL; several keys on one line are separated by commas)");
             }
             if (name.equals("group")) {
                 for (String g : value.split(",", -1)) {
@@ -211,6 +216,7 @@ public final class KeysFile {
                 case "project" -> project = project(value);
                 case "weight" -> weight = weight(value);
                 case "tier" -> tier = tier(value);
+                case "proxy" -> proxy = proxy(value);
                 default -> label = value;
             }
         }
@@ -220,6 +226,19 @@ public final class KeysFile {
                 throw error(line, "project= (expected: a project name)");
             }
             return value;
+        }
+
+        /** {@code direct} or a proxy URL; the error never repeats the value (it may hold a password). */
+        private String proxy(String value) {
+            if (value.equalsIgnoreCase(KeySpec.DIRECT)) {
+                return KeySpec.DIRECT;
+            }
+            try {
+                io.gemgate.core.egress.ProxySpec.parse(value);
+                return value;
+            } catch (IllegalArgumentException e) {
+                throw error(line, "proxy: " + e.getMessage() + " or direct");
+            }
         }
 
         private int weight(String value) {

@@ -18,6 +18,12 @@ public final class ApiKey {
     private volatile String project;
     private volatile int weight;
     private volatile String label;
+    /** {@link KeySpec#proxy()}: fixed for the key's life. */
+    private final String proxy;
+    /** The parsed {@link #proxy}, or null when the key has no own proxy. */
+    private final io.gemgate.core.egress.ProxySpec proxySpec;
+    /** The fingerprint's first 64 bits: what the egress hashes to pin the key to an exit (same on every gateway). */
+    private final long routeHash;
     private volatile int tier;
     private volatile java.util.Set<String> groups;
     /** Position in the pool's current ring; set before the ring is published ({@link ModelLanes} finds keys by it). */
@@ -52,6 +58,9 @@ public final class ApiKey {
         this.project = spec.project();
         this.weight = spec.weight();
         this.label = spec.label();
+        this.proxy = spec.proxy();
+        this.proxySpec = spec.proxySpec();
+        this.routeHash = Long.parseUnsignedLong(fingerprint, 0, 16, 16);
         this.tier = spec.tier();
         this.groups = spec.groups();
     }
@@ -101,6 +110,26 @@ public final class ApiKey {
         return label;
     }
 
+    /** The key's own exit as configured: empty (the default), {@code direct} or a proxy URL. */
+    public String proxy() {
+        return proxy;
+    }
+
+    /** The key's own proxy, or null (none: the default, or direct). */
+    public io.gemgate.core.egress.ProxySpec proxySpec() {
+        return proxySpec;
+    }
+
+    /** True when the key was told to go straight to the upstream ({@code proxy=direct}). */
+    public boolean isDirect() {
+        return proxy.equals(KeySpec.DIRECT);
+    }
+
+    /** A stable 64-bit hash of the key's id, the same on every gateway and after restarts. */
+    public long routeHash() {
+        return routeHash;
+    }
+
     /** Lower tiers serve first; a request goes to the next tier only when every key of the lower ones rests. */
     public int tier() {
         return tier;
@@ -126,7 +155,7 @@ public final class ApiKey {
 
     /** The key as configured now. */
     public KeySpec spec() {
-        return new KeySpec(secret, project, weight, label, tier, groups);
+        return new KeySpec(secret, project, weight, label, tier, groups, proxy);
     }
 
     void apply(KeySpec spec) {

@@ -476,6 +476,23 @@ public final class KeyPool {
         }
     }
 
+    /**
+     * Ends the cooldown a 429 of key {@code k} for the model set (on it and its project), when the 429 turned out
+     * to be its exit's rate limit and not the key's ({@link io.gemgate.core.egress.Exits#rateLimited}).
+     */
+    public void liftCooldown(ApiKey k, ModelRef model) {
+        long now = clock.getAsLong();
+        for (ApiKey member : k.projectGroup) {
+            KeyModelState s = member.peek(model.index());
+            if (s != null && s.cooldownUntil > now) {
+                s.cooldownUntil = now;
+                s.rateLimitStreak = 0;
+                refile(member, model, now); // the lanes take it back at once
+            }
+        }
+        markDirty();
+    }
+
     /** The brake on invalid-key set-asides (issue 13): its alerts are shown by the admin API and page. */
     public SetAsideBrake brake() {
         return brake;
@@ -955,7 +972,7 @@ public final class KeyPool {
         KeySpec now = k.spec();
         KeySpec next = new KeySpec(now.secret(), project == null ? now.project() : project,
                 weight == null ? now.weight() : weight, label == null ? now.label() : label,
-                tier == null ? now.tier() : tier, groups == null ? now.groups() : groups);
+                tier == null ? now.tier() : tier, groups == null ? now.groups() : groups, now.proxy());
         if (!next.equals(now)) {
             k.apply(next);
             rebuild(ring.keys.clone());

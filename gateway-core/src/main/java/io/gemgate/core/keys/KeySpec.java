@@ -2,6 +2,7 @@ package io.gemgate.core.keys;
 
 import static java.util.Objects.requireNonNull;
 
+import io.gemgate.core.egress.ProxySpec;
 import java.util.Collections;
 import java.util.Set;
 import java.util.TreeSet;
@@ -18,8 +19,15 @@ import java.util.TreeSet;
  *                model (free keys at 0, paid ones behind them at 1, say)
  * @param groups  the model groups the key serves (see the live setting {@code modelGroups}); empty: none. Names of 1
  *                to 64 letters, digits, {@code -}, {@code _} or {@code .}; kept sorted
+ * @param proxy   the key's own exit: empty for the default (pinned over {@code upstream.proxies}, or direct when
+ *                there are none), {@code direct}, or a proxy URL ({@link ProxySpec#parse}); its credentials are
+ *                never shown (see {@link ProxySpec#masked()})
  */
-public record KeySpec(String secret, String project, int weight, String label, int tier, Set<String> groups) {
+public record KeySpec(String secret, String project, int weight, String label, int tier, Set<String> groups,
+                      String proxy) {
+    /** {@link #proxy()} of a key that always goes straight to the upstream, whatever the proxies. */
+    public static final String DIRECT = "direct";
+
     /** Highest tier. */
     public static final int MAX_TIER = 9;
     /** Most groups one key may have. */
@@ -30,6 +38,10 @@ public record KeySpec(String secret, String project, int weight, String label, i
         requireNonNull(project, "project");
         requireNonNull(label, "label");
         requireNonNull(groups, "groups");
+        requireNonNull(proxy, "proxy");
+        if (!proxy.isEmpty() && !proxy.equals(DIRECT)) {
+            ProxySpec.parse(proxy); // IllegalArgumentException without the URL's credentials
+        }
         if (secret.isEmpty()) {
             throw new IllegalArgumentException("secret: empty");
         }
@@ -50,9 +62,37 @@ public record KeySpec(String secret, String project, int weight, String label, i
         groups = Collections.unmodifiableSortedSet(sorted);
     }
 
-    /** A key of tier 0 in no group. */
+    /** A key of tier 0 in no group, with the default exit. */
     public KeySpec(String secret, String project, int weight, String label) {
-        this(secret, project, weight, label, 0, Set.of());
+        this(secret, project, weight, label, 0, Set.of(), "");
+    }
+
+    /** A key with the default exit. */
+    public KeySpec(String secret, String project, int weight, String label, int tier, Set<String> groups) {
+        this(secret, project, weight, label, tier, groups, "");
+    }
+
+    /** A key of tier 0 in no group, with its own exit ({@link #proxy()}). */
+    public KeySpec(String secret, String project, int weight, String label, String proxy) {
+        this(secret, project, weight, label, 0, Set.of(), proxy);
+    }
+
+    /** The key's own proxy, or null when it has none ({@link #proxy()} empty or {@code direct}). */
+    public ProxySpec proxySpec() {
+        return proxy.isEmpty() || proxy.equals(DIRECT) ? null : ProxySpec.parse(proxy);
+    }
+
+    /** The same key with another exit ({@link #proxy()}). */
+    public KeySpec withProxy(String newProxy) {
+        return new KeySpec(secret, project, weight, label, tier, groups, newProxy);
+    }
+
+    /** Without the secret and the proxy's credentials: a record's generated toString would print both. */
+    @Override
+    public String toString() {
+        ProxySpec p = proxySpec();
+        return "KeySpec[" + KeyMask.mask(secret) + ", project=" + project + ", weight=" + weight + ", label=" + label
+                + ", tier=" + tier + ", groups=" + groups + ", proxy=" + (p == null ? proxy : p.masked()) + "]";
     }
 
     public static KeySpec of(String secret) {

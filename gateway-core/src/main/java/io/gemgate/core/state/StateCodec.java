@@ -152,6 +152,9 @@ public final class StateCodec {
                 g.writeStringField("label", k.label());
                 g.writeNumberField("addedAtMillis", k.addedAtMillis());
                 writeTierAndGroups(g, k.tier(), k.groups());
+                if (!k.proxy().isEmpty()) {
+                    g.writeStringField("proxy", k.proxy());
+                }
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -374,6 +377,7 @@ public final class StateCodec {
         long addedAtMillis = 0;
         int tier = 0;
         java.util.Set<String> groups = java.util.Set.of();
+        String proxy = "";
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             p.nextToken();
@@ -387,10 +391,11 @@ public final class StateCodec {
                 case "addedAtMillis" -> addedAtMillis = readLong(p, field);
                 case "tier" -> tier = readInt(p, field);
                 case "groups" -> groups = readGroups(p, field);
+                case "proxy" -> proxy = readString(p, field);
                 default -> p.skipChildren();
             }
         }
-        return new AddedKey(fingerprint, secret, project, weight, label, addedAtMillis, tier, groups);
+        return new AddedKey(fingerprint, secret, project, weight, label, addedAtMillis, tier, groups, proxy);
     }
 
     private static KeyEdit readKeyEdit(JsonParser p, String path) throws IOException, StateCorruptException {

@@ -159,8 +159,10 @@ public final class StatePersister implements AutoCloseable {
                 continue; // the keys file lists it now: the file's definition wins
             }
             String secret;
+            String proxy;
             try {
                 secret = readSecret(a.secret());
+                proxy = readSecret(a.proxy());
             } catch (KeyCipherException e) {
                 log.error("key {} added at run time cannot be read back ({}); it stays stored but out of the pool: "
                         + "{}", a.fingerprint(), e.getMessage(), cipher == null
@@ -177,7 +179,7 @@ public final class StatePersister implements AutoCloseable {
             }
             KeySpec spec;
             try {
-                spec = new KeySpec(secret, a.project(), a.weight(), a.label(), a.tier(), a.groups());
+                spec = new KeySpec(secret, a.project(), a.weight(), a.label(), a.tier(), a.groups(), proxy);
             } catch (IllegalArgumentException e) {
                 log.error("key {} added at run time is not valid ({}); it stays stored but out of the pool",
                         KeyMask.mask(secret), e.getMessage());
@@ -322,8 +324,11 @@ public final class StatePersister implements AutoCloseable {
                 String stored = storedSecrets.computeIfAbsent(k.id(),
                         id -> cipher == null ? spec.secret() : cipher.encrypt(spec.secret()));
                 long at = addedAt.computeIfAbsent(k.id(), id -> base.savedAtMillis());
+                // A proxy URL may hold the proxy's password: stored encrypted like the key when it can be.
+                String proxy = cipher == null || spec.proxySpec() == null || !spec.proxySpec().hasCredentials()
+                        ? spec.proxy() : cipher.encrypt(spec.proxy());
                 added.add(new AddedKey(k.id(), stored, spec.project(), spec.weight(), spec.label(), at, spec.tier(),
-                        spec.groups()));
+                        spec.groups(), proxy));
             } else if (!listed.project().equals(spec.project()) || listed.weight() != spec.weight()
                     || !listed.label().equals(spec.label()) || listed.tier() != spec.tier()
                     || !listed.groups().equals(spec.groups())) {

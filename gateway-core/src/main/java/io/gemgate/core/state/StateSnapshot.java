@@ -177,9 +177,12 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @param addedAtMillis when it was first stored
      * @param tier          its tier, {@code >= 0} here (the pool refuses values above 9 on restore); 0 in older files
      * @param groups        its groups; empty in older files
+     * @param proxy         its own exit ({@code KeySpec.proxy()}): {@code ""}, {@code direct} or a proxy URL, the URL
+     *                      encrypted ({@code v1:...}) like the secret when a master key is configured; {@code ""} in
+     *                      older files
      */
     public record AddedKey(String fingerprint, String secret, String project, int weight, String label,
-                           long addedAtMillis, int tier, java.util.Set<String> groups) {
+                           long addedAtMillis, int tier, java.util.Set<String> groups, String proxy) {
         /**
          * Validates the fields.
          *
@@ -195,12 +198,19 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
             requireNonNegative("addedAtMillis", addedAtMillis);
             requireNonNegative("tier", tier);
             groups = java.util.Set.copyOf(Objects.requireNonNull(groups, "groups"));
+            Objects.requireNonNull(proxy, "proxy");
+        }
+
+        /** A key with the default exit. */
+        public AddedKey(String fingerprint, String secret, String project, int weight, String label,
+                        long addedAtMillis, int tier, java.util.Set<String> groups) {
+            this(fingerprint, secret, project, weight, label, addedAtMillis, tier, groups, "");
         }
 
         /** A key of tier 0 in no group (as files before tiers and groups). */
         public AddedKey(String fingerprint, String secret, String project, int weight, String label,
                         long addedAtMillis) {
-            this(fingerprint, secret, project, weight, label, addedAtMillis, 0, java.util.Set.of());
+            this(fingerprint, secret, project, weight, label, addedAtMillis, 0, java.util.Set.of(), "");
         }
 
         /** Leaves the secret out. */

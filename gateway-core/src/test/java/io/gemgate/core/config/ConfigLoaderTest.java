@@ -198,7 +198,19 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_STATE_FLUSH_INTERVAL", "10s", c -> c.state().flushInterval(), Duration.ofSeconds(10)),
                 setBy("GEMGATE_REDIS_URL", "redis://r:6379", c -> c.state().redisUrl(), "redis://r:6379"),
                 setBy("GEMGATE_REDIS_PREFIX", "eu-gateways:", c -> c.state().redisPrefix(), "eu-gateways:"),
-                setBy("GEMGATE_MASTER_KEY", "m", c -> c.state().masterKey(), "m"));
+                setBy("GEMGATE_MASTER_KEY", "m", c -> c.state().masterKey(), "m"),
+                setBy("GEMGATE_UPSTREAM_PROXIES", "http://u:p@proxy.corp:3128, socks5://10.0.0.7:1080",
+                        c -> c.upstream().egress().proxies().stream().map(p -> p.id()).toList(),
+                        List.of("http://proxy.corp:3128", "socks5://10.0.0.7:1080")),
+                setBy("GEMGATE_UPSTREAM_TRUST_CERTIFICATES", "pom.xml",
+                        c -> c.upstream().egress().trustCertificates(), Path.of("pom.xml")),
+                setBy("GEMGATE_UPSTREAM_EXIT_CHECK_INTERVAL", "3s", c -> c.upstream().egress().checkInterval(),
+                        Duration.ofSeconds(3)),
+                setBy("GEMGATE_UPSTREAM_EXIT_RATE_LIMIT_WINDOW", "4s",
+                        c -> c.upstream().egress().rateLimitWindow(), Duration.ofSeconds(4)),
+                setBy("GEMGATE_UPSTREAM_EXIT_COOLDOWN", "5m", c -> c.upstream().egress().cooldown(),
+                        Duration.ofMinutes(5)),
+                setBy("GEMGATE_UPSTREAM_EXIT_COOLING", "wait", c -> c.upstream().egress().keysWait(), true));
     }
 
     private static Arguments setBy(String variable, String value, Function<GatewayConfig, Object> getter,
@@ -211,6 +223,32 @@ class ConfigLoaderTest {
     void everySettingHasItsVariable(String variable, String value, Function<GatewayConfig, Object> getter,
                                     Object expected) {
         assertThat(getter.apply(ConfigLoader.load(null, Map.of(variable, value)))).isEqualTo(expected);
+    }
+
+    @Test
+    void aBadProxyIsNamedByItsPositionNeverByItsCredentials() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("GEMGATE_UPSTREAM_PROXIES",
+                "http://a:1, ftp://user:hunter2@proxy:21")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("GEMGATE_UPSTREAM_PROXIES: entry 2: not a proxy URL")
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("GEMGATE_UPSTREAM_EXIT_COOLING", "hop")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("move or wait");
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("GEMGATE_UPSTREAM_TRUST_CERTIFICATES",
+                "/no/such/ca.pem")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("/no/such/ca.pem is not a readable file");
+    }
+
+    @Test
+    void proxiesMayBeAYamlList() throws IOException {
+        Path file = write("upstream:\n  proxies:\n    - http://proxy-a:3128\n    - socks5://u:p@proxy-b:1080\n");
+
+        GatewayConfig c = ConfigLoader.load(file, Map.of());
+
+        assertThat(c.upstream().egress().proxies()).extracting(p -> p.masked())
+                .containsExactly("http://proxy-a:3128", "socks5://***:***@proxy-b:1080");
     }
 
     @Test

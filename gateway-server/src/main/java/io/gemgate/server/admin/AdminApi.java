@@ -33,7 +33,8 @@ import org.apache.logging.log4j.Logger;
  * <h2>Routes</h2>
  * <pre>
  * GET    /admin/api/keys                 every key, masked, with status, health and today's counters
- * POST   /admin/api/keys                 {"text": "...", "project"?, "weight"?, "label"?, "tier"?, "groups"?}: bulk add
+ * POST   /admin/api/keys                 {"text": "...", "project"?, "weight"?, "label"?, "tier"?, "groups"?,
+ *                                        "proxy"?}: bulk add (proxy: a proxy URL or "direct", the keys' own exit)
  * GET    /admin/api/keys/{id}            one key
  * PATCH  /admin/api/keys/{id}            {"enabled"?, "weight"?, "label"?, "project"?, "tier"?, "groups"?}
  * DELETE /admin/api/keys/{id}            soft remove
@@ -52,6 +53,8 @@ import org.apache.logging.log4j.Logger;
  * GET    /admin/api/settings             the live settings
  * PATCH  /admin/api/settings             a partial object; all or nothing
  * GET    /admin/api/stats[?model=m]      totals, distribution, per minute, latency, failovers, capacity
+ * GET    /admin/api/exits                the exits (egress proxies, credentials masked): state, keys pinned,
+ *                                        requests and failures by reason
  * </pre>
  * Errors: {@code {"error":{"message":..,"field":..}}} with 400 (bad input, naming the field), 404 (unknown route or
  * id), 405 (known route, other method).
@@ -61,7 +64,8 @@ public final class AdminApi {
     private static final String PREFIX = "/admin/api";
     private static final int MAX_LABEL = 200;
     private static final int MAX_PROJECT = 100;
-    private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label", "tier", "groups");
+    private static final List<String> ADD_FIELDS = List.of("text", "project", "weight", "label", "tier", "groups",
+            "proxy");
     private static final List<String> PATCH_FIELDS = List.of("enabled", "weight", "label", "project", "tier",
             "groups");
     private static final List<String> CHECK_FIELDS = List.of("ids");
@@ -113,6 +117,7 @@ public final class AdminApi {
             case "tokens" -> tokens(method, seg, body);
             case "settings" -> seg.length == 1 ? settings(method, body) : notFound(method, path);
             case "stats" -> seg.length == 1 && expect(method, "GET") ? stats(query) : notFound(method, path);
+            case "exits" -> seg.length == 1 && expect(method, "GET") ? exits() : notFound(method, path);
             case "affinity" -> seg.length == 1 && expect(method, "GET") ? affinity() : notFound(method, path);
             default -> notFound(method, path);
         };
@@ -143,8 +148,51 @@ public final class AdminApi {
                     "POST /admin/api/keys/cleanup", "POST /admin/api/keys/remove-unhealthy", "GET /admin/api/tokens",
                     "POST /admin/api/tokens", "GET /admin/api/tokens/{id}", "PATCH /admin/api/tokens/{id}",
                     "DELETE /admin/api/tokens/{id}", "GET /admin/api/settings", "PATCH /admin/api/settings",
-                    "GET /admin/api/stats", "GET /admin/api/affinity")) {
+                    "GET /admin/api/stats", "GET /admin/api/exits", "GET /admin/api/affinity")) {
                 g.writeString(r);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
+    // ----------------------------------------------------------------------------------------------------- exits
+
+    /** The exits, credentials masked: {@code {"exits": [...], "direct": bool}}. */
+    private AdminResponse exits() {
+        io.gemgate.core.egress.Exits exits = gw.exits();
+        long now = gw.now();
+        return AdminJson.respond(200, g -> {
+            g.writeStartObject();
+            g.writeBooleanField("directOnly", exits.isDirectOnly());
+            g.writeStringField("cooling", exits.settings().keysWait() ? "wait" : "move");
+            g.writeArrayFieldStart("exits");
+            for (io.gemgate.core.egress.Exit e : exits.all()) {
+                io.gemgate.core.egress.Exit.Status st = e.status();
+                io.gemgate.core.egress.Exit.State state = e.state(now);
+                g.writeStartObject();
+                g.writeStringField("exit", e.label());
+                g.writeStringField("proxy", e.spec().masked());
+                g.writeStringField("scheme", e.spec().scheme().text());
+                g.writeBooleanField("authenticated", e.spec().hasCredentials());
+                g.writeBooleanField("shared", e.inRing());
+                g.writeStringField("state", state.label());
+                if (state == io.gemgate.core.egress.Exit.State.HEALTHY || st.reason() == null) {
+                    g.writeNullField("reason");
+                } else {
+                    g.writeStringField("reason", st.reason().label());
+                }
+                AdminJson.until(g, state == io.gemgate.core.egress.Exit.State.HEALTHY ? 0 : st.until());
+                AdminJson.instant(g, "since", state == io.gemgate.core.egress.Exit.State.HEALTHY ? 0 : st.since());
+                g.writeNumberField("keysPinned", exits.pinnedKeys(e));
+                g.writeNumberField("connections", gw.upstream().openConnections(e));
+                g.writeNumberField("requests", e.requests());
+                g.writeObjectFieldStart("failures");
+                for (io.gemgate.core.egress.Exit.Failure f : io.gemgate.core.egress.Exit.Failure.values()) {
+                    g.writeNumberField(f.label(), e.failures(f));
+                }
+                g.writeEndObject();
+                g.writeEndObject();
             }
             g.writeEndArray();
             g.writeEndObject();
@@ -275,7 +323,7 @@ public final class AdminApi {
             for (ApiKey k : keys) {
                 counts.merge(KeyViews.summary(pool, k, models).state().label(), 1, Integer::sum);
                 KeyViews.write(g, pool, k, models, invalidSince.getOrDefault(k.id(), 0L), prober, now, minChecks,
-                        held.getOrDefault(k.id(), 0));
+                        held.getOrDefault(k.id(), 0), gw.exits());
             }
             g.writeEndArray();
             g.writeObjectFieldStart("counts");
@@ -295,7 +343,7 @@ public final class AdminApi {
         int minChecks = gw.settings().minChecksPerDay();
         int held = gw.affinity().countByKey().getOrDefault(k.id(), 0);
         return AdminJson.respond(status, g -> KeyViews.write(g, pool, k, models, since, prober, now, minChecks,
-                held));
+                held, gw.exits()));
     }
 
     /** When each invalid key was found invalid: from the pool's persisted view (admin calls only, not the hot path). */
@@ -327,6 +375,21 @@ public final class AdminApi {
         String label = AdminJson.text(f, "label", MAX_LABEL);
         Integer tier = AdminJson.integer(f, "tier", 0, KeySpec.MAX_TIER);
         java.util.Set<String> groups = groups(f);
+        String proxy = AdminJson.string(f, "proxy");
+        if (proxy == null) {
+            proxy = "";
+        } else if (proxy.trim().equalsIgnoreCase(KeySpec.DIRECT)) {
+            proxy = KeySpec.DIRECT;
+        } else if (!proxy.isBlank()) {
+            try {
+                proxy = proxy.trim();
+                io.gemgate.core.egress.ProxySpec.parse(proxy);
+            } catch (IllegalArgumentException e) {
+                throw new AdminException(400, "proxy: " + e.getMessage() + " or direct", "proxy");
+            }
+        } else {
+            proxy = "";
+        }
         KeyText found = KeyText.parse(text);
         if (found.keys().isEmpty() && found.rejected().isEmpty()) {
             throw new AdminException(400, "text: no Gemini API key found (expected: keys of 39 characters starting "
@@ -335,7 +398,8 @@ public final class AdminApi {
         List<KeySpec> specs = new ArrayList<>(found.keys().size());
         for (String secret : found.keys()) {
             specs.add(new KeySpec(secret, project == null ? "" : project, weight == null ? 1 : weight,
-                    label == null ? "" : label, tier == null ? 0 : tier, groups == null ? java.util.Set.of() : groups));
+                    label == null ? "" : label, tier == null ? 0 : tier, groups == null ? java.util.Set.of() : groups,
+                    proxy));
         }
         KeyPool.AddResult r = specs.isEmpty() ? new KeyPool.AddResult(List.of(), 0) : gw.pool().addKeys(specs);
         log.info("admin: {} key(s) added, {} duplicate(s), {} rejected fragment(s)", r.added().size(),

@@ -83,13 +83,33 @@ final class KeyViews {
     }
 
     /**
+     * The key's egress: {@code proxy} as configured (empty, {@code direct}, or its URL masked), {@code exit} the exit
+     * it is pinned to ({@code host:port}, or {@code direct}), {@code exitNow} the one it uses now (another while its
+     * own fails or cools; null when none may carry it).
+     */
+    private static void writeExit(JsonGenerator g, ApiKey k, io.gemgate.core.egress.Exits exits, long now)
+            throws IOException {
+        io.gemgate.core.egress.ProxySpec own = k.proxySpec();
+        g.writeStringField("proxy", own != null ? own.masked() : k.proxy());
+        io.gemgate.core.egress.Exit pinned = exits.pinned(k);
+        g.writeStringField("exit", pinned == null ? "direct" : pinned.label());
+        io.gemgate.core.egress.Exit used = exits.route(k, now);
+        if (used == io.gemgate.core.egress.Exits.NONE) {
+            g.writeNullField("exitNow");
+        } else {
+            g.writeStringField("exitNow", used == null ? "direct" : used.label());
+        }
+    }
+
+    /**
      * Writes one key.
      *
      * @param invalidSinceMillis when it was found invalid, 0 when valid or unknown
      * @param minChecks          the live {@code minChecksPerDay}: what makes a day bad
      */
     static void write(JsonGenerator g, KeyPool pool, ApiKey k, List<ModelRef> models, long invalidSinceMillis,
-                      KeyProber prober, long now, int minChecks, int resources) throws IOException {
+                      KeyProber prober, long now, int minChecks, int resources, io.gemgate.core.egress.Exits exits)
+            throws IOException {
         KeyHealthHistory history = prober == null ? null : prober.cleanup().history();
         g.writeStartObject();
         g.writeStringField("id", k.id());
@@ -106,6 +126,7 @@ final class KeyViews {
         g.writeEndArray();
         g.writeBooleanField("enabled", k.isEnabled());
         g.writeBooleanField("removed", k.isRemoved());
+        writeExit(g, k, exits, now);
         Summary s = summary(pool, k, models);
         String removedReason = history == null || !k.isRemoved() ? "" : history.removedReason(k.id());
         g.writeStringField("status", s.state().label());

@@ -214,6 +214,30 @@ public final class GatewayMeters {
      */
     public static final String KEY_BUDGET_USED = "gemgate.key.budget.used";
 
+    // ------------------------------------------------------------------------------------------------- exits
+
+    /** Exit (egress proxy): its {@code host:port}, never its credentials nor its scheme. */
+    public static final String EXIT = "exit";
+
+    /** Counter {@code gemgate_exit_requests_total}, tag {@value #EXIT}: upstream attempts sent through the exit. */
+    public static final String EXIT_REQUESTS = "gemgate.exit.requests";
+
+    /**
+     * Counter {@code gemgate_exit_failures_total}, tags {@value #EXIT}, {@value #REASON} ({@code refused},
+     * {@code timeout}, {@code tunnel_closed}, {@code location}, {@code rate_limit}): the exit's own failures, none of
+     * which is counted against a key.
+     */
+    public static final String EXIT_FAILURES = "gemgate.exit.failures";
+
+    /**
+     * Gauge {@code gemgate_exit_state}, tags {@value #EXIT}, {@value #STATE} ({@code healthy}, {@code cooling},
+     * {@code failing}): 1 for the exit's state now, 0 for the others.
+     */
+    public static final String EXIT_STATE = "gemgate.exit.state";
+
+    /** Gauge {@code gemgate_exit_keys}, tag {@value #EXIT}: keys pinned to the exit (whatever their state). */
+    public static final String EXIT_KEYS = "gemgate.exit.keys";
+
     private GatewayMeters() {
     }
 }

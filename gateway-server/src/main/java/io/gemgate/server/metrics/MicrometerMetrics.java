@@ -75,6 +75,8 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
             5_000, 10_000, 20_000, 30_000, 60_000, 120_000);
 
     private final PrometheusMeterRegistry registry;
+    /** The exits' meters of the current gateway, or null. */
+    private volatile ExitGauges exitGauges;
     private final JvmGcMetrics gc;
     private final Map<String, RouteMeters> routes;
     private final RouteMeters otherRoute;
@@ -255,10 +257,23 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
         return this::scrapeText;
     }
 
+    @Override
+    public synchronized void exits(io.gemgate.core.egress.Exits exits) {
+        ExitGauges previous = exitGauges;
+        if (previous != null) {
+            previous.unregister();
+        }
+        exitGauges = new ExitGauges(registry, requireNonNull(exits, "exits"));
+    }
+
     private String scrapeText() {
         KeyPoolGauges g = pool;
         if (g != null) {
             g.refresh();
+        }
+        ExitGauges x = exitGauges;
+        if (x != null) {
+            x.refresh();
         }
         return registry.scrape();
     }

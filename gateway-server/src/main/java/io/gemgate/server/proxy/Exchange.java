@@ -1,5 +1,8 @@
 package io.gemgate.server.proxy;
 
+import io.gemgate.core.egress.Exit;
+import io.gemgate.core.egress.ExitVerdicts;
+import io.gemgate.core.egress.Exits;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.KeyAttempts;
 import io.gemgate.core.keys.KeyPool;
@@ -10,6 +13,7 @@ import io.gemgate.core.keys.VerdictClassifier;
 import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
+import io.gemgate.server.upstream.ExitConnectException;
 import io.gemgate.server.upstream.PoolExhaustedException;
 import io.gemgate.server.upstream.RequestHead;
 import io.gemgate.server.upstream.UpstreamClient;
@@ -109,6 +113,12 @@ public abstract class Exchange implements UpstreamListener {
     private boolean refusedKey;
     /** Time this request already spent waiting for a key to free (failover.maxWait). */
     private long waitedMillis;
+    /** The current attempt's exit (null: direct); see {@link io.gemgate.core.egress.Exits}. */
+    private Exit exit;
+    /** Exit failures this request met; bounds the re-routing of one key over the exits. */
+    private int exitFailures;
+    /** A key was passed over because no exit could carry it (not its fault, not counted against it). */
+    private boolean exitUnavailable;
 
     /**
      * @param body    the upstream request body; owned by the exchange from here on
@@ -446,14 +456,28 @@ public abstract class Exchange implements UpstreamListener {
         return gw.settings().failoverDeadline().toMillis() - (System.nanoTime() - callStartNanos) / 1_000_000;
     }
 
-    /** Sends the request with the current key on a pooled connection. */
+    /** Sends the request with the current key on a pooled connection (through the key's exit, if any). */
     private void send() {
         phase = Phase.ACQUIRING;
+        Exits exits = gw.exits();
+        if (!exits.isDirectOnly() || key.proxySpec() != null) {
+            exit = exits.route(key, gw.now());
+            if (exit == Exits.NONE) {
+                // No exit may carry this key now (its own proxy fails, or its exit cools and keys wait): the next
+                // key, and no penalty for this one.
+                exit = null;
+                exitUnavailable = true;
+                log.debug("no exit for key {} now; trying the next key", key.masked());
+                nextAttempt();
+                return;
+            }
+            exits.sent(exit);
+        }
         // The first attempt starts with the exchange (its clock read serves both).
         long now = sentOnce ? System.nanoTime() : startNanos;
         sentOnce = true;
         attemptStartNanos = now;
-        Future<Channel> f = gw.upstream().acquire(ctx.channel().eventLoop(), now);
+        Future<Channel> f = gw.upstream().acquire(ctx.channel().eventLoop(), now, exit);
         if (f.isDone()) {
             onConnection(f, now);
         } else {
@@ -471,6 +495,10 @@ public abstract class Exchange implements UpstreamListener {
         if (!f.isSuccess()) {
             if (f.cause() instanceof PoolExhaustedException) {
                 respondError(503, f.cause().getMessage(), -1); // not the key's fault
+                return;
+            }
+            if (f.cause() instanceof ExitConnectException e) {
+                exitFailed(e.reason(), e.getMessage());
                 return;
             }
             log.debug("upstream connect failed with key {}: {}", key.masked(), f.cause().toString());
@@ -497,6 +525,30 @@ public abstract class Exchange implements UpstreamListener {
         }
         client.exchangeDeadline(gw.config().upstream().responseTimeout().toMillis(), nowNanos);
         ch.read();
+    }
+
+    /**
+     * The current exit failed this request (refused, timed out, dropped the tunnel, or Google refused its location):
+     * the exit is marked, the key is not, and the same key goes again through the exit it is re-pinned to, before
+     * anything reached the client. After as many exit failures as there are exits, the upstream counts as
+     * unreachable.
+     */
+    private void exitFailed(Exit.Failure reason, String why) {
+        Exit failed = exit;
+        exit = null;
+        if (reason == Exit.Failure.LOCATION) {
+            gw.exits().locationRefused(failed);
+        } else if (reason != Exit.Failure.RATE_LIMIT) {
+            gw.exits().failed(failed, reason);
+        }
+        log.info("exit {} failed ({}): {}; key {} goes through the next exit", failed.label(), reason.label(), why,
+                key.masked());
+        if (++exitFailures > gw.exits().all().size()) {
+            respondError(502, "no exit could reach the upstream after " + exitFailures + " attempt(s)", -1);
+            return;
+        }
+        staleRetried = false;
+        send();
     }
 
     /** The upstream response timeout passed (see {@link ClientHandler#exchangeDeadline}): the next key is tried. */
@@ -623,6 +675,11 @@ public abstract class Exchange implements UpstreamListener {
             return;
         }
         VerdictKind last = lastVerdict == null ? null : lastVerdict.kind();
+        if (last == null && exitUnavailable) {
+            long retry = Math.max(1, gw.exits().settings().checkInterval().toSeconds());
+            respondError(503, "no exit to the upstream can carry a key now (failing or cooling proxies)", retry);
+            return;
+        }
         if (last == VerdictKind.SERVER_ERROR && lastError != null) {
             useLastError();
         } else if (last == VerdictKind.CONNECT_FAILURE) {
@@ -731,7 +788,29 @@ public abstract class Exchange implements UpstreamListener {
     private void classifyError() {
         CompositeByteBuf b = errorBody;
         errorBody = null;
+        if (status == 400 && ExitVerdicts.isLocationRefused(b)) {
+            // Google refuses the country the request came from: the exit's verdict (or the gateway's own, direct),
+            // never the key's and never the client's.
+            b.release();
+            releaseUpstream(System.nanoTime());
+            upstreamHead = null;
+            if (exit != null) {
+                exitFailed(Exit.Failure.LOCATION, "the upstream refused the exit's location");
+            } else {
+                respondError(502, "the upstream refused the gateway's location (User location is not supported for"
+                        + " the API use); configure upstream.proxies", -1);
+            }
+            return;
+        }
         Verdict v = VerdictClassifier.classify(status, b);
+        if (exit != null && v.kind() == VerdictKind.RATE_LIMIT && gw.exits().rateLimited(exit, key, model)) {
+            // Every key of this exit is answered 429: the exit's rate limit, not this key's.
+            b.release();
+            releaseUpstream(System.nanoTime());
+            upstreamHead = null;
+            exitFailed(Exit.Failure.RATE_LIMIT, "every key pinned to it answered 429");
+            return;
+        }
         FullHttpResponse error = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, upstreamHead.httpStatus(), b,
                 upstreamHead.headers(), EmptyHttpHeaders.INSTANCE);
         releaseUpstream(System.nanoTime());
@@ -778,6 +857,10 @@ public abstract class Exchange implements UpstreamListener {
                     send();
                     return;
                 }
+                if (exit != null) {
+                    exitFailed(Exit.Failure.TUNNEL, "the tunnel closed before the answer began");
+                    return;
+                }
                 attemptFailed(Verdict.CONNECT_FAILURE, null);
             }
             case READING_ERROR -> {
@@ -790,6 +873,13 @@ public abstract class Exchange implements UpstreamListener {
             }
             case BODY -> {
                 upstream = null;
+                if (exit != null) {
+                    // Nothing reached the client: a tunnel that drops here is the exit's, as before the head.
+                    discardAnswer();
+                    upstreamHead = null;
+                    exitFailed(Exit.Failure.TUNNEL, "the tunnel closed before the answer was read");
+                    return;
+                }
                 bodyBroke("upstream connection closed before the answer ended");
             }
             default -> upstream = null;
@@ -875,6 +965,9 @@ public abstract class Exchange implements UpstreamListener {
     /** Records a verdict in the pool and reports the attempt. */
     private void record(Verdict verdict, boolean failover) {
         gw.pool().record(key, model, verdict, headLatencyMillis);
+        if (verdict.kind() == VerdictKind.SUCCESS && !gw.exits().isDirectOnly()) {
+            gw.exits().succeeded(exit, gw.now());
+        }
         gw.events().attempt(model.name(), verdict.kind().label(), failover);
     }
 

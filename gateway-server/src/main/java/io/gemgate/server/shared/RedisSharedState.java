@@ -590,9 +590,12 @@ public final class RedisSharedState implements AutoCloseable {
         if (!configured.contains(fp)) {
             String stored = storedSecrets.computeIfAbsent(fp,
                     id -> cipher == null ? spec.secret() : cipher.encrypt(spec.secret()));
+            // A proxy URL may hold the proxy's password: stored encrypted like the key when it can be.
+            String proxy = cipher == null || spec.proxySpec() == null || !spec.proxySpec().hasCredentials()
+                    ? spec.proxy() : cipher.encrypt(spec.proxy());
             pending.add(r.hset(layout.addedKeys(), fp, SharedCodec.encodeAddedKey(
                     new AddedKey(stored, spec.project(), spec.weight(), spec.label(), gw.now(), spec.tier(),
-                            spec.groups()))));
+                            spec.groups(), proxy))));
         }
         RedisFuture<Long> put = putIfNewer(r, layout.keyStates(), null, fp, keyChangedAt.getOrDefault(fp, 0L),
                 SharedCodec.encodeKeyState(new KeyState(k.isEnabled(), k.isRemoved(), k.invalidSinceMillis(),
@@ -901,7 +904,15 @@ public final class RedisSharedState implements AutoCloseable {
                 if (!KeyMask.fingerprint(secret).equals(fp)) {
                     throw new IllegalArgumentException("the secret does not match its fingerprint");
                 }
-                specs.add(new KeySpec(secret, a.project(), a.weight(), a.label(), a.tier(), a.groups()));
+                String proxy = a.proxy();
+                if (KeyCipher.isEncrypted(proxy)) {
+                    if (cipher == null) {
+                        throw new KeyCipherException("its proxy is stored encrypted and GEMGATE_MASTER_KEY is not set"
+                                + " here");
+                    }
+                    proxy = cipher.decrypt(proxy);
+                }
+                specs.add(new KeySpec(secret, a.project(), a.weight(), a.label(), a.tier(), a.groups(), proxy));
                 if (KeyCipher.isEncrypted(a.secret()) == (cipher != null)) {
                     storedSecrets.put(fp, a.secret());
                 }

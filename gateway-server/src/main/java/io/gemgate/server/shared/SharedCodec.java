@@ -28,10 +28,13 @@ final class SharedCodec {
      * @param addedAtMillis when it was first published
      * @param tier          its tier (0 when an older gateway published it)
      * @param groups        its groups (none when an older gateway published it)
+     * @param proxy         its own exit ({@code KeySpec.proxy()}), encrypted when it holds credentials and a master key
+     *                      is set; {@code ""} when an older gateway published it
      */
     record AddedKey(String secret, String project, int weight, String label, long addedAtMillis, int tier,
-                    java.util.Set<String> groups) {
+                    java.util.Set<String> groups, String proxy) {
         AddedKey {
+            requireNonNull(proxy, "proxy");
             requireNonNull(secret, "secret");
             requireNonNull(project, "project");
             requireNonNull(label, "label");
@@ -40,7 +43,7 @@ final class SharedCodec {
         /** Leaves the secret out. */
         @Override
         public String toString() {
-            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]";
+            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]"; // no proxy: it may hold a password
         }
     }
 
@@ -66,6 +69,9 @@ final class SharedCodec {
             g.writeStringField("label", k.label());
             g.writeNumberField("addedAt", k.addedAtMillis());
             tierAndGroups(g, k.tier(), k.groups());
+            if (!k.proxy().isEmpty()) {
+                g.writeStringField("proxy", k.proxy());
+            }
         });
     }
 
@@ -75,7 +81,7 @@ final class SharedCodec {
         if (f.secret == null) {
             throw new IllegalArgumentException("secret: missing");
         }
-        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt, f.tier, f.groups);
+        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt, f.tier, f.groups, f.proxy);
     }
 
     static String encodeKeyState(KeyState s) {
@@ -132,6 +138,7 @@ final class SharedCodec {
         int weight = 1;
         String label = "";
         long addedAt;
+        String proxy = "";
         boolean enabled = true;
         boolean removed;
         long invalidSince;
@@ -155,6 +162,7 @@ final class SharedCodec {
                     case "weight" -> f.weight = (int) Math.min(Integer.MAX_VALUE, number(p, t, name));
                     case "label" -> f.label = text(p, t, name);
                     case "addedAt" -> f.addedAt = number(p, t, name);
+                    case "proxy" -> f.proxy = text(p, t, name);
                     case "enabled" -> f.enabled = bool(t, name);
                     case "removed" -> f.removed = bool(t, name);
                     case "invalidSince" -> f.invalidSince = number(p, t, name);

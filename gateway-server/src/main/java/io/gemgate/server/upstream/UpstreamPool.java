@@ -1,6 +1,8 @@
 package io.gemgate.server.upstream;
 
 import io.gemgate.core.config.GatewayConfig;
+import io.gemgate.core.egress.Exit;
+import io.netty.handler.proxy.ProxyHandler;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -30,8 +32,14 @@ final class UpstreamPool {
     private final ArrayDeque<Promise<Channel>> pending = new ArrayDeque<>();
     private int open;
     private boolean draining;
+    /** The exit its connections go through, or null: direct. */
+    private final Exit exit;
 
-    UpstreamPool(EventLoop loop, Bootstrap bootstrap, GatewayConfig.Upstream cfg) {
+    private final UpstreamClient client;
+
+    UpstreamPool(EventLoop loop, Bootstrap bootstrap, GatewayConfig.Upstream cfg, Exit exit, UpstreamClient client) {
+        this.exit = exit;
+        this.client = client;
         this.loop = loop;
         this.bootstrap = bootstrap;
         this.maxConnections = cfg.maxConnectionsPerLoop();
@@ -45,6 +53,10 @@ final class UpstreamPool {
 
     int open() {
         return open;
+    }
+
+    Exit exit() {
+        return exit;
     }
 
     /** @param nowNanos {@link System#nanoTime()}, read by the caller (who needs it too) */
@@ -132,24 +144,66 @@ final class UpstreamPool {
 
     private Future<Channel> connect(Promise<Channel> promise) {
         open++;
-        ChannelFuture cf = bootstrap.connect();
+        if (exit == null) {
+            connect(bootstrap.connect(), promise);
+            return promise;
+        }
+        Future<ChannelFuture> resolved = client.connectThrough(loop, bootstrap, exit);
+        if (resolved.isDone()) {
+            connected(resolved, promise);
+        } else {
+            resolved.addListener(f -> connected(resolved, promise));
+        }
+        return promise;
+    }
+
+    /** The proxy's address resolved (or not): the connection is being made, or the slot is given back. */
+    private void connected(Future<ChannelFuture> resolved, Promise<Channel> promise) {
+        if (resolved.isSuccess()) {
+            connect(resolved.getNow(), promise);
+            return;
+        }
+        promise.tryFailure(resolved.cause());
+        open--;
+        Promise<Channel> waiter = pending.poll();
+        if (waiter != null) {
+            waiter.tryFailure(resolved.cause()); // the same name would not resolve for it either, now
+        }
+    }
+
+    private void connect(ChannelFuture cf, Promise<Channel> promise) {
         Channel ch = cf.channel();
         ch.closeFuture().addListener(f -> onClosed(ch));
         cf.addListener(f -> {
-            if (f.isSuccess()) {
-                UpstreamHandler h = UpstreamClient.handler(ch); // the channel's initializer has run
-                h.pool = this;
-                long now = System.nanoTime();
-                long jitter = lifetimeNanos / 10 == 0 ? 0 : ThreadLocalRandom.current().nextLong(lifetimeNanos / 10);
-                h.retireAtNanos = now + lifetimeNanos - jitter;
-                if (!promise.trySuccess(use(ch, h))) {
-                    release(ch, h, true, now);
-                }
+            if (f.isSuccess() && exit != null) {
+                // Through a proxy: the connection is handed out once the tunnel is open, so that a refusal is the
+                // exit's (ExitConnectException), seen before any request byte is sent.
+                ProxyHandler ph = ch.pipeline().get(ProxyHandler.class);
+                ph.connectFuture().addListener(t -> {
+                    if (t.isSuccess()) {
+                        connected(ch, promise);
+                    } else {
+                        ch.close();
+                        promise.tryFailure(ExitConnectException.of(exit, t.cause()));
+                    }
+                });
+            } else if (f.isSuccess()) {
+                connected(ch, promise);
             } else {
-                promise.tryFailure(f.cause());
+                promise.tryFailure(exit == null ? f.cause() : ExitConnectException.of(exit, f.cause()));
             }
         });
-        return promise;
+    }
+
+    private void connected(Channel ch, Promise<Channel> promise) {
+        UpstreamHandler h = UpstreamClient.handler(ch); // the channel's initializer has run
+        h.pool = this;
+        long now = System.nanoTime();
+        long jitter = lifetimeNanos / 10 == 0 ? 0 : ThreadLocalRandom.current().nextLong(lifetimeNanos / 10);
+        h.retireAtNanos = now + lifetimeNanos - jitter;
+        if (!promise.trySuccess(use(ch, h))) {
+            release(ch, h, true, now);
+        }
     }
 
     private void onClosed(Channel ch) {
