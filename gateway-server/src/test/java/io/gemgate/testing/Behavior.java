@@ -113,8 +113,8 @@ public final class Behavior {
     }
 
     /**
-     * 400 FAILED_PRECONDITION "User location is not supported for the API use." (PROTOCOL.md, error table): Google
-     * refuses the country the request came from.
+     * 400 FAILED_PRECONDITION "User location is not supported for the API use." (Gemini API docs: Troubleshooting):
+     * Google refuses the country the request came from.
      */
     public static Behavior locationNotSupported() {
         return fixed("locationNotSupported", 400, error(400, "FAILED_PRECONDITION",
