@@ -234,7 +234,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondAndClose(501, "method " + AccessLog.visible(method.name(), 32) + " is not implemented");
             return;
         }
-        // T5: refuse ambiguous framing (request smuggling).
+        // Refuse ambiguous framing (request smuggling, RFC 9112 §6.3).
         if (req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 && req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             respondAndClose(400, "both Content-Length and Transfer-Encoding");

@@ -829,7 +829,7 @@ public abstract class Exchange implements UpstreamListener {
             if (ctx.channel().isWritable()) {
                 ch.read();
             } else {
-                paused = true; // P2: resume in onClientWritable
+                paused = true; // back-pressure: the client is slow, resume reading in onClientWritable
             }
         } else if (phase == Phase.WAITING_HEAD || phase == Phase.READING_ERROR || phase == Phase.BODY) {
             ch.read();
@@ -852,7 +852,8 @@ public abstract class Exchange implements UpstreamListener {
                 upstream = null;
                 cancelHeadTimeout();
                 if (ch != null && UpstreamClient.wasReused(ch) && !staleRetried) {
-                    // F6: a pooled keep-alive connection closed under us; one retry with the same key, fresh socket.
+                    // A pooled keep-alive connection closed under us (RFC 9112 §9.3.1): one retry with the same key,
+                    // fresh socket.
                     staleRetried = true;
                     send();
                     return;
