@@ -8,7 +8,8 @@ package io.gemgate.server;
  *   <li>Only visible ASCII (RFC 3986 §2): control characters, spaces and raw non-ASCII bytes are refused, as is a
  *       fragment ({@code #}) and a {@code %} not followed by two hex digits.</li>
  *   <li>Absolute form ({@code http://host/path}, RFC 9112 §3.2.2) is accepted and reduced to its path and query.</li>
- *   <li>A path with a {@code .} or {@code ..} segment, in any encoding ({@code %2e}), is refused: the upstream would
+ *   <li>A path with a {@code .} or {@code ..} segment, in any encoding ({@code %2e}; {@code %252e} too, for a server
+ *       that decodes twice), is refused: the upstream would
  *       resolve it (RFC 3986 §5.2.4) and reach paths outside the route allow-list with the gateway's keys. So is an
  *       encoded slash or backslash ({@code %2f}, {@code %5c}, {@code \}) or NUL inside a segment, and a {@code ;}
  *       (path parameters, where some servers read {@code ;key=}).</li>
@@ -93,9 +94,17 @@ final class RequestTarget {
                 if ((h == '2' && l == 'f') || (h == '5' && l == 'c') || (h == '0' && l == '0')) {
                     return false;
                 }
+                if (h == '2' && l == '5' && i + 4 < end && isEncodedSeparatorOrDot(target.charAt(i + 3),
+                        Character.toLowerCase(target.charAt(i + 4)))) {
+                    return false; // %252e, %252f: a dot or slash for a server that decodes twice
+                }
             }
         }
         return true;
+    }
+
+    private static boolean isEncodedSeparatorOrDot(char h, char l) {
+        return (h == '2' && (l == 'e' || l == 'f')) || (h == '5' && l == 'c') || (h == '0' && l == '0');
     }
 
     /** True when {@code s[from, to)} is {@code .} or {@code ..}, each dot plain or {@code %2e}. */

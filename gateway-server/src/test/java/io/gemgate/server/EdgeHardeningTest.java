@@ -108,7 +108,8 @@ class EdgeHardeningTest {
     @ValueSource(strings = {"/v1beta/../X", "/v1beta/%2e%2e/X", "/v1beta/%2E./X", "/v1/models/../../X",
             "/upload/v1beta/../../X", "/v1beta/./models", "/v1beta/models/..", "/v1beta/models%2f..%2fX",
             "/v1beta/models/a%2Fb:generateContent", "/v1beta/models/a%5cb", "/v1beta/models\\..\\X",
-            "/v1beta/models/m:generateContent;key=x", "/v1beta/models/a%00b", "/v1beta/models%"})
+            "/v1beta/models/m:generateContent;key=x", "/v1beta/models/a%00b", "/v1beta/models%",
+            "/v1beta/%252e%252e/X", "/v1beta/models/a%252fb"})
     void pathsThatCouldLeaveTheAllowListAreRefusedBeforeAnyKeyIsUsed(String path) throws Exception {
         String answer = exchange("GET " + path + " HTTP/1.1\r\nHost: x\r\nx-goog-api-key: " + TOKEN
                 + "\r\nConnection: close\r\n\r\n");
