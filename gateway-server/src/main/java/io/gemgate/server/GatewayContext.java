@@ -52,7 +52,9 @@ public final class GatewayContext {
         this.cors = new Cors(config.server().corsAllowOrigins());
         this.tokens = requireNonNull(tokens, "tokens");
         this.clock = requireNonNull(clock, "clock");
-        this.affinity = new io.gemgate.core.affinity.AffinityMap(clock, io.gemgate.core.affinity.AffinityMap.DEFAULT_MAX_ENTRIES);
+        this.affinity = new io.gemgate.core.affinity.AffinityMap(clock, config.affinity().maxEntries());
+        pool.brake(new io.gemgate.core.keys.SetAsideBrake(config.setAside().share(),
+                config.setAside().window().toMillis()));
         this.limiter = new io.gemgate.core.tokens.TokenLimiter(pool.calendar());
         this.openAi = requireNonNull(openAi, "openAi");
         this.events = requireNonNull(events, "events");

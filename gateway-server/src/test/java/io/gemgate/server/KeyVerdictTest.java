@@ -144,6 +144,18 @@ class KeyVerdictTest {
         assertThat(served).hasSize(3);
     }
 
+    @Test
+    void theBrakeShareIsASetting() {
+        gw = GatewayHarness.start(6, java.util.Map.of("GEMGATE_BRAKE_SHARE", "0.34", "GEMGATE_BRAKE_WINDOW", "10m"));
+        for (int i = 0; i < 6; i++) {
+            gw.fake().always(key(i), Behavior.status(403, KEY_INVALID_403));
+        }
+        for (int i = 0; i < 8; i++) {
+            assertThat(gw.generate("gemini-2.5-flash").statusCode()).isIn(502, 503);
+        }
+        assertThat(invalidCount()).as("floor(0.34 * 6) keys at most").isEqualTo(2);
+    }
+
     private int invalidCount() {
         int n = 0;
         for (int i = 0; i < 6; i++) {

@@ -128,6 +128,8 @@ class MetricsTest {
         assertThat(s.value("gemgate_keys_configured")).isEqualTo(3);
         assertThat(s.value("gemgate_keys_usable", "model", FLASH)).isEqualTo(2);
         assertThat(s.value("gemgate_keys_usable", "model", "*")).isEqualTo(3);
+        assertThat(s.value("gemgate_keys_usable_by_tier", "model", FLASH, "tier", "0")).isEqualTo(2);
+        assertThat(s.find("gemgate_keys_usable_by_tier", "model", FLASH)).hasSize(1); // every key is of tier 0
         assertThat(s.value("gemgate_pool_capacity", "model", FLASH)).isEqualTo(2);
         assertThat(s.find("gemgate_requests_served_by_tier_total", "tier", "0")).hasSize(1);
         assertThat(s.find("gemgate_requests_served_by_tier_total", "tier", "1")).isEmpty();

@@ -116,7 +116,8 @@ public final class ConfigLoader {
     public static GatewayConfig load(Path yaml, Map<String, String> env) {
         requireNonNull(env, "env");
         Values v = new Values(yaml == null ? Map.of() : readYaml(yaml), env);
-        return new GatewayConfig(server(v), upstream(v), auth(v), keys(v), pool(v), state(v));
+        return new GatewayConfig(server(v), upstream(v), auth(v), keys(v), pool(v), state(v), affinity(v),
+                setAside(v));
     }
 
     private static GatewayConfig.Server server(Values v) {
@@ -200,6 +201,25 @@ public final class ConfigLoader {
             throw v.raw(Setting.FAILOVER_DEADLINE).fail("1s to 10m");
         }
         return d;
+    }
+
+    private static GatewayConfig.Affinity affinity(Values v) {
+        return new GatewayConfig.Affinity(v.intBetween(Setting.AFFINITY_MAX_ENTRIES, 1, 10_000_000),
+                v.intBetween(Setting.AFFINITY_LOOKUP_MAX_KEYS, 0, 1000));
+    }
+
+    private static GatewayConfig.SetAside setAside(Values v) {
+        Raw r = v.raw(Setting.BRAKE_SHARE);
+        double share;
+        try {
+            share = Double.parseDouble(r.text);
+        } catch (NumberFormatException e) {
+            throw r.fail("a share of the pool, above 0 and at most 1");
+        }
+        if (!(share > 0 && share <= 1)) {
+            throw r.fail("a share of the pool, above 0 and at most 1");
+        }
+        return new GatewayConfig.SetAside(share, v.positiveDuration(Setting.BRAKE_WINDOW));
     }
 
     private static GatewayConfig.State state(Values v) {
@@ -377,7 +397,13 @@ public final class ConfigLoader {
         STATE_FLUSH_INTERVAL("state.flushInterval", "2s"),
         STATE_REDIS_URL("state.redisUrl", "GEMGATE_REDIS_URL", null),
         STATE_REDIS_PREFIX("state.redisPrefix", "GEMGATE_REDIS_PREFIX", "gemgate:"),
-        STATE_MASTER_KEY("state.masterKey", "GEMGATE_MASTER_KEY", null);
+        STATE_MASTER_KEY("state.masterKey", "GEMGATE_MASTER_KEY", null),
+
+        AFFINITY_MAX_ENTRIES("affinity.maxEntries", "100000"),
+        AFFINITY_LOOKUP_MAX_KEYS("affinity.lookupMaxKeys", "32"),
+
+        BRAKE_SHARE("brake.share", "0.5"),
+        BRAKE_WINDOW("brake.window", "60s");
 
         final String path;
         final String env;

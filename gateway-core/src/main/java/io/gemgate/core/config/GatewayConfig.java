@@ -14,7 +14,8 @@ import java.time.ZoneId;
  * the file named by {@code GEMGATE_CONFIG}), then from {@code GEMGATE_*} environment variables, which win. Each
  * setting's YAML path, variable and default are listed in {@code config/gateway.yaml}.
  */
-public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state) {
+public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state,
+                            Affinity affinity, SetAside setAside) {
 
     public GatewayConfig {
         requireNonNull(server, "server");
@@ -23,6 +24,35 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
         requireNonNull(keys, "keys");
         requireNonNull(pool, "pool");
         requireNonNull(state, "state");
+        requireNonNull(affinity, "affinity");
+        requireNonNull(setAside, "setAside");
+    }
+
+    /** The configuration with the defaults of the key affinity and set-aside brake settings. */
+    public GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state) {
+        this(server, upstream, auth, keys, pool, state, new Affinity(100_000, 32), new SetAside(0.5,
+                Duration.ofSeconds(60)));
+    }
+
+    /**
+     * Key affinity (issue 13): which key holds which file, cached content, batch, store and upload session.
+     *
+     * @param maxEntries    live entries kept at most; calls that would create more get 503
+     *                      ({@code affinity.maxEntries}, 100000)
+     * @param lookupMaxKeys keys asked ({@code GET files/x}) to find the holder of a resource without a record; 0: no
+     *                      lookup, the request goes to any key ({@code affinity.lookupMaxKeys}, 32)
+     */
+    public record Affinity(int maxEntries, int lookupMaxKeys) {
+    }
+
+    /**
+     * The set-aside brake: past {@code share} of the pool set aside as invalid for one reason within {@code window},
+     * keys stay in rotation ({@code brake.share}, 0.5; {@code brake.window}, 60s).
+     */
+    public record SetAside(double share, Duration window) {
+        public SetAside {
+            requireNonNull(window, "window");
+        }
     }
 
     /**

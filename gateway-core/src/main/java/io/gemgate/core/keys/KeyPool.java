@@ -88,7 +88,7 @@ public final class KeyPool {
     }
 
     private volatile VerdictListener verdictListener;
-    private final SetAsideBrake brake = new SetAsideBrake();
+    private volatile SetAsideBrake brake = new SetAsideBrake();
 
     /** Told of every verdict {@link #record} applies, on the caller's thread: it must not block. */
     @FunctionalInterface
@@ -496,6 +496,11 @@ public final class KeyPool {
     /** The brake on invalid-key set-asides (issue 13): its alerts are shown by the admin API and page. */
     public SetAsideBrake brake() {
         return brake;
+    }
+
+    /** Replaces the brake (the configured share and window), before the pool serves. */
+    public void brake(SetAsideBrake b) {
+        this.brake = requireNonNull(b, "b");
     }
 
     /** True when {@code k} is (still) set aside as invalid. */

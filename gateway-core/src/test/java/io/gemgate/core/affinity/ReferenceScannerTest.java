@@ -37,6 +37,10 @@ class ReferenceScannerTest {
                 // Cut short: what is complete counts, nothing throws.
                 Arguments.of("{\"cachedContent\":\"cachedContents/ok\",\"contents\":[{\"parts\":[{\"fileData\":"
                         + "{\"fileUri\":\"files/cu", List.of("cachedContents/ok")),
+                Arguments.of("{\"contents\":[{\"parts\":[{\"text\":\"" + "x\\\"y ".repeat(1500) + "\"},{\"fileData\""
+                        + ":{\"fileUri\":\"files/far\"}}]}]}", List.of("files/far")),
+                Arguments.of("{\"a\":\"" + "b".repeat(4096 - 32 - 9) + "\",\"cachedContent\":\"cachedContents/edge\"}",
+                        List.of("cachedContents/edge")),
                 Arguments.of("", null),
                 Arguments.of("\"", null));
     }
@@ -55,5 +59,14 @@ class ReferenceScannerTest {
         }
         assertThat(ReferenceScanner.scan(c)).isEqualTo(expected);
         c.release();
+    }
+
+    @org.junit.jupiter.api.Test
+    void aNameAcrossTheEdgeOfTheScratchPieceIsFound() {
+        for (int pad = 4000; pad < 4110; pad++) {
+            String json = "{\"a\":\"" + "b".repeat(pad) + "\",\"cachedContent\":\"cachedContents/edge\"}";
+            ByteBuf b = Unpooled.wrappedBuffer(json.getBytes(StandardCharsets.UTF_8));
+            assertThat(ReferenceScanner.scan(b)).as("pad %d", pad).containsExactly("cachedContents/edge");
+        }
     }
 }

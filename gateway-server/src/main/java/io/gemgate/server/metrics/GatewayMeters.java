@@ -182,6 +182,13 @@ public final class GatewayMeters {
     public static final String KEYS_USABLE = "gemgate.keys.usable";
 
     /**
+     * Gauge {@code gemgate_keys_usable_by_tier}, tags {@value #MODEL}, {@value #TIER}: keys of that tier that could
+     * serve the model now (the capacity left before requests go on to the next tier). One series per tier that has
+     * keys.
+     */
+    public static final String KEYS_USABLE_BY_TIER = "gemgate.keys.usable.by.tier";
+
+    /**
      * Gauge {@code gemgate_pool_capacity}, tag {@value #MODEL}: how many single-key quotas the usable keys add up to,
      * i.e. usable keys counted once per project (keys of one project share its quota; a key without a project counts
      * alone). 1 means the pool is worth one key right now.

@@ -36,6 +36,8 @@ final class KeyPoolGauges {
     /** By key fingerprint and model name. */
     private final Map<String, KeyRow> keyRows = new HashMap<>();
     private final Map<String, ModelRow> modelRows = new HashMap<>();
+    /** By model name and tier. */
+    private final Map<String, TierRow> tierRows = new HashMap<>();
 
     KeyPoolGauges(MeterRegistry registry, KeyPool pool) {
         this.registry = registry;
@@ -57,6 +59,7 @@ final class KeyPoolGauges {
         List<ModelRef> models = modelsInUse(keys);
         Set<String> seenKeys = new HashSet<>();
         Set<String> seenModels = new HashSet<>();
+        Set<String> seenTiers = new HashSet<>();
         int notRemoved = 0;
         for (ApiKey k : keys) {
             if (!k.isRemoved()) {
@@ -68,6 +71,7 @@ final class KeyPoolGauges {
             long rpd = pool.budget(m).rpd(); // the live budgets (setting keyBudgets); none for "*"
             int usable = 0;
             Set<String> quotas = new HashSet<>();
+            Map<Integer, int[]> usableByTier = new java.util.TreeMap<>();
             for (ApiKey k : keys) {
                 String rowId = k.id() + '\n' + m.name();
                 seenKeys.add(rowId);
@@ -75,13 +79,29 @@ final class KeyPoolGauges {
                 KeyStatus status = pool.status(k, m);
                 KeyUsage usage = pool.usage(k, m);
                 row.update(status, usage.requests(), rpd);
+                int[] tierUsable = k.isRemoved() ? null : usableByTier.computeIfAbsent(k.tier(), t -> new int[1]);
                 if (status.state() == KeyStatus.State.ACTIVE) {
                     usable++;
                     quotas.add(k.project().isEmpty() ? "key:" + k.id() : "project:" + k.project());
+                    if (tierUsable != null) {
+                        tierUsable[0]++;
+                    }
                 }
             }
             seenModels.add(m.name());
             modelRows.computeIfAbsent(m.name(), ModelRow::new).update(usable, quotas.size());
+            for (Map.Entry<Integer, int[]> e : usableByTier.entrySet()) {
+                String rowId = m.name() + '\n' + e.getKey();
+                seenTiers.add(rowId);
+                tierRows.computeIfAbsent(rowId, id -> new TierRow(m.name(), e.getKey())).usable = e.getValue()[0];
+            }
+        }
+        for (Iterator<Map.Entry<String, TierRow>> it = tierRows.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, TierRow> e = it.next();
+            if (!seenTiers.contains(e.getKey())) {
+                registry.remove(e.getValue().gauge);
+                it.remove();
+            }
         }
         for (Iterator<Map.Entry<String, KeyRow>> it = keyRows.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, KeyRow> e = it.next();
@@ -105,6 +125,8 @@ final class KeyPoolGauges {
         keyRows.clear();
         modelRows.values().forEach(ModelRow::remove);
         modelRows.clear();
+        tierRows.values().forEach(r -> registry.remove(r.gauge));
+        tierRows.clear();
         registry.remove(configured);
     }
 
@@ -188,6 +210,19 @@ final class KeyPoolGauges {
             if (budget != null) {
                 registry.remove(budget);
             }
+        }
+    }
+
+    /** Usable keys of one tier for one model. */
+    private final class TierRow {
+        private final Gauge gauge;
+        private volatile int usable;
+
+        TierRow(String model, int tier) {
+            gauge = Gauge.builder(GatewayMeters.KEYS_USABLE_BY_TIER, this, r -> r.usable)
+                    .tag(GatewayMeters.MODEL, model).tag(GatewayMeters.TIER, Integer.toString(tier))
+                    .description("Keys of the tier that could serve the model now").strongReference(true)
+                    .register(registry);
         }
     }
 

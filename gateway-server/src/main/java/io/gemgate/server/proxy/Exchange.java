@@ -242,7 +242,7 @@ public abstract class Exchange implements UpstreamListener {
                 return;
             }
         }
-        if (unknown != null && !looked) {
+        if (unknown != null && !looked && gw.config().affinity().lookupMaxKeys() > 0) {
             java.util.List<String> refsFinal = refs;
             OwnerLookup.find(gw, ctx.channel().eventLoop(), unknown, userId(), r -> afterLookup(refsFinal, r));
             return;

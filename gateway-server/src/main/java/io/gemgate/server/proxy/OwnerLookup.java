@@ -29,7 +29,7 @@ import org.apache.logging.log4j.Logger;
  * Finds which key holds a resource created outside Gemgate (or before it recorded them), issue 13 item 3: a cheap
  * metadata call per key ({@code GET /v1beta/files/abc}, {@code /v1beta/cachedContents/xyz} ...; never a generation),
  * one key at a time, one key per project (keys of a project see the same resources), at most
- * {@link #MAX_KEYS} keys. A 200 names the holder, which is recorded in the {@link AffinityMap} with the resource's end
+ * {@code affinity.lookupMaxKeys} keys. A 200 names the holder, which is recorded in the {@link AffinityMap} with the resource's end
  * from the answer; a 403 or 404 means "not this project's"; anything else (429, 5xx, no answer) leaves the question
  * open for that key.
  *
@@ -38,8 +38,6 @@ import org.apache.logging.log4j.Logger;
  */
 final class OwnerLookup implements UpstreamListener {
     private static final Logger log = LogManager.getLogger(OwnerLookup.class);
-    /** Bound on the keys asked per resource. */
-    static final int MAX_KEYS = 32;
     /** A negative answer stands this long, so that a burst of requests for a missing file asks each key once. */
     static final long MISS_MILLIS = 60_000;
     private static final long CALL_TIMEOUT_MILLIS = 10_000;
@@ -129,7 +127,7 @@ final class OwnerLookup implements UpstreamListener {
     }
 
     /**
-     * Keys not removed, at most {@link #MAX_KEYS}; a key whose project (label) already answered for this resource is
+     * Keys not removed, at most {@code affinity.lookupMaxKeys}; a key whose project (label) already answered for this resource is
      * skipped when its turn comes ({@link #answered}).
      */
     private List<ApiKey> candidates() {
@@ -138,7 +136,7 @@ final class OwnerLookup implements UpstreamListener {
         for (ApiKey k : gw.pool().keys()) {
             if (!k.isRemoved()) {
                 out.add(k);
-                if (out.size() == MAX_KEYS) {
+                if (out.size() >= gw.config().affinity().lookupMaxKeys()) {
                     break;
                 }
             }
