@@ -14,7 +14,7 @@ import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
- * Defaults shared by every Gemgate microbenchmark (STYLE J1): throughput in operations per second, 2 forks, 3 warmup
+ * Defaults shared by every Gemgate microbenchmark: throughput in operations per second, 2 forks, 3 warmup
  * and 5 measurement iterations of 1 second, Netty's leak detector off (it samples buffers and would distort both time
  * and allocation figures).
  *

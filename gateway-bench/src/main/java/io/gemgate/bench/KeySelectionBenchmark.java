@@ -23,8 +23,8 @@ import org.openjdk.jmh.runner.RunnerException;
 
 /**
  * The key pool's hot path: {@link KeyPool#acquire} (one call per upstream attempt, on an event loop) and
- * {@link KeyPool#record} of a success (one call per answer). DESIGN.md asks selection to allocate nothing and to
- * scale with threads; run with {@code -prof gc} and read {@code gc.alloc.rate.norm} (bytes per operation).
+ * {@link KeyPool#record} of a success (one call per answer). Selection must allocate nothing (docs/architecture.md) and
+ * to scale with threads; run with {@code -prof gc} and read {@code gc.alloc.rate.norm} (bytes per operation).
  *
  * <p>Each selection starts from a cleared {@link KeyAttempts} of its thread ({@link KeyAttempts#reset()}), as each
  * request starts from a fresh one (made once per request in the gateway, not once per attempt), so that

@@ -14,9 +14,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.runner.RunnerException;
 
 /**
- * {@link VerdictClassifier#classify(int, ByteBuf)} on Google's real error bodies (PROTOCOL.md 2.2): what each failed
- * upstream attempt costs before the gateway moves to the next key. The body is a heap buffer made once; classify
- * reads it through a duplicate, so the same buffer serves every call.
+ * {@link VerdictClassifier#classify(int, ByteBuf)} on Google's real error bodies (Gemini API docs: Troubleshooting):
+ * what each failed upstream attempt costs before the gateway moves to the next key. The body is a heap buffer made
+ * once; classify reads it through a duplicate, so the same buffer serves every call.
  */
 @State(Scope.Benchmark)
 public class VerdictBenchmark extends AbstractBenchmark {

@@ -41,8 +41,9 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * The last handler of a client connection: checks each request's framing, limits and token, collects its body (kept
- * whole so that it can be replayed on the next key) and hands it to a {@link Exchange}. One request at a time:
- * the next one is read only when the current answer is complete (auto-read is off).
+ * whole so that it can be replayed on the next key) and hands it to a {@link Exchange}. One request at a time: auto-read
+ * is off and the {@code FlowControlHandler} before this one delivers one message per read; a request that arrives while
+ * an answer is under way (pipelining) is held, and handled when that answer is complete ({@link #exchangeDone}).
  *
  * <p>Timers: waiting for a request head longer than the idle timeout closes the connection; a request whose body is
  * not complete within the request read timeout gets 408 and the connection closes. Both are deadlines kept in fields
@@ -233,7 +234,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondAndClose(501, "method " + AccessLog.visible(method.name(), 32) + " is not implemented");
             return;
         }
-        // T5: refuse ambiguous framing (request smuggling).
+        // Refuse ambiguous framing (request smuggling, RFC 9112 §6.3).
         if (req.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 && req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             respondAndClose(400, "both Content-Length and Transfer-Encoding");
@@ -706,7 +707,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** True when the connection may not be kept open after the current answer. */
+    /**
+     * True when the connection may be kept open after the current answer: the client asked for keep-alive and the
+     * gateway is not stopping.
+     */
     public boolean keepAlive() {
         return keepAlive && !gw.isShuttingDown();
     }

@@ -10,10 +10,11 @@ package io.gemgate.server;
  *                               encoder of the gateway's own answers (the pass-through writes raw bytes from
  *                               {@value #CONNECTIONS}'s context, past the encoder)
  *     -> {@value #FLOW}         FlowControlHandler: one message per read(), since auto-read is off
- *     -> {@value #CLIENT}       ClientHandler: framing, limits, auth, routing, body, then a ProxyExchange
+ *     -> {@value #CLIENT}       ClientHandler: framing, limits, auth, routing, body, then an Exchange
  * </pre>
  *
- * No aggregator and no compressor: bodies are relayed as they come and SSE events are flushed one by one (P4).
+ * No aggregator and no compressor: bodies are relayed as they come and SSE events are flushed one by one
+ * (docs/architecture.md).
  */
 public final class PipelineNames {
     public static final String CONNECTIONS = "connections";

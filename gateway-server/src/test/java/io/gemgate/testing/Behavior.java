@@ -13,10 +13,10 @@ import static java.util.Objects.requireNonNull;
 /**
  * How {@link FakeGemini} answers one request. Immutable; one instance may be scripted many times.
  *
- * <p>Error factories produce Google's bodies from PROTOCOL.md 2.2 ({@code {"error":{"code","message","status",
- * "details"}}}, {@code Content-Type: application/json; charset=UTF-8}). Stream factories send
- * {@code 200 text/event-stream}, chunked, one {@code data: <json>\r\n\r\n} event per flushed chunk. Timers run on the
- * connection's event loop; nothing blocks it.
+ * <p>Error factories produce Google's error bodies (google.rpc.Status, Gemini API docs: Troubleshooting; {@code
+ * {"error":{"code","message","status", "details"}}}, {@code Content-Type: application/json; charset=UTF-8}). Stream
+ * factories send {@code 200 text/event-stream}, chunked, one {@code data: <json>\r\n\r\n} event per flushed chunk.
+ * Timers run on the connection's event loop; nothing blocks it.
  */
 public final class Behavior {
 
@@ -113,8 +113,8 @@ public final class Behavior {
     }
 
     /**
-     * 400 FAILED_PRECONDITION "User location is not supported for the API use." (PROTOCOL.md, error table): Google
-     * refuses the country the request came from.
+     * 400 FAILED_PRECONDITION "User location is not supported for the API use." (Gemini API docs: Troubleshooting):
+     * Google refuses the country the request came from.
      */
     public static Behavior locationNotSupported() {
         return fixed("locationNotSupported", 400, error(400, "FAILED_PRECONDITION",

@@ -17,7 +17,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The fake's resources, bound to Cloud projects as Google binds them (PROTOCOL.md 1.12, 1.13, 2.2; issue 13): each key
+ * The fake's resources, bound to Cloud projects as Google binds them (Gemini API docs: Files API, Context caching;
+ * issue 13): each key
  * belongs to a project ({@link FakeGemini#project}; by default a project of its own), and files, cached contents,
  * batches, file search stores and resumable upload sessions belong to the project of the key that created them. A key
  * of another project gets Google's answers: {@code 403 PERMISSION_DENIED} "You do not have permission to access the

@@ -9,9 +9,10 @@ import java.nio.charset.StandardCharsets;
  * in unreleasable direct buffers. Each answer goes out as a {@link ByteBuf#duplicate()}: no encoding, no copy, no
  * reference counting per request, so the upstream costs as little as it can and the figures measure the proxies.
  *
- * <p>Bodies follow PROTOCOL.md: a {@code generateContent} answer of about 600 bytes with {@code usageMetadata};
- * {@code streamGenerateContent?alt=sse} events written {@code data: <json>\r\n\r\n} in chunked framing, the last one
- * with {@code finishReason} and the final usage; the per-minute 429 with QuotaFailure and a RetryInfo of 1 s.
+ * <p>Bodies follow the Gemini API reference (Generating content) and Google's error model: a {@code generateContent}
+ * answer of about 600 bytes with {@code usageMetadata}; {@code streamGenerateContent?alt=sse} events written {@code
+ * data: <json>\r\n\r\n} in chunked framing, the last one with {@code finishReason} and the final usage; the per-minute
+ * 429 with QuotaFailure and a RetryInfo of 1 s.
  */
 final class CannedAnswers {
     static final String MODEL = "gemini-2.5-flash";
@@ -104,7 +105,10 @@ final class CannedAnswers {
                 + "\",\"responseId\":\"bench-sse-QkVOQ0hNQVJL\"}";
     }
 
-    /** Google's per-minute 429 (PROTOCOL.md 2.2): Help, QuotaFailure with a per-minute quotaId, RetryInfo "1s". */
+    /**
+     * Google's per-minute 429 (Gemini API docs: Rate limits): Help, QuotaFailure with a per-minute quotaId, RetryInfo
+     * "1s".
+     */
     private static String rateLimitJson() {
         String message = "You exceeded your current quota, please check your plan and billing details. For more "
                 + "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor "

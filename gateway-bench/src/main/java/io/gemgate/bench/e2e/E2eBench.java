@@ -21,12 +21,12 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The end-to-end benchmark (STYLE J3): a {@link FastUpstream}, Gemgate in front of it, and the {@link LoadGenerator}
- * driving both, scenario by scenario. Each scenario runs {@code --rounds} rounds; a round runs the scenario straight
- * against the upstream ("direct") and through the gateway ("gemgate"), in alternating order, and the summary gives the
- * medians over the rounds of the gateway's throughput ratio to direct and the latency it adds at p50, p99 and p99.9.
- * OpenAI scenarios are compared with the native call that returns the same answer directly; the failover scenario
- * with a direct native call made with a good key.
+ * The end-to-end benchmark (docs/benchmarks.md): a {@link FastUpstream}, Gemgate in front of it, and the {@link
+ * LoadGenerator} driving both, scenario by scenario. Each scenario runs {@code --rounds} rounds; a round runs the
+ * scenario straight against the upstream ("direct") and through the gateway ("gemgate"), in alternating order, and the
+ * summary gives the medians over the rounds of the gateway's throughput ratio to direct and the latency it adds at p50,
+ * p99 and p99.9. OpenAI scenarios are compared with the native call that returns the same answer directly; the failover
+ * scenario with a direct native call made with a good key.
  *
  * <p><b>Processes.</b> By default the upstream and the gateway each run in their own JVM ({@code java -jar
  * gateway-server/target/gemgate.jar}, as users run it), and this JVM only generates load. On a small machine that is

@@ -14,7 +14,9 @@ import java.util.regex.Pattern;
 /**
  * Turns an upstream status and its (possibly partial) error body into a {@link Verdict} for the key pool.
  *
- * <p>Rules (see DESIGN.md "The key pool" and PROTOCOL.md 2.1/2.2):
+ * <p>Rules (Google's error model: google.rpc.Status with QuotaFailure, RetryInfo and ErrorInfo details, as the Gemini
+ * API docs "Rate limits" and "Troubleshooting" describe them; what the pool does with each verdict:
+ * docs/architecture.md):
  * <ul>
  *   <li>2xx: {@link Verdict#SUCCESS}; the body is not looked at.</li>
  *   <li>429: if any {@code google.rpc.QuotaFailure} violation names a per-day quota ({@code quotaId} contains

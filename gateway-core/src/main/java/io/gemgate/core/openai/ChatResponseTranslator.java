@@ -12,7 +12,8 @@ import java.time.Clock;
 import java.util.Objects;
 
 /**
- * Translates a Gemini {@code generateContent} answer into an OpenAI {@code chat.completion} (PROTOCOL 5.2-5.4).
+ * Translates a Gemini {@code generateContent} answer into an OpenAI {@code chat.completion} (OpenAI API reference:
+ * The chat completion object).
  *
  * <ul>
  *   <li>{@code id}: {@code chatcmpl-} + {@code responseId}, or a random one; {@code created}: the injected clock;
@@ -241,7 +242,7 @@ public final class ChatResponseTranslator {
         g.writeEndObject();
     }
 
-    /** {@code "usage": {...}} per PROTOCOL 5.4. */
+    /** {@code "usage": {...}}, from Gemini's usageMetadata (see {@link GeminiResponse#openAiPromptTokens}). */
     static void writeUsage(JsonGenerator g, GeminiResponse r) throws IOException {
         long prompt = r.openAiPromptTokens();
         long completion = r.openAiCompletionTokens();

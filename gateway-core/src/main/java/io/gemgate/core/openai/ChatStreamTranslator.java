@@ -18,7 +18,8 @@ import java.util.Objects;
 
 /**
  * Translates one streamed Gemini answer ({@code streamGenerateContent?alt=sse}) into OpenAI
- * {@code chat.completion.chunk} SSE frames (PROTOCOL 5.5), one upstream event at a time.
+ * {@code chat.completion.chunk} SSE frames (OpenAI API reference: The chat completion chunk object), one upstream event
+ * at a time.
  *
  * <p>Use: one instance per request attempt. Feed {@link #onEvent} the payload of each upstream {@code data:} line;
  * it appends at most one complete frame ({@code data: {...}\n\n}) to the caller's buffer, so each upstream event

@@ -15,7 +15,8 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * OpenAI {@code POST /v1/embeddings} to Gemini {@code batchEmbedContents} and back (PROTOCOL 4.9, 5.8).
+ * OpenAI {@code POST /v1/embeddings} to Gemini {@code batchEmbedContents} and back (OpenAI API reference: Create
+ * embeddings; Gemini API reference: batchEmbedContents).
  *
  * <p>Request: {@code input} is a string or an array of strings (1 to {@value #MAX_INPUTS}, none empty); token arrays
  * are refused (400: Gemini embeds text only); {@code dimensions} (or the extension {@code output_dimensionality})

@@ -104,12 +104,12 @@ final class GeminiResponse {
         to.imagePromptTokens = imagePromptTokens;
     }
 
-    /** prompt_tokens per PROTOCOL 5.4: the prompt plus tool-use prompt tokens. */
+    /** OpenAI's prompt_tokens: Gemini's promptTokenCount plus toolUsePromptTokenCount. */
     long openAiPromptTokens() {
         return promptTokens + toolUsePromptTokens;
     }
 
-    /** completion_tokens per PROTOCOL 5.4: candidates plus thoughts. */
+    /** OpenAI's completion_tokens: Gemini's candidatesTokenCount plus thoughtsTokenCount. */
     long openAiCompletionTokens() {
         return candidatesTokens + thoughtsTokens;
     }
@@ -416,7 +416,10 @@ final class GeminiResponse {
         }
     }
 
-    /** OpenAI finish_reason for a Gemini finish reason (PROTOCOL 5.3); null in → stop or tool_calls. */
+    /**
+     * OpenAI finish_reason for a Gemini finish reason (the values of OpenAI's and Gemini's references); null in → stop
+     * or tool_calls.
+     */
     static String finishReason(String gemini, boolean sawToolCall) {
         if (gemini == null || gemini.equals("STOP")) {
             return sawToolCall ? "tool_calls" : "stop";
@@ -431,9 +434,10 @@ final class GeminiResponse {
     }
 
     /**
-     * True when the answer is empty in the sense of DESIGN's verdicts (retry on another key): no blocked prompt, no
-     * error, and no candidate with answer text, a call, or a finish reason that a retry would not change (filtered
-     * or MAX_TOKENS). Thoughts alone do not count: a thought-only STOP is the known empty-answer glitch.
+     * True when the answer is empty in the sense of the key pool's verdicts (retry on another key,
+     * docs/architecture.md): no blocked prompt, no error, and no candidate with answer text, a call, or a finish reason
+     * that a retry would not change (filtered or MAX_TOKENS). Thoughts alone do not count: a thought-only STOP is the
+     * known empty-answer glitch.
      */
     boolean isEmpty() {
         if (blockReason != null || error != null) {

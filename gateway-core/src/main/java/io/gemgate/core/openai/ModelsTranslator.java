@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Gemini {@code models.list} / {@code models.get} answers in OpenAI's shape (PROTOCOL 4.8, 5.8):
+ * Gemini {@code models.list} / {@code models.get} answers in OpenAI's shape (OpenAI API reference: Models):
  * {@code {"object":"list","data":[{"id","object":"model","created","owned_by":"google"}]}}.
  *
  * <p>Ids lose the {@code models/} prefix. Listed: models whose {@code supportedGenerationMethods} name

@@ -11,7 +11,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Error answers for the OpenAI routes: upstream Gemini errors translated per PROTOCOL 5.7, and the gateway's own.
+ * Error answers for the OpenAI routes: upstream Gemini errors translated to OpenAI's error object (OpenAI API
+ * reference: Error codes), and the gateway's own.
  *
  * <p>Upstream mapping (Gemini status → OpenAI status, type, code):
  * <ul>
@@ -86,7 +87,10 @@ public final class OpenAiErrors {
         return new OpenAiError(429, message, "requests", null, "rate_limit_exceeded", retryAfterSeconds, true);
     }
 
-    /** 503: every key is exhausted for the day, invalid or disabled (DESIGN); the SDKs are told not to retry. */
+    /**
+     * 503: every key is exhausted for the day, invalid or disabled (README, status codes); the SDKs are told not to
+     * retry.
+     */
     public static OpenAiError unavailable(String message, long retryAfterSeconds) {
         return new OpenAiError(503, message, SERVER_ERROR, null, null, retryAfterSeconds, false);
     }

@@ -9,7 +9,7 @@ import java.util.Objects;
 import java.util.zip.CRC32;
 
 /**
- * Keeps Gemini's {@code thoughtSignature}s across a stateless OpenAI round trip (PROTOCOL 5.6).
+ * Keeps Gemini's {@code thoughtSignature}s across a stateless OpenAI round trip (Gemini API docs: Thought signatures).
  *
  * <p>Gemini 3 answers a function call with a {@code thoughtSignature} on the call's part and refuses (400) the next
  * request unless the same signature comes back on that {@code functionCall} part. OpenAI clients only replay

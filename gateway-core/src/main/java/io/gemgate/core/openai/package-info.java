@@ -1,5 +1,6 @@
 /**
- * The OpenAI-compatible API translated to and from Gemini, without sockets (PROTOCOL 4 and 5, issue 3).
+ * The OpenAI-compatible API translated to and from Gemini, without sockets (OpenAI API reference:
+ * Chat, Embeddings, Models, Files; Gemini API reference; docs/architecture.md, OpenAI translation; issue 3).
  *
  * <p>Per gateway, built once from configuration and shared by all event loops (all thread-safe):
  * <pre>{@code

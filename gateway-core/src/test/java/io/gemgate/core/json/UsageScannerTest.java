@@ -17,7 +17,7 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 class UsageScannerTest {
 
-    /** PROTOCOL.md 1.7. */
+    /** A generateContent answer with thoughts and usageMetadata (Gemini API reference: GenerateContentResponse). */
     static final String SINGLE = """
             {
               "candidates": [ {
@@ -40,7 +40,10 @@ class UsageScannerTest {
             }
             """;
 
-    /** PROTOCOL.md 1.8, three events with cumulative usage, CRLF framing. */
+    /**
+     * streamGenerateContent?alt=sse (Gemini API reference: Generating content), three events with cumulative usage,
+     * CRLF framing.
+     */
     static final String SSE = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"It is\"}],\"role\": \"model\"},"
             + "\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 9,\"totalTokenCount\": 9},"
             + "\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"abc\"}\r\n\r\n"

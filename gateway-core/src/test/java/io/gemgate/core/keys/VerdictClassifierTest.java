@@ -30,7 +30,8 @@ class VerdictClassifierTest {
     private static final String MINUTE_ID = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier";
     private static final String DAY_ID = "GenerateRequestsPerDayPerProjectPerModel-FreeTier";
 
-    // Real bodies from PROTOCOL.md 2.2. "\\n" keeps the JSON escape (a raw newline in a JSON string is invalid).
+    // Bodies as Google sends them (google.rpc.Status with QuotaFailure, RetryInfo, ErrorInfo details; Gemini API docs:
+    // Rate limits, Troubleshooting). "\\n" keeps the JSON escape (a raw newline in a JSON string is invalid).
     private static final String QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and billing"
             + " details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
             + " To monitor your current usage, head to: https://ai.dev/rate-limit. \\n* Quota exceeded for metric:"

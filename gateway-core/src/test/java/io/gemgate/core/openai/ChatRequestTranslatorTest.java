@@ -26,7 +26,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
-/** PROTOCOL 5.1, one test (or parameter row) per mapping rule. */
+/**
+ * The request mapping (OpenAI API reference: Create chat completion, to Gemini API reference: generateContent), one
+ * test (or parameter row) per rule.
+ */
 class ChatRequestTranslatorTest {
     private static final ChatRequestTranslator T = ChatRequestTranslator.defaults();
     private static final String HI = "'messages':[{'role':'user','content':'hi'}]";

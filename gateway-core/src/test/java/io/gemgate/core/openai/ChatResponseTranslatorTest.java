@@ -20,7 +20,10 @@ import static io.gemgate.core.openai.Jsons.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** PROTOCOL 5.2-5.4 for whole answers. */
+/**
+ * Whole answers: message, finish_reason and usage (OpenAI API reference: The chat completion object;
+ * docs/architecture.md, OpenAI translation).
+ */
 class ChatResponseTranslatorTest {
     static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(1732233600), ZoneOffset.UTC);
     static final ThoughtSignatures SIGNATURES = ThoughtSignatures.inId();

@@ -21,7 +21,7 @@ import static io.gemgate.core.openai.Jsons.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** PROTOCOL 5.5: Gemini SSE events to OpenAI chunks. */
+/** Gemini SSE events to OpenAI chunks (OpenAI API reference: The chat completion chunk object). */
 class ChatStreamTranslatorTest {
     static final Clock CLOCK = Clock.fixed(Instant.ofEpochSecond(1732233600), ZoneOffset.UTC);
     static final ThoughtSignatures SIGNATURES = ThoughtSignatures.inId();

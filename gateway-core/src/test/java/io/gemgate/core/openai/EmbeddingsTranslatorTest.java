@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
-/** PROTOCOL 4.9 and 5.8. */
+/** OpenAI API reference: Create embeddings, to and from Gemini API reference: batchEmbedContents. */
 class EmbeddingsTranslatorTest {
     static final EmbeddingsTranslator T = new EmbeddingsTranslator(
             new ModelResolver(Map.of("text-embedding-3-small", "gemini-embedding-001"), null));

@@ -10,7 +10,7 @@ import static io.gemgate.core.openai.Jsons.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** PROTOCOL 4.8 and 5.8. */
+/** OpenAI API reference: Models (list, retrieve), from Gemini API reference: models.list, models.get. */
 class ModelsTranslatorTest {
     static final String PAGE1 = "{'models':[{'name':'models/gemini-2.5-flash','version':'001','displayName':'Gemini 2.5 Flash',"
             + "'supportedGenerationMethods':['generateContent','countTokens'],'thinking':true},"

@@ -14,7 +14,10 @@ import static io.gemgate.core.openai.Jsons.json;
 import static io.gemgate.core.openai.Jsons.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** PROTOCOL 5.7, with the bodies of PROTOCOL 2.2. */
+/**
+ * Gemini errors in OpenAI's shape (OpenAI API reference: Error codes), from Google's error bodies (Gemini API docs:
+ * Troubleshooting).
+ */
 class OpenAiErrorsTest {
     static final String API_KEY_INVALID = "{'error':{'code':400,'message':'API key not valid. Please pass a valid API key.',"
             + "'status':'INVALID_ARGUMENT','details':[{'@type':'type.googleapis.com/google.rpc.ErrorInfo',"

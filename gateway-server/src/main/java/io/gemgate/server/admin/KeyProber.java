@@ -60,9 +60,9 @@ import org.apache.logging.log4j.Logger;
  * quota day (and once after start) the clean-up removes keys bad for {@code removeAfterBadDays} days in a row up to
  * the day that just ended.
  *
- * <p>Threading (T1, T3): all of the prober's own state and its upstream calls live on one event loop; {@link #check}
- * hops there. The last results are published in a concurrent map for the admin API to read from any loop. Nothing
- * blocks.
+ * <p>Threading (docs/architecture.md, threads): all of the prober's own state and its upstream calls live on one event
+ * loop; {@link #check} hops there. The last results are published in a concurrent map for the admin API to read from
+ * any loop. Nothing blocks.
  */
 public final class KeyProber implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(KeyProber.class);

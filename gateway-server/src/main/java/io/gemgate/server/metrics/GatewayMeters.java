@@ -1,17 +1,17 @@
 package io.gemgate.server.metrics;
 
 /**
- * Every meter Gemgate publishes, and its tag keys (M1). Names are Micrometer's dotted form with the prefix
+ * Every meter Gemgate publishes, and its tag keys, in one place. Names are Micrometer's dotted form with the prefix
  * {@value #PREFIX}; the Prometheus registry writes them with underscores, adds the base unit ({@code _seconds},
  * {@code _bytes}, {@code _ratio}) and {@code _total} to counters. Timers are Prometheus histograms in seconds
  * ({@code _bucket}, {@code _count}, {@code _sum}) plus a {@code _max} gauge.
  *
- * <p>Tags are bounded (M2): {@value #ROUTE} takes the values of {@code GatewayEvents.ROUTES}, never a path;
- * {@value #STATUS} is an HTTP status code ({@code other} outside 100 to 599); {@value #MODEL} is a model name as
- * the key pool interned it (at most 257: the pool folds further names into {@code (other)}, and
- * {@link MicrometerMetrics} caps it again at {@value MicrometerMetrics#MAX_MODEL_TAGS}); {@value #OUTCOME} and
- * {@value #REASON} are verdict labels ({@code VerdictKind.label()}); {@value #KEY} and {@value #KEY_ID} are the
- * masked key and its fingerprint, never the key. Client tokens and raw paths never appear.
+ * <p>Tags are bounded (so that the series count stays bounded whatever clients send): {@value #ROUTE} takes the values
+ * of {@code GatewayEvents.ROUTES}, never a path; {@value #STATUS} is an HTTP status code ({@code other} outside 100 to
+ * 599); {@value #MODEL} is a model name as the key pool interned it (at most 257: the pool folds further names into
+ * {@code (other)}, and {@link MicrometerMetrics} caps it again at {@value MicrometerMetrics#MAX_MODEL_TAGS}); {@value
+ * #OUTCOME} and {@value #REASON} are verdict labels ({@code VerdictKind.label()}); {@value #KEY} and {@value #KEY_ID}
+ * are the masked key and its fingerprint, never the key. Client tokens and raw paths never appear.
  *
  * <p>Cardinality. Counters grow with what was seen since the start and are never dropped: requests, routes × models
  * × statuses; attempts, models × 9 outcomes. Timers: 4 API routes × 2 timers × 20 series. Gauges read from the pool

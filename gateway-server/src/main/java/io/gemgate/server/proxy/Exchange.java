@@ -51,11 +51,11 @@ import org.apache.logging.log4j.Logger;
  * answers from what the attempts learned, without calling the upstream again.
  *
  * <p>Not thread-safe: every method runs on the client connection's event loop, which is also the loop of the
- * upstream connection (T1).
+ * upstream connection (docs/architecture.md, threads).
  *
  * <p>Buffer ownership: the upstream request {@code body} is owned here and released exactly once in
- * {@link #cleanup()}; each attempt writes a retained duplicate (B3). An error body being classified is owned here
- * until it is handed to {@link #onUpstreamError} (which then owns it) or released.
+ * {@link #cleanup()}; each attempt writes a retained duplicate (docs/architecture.md, buffers). An error body being
+ * classified is owned here until it is handed to {@link #onUpstreamError} (which then owns it) or released.
  */
 public abstract class Exchange implements UpstreamListener {
     private static final Logger log = LogManager.getLogger(Exchange.class);
@@ -842,7 +842,7 @@ public abstract class Exchange implements UpstreamListener {
             if (ctx.channel().isWritable()) {
                 ch.read();
             } else {
-                paused = true; // P2: resume in onClientWritable
+                paused = true; // back-pressure: the client is slow, resume reading in onClientWritable
             }
         } else if (phase == Phase.WAITING_HEAD || phase == Phase.READING_ERROR || phase == Phase.BODY) {
             ch.read();
@@ -865,7 +865,8 @@ public abstract class Exchange implements UpstreamListener {
                 upstream = null;
                 cancelHeadTimeout();
                 if (ch != null && UpstreamClient.wasReused(ch) && !staleRetried) {
-                    // F6: a pooled keep-alive connection closed under us; one retry with the same key, fresh socket.
+                    // A pooled keep-alive connection closed under us (RFC 9112 §9.3.1): one retry with the same key,
+                    // fresh socket.
                     staleRetried = true;
                     send();
                     return;
@@ -912,7 +913,8 @@ public abstract class Exchange implements UpstreamListener {
 
     /**
      * An answer that is read whole before anything of it reaches the client broke off (closed, reset or stalled
-     * after its head): nothing of it was sent, so the next key is tried, as before the head (F1).
+     * after its head): nothing of it was sent, so the next key is tried, as before the head (failover only while the
+     * client has seen nothing).
      */
     private void bodyBroke(String why) {
         log.debug("answer with key {} for {} broke off before the client saw it: {}; trying the next key",
