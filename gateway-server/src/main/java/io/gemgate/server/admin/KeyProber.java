@@ -11,25 +11,9 @@ import io.gemgate.core.keys.VerdictClassifier;
 import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.core.state.StateSnapshot;
 import io.gemgate.server.GatewayContext;
-import io.gemgate.server.upstream.UpstreamClient;
-import io.gemgate.server.upstream.RequestHead;
-import io.gemgate.server.upstream.UpstreamListener;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
+import io.gemgate.server.upstream.UpstreamGet;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.HashMap;
@@ -314,15 +298,10 @@ public final class KeyProber implements AutoCloseable {
     }
 
     /** One probe call; every method runs on the prober's loop. */
-    private final class Probe implements UpstreamListener {
+    private final class Probe implements UpstreamGet.Callback {
         private final ApiKey key;
-        private final long startNanos = System.nanoTime();
-        private Channel ch;
-        private ScheduledFuture<?> timeout;
         private int status;
-        private boolean keepAlive = true;
         private long headMillis = -1;
-        private final ByteArrayOutputStream errorBody = new ByteArrayOutputStream();
         private boolean done;
 
         Probe(ApiKey key) {
@@ -331,106 +310,21 @@ public final class KeyProber implements AutoCloseable {
 
         void start() {
             long limit = Math.min(MAX_PROBE_MILLIS, gw.config().upstream().responseTimeout().toMillis());
-            timeout = loop.schedule(this::onTimeout, limit, TimeUnit.MILLISECONDS);
-            Future<Channel> f = gw.upstream().acquire(loop);
-            if (f.isDone()) {
-                onConnection(f);
-            } else {
-                f.addListener(this::onConnection);
-            }
-        }
-
-        private void onConnection(Future<? super Channel> f) {
-            if (done) {
-                if (f.isSuccess()) {
-                    gw.upstream().release((Channel) f.getNow(), true);
-                }
-                return;
-            }
-            if (!f.isSuccess()) {
-                end(Outcome.ERROR, "connect failure: " + f.cause().getClass().getSimpleName());
-                return;
-            }
-            ch = (Channel) f.getNow();
-            UpstreamClient.attach(ch, this);
-            RequestHead head = RequestHead.builder(HttpMethod.GET, PROBE_PATH).build(gw.upstream().hostHeader(), -1);
-            Channel c = ch;
-            c.writeAndFlush(head.encode(c.alloc(), key)).addListener(w -> {
-                if (!w.isSuccess()) {
-                    c.close(); // onInactive ends the probe
-                }
-            });
-            c.read();
+            // The body matters only for a refusal: VerdictClassifier reads Google's error from it.
+            UpstreamGet.start(gw.upstream(), loop, key, PROBE_PATH, limit, MAX_ERROR_BODY, s -> s < 200 || s >= 300,
+                    this);
         }
 
         @Override
-        public void onResponseHead(io.gemgate.server.upstream.UpstreamHead head) {
-            status = head.status();
-            keepAlive = head.isKeepAlive();
-            headMillis = (System.nanoTime() - startNanos) / 1_000_000;
+        public void answered(int status, byte[] body, long headMillis, boolean complete) {
+            // A connection closed mid-body still classifies, with what arrived of the body.
+            this.status = status;
+            this.headMillis = headMillis;
+            conclude(VerdictClassifier.classify(status, body));
         }
 
         @Override
-        public void onContent(HttpContent content) {
-            try {
-                ByteBuf b = content.content();
-                if ((status < 200 || status >= 300) && errorBody.size() < MAX_ERROR_BODY) {
-                    int n = Math.min(b.readableBytes(), MAX_ERROR_BODY - errorBody.size());
-                    b.getBytes(b.readerIndex(), errorBody, n);
-                }
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e); // a ByteArrayOutputStream does not fail
-            } finally {
-                content.release();
-            }
-            if (content instanceof LastHttpContent && !done) {
-                Channel c = ch;
-                ch = null;
-                boolean complete = UpstreamClient.detach(c);
-                gw.upstream().release(c, complete && keepAlive);
-                conclude(VerdictClassifier.classify(status, errorBody.toByteArray()));
-            }
-        }
-
-        @Override
-        public void onReadComplete() {
-            if (!done && ch != null) {
-                ch.read();
-            }
-        }
-
-        @Override
-        public void onInactive() {
-            ch = null;
-            if (done) {
-                return;
-            }
-            if (status != 0) {
-                conclude(VerdictClassifier.classify(status, errorBody.toByteArray())); // what we have of the body
-            } else {
-                end(Outcome.ERROR, "connection closed before an answer");
-            }
-        }
-
-        @Override
-        public void onStreamIdle() {
-            dropAndEnd("upstream stalled");
-        }
-
-        private void onTimeout() {
-            dropAndEnd("no answer in time");
-        }
-
-        private void dropAndEnd(String why) {
-            if (done) {
-                return;
-            }
-            Channel c = ch;
-            ch = null;
-            if (c != null) {
-                UpstreamClient.detach(c);
-                c.close();
-            }
+        public void failed(String why) {
             end(Outcome.ERROR, why);
         }
 
@@ -462,9 +356,6 @@ public final class KeyProber implements AutoCloseable {
                 return;
             }
             done = true;
-            if (timeout != null) {
-                timeout.cancel(false);
-            }
             log.debug("probe of key {}: {} {}", key.masked(), outcome.label(), reason);
             finished(key, new Result(gw.now(), outcome, reason, headMillis));
         }

@@ -4,23 +4,12 @@ import io.gemgate.core.affinity.AffinityMap;
 import io.gemgate.core.affinity.AnswerFields;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.server.GatewayContext;
-import io.gemgate.server.upstream.RequestHead;
-import io.gemgate.server.upstream.UpstreamClient;
-import io.gemgate.server.upstream.UpstreamHead;
-import io.gemgate.server.upstream.UpstreamListener;
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.Channel;
+import io.gemgate.server.upstream.UpstreamGet;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -36,7 +25,7 @@ import org.apache.logging.log4j.Logger;
  * <p>Runs on one event loop, the requesting connection's; the calls go through the shared upstream pool and are not
  * counted as requests of the keys. Not thread-safe: one instance per lookup.
  */
-final class OwnerLookup implements UpstreamListener {
+final class OwnerLookup implements UpstreamGet.Callback {
     private static final Logger log = LogManager.getLogger(OwnerLookup.class);
     /** A negative answer stands this long, so that a burst of requests for a missing file asks each key once. */
     static final long MISS_MILLIS = 60_000;
@@ -74,15 +63,8 @@ final class OwnerLookup implements UpstreamListener {
     /** A resource was not found while some key could not answer. */
     private boolean unsureMissing;
 
-    // The call in flight.
+    /** The key of the call in flight. */
     private ApiKey key;
-    private Channel ch;
-    private ScheduledFuture<?> timeout;
-    private int status;
-    private boolean keepAlive;
-    private byte[] body = new byte[0];
-    private int bodyLen;
-    private boolean callDone;
 
     private OwnerLookup(GatewayContext gw, EventLoop loop, List<String> names, String owner, Consumer<Result> done) {
         this.gw = gw;
@@ -171,101 +153,20 @@ final class OwnerLookup implements UpstreamListener {
         }
         asked++;
         gw.affinityStats().lookupCall();
-        status = 0;
-        bodyLen = 0;
-        callDone = false;
-        timeout = loop.schedule(() -> endCall("no answer in time"), CALL_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        Future<Channel> f = gw.upstream().acquire(loop);
-        if (f.isDone()) {
-            onConnection(f);
-        } else {
-            f.addListener(this::onConnection);
-        }
+        // Only a 200's body is read: it names the resource's end.
+        UpstreamGet.start(gw.upstream(), loop, key, "/v1beta/" + names.get(nameIndex), CALL_TIMEOUT_MILLIS, MAX_BODY,
+                s -> s == 200, this);
     }
 
-    private void onConnection(Future<? super Channel> f) {
-        if (callDone) {
-            if (f.isSuccess()) {
-                gw.upstream().release((Channel) f.getNow(), true);
-            }
+    @Override
+    public void answered(int status, byte[] body, long headMillis, boolean complete) {
+        if (!complete) {
+            failed("connection closed before an answer");
             return;
         }
-        if (!f.isSuccess()) {
-            endCall("connect failure");
-            return;
-        }
-        ch = (Channel) f.getNow();
-        UpstreamClient.attach(ch, this);
-        RequestHead head = RequestHead.builder(HttpMethod.GET, "/v1beta/" + names.get(nameIndex))
-                .build(gw.upstream().hostHeader(), -1);
-        Channel c = ch;
-        c.writeAndFlush(head.encode(c.alloc(), key)).addListener(w -> {
-            if (!w.isSuccess()) {
-                c.close(); // onInactive ends the call
-            }
-        });
-        c.read();
-    }
-
-    @Override
-    public void onResponseHead(UpstreamHead head) {
-        status = head.status();
-        keepAlive = head.isKeepAlive();
-    }
-
-    @Override
-    public void onContent(HttpContent content) {
-        try {
-            ByteBuf b = content.content();
-            int n = Math.min(b.readableBytes(), MAX_BODY - bodyLen);
-            if (status == 200 && n > 0) {
-                if (body.length < bodyLen + n) {
-                    body = java.util.Arrays.copyOf(body, Math.max(bodyLen + n, body.length * 2));
-                }
-                b.getBytes(b.readerIndex(), body, bodyLen, n);
-                bodyLen += n;
-            }
-        } finally {
-            content.release();
-        }
-        if (content instanceof LastHttpContent && !callDone) {
-            Channel c = ch;
-            ch = null;
-            boolean complete = UpstreamClient.detach(c);
-            gw.upstream().release(c, complete && keepAlive);
-            concluded();
-        }
-    }
-
-    @Override
-    public void onReadComplete() {
-        if (!callDone && ch != null) {
-            ch.read();
-        }
-    }
-
-    @Override
-    public void onInactive() {
-        ch = null;
-        if (!callDone) {
-            endCall("connection closed before an answer");
-        }
-    }
-
-    @Override
-    public void onStreamIdle() {
-        endCall("upstream stalled");
-    }
-
-    private void concluded() {
-        if (callDone) {
-            return;
-        }
-        callDone = true;
-        timeout.cancel(false);
         String name = names.get(nameIndex);
         if (status == 200) {
-            AnswerFields f = AnswerFields.parse(body, bodyLen);
+            AnswerFields f = AnswerFields.parse(body, body.length);
             long now = gw.now();
             long expires = f.expiresMillis() > now ? f.expiresMillis()
                     : now + (name.startsWith("files/") ? FILE_LIFE_MILLIS : 7 * 86_400_000L);
@@ -289,20 +190,8 @@ final class OwnerLookup implements UpstreamListener {
         nextKey();
     }
 
-    private void endCall(String why) {
-        if (callDone) {
-            return;
-        }
-        callDone = true;
-        if (timeout != null) {
-            timeout.cancel(false);
-        }
-        Channel c = ch;
-        ch = null;
-        if (c != null) {
-            UpstreamClient.detach(c);
-            c.close();
-        }
+    @Override
+    public void failed(String why) {
         unsure = true;
         log.debug("owner lookup of {} with key {}: {}", names.get(nameIndex), key.masked(), why);
         nextKey();
