@@ -225,43 +225,11 @@ final class OpenAiRoutes {
     }
 
     /** A one-call plan of the files routes; {@link #owner} is the caller's token id. */
-    private abstract static class FilePlan implements OpenAiJsonExchange.Plan {
-        private final HttpMethod method;
-        private final String uri;
-        private final byte[] body;
-        private final List<String> references;
+    private abstract static class FilePlan extends OpenAiJsonExchange.SingleCall {
         String owner = "";
 
         FilePlan(HttpMethod method, String uri, byte[] body, List<String> references) {
-            this.method = method;
-            this.uri = uri;
-            this.body = body;
-            this.references = references;
-        }
-
-        @Override
-        public int calls() {
-            return 1;
-        }
-
-        @Override
-        public HttpMethod method() {
-            return method;
-        }
-
-        @Override
-        public String uri(int i) {
-            return uri;
-        }
-
-        @Override
-        public byte[] body(int i) {
-            return body;
-        }
-
-        @Override
-        public List<String> references() {
-            return references;
+            super(method, uri, body, references);
         }
 
         @Override

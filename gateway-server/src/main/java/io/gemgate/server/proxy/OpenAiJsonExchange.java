@@ -202,31 +202,52 @@ public final class OpenAiJsonExchange extends Exchange {
     /** A plan with one upstream call and a translation of its body. */
     public static Plan single(HttpMethod method, String uri, byte[] body,
                               java.util.function.Function<byte[], byte[]> answer) {
-        return new Plan() {
-            @Override
-            public int calls() {
-                return 1;
-            }
-
-            @Override
-            public HttpMethod method() {
-                return method;
-            }
-
-            @Override
-            public String uri(int i) {
-                return uri;
-            }
-
-            @Override
-            public byte[] body(int i) {
-                return body;
-            }
-
+        return new SingleCall(method, uri, body, null) {
             @Override
             public byte[] answer(List<byte[]> bodies) {
                 return answer.apply(bodies.get(0));
             }
         };
+    }
+
+    /** A plan of one upstream call, given whole; subclasses say what the client gets. */
+    public abstract static class SingleCall implements Plan {
+        private final HttpMethod method;
+        private final String uri;
+        private final byte[] body;
+        private final List<String> references;
+
+        /** @param references the resources the call references (key affinity), or null */
+        protected SingleCall(HttpMethod method, String uri, byte[] body, List<String> references) {
+            this.method = method;
+            this.uri = uri;
+            this.body = body;
+            this.references = references;
+        }
+
+        @Override
+        public int calls() {
+            return 1;
+        }
+
+        @Override
+        public HttpMethod method() {
+            return method;
+        }
+
+        @Override
+        public String uri(int i) {
+            return uri;
+        }
+
+        @Override
+        public byte[] body(int i) {
+            return body;
+        }
+
+        @Override
+        public List<String> references() {
+            return references;
+        }
     }
 }
