@@ -8,10 +8,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.gemgate.testing.CapturingAppender;
 import io.gemgate.testing.FakeGemini;
+import io.gemgate.testing.GatewayProcess;
 import io.gemgate.testing.GatewayHarness;
 import io.gemgate.testing.LeakDetection;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -61,9 +61,9 @@ class AdminDurabilityTest {
 
     @Test
     void adminWritesSurviveKillMinus9RightAfterTheirAnswer() throws Exception {
-        int port = freePort();
+        int port = GatewayProcess.freePort();
         Process first = launch(port);
-        awaitHealthy(first, port);
+        GatewayProcess.awaitHealthy(first, port);
 
         HttpResponse<String> addedKey = admin(port, "POST", "/admin/api/keys",
                 "{\"text\":\"" + ADDED_KEY + "\",\"label\":\"late\"}");
@@ -78,7 +78,7 @@ class AdminDurabilityTest {
         assertThat(first.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
         Process second = launch(port);
-        awaitHealthy(second, port);
+        GatewayProcess.awaitHealthy(second, port);
         JsonNode keys = JSON.readTree(admin(port, "GET", "/admin/api/keys", null).body());
         assertThat(keys.toString()).contains("\"late\"");
         assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1beta/models"))
@@ -149,41 +149,8 @@ class AdminDurabilityTest {
         env.put("GEMGATE_KEYS_FILE", dir.resolve("key.txt").toString());
         env.put("GEMGATE_DATA_DIR", dir.resolve("data").toString());
         env.put("GEMGATE_STATE_FLUSH_INTERVAL", "1h");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                "-Dlog4j2.configurationFile=" + Path.of("src/main/resources/log4j2.xml").toAbsolutePath(),
-                "io.gemgate.server.Main");
-        pb.directory(dir.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("GEMGATE_"));
-        pb.environment().putAll(env);
-        pb.redirectOutput(dir.resolve("stdout-" + processes.size() + ".log").toFile());
-        pb.redirectError(dir.resolve("stderr-" + processes.size() + ".log").toFile());
-        Process p = pb.start();
+        Process p = GatewayProcess.launchMain(dir, env, processes.size());
         processes.add(p);
         return p;
-    }
-
-    private void awaitHealthy(Process p, int port) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            assertThat(p.isAlive()).as("gateway process alive").isTrue();
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                        + "/health")).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException | InterruptedException e) {
-                // not up yet
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-        }
-        throw new AssertionError("gateway did not become healthy");
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

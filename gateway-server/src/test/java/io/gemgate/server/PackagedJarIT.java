@@ -5,9 +5,9 @@ import static io.gemgate.testing.GatewayHarness.key;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gemgate.testing.FakeGemini;
+import io.gemgate.testing.GatewayProcess;
 import io.gemgate.testing.RedisServer;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -74,7 +73,7 @@ class PackagedJarIT {
 
     /** Starts the jar, sends one request through it, stops it with SIGTERM; its stdout and stderr together. */
     private String runAndStop(Map<String, String> extra) throws Exception {
-        int port = freePort();
+        int port = GatewayProcess.freePort();
         Path jar = Path.of("target/gemgate.jar").toAbsolutePath();
         assertThat(jar).as("the packaged jar (failsafe runs after package)").exists();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -88,7 +87,7 @@ class PackagedJarIT {
         pb.redirectErrorStream(true);
         pb.redirectOutput(dir.resolve("out.log").toFile());
         process = pb.start();
-        awaitHealthy(port);
+        GatewayProcess.awaitHealthy(process, port, this::output);
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                         + "/v1beta/models/gemini-2.5-flash:generateContent")).header("x-goog-api-key", TOKEN)
                 .POST(HttpRequest.BodyPublishers.ofString(BODY)).build(), HttpResponse.BodyHandlers.ofString());
@@ -99,32 +98,13 @@ class PackagedJarIT {
         return Files.readString(dir.resolve("out.log"));
     }
 
-    private void awaitHealthy(int port) throws IOException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            assertThat(process.isAlive()).as("gateway alive; its output: %s", output()).isTrue();
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                        + "/health")).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException | InterruptedException e) {
-                // not listening yet
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-        }
-        throw new AssertionError("gateway did not become healthy; its output: " + output());
-    }
 
-    private String output() throws IOException {
-        Path out = dir.resolve("out.log");
-        return Files.exists(out) ? Files.readString(out) : "";
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+    private String output() {
+        try {
+            Path out = dir.resolve("out.log");
+            return Files.exists(out) ? Files.readString(out) : "";
+        } catch (IOException e) {
+            return "(unreadable: " + e + ")";
         }
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gemgate.testing.Behavior;
 import io.gemgate.testing.FakeGemini;
+import io.gemgate.testing.GatewayProcess;
 import io.gemgate.testing.LeakDetection;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -73,42 +74,9 @@ class ProcessLifecycleTest {
     }
 
     private Process launch(Map<String, String> env) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                "-Dlog4j2.configurationFile=" + Path.of("src/main/resources/log4j2.xml").toAbsolutePath(),
-                "io.gemgate.server.Main");
-        pb.directory(dir.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("GEMGATE_"));
-        pb.environment().putAll(env);
-        pb.redirectOutput(dir.resolve("stdout-" + processes.size() + ".log").toFile());
-        pb.redirectError(dir.resolve("stderr-" + processes.size() + ".log").toFile());
-        Process p = pb.start();
+        Process p = GatewayProcess.launchMain(dir, env, processes.size());
         processes.add(p);
         return p;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private void awaitHealthy(Process p, int port) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            assertThat(p.isAlive()).as("gateway process alive").isTrue();
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                        + "/health")).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException | InterruptedException e) {
-                // not up yet
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-        }
-        throw new AssertionError("gateway did not become healthy");
     }
 
     private HttpResponse<String> generate(int port, String model) throws Exception {
@@ -127,7 +95,7 @@ class ProcessLifecycleTest {
             "unreadable YAML   | GEMGATE_CONFIG    | YAML                  | gateway.yaml"})
     void aBadConfigurationStopsStartUpWithOneClearLine(String name, String var, String value, String named)
             throws Exception {
-        Map<String, String> env = env(freePort());
+        Map<String, String> env = env(GatewayProcess.freePort());
         if (value.equals("YAML")) {
             Path yaml = dir.resolve("gateway.yaml");
             Files.writeString(yaml, "server:\n  port: [unclosed\n");
@@ -156,10 +124,10 @@ class ProcessLifecycleTest {
 
     @Test
     void exhaustionAndCountersSurviveKillMinus9() throws Exception {
-        int port = freePort();
+        int port = GatewayProcess.freePort();
         fake.always(key(0), Behavior.quotaDay());
         Process first = launch(env(port));
-        awaitHealthy(first, port);
+        GatewayProcess.awaitHealthy(first, port);
         assertThat(generate(port, "gemini-2.5-flash").statusCode()).isEqualTo(200);
         assertThat(generate(port, "gemini-2.5-flash").statusCode()).isEqualTo(200);
         Path state = dir.resolve("data/state.json");
@@ -170,7 +138,7 @@ class ProcessLifecycleTest {
         assertThat(first.exitValue()).isEqualTo(137);
 
         Process second = launch(env(port));
-        awaitHealthy(second, port);
+        GatewayProcess.awaitHealthy(second, port);
         int before = fake.requestCount(key(0));
         for (int i = 0; i < 3; i++) {
             assertThat(generate(port, "gemini-2.5-flash").statusCode()).isEqualTo(200);
@@ -181,12 +149,12 @@ class ProcessLifecycleTest {
 
     @Test
     void sigtermLetsTheStreamInFlightFinishThenWritesStateAndExits() throws Exception {
-        int port = freePort();
+        int port = GatewayProcess.freePort();
         CountDownLatch rest = new CountDownLatch(1);
         fake.script(key(0), Behavior.gatedStream(List.of(FakeGemini.textEvent("one"),
                 FakeGemini.finishEvent("two", "STOP", 5, 2)), rest));
         Process p = launch(env(port));
-        awaitHealthy(p, port);
+        GatewayProcess.awaitHealthy(p, port);
 
         HttpResponse<InputStream> stream = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                         + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"))
