@@ -7,19 +7,16 @@ import static org.assertj.core.api.Assertions.fail;
 import io.gemgate.testing.Behavior;
 import io.gemgate.testing.GatewayHarness;
 import io.gemgate.testing.LeakDetection;
+import io.gemgate.testing.Programs;
 import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -36,32 +33,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LeakDetection.class)
 class AdminPageBrowserTest {
     private static final String SCRIPT = "admin-page.test.mjs";
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Duration TIMEOUT = Duration.ofMinutes(3);
 
     @Test
     void theAdminPageWorksInChromium() throws Exception {
-        Path module = moduleDir();
+        Path module = Programs.moduleDir();
         Path browserDir = module.resolve("src/test/browser");
-        String node = onPath("node");
-        List<String> missing = new ArrayList<>();
-        if (node == null) {
-            missing.add("node (not on the PATH)");
-        }
-        if (!Files.isExecutable(CHROMIUM)) {
-            missing.add(CHROMIUM + " (apt-get install chromium)");
-        }
-        if (!Files.isDirectory(browserDir.resolve("node_modules/playwright-core"))) {
-            missing.add("playwright-core (npm ci in gateway-server/src/test/browser)");
-        }
-        if (!missing.isEmpty()) {
-            String message = "the browser test needs " + String.join(", ", missing) + "; .ci/run installs them";
-            String ci = System.getenv("CI");
-            if (ci != null && !ci.isBlank()) {
-                fail(message);
-            }
-            Assumptions.abort(message);
-        }
+        String node = Programs.requireBrowser(browserDir);
 
         try (GatewayHarness gw = GatewayHarness.start(4, AdminClient.env())) {
             sendTraffic(gw);
@@ -70,7 +48,7 @@ class AdminPageBrowserTest {
             pb.environment().put("BASE_URL", gw.baseUrl());
             pb.environment().put("ADMIN_TOKEN", AdminClient.ADMIN_TOKEN);
             pb.environment().put("SCREENSHOT_DIR", shots.toString());
-            pb.environment().put("CHROMIUM", CHROMIUM.toString());
+            pb.environment().put("CHROMIUM", Programs.CHROMIUM.toString());
             Process p = pb.start();
             Output out = Output.drain(p.getInputStream());
             if (!p.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
@@ -101,26 +79,6 @@ class AdminPageBrowserTest {
                 .statusCode() == 200 ? 1 : 0;
         assertThat(ok).as("answered requests").isGreaterThanOrEqualTo(7);
         assertThat(gw.fake().requestCount()).as("upstream calls, failovers included").isGreaterThan(9);
-    }
-
-    /** gateway-server: the working directory under Surefire, or below it when run from the repository root. */
-    private static Path moduleDir() {
-        Path here = Path.of("").toAbsolutePath();
-        return Files.isDirectory(here.resolve("src/test/browser")) ? here : here.resolve("gateway-server");
-    }
-
-    private static String onPath(String command) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return null;
-        }
-        for (String dir : path.split(File.pathSeparator)) {
-            Path candidate = Path.of(dir, command);
-            if (Files.isExecutable(candidate)) {
-                return candidate.toString();
-            }
-        }
-        return null;
     }
 
     /** Ends the script and the browser it started: politely first (playwright closes Chromium), then by force. */

@@ -3,7 +3,7 @@ package io.gemgate.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import java.io.File;
+import io.gemgate.testing.Programs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +47,7 @@ class AlertRulesTest {
     }
 
     private static String promtool(List<String> args) throws IOException, InterruptedException {
-        Path promtool = onPath("promtool");
+        Path promtool = Programs.onPath("promtool");
         if (promtool == null) {
             fail("promtool is not on the PATH: install Debian's prometheus package (./test does)");
         }
@@ -61,17 +61,4 @@ class AlertRulesTest {
         return out;
     }
 
-    private static Path onPath(String program) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return null;
-        }
-        for (String dir : path.split(File.pathSeparator)) {
-            Path p = Path.of(dir, program);
-            if (Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        return null;
-    }
 }

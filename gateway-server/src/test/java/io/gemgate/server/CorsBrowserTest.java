@@ -5,19 +5,16 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.sun.net.httpserver.HttpServer;
 import io.gemgate.testing.GatewayHarness;
+import io.gemgate.testing.Programs;
 import io.gemgate.testing.LeakDetection;
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -31,33 +28,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LeakDetection.class)
 class CorsBrowserTest {
     private static final String SCRIPT = "cors.test.mjs";
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final String ADMIN = "admin-token-cors-browser-0123";
 
     @Test
     void aPageOnAnotherOriginCallsTheApiButNotTheAdminApi() throws Exception {
-        Path module = Files.isDirectory(Path.of("src/test/browser")) ? Path.of("").toAbsolutePath()
-                : Path.of("gateway-server").toAbsolutePath();
+        Path module = Programs.moduleDir();
         Path browserDir = module.resolve("src/test/browser");
-        String node = onPath("node");
-        List<String> missing = new ArrayList<>();
-        if (node == null) {
-            missing.add("node (not on the PATH)");
-        }
-        if (!Files.isExecutable(CHROMIUM)) {
-            missing.add(CHROMIUM + " (apt-get install chromium)");
-        }
-        if (!Files.isDirectory(browserDir.resolve("node_modules/playwright-core"))) {
-            missing.add("playwright-core (npm ci in gateway-server/src/test/browser)");
-        }
-        if (!missing.isEmpty()) {
-            String message = "the browser test needs " + String.join(", ", missing) + "; .ci/run installs them";
-            String ci = System.getenv("CI");
-            if (ci != null && !ci.isBlank()) {
-                fail(message);
-            }
-            Assumptions.abort(message);
-        }
+        String node = Programs.requireBrowser(browserDir);
         HttpServer pages = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         byte[] html = "<!doctype html><title>chat app</title><p>another origin</p>".getBytes(StandardCharsets.UTF_8);
         pages.createContext("/", ex -> {
@@ -75,7 +52,7 @@ class CorsBrowserTest {
             pb.environment().put("BASE_URL", gw.baseUrl());
             pb.environment().put("TOKEN", GatewayHarness.TOKEN);
             pb.environment().put("ADMIN_TOKEN", ADMIN);
-            pb.environment().put("CHROMIUM", CHROMIUM.toString());
+            pb.environment().put("CHROMIUM", Programs.CHROMIUM.toString());
             pb.redirectOutput(module.resolve("target/cors-browser.log").toFile());
             Process p = pb.start();
             if (!p.waitFor(2, TimeUnit.MINUTES)) {
@@ -96,17 +73,4 @@ class CorsBrowserTest {
         return Files.readString(module.resolve("target/cors-browser.log"));
     }
 
-    private static String onPath(String command) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return null;
-        }
-        for (String dir : path.split(File.pathSeparator)) {
-            Path candidate = Path.of(dir, command);
-            if (Files.isExecutable(candidate)) {
-                return candidate.toString();
-            }
-        }
-        return null;
-    }
 }

@@ -13,7 +13,7 @@ import io.gemgate.server.metrics.MicrometerMetrics;
 import io.gemgate.testing.Behavior;
 import io.gemgate.testing.GatewayHarness;
 import io.gemgate.testing.LeakDetection;
-import java.io.File;
+import io.gemgate.testing.Programs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
@@ -349,7 +349,7 @@ class MetricsTest {
      * except in CI ({@code CI} set), where it fails: CI must install Debian's {@code prometheus} package.
      */
     private static void promtoolAccepts(String text) throws IOException, InterruptedException {
-        Path promtool = onPath("promtool");
+        Path promtool = Programs.onPath("promtool");
         if (promtool == null) {
             if (System.getenv("CI") != null) {
                 fail("promtool is not on the PATH; CI must install it (apt-get install -y prometheus)");
@@ -364,20 +364,6 @@ class MetricsTest {
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as("promtool check metrics said:\n%s", out).isZero();
         assertThat(out).as("promtool check metrics said:\n%s", out).doesNotContainIgnoringCase("error");
-    }
-
-    private static Path onPath(String program) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return null;
-        }
-        for (String dir : path.split(File.pathSeparator)) {
-            Path p = Path.of(dir, program);
-            if (Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        return null;
     }
 
     /** One sample line of the text format. */
