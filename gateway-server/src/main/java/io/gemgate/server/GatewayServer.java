@@ -155,6 +155,9 @@ public final class GatewayServer implements AutoCloseable {
             throw new ConfigException("server.host: cannot listen on " + cfg.server().host() + ":"
                     + cfg.server().port() + " (" + e + ")");
         }
+        if (shared != null) {
+            shared.address(cfg.server().host() + ":" + port());
+        }
         persister.start();
         prober.start();
         exitChecker.start();
