@@ -36,6 +36,8 @@ public final class TokenLease {
     long reqBorrowed;
     /** Units spent from grants since the leaser last looked (its rate estimate). */
     long reqSpent;
+    /** Requests refused for want of a share (not because a limit was reached) since the leaser last looked. */
+    long reqWanting;
     /** Tokens the allowance still covers; negative: tokens used beyond it, to report. */
     long tokLeft;
     /** Tokens counted since the leaser last looked. */
@@ -100,6 +102,8 @@ public final class TokenLease {
         public long debtTokens;
         public long returnTokens;
         public long spentRequests;
+        /** Requests refused while waiting for a share: demand the next share must cover. */
+        public long wantingRequests;
         public long spentTokens;
         public int inFlight;
         public int slots;
@@ -149,6 +153,8 @@ public final class TokenLease {
             }
             c.spentRequests = reqSpent;
             reqSpent = 0;
+            c.wantingRequests = reqWanting;
+            reqWanting = 0;
             c.spentTokens = tokSpent;
             tokSpent = 0;
             c.slots = slots;

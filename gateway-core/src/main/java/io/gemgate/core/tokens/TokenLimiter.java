@@ -133,6 +133,9 @@ public final class TokenLimiter {
                     default -> 0;
                 };
                 retryAfter = until > nowMillis ? UsageCounters.ceilSeconds(until - nowMillis) : 1;
+                if (until <= nowMillis) {
+                    g.reqWanting++; // demand the next share must cover
+                }
                 if (!g.queued) {
                     g.queued = true;
                     ask = true;

@@ -95,8 +95,11 @@ final class RedisLink {
             }
             RedisURI uri = RedisURI.create(url);
             if ((scheme.equals(RedisURI.URI_SCHEME_REDIS) || scheme.equals(RedisURI.URI_SCHEME_REDIS_SECURE))
-                    && uri.getSentinelMasterId() == null && URI.create(url).getHost() == null) {
+                    && URI.create(url).getHost() == null) {
                 throw new IllegalArgumentException("no host");
+            }
+            if (uri.getSentinelMasterId() != null && uri.getSentinels().isEmpty()) {
+                uri = RedisURI.create(asSentinel(URI.create(url), scheme, uri));
             }
             if (scheme.startsWith(RedisURI.URI_SCHEME_REDIS_SENTINEL) && (uri.getSentinelMasterId() == null
                     || uri.getSentinelMasterId().isBlank() || uri.getSentinels().isEmpty())) {
@@ -108,6 +111,15 @@ final class RedisLink {
             throw new ConfigException("GEMGATE_REDIS_URL (state.redisUrl): not a Redis URL (expected: " + EXPECTED
                     + ")");
         }
+    }
+
+    /** {@code redis://[cred@]host:port/db?sentinelMasterId=m} → {@code redis-sentinel://[cred@]host:port/db#m}. */
+    private static String asSentinel(URI u, String scheme, RedisURI read) {
+        String user = u.getRawUserInfo() == null ? "" : u.getRawUserInfo() + "@";
+        int port = u.getPort() < 0 ? RedisURI.DEFAULT_SENTINEL_PORT : u.getPort();
+        return (scheme.equals(RedisURI.URI_SCHEME_REDIS_SECURE) ? RedisURI.URI_SCHEME_REDIS_SENTINEL_SECURE
+                : RedisURI.URI_SCHEME_REDIS_SENTINEL) + "://" + user + u.getHost() + ":" + port + "/"
+                + read.getDatabase() + "#" + read.getSentinelMasterId();
     }
 
     /** {@code redis-cluster://[cred@]h:p,h:p} → one {@code redis://} (or {@code rediss://}) URI per node. */

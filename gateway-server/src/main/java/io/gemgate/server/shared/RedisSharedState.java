@@ -720,6 +720,7 @@ public final class RedisSharedState implements AutoCloseable {
         }
         seen.sort(java.util.Comparator.comparing(Instance::id));
         instances = List.copyOf(seen);
+        gw.budgetSplit(seen.size()); // each paces the keys at its part of the minute budgets
     }
 
     private static String version() {

@@ -76,6 +76,8 @@ final class TokenLeases implements AutoCloseable {
     static final long IDLE = 3_000;
     /** Shares are sized to last about this long at the gateway's current rate. */
     static final double TARGET_SECONDS = 2.0;
+    /** The smallest share of requests (when the limit allows it): a new client's first burst needs no second call. */
+    static final long MIN_UNITS = 8;
     /** Concurrency slots held by a gateway that stopped refreshing them come free after this. */
     static final long SLOT_TTL = 15_000;
     /** The leaser looks at the tokens in use this often, and at once when one runs low. */
@@ -251,14 +253,15 @@ final class TokenLeases implements AutoCloseable {
             }
             double dt = Math.max(0.05, (now - b.lastLook) / 1000.0);
             b.lastLook = now;
-            b.requestRate = rate(b.requestRate, (c.spentRequests + c.debtRequests) / dt, dt);
+            b.requestRate = rate(b.requestRate, (c.spentRequests + c.debtRequests + c.wantingRequests) / dt, dt);
             b.tokenRate = rate(b.tokenRate, (c.spentTokens + c.debtTokens) / dt, dt);
 
             boolean perRequest = l.requestsPerMinute() != TokenLimits.UNLIMITED
                     || l.requestsPerDay() != TokenLimits.UNLIMITED;
             long maxUnits = Math.max(1, Math.min(unlimitedAsMax(l.requestsPerMinute()),
                     unlimitedAsMax(l.requestsPerDay())) / (4L * g));
-            long units = clamp((long) Math.ceil(b.requestRate * TARGET_SECONDS), 1, maxUnits);
+            long units = clamp((long) Math.ceil(b.requestRate * TARGET_SECONDS), Math.min(MIN_UNITS, maxUnits),
+                    maxUnits);
             long wantUnits = perRequest && !idle && c.requestsLeft < Math.max(1, units / 2)
                     && c.grants < TokenLease.RING ? units : 0;
 
@@ -270,10 +273,18 @@ final class TokenLeases implements AutoCloseable {
 
             boolean perSlot = l.maxConcurrency() != TokenLimits.UNLIMITED;
             int slotStep = TokenLimiter.borrow(l.maxConcurrency(), g);
-            int wantSlots = !perSlot || idle && inFlight == 0 ? 0
-                    : (int) Math.min(l.maxConcurrency(), inFlight + slotStep);
-            boolean slotsDue = perSlot && (wantSlots > c.slots && c.slots <= inFlight + slotStep / 2
-                    || wantSlots < c.slots - slotStep || wantSlots == 0 && c.slots > 0
+            int wantSlots = c.slots;
+            if (perSlot) {
+                if (idle && inFlight == 0) {
+                    wantSlots = 0;
+                } else if (inFlight + slotStep / 2 >= c.slots) {
+                    // Nearly all in use: hold twice as many (a burst needs no call per request).
+                    wantSlots = (int) Math.min(l.maxConcurrency(), Math.max(2L * c.slots, inFlight + slotStep));
+                } else if (4L * inFlight < c.slots && c.slots > slotStep) {
+                    wantSlots = Math.max(2 * inFlight, slotStep); // far more than in use: let the others have them
+                }
+            }
+            boolean slotsDue = perSlot && (wantSlots != c.slots && !(wantSlots > c.slots && c.slots >= l.maxConcurrency())
                     || c.slots > 0 && now - b.slotsRefreshed > SLOT_TTL / 3);
 
             boolean send = wantUnits > 0 || wantTokens > 0 || slotsDue || c.returnCount > 0 || c.debtRequests > 0
@@ -342,7 +353,8 @@ final class TokenLeases implements AutoCloseable {
         TokenLimits l = p.limits();
         long maxUnits = Math.max(1, Math.min(unlimitedAsMax(l.requestsPerMinute()),
                 unlimitedAsMax(l.requestsPerDay())) / (4L * g));
-        long low = Math.max(1, clamp((long) Math.ceil(p.book().requestRate * TARGET_SECONDS), 1, maxUnits) / 2);
+        long low = Math.max(1, clamp((long) Math.ceil(p.book().requestRate * TARGET_SECONDS),
+                Math.min(MIN_UNITS, maxUnits), maxUnits) / 2);
         long maxTokens = Math.max(1, l.tokensPerDay() / (4L * g));
         long lowTokens = Math.max(1, clamp((long) Math.ceil(p.book().tokenRate * TARGET_SECONDS),
                 Math.min(1000, maxTokens), maxTokens) / 2);
