@@ -1,4 +1,4 @@
-// Gemgate admin page: a hash router over five views, behind a login with the admin token.
+// Gemgate admin page: a hash router over six views, behind a login with the admin token.
 // Plain ES modules, no build step; Chart.js (a global, loaded before this module) draws the charts.
 
 import * as http from './http.js';
@@ -8,8 +8,9 @@ import keys from './keys.js';
 import tokens from './tokens.js';
 import settings from './settings.js';
 import exits from './exits.js';
+import instances from './instances.js';
 
-const VIEWS = { '': dashboard, keys, tokens, settings, exits };
+const VIEWS = { '': dashboard, keys, tokens, settings, exits, instances };
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
 let current = null;

@@ -37,6 +37,8 @@ public final class GatewayContext {
             new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
+    /** The link to the other gateways through Redis; null without one. */
+    private volatile io.gemgate.server.shared.RedisSharedState shared;
     /** Gateways the per-key minute budgets are shared among (issue 18). */
     private volatile int budgetSplit = 1;
     private volatile io.gemgate.core.egress.Exits exits;
@@ -149,6 +151,16 @@ public final class GatewayContext {
         for (Consumer<io.gemgate.core.settings.RuntimeSettings> l : settingsListeners) {
             l.accept(s);
         }
+    }
+
+    /** The link to the other gateways through Redis, or null without {@code GEMGATE_REDIS_URL}. */
+    public io.gemgate.server.shared.RedisSharedState shared() {
+        return shared;
+    }
+
+    /** Set once at start, when the state is shared through Redis. */
+    public void shared(io.gemgate.server.shared.RedisSharedState s) {
+        this.shared = s;
     }
 
     /**

@@ -99,6 +99,7 @@ public final class GatewayServer implements AutoCloseable {
         this.shared = sharing == null ? null
                 : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
         RedisSharedState sharedState = shared;
+        gw.shared(sharedState);
         gw.store(() -> sharedState == null ? persister.flushAsync()
                 : java.util.concurrent.CompletableFuture.allOf(persister.flushAsync(), sharedState.writeChangesNow()));
         this.boss = Transport.newGroup(1, "gemgate-accept");

@@ -684,6 +684,11 @@ public final class RedisSharedState implements AutoCloseable {
         return instances;
     }
 
+    /** Where Redis is, for people: host and port (or Sentinel master, cluster nodes), never the password. */
+    public String where() {
+        return where;
+    }
+
     /** This process's instance id. */
     public String instanceId() {
         return origin;
