@@ -134,6 +134,21 @@ public final class ResponseStore {
         }
     }
 
+    /** The answer to {@code DELETE /v1/responses/{id}}: {@code {"id","object":"response","deleted":true}}. */
+    public static byte[] deleted(String id) {
+        com.fasterxml.jackson.core.util.ByteArrayBuilder out = new com.fasterxml.jackson.core.util.ByteArrayBuilder(96);
+        try (com.fasterxml.jackson.core.JsonGenerator g = Json.generator(out)) {
+            g.writeStartObject();
+            g.writeStringField("id", id);
+            g.writeStringField("object", "response");
+            g.writeBooleanField("deleted", true);
+            g.writeEndObject();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
     /** Entries held (expired ones included until they are looked at or pushed out). */
     public synchronized int size() {
         return map.size();
