@@ -60,7 +60,8 @@ final class ExchangeHandler extends EdgeHandler {
         return switch (route) {
             case NATIVE -> new NativeExchange(gw, writer, req, body, request.path,
                     NativePath.withoutKey(request.query), request.keepAlive);
-            case OPENAI_CHAT, OPENAI_MODELS, OPENAI_MODEL, OPENAI_EMBEDDINGS, OPENAI_FILES, OPENAI_FILE ->
+            case OPENAI_CHAT, OPENAI_MODELS, OPENAI_MODEL, OPENAI_EMBEDDINGS, OPENAI_FILES, OPENAI_FILE,
+                    OPENAI_RESPONSES, OPENAI_RESPONSE ->
                     OpenAiRoutes.exchange(route, gw, writer, req, body, request.path, request.keepAlive);
             case ADMIN, WRONG_METHOD, NOT_FOUND -> throw new IllegalStateException("no exchange for " + route);
         };
