@@ -147,7 +147,7 @@ class GlobalTokenLimitsTest {
     }
 
     @Test
-    void requestsPerDayAndConcurrencyHoldAcrossGatewaysAndAnIdleGatewayGivesItsShareBack() throws Exception {
+    void requestsPerDayHoldAcrossGatewaysAndTheRefusalNamesTheDay() throws Exception {
         String[] secret = new String[1];
         List<GatewayHarness> gs = threeSharing(secret, TokenLimits.builder().requestsPerDay(40).build());
         int ok = 0;

@@ -72,8 +72,11 @@ final class TokenLeases implements AutoCloseable {
     static final long LIFE = 10_000;
     /** Redis counts a grant toward the minute this long from its second: 60 s, its life, and a second of margin. */
     static final long SPAN_SECONDS = 60 + LIFE / 1000 + 1;
-    /** Shares of a token without a request for this long go back. */
-    static final long IDLE = 3_000;
+    /**
+     * Shares of a token without a request for this long go back, and are no longer renewed. Until then a share that
+     * ends is renewed (one call per {@link #LIFE} and token), so that a client that pauses finds one waiting.
+     */
+    static final long IDLE = 30_000;
     /** Shares are sized to last about this long at the gateway's current rate. */
     static final double TARGET_SECONDS = 2.0;
     /** The smallest share of requests (when the limit allows it): a new client's first burst needs no second call. */
@@ -115,6 +118,7 @@ final class TokenLeases implements AutoCloseable {
         long lastLook;
         long slotsRefreshed;
         long lastUse;
+        int peakInFlight;
 
         Book(String id, long now) {
             this.id = id;
@@ -274,18 +278,24 @@ final class TokenLeases implements AutoCloseable {
             boolean perSlot = l.maxConcurrency() != TokenLimits.UNLIMITED;
             int slotStep = TokenLimiter.borrow(l.maxConcurrency(), g);
             int wantSlots = c.slots;
+            boolean refresh = c.slots > 0 && now - b.slotsRefreshed > SLOT_TTL / 3;
+            b.peakInFlight = Math.max(b.peakInFlight, inFlight);
             if (perSlot) {
                 if (idle && inFlight == 0) {
                     wantSlots = 0;
                 } else if (inFlight + slotStep / 2 >= c.slots) {
                     // Nearly all in use: hold twice as many (a burst needs no call per request).
                     wantSlots = (int) Math.min(l.maxConcurrency(), Math.max(2L * c.slots, inFlight + slotStep));
-                } else if (4L * inFlight < c.slots && c.slots > slotStep) {
-                    wantSlots = Math.max(2 * inFlight, slotStep); // far more than in use: let the others have them
+                } else if (refresh) {
+                    // Shrink only now and then, to twice the peak since: in-flight counts swing request by request.
+                    wantSlots = Math.min(c.slots, Math.max(2 * b.peakInFlight, slotStep));
                 }
             }
-            boolean slotsDue = perSlot && (wantSlots != c.slots && !(wantSlots > c.slots && c.slots >= l.maxConcurrency())
-                    || c.slots > 0 && now - b.slotsRefreshed > SLOT_TTL / 3);
+            boolean slotsDue = perSlot && (wantSlots > c.slots && c.slots < l.maxConcurrency() || wantSlots < c.slots
+                    || refresh);
+            if (slotsDue) {
+                b.peakInFlight = inFlight;
+            }
 
             boolean send = wantUnits > 0 || wantTokens > 0 || slotsDue || c.returnCount > 0 || c.debtRequests > 0
                     || c.debtTokens > 0 || c.returnTokens > 0;
