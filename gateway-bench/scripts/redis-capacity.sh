@@ -47,25 +47,25 @@ NEXT=$((DAY + 86400000))
 for i in $(seq 1 "$KEYS_IN_DAY_HASH"); do echo "HSET gemgate:counters:$DAY k$i|requests|gemini-2.5-flash $i"; done \
   | rc >/dev/null
 
-bench() { # label, then the command
-  local label=$1; shift
-  redis-benchmark -p "$PORT" -n "$REQUESTS" -c "$CLIENTS" -r "$TOKENS" --csv "$@" 2>/dev/null \
-    | awk -F'","' -v l="$label" 'NR == 2 {gsub(/"/, "", $2); gsub(/"/, "", $6); printf "%-46s %10.0f calls/s  p50 %s ms\n", l, $2, $6}'
+bench() { # label, keyspace of __rand_int__, then the command
+  local label=$1 range=$2; shift 2
+  redis-benchmark -p "$PORT" -n "$REQUESTS" -c "$CLIENTS" -r "$range" --csv "$@" 2>/dev/null \
+    | awk -F'","' -v l="$label" 'NR == 2 {r = $(NF - 6); p = $(NF - 3); gsub(/"/, "", r); gsub(/"/, "", p); printf "%-46s %10.0f calls/s  p50 %s ms\n", l, r, p}'
 }
 ARGS=()
 for i in $(seq 1 "$COUNTER_FIELDS"); do ARGS+=("k$i|requests|gemini-2.5-flash" 3); done
 
 echo "redis-server $(redis-server --version | awk '{print $3}'), $CLIENTS clients, $REQUESTS calls each, $(nproc) cpus"
-bench "lease, $TOKENS tokens at random" EVALSHA "$LEASE" 2 "gemgate:lease:{gemgate:tok___rand_int__}" \
+bench "lease, $TOKENS tokens at random" "$TOKENS" EVALSHA "$LEASE" 2 "gemgate:lease:{gemgate:tok___rand_int__}" \
   "gemgate:lease:{gemgate:tok___rand_int__}:slots" "$NOW" "$SEC" 71 "$DAY" "$NEXT" 100000000 1000000000 \
   100000000000 1000 inst1 100 5000 0 0 0 0 15000
-bench "lease, one token (every call on one hash)" EVALSHA "$LEASE" 2 "gemgate:lease:{gemgate:tok_hot}" \
+bench "lease, one token (every call on one hash)" 1 EVALSHA "$LEASE" 2 "gemgate:lease:{gemgate:tok_hot}" \
   "gemgate:lease:{gemgate:tok_hot}:slots" "$NOW" "$SEC" 71 "$DAY" "$NEXT" 100000000 1000000000 100000000000 1000 \
   inst1 100 5000 0 0 0 0 15000
-bench "heartbeat, 100 instances" EVALSHA "$BEAT" 1 gemgate:instances "inst__rand_int__" \
+bench "heartbeat, 100 instances" 100 EVALSHA "$BEAT" 1 gemgate:instances "inst__rand_int__" \
   "$NOW {\"id\":\"0123456789ab\",\"address\":\"10.0.0.1:8080\",\"version\":\"0.1.0\",\"startedAt\":1,\"lastSeen\":2,\"requestsPerSecond\":1000.0}" \
   "$NOW" 10000 30000
-bench "counters, $COUNTER_FIELDS fields added" EVALSHA "$COUNT" 2 gemgate:epoch "gemgate:counters:$DAY" e1 "$NEXT" \
+bench "counters, $COUNTER_FIELDS fields added" 1 EVALSHA "$COUNT" 2 gemgate:epoch "gemgate:counters:$DAY" e1 "$NEXT" \
   "${ARGS[@]}"
-bench "epoch read (GET)" GET gemgate:epoch
-bench "day counters read, $KEYS_IN_DAY_HASH fields (HGETALL)" HGETALL "gemgate:counters:$DAY"
+bench "epoch read (GET)" 1 GET gemgate:epoch
+bench "day counters read, $KEYS_IN_DAY_HASH fields (HGETALL)" 1 HGETALL "gemgate:counters:$DAY"
