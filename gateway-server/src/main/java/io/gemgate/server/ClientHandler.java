@@ -54,6 +54,7 @@ import org.apache.logging.log4j.Logger;
 public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LogManager.getLogger(ClientHandler.class);
     private static final Logger access = LogManager.getLogger("gemgate.access");
+    private static final io.netty.util.AsciiString X_API_KEY = io.netty.util.AsciiString.cached("x-api-key");
     /** How long a connection closing after an error keeps draining the client's input. */
     private static final long LINGER_MILLIS = 2_000;
     private static final int NO_DEADLINE = 0;
@@ -101,6 +102,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private Route route;
     /** Errors on this request go out in OpenAI's shape (else Google's). */
     private boolean openAiShape;
+    /** Errors on this request go out in Anthropic's shape. */
+    private boolean anthropicShape;
     private Exchange exchange;
     /** A message that arrived while {@link #exchange} was under way (a pipelined request), or null. */
     private Object held;
@@ -290,10 +293,12 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         if (route == Route.NOT_FOUND || route == Route.WRONG_METHOD) {
             openAiShape = Route.looksOpenAi(path);
+            anthropicShape = Route.looksAnthropic(path);
             respondAndClose(route == Route.NOT_FOUND ? 404 : 405, "no route for " + req.method() + " " + path);
             return;
         }
         openAiShape = route.openAi;
+        anthropicShape = route.anthropic();
         if (route == Route.ADMIN) {
             if (gw.admin() == null) {
                 respondAndClose(404, "the admin API is off: set GEMGATE_ADMIN_TOKEN");
@@ -313,7 +318,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
                 user = clientToken == null ? null : gw.tokens().authenticate(clientToken);
                 if (user == null) {
                     respondAndClose(401, clientToken == null
-                            ? "missing client token: send it as x-goog-api-key, ?key= or Authorization: Bearer"
+                            ? "missing client token: send it as x-goog-api-key, ?key=, x-api-key or Authorization: Bearer"
                             : "invalid client token");
                     return;
                 }
@@ -419,6 +424,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (t != null && !t.isEmpty()) {
             return t;
         }
+        t = req.headers().get(X_API_KEY); // Anthropic's clients
+        if (t != null && !t.isEmpty()) {
+            return t;
+        }
         String uri = req.uri();
         int q = uri.indexOf('?');
         if (q >= 0) {
@@ -481,12 +490,17 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         try {
             e = switch (route) {
                 case NATIVE -> new NativeExchange(gw, this, ctx, req, b, path, NativePath.withoutKey(query), keepAlive);
+                case ANTHROPIC_MESSAGES, ANTHROPIC_COUNT_TOKENS -> AnthropicRoutes.exchange(route, gw, this, ctx, req, b,
+                        path, keepAlive);
                 default -> OpenAiRoutes.exchange(route, gw, this, ctx, req, b, path, keepAlive);
             };
         } catch (OpenAiRequestException bad) {
             // OpenAiRoutes released the body (it always does). No refCnt() guard here: a body taken from the read
             // buffer is a retained slice whose refCnt() is its parent's, so the guard passed and released it twice.
             respondOpenAi(req.protocolVersion(), OpenAiErrors.of(bad));
+            return;
+        } catch (io.gemgate.core.anthropic.AnthropicRequestException bad) {
+            respondAnthropic(req.protocolVersion(), io.gemgate.core.anthropic.AnthropicError.of(bad));
             return;
         }
         String model = e.modelName();
@@ -634,6 +648,10 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     /** Refuses a request whose body was read whole (a user token's limit), in the route's shape; keeps the connection. */
     private void respondRejected(HttpVersion version, int code, String message, long retryAfterSeconds) {
+        if (route.anthropic()) {
+            respondAnthropic(version, io.gemgate.core.anthropic.AnthropicError.of(code, message, retryAfterSeconds));
+            return;
+        }
         if (route.openAi) {
             respondOpenAi(version, OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
             return;
@@ -658,7 +676,17 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void respondOpenAi(HttpVersion version, OpenAiError error) {
         gw.events().requestRejected(route.label, error.status());
         logAnswer(error.status());
-        FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), version, error);
+        respondWhole(version, OpenAiResponses.error(ctx.alloc(), version, error));
+    }
+
+    /** An Anthropic-shaped answer to a request whose body was read whole: the connection stays open. */
+    private void respondAnthropic(HttpVersion version, io.gemgate.core.anthropic.AnthropicError error) {
+        gw.events().requestRejected(route.label, error.status());
+        logAnswer(error.status());
+        respondWhole(version, io.gemgate.server.proxy.AnthropicResponses.error(ctx.alloc(), version, error));
+    }
+
+    private void respondWhole(HttpVersion version, FullHttpResponse r) {
         if (!keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             closing = true;
@@ -932,6 +960,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         logAnswer(code);
         FullHttpResponse r = openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1, OpenAiResponses.gatewayError(code, message, -1))
+                : anthropicShape ? io.gemgate.server.proxy.AnthropicResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1,
+                        io.gemgate.core.anthropic.AnthropicError.of(code, message, -1))
                 : Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(r).addListener(f -> lingeringClose());

@@ -12,10 +12,12 @@ public interface GatewayEvents {
     String OPENAI_CHAT = "openai_chat";
     String OPENAI_MODELS = "openai_models";
     String OPENAI_EMBEDDINGS = "openai_embeddings";
+    String ANTHROPIC_MESSAGES = "anthropic_messages";
+    String ANTHROPIC_COUNT_TOKENS = "anthropic_count_tokens";
     String ADMIN = "admin";
     String OTHER = "other";
     java.util.List<String> ROUTES = java.util.List.of(NATIVE, OPENAI_CHAT, OPENAI_MODELS, OPENAI_EMBEDDINGS, ADMIN,
-            OTHER);
+            OTHER, ANTHROPIC_MESSAGES, ANTHROPIC_COUNT_TOKENS);
 
     /** Does nothing. */
     GatewayEvents NOOP = new GatewayEvents() {
