@@ -649,7 +649,8 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** Refuses a request whose body was read whole (a user token's limit), in the route's shape; keeps the connection. */
     private void respondRejected(HttpVersion version, int code, String message, long retryAfterSeconds) {
         if (route.anthropic()) {
-            respondAnthropic(version, io.gemgate.core.anthropic.AnthropicError.of(code, message, retryAfterSeconds));
+            respondAnthropic(version, io.gemgate.server.proxy.AnthropicResponses.gatewayError(code, message,
+                    retryAfterSeconds));
             return;
         }
         if (route.openAi) {
@@ -961,7 +962,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         FullHttpResponse r = openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1, OpenAiResponses.gatewayError(code, message, -1))
                 : anthropicShape ? io.gemgate.server.proxy.AnthropicResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1,
-                        io.gemgate.core.anthropic.AnthropicError.of(code, message, -1))
+                        io.gemgate.server.proxy.AnthropicResponses.gatewayError(code, message, -1))
                 : Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(r).addListener(f -> lingeringClose());

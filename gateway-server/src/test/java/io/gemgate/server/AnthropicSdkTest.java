@@ -25,6 +25,8 @@ import com.anthropic.models.messages.ToolResultBlockParam;
 import com.anthropic.models.messages.ToolUseBlock;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gemgate.core.tokens.TokenLimits;
+import io.gemgate.server.metrics.MicrometerMetrics;
 import io.gemgate.testing.Behavior;
 import io.gemgate.testing.FakeGemini;
 import io.gemgate.testing.GatewayHarness;
@@ -39,6 +41,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -316,5 +319,37 @@ class AnthropicSdkTest {
         assertThat(body.at("/type").asText()).isEqualTo("error");
         assertThat(body.at("/error/type").asText()).isEqualTo("invalid_request_error");
         assertThat(fake().requestCount()).isZero();
+    }
+
+    @Test
+    void aUserTokenIsTheApiKeyItsUseIsCountedAndTheRouteHasItsMetricsLabel() throws InterruptedException {
+        MicrometerMetrics metrics = new MicrometerMetrics();
+        try {
+            gw = GatewayHarness.start(1, Map.of(), metrics);
+            String secret = gw.server().context().tokens().create("carol", TokenLimits.unlimited()).secret();
+            client = sdk(secret, 0);
+            Message m = client.messages().create(params("claude-sonnet-4-5").addUserMessage("hi").build());
+
+            assertThat(text(m)).isEqualTo("ok");
+            assertThat(fake().lastRequest().key()).isEqualTo(key(0));
+            assertThat(fake().lastRequest().headers().toString()).doesNotContain(secret);
+            var usage = gw.server().context().limiter().usage(gw.server().context().tokens().list().get(0),
+                    System.currentTimeMillis());
+            assertThat(usage.requestsToday()).isEqualTo(1);
+            assertThat(usage.tokensToday()).isEqualTo(10);
+            String series = "gemgate_requests_total{model=\"gemini-2.5-flash\",route=\"anthropic_messages\","
+                    + "status=\"200\"} 1.0";
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            String text = gw.get("/metrics").body();
+            while (!text.contains(series) && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+                text = gw.get("/metrics").body(); // the answer's events are reported just after its last byte
+            }
+            assertThat(text).contains(series);
+        } finally {
+            gw.close();
+            gw = null;
+            metrics.close();
+        }
     }
 }

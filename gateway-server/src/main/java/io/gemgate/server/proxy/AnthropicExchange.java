@@ -283,7 +283,7 @@ public final class AnthropicExchange extends Exchange {
 
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
-        sendError(AnthropicError.of(code, message, retryAfterSeconds));
+        sendError(AnthropicResponses.gatewayError(code, message, retryAfterSeconds));
     }
 
     /** An error in Anthropic's shape: as the answer, or as an {@code error} event when the stream's head is out. */

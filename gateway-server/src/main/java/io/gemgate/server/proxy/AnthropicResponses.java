@@ -16,6 +16,14 @@ public final class AnthropicResponses {
     }
 
     /**
+     * The error for a status the gateway decides itself (auth, limits, no key left, upstream down), with the retry
+     * hints of the OpenAI routes ({@link OpenAiResponses#gatewayError}): 503 is not to be retried at once.
+     */
+    public static AnthropicError gatewayError(int code, String message, long retryAfterSeconds) {
+        return AnthropicError.of(OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
+    }
+
+    /**
      * A complete error response: the JSON body, {@code Retry-After} when known and {@code x-should-retry: false}
      * when retrying soon is pointless (Anthropic's SDKs retry 408, 429 and 5xx twice otherwise). The caller owns
      * the response.
