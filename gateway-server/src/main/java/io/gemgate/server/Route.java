@@ -39,6 +39,8 @@ enum Route {
 
     /** Google's key header; an AsciiString keeps its hash, so a lookup hashes nothing per request. */
     static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
+    /** Anthropic's key header. */
+    static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
 
     /** Errors go out in OpenAI's shape. */
     final boolean openAi;

@@ -352,4 +352,54 @@ class AnthropicSdkTest {
             metrics.close();
         }
     }
+
+    private HttpResponse<String> raw(String path, String body) {
+        return gw.send(HttpRequest.newBuilder(java.net.URI.create(gw.baseUrl() + path))
+                .header("x-api-key", TOKEN).header("anthropic-version", "2023-06-01")
+                .header("anthropic-beta", "interleaved-thinking-2025-05-14")
+                .header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    @Test
+    void aStreamOnTheWireHasAnthropicsEventLines() {
+        start(1);
+        HttpResponse<String> r = raw("/anthropic/v1/messages?beta=true", "{\"model\":\"claude-sonnet-4-5\","
+                + "\"max_tokens\":64,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(ct -> assertThat(ct)
+                .startsWith("text/event-stream"));
+        assertThat(r.body()).startsWith("event: message_start\ndata: {\"type\":\"message_start\"")
+                .contains("\n\nevent: ping\ndata: {\"type\":\"ping\"}\n\n")
+                .contains("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+                        + "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n")
+                .contains("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+                        + "\"end_turn\",\"stop_sequence\":null}")
+                .endsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    }
+
+    @Test
+    void anUpstreamThatBreaksAfterTheFirstEventEndsTheStreamWithAnErrorEvent() {
+        start(2);
+        fake().script(key(0), Behavior.dropMidStream(1));
+        HttpResponse<String> r = raw("/v1/messages", "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":64,"
+                + "\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"text\":\"part1\"")
+                .contains("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\"")
+                .doesNotContain("message_stop");
+        assertThat(fake().keysUsed()).containsExactly(key(0)); // content had gone out: no failover
+    }
+
+    @Test
+    void anEmptyAnswerIsTriedAgainOnTheNextKey() {
+        start(2);
+        fake().script(key(0), Behavior.status(200, FakeGemini.partsEvent(List.of(), "STOP", 3, 0, 0)));
+        Message m = client.messages().create(params("claude-sonnet-4-5").addUserMessage("hi").build());
+
+        assertThat(text(m)).isEqualTo("ok");
+        assertThat(fake().keysUsed()).containsExactly(key(0), key(1));
+    }
 }

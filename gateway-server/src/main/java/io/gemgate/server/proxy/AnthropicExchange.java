@@ -9,12 +9,10 @@ import io.gemgate.core.json.Usage;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.core.openai.UpstreamFormatException;
-import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -63,9 +61,9 @@ public final class AnthropicExchange extends Exchange {
      * @param route the metrics route label
      * @param path  the path the client called, for the access log
      */
-    public AnthropicExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
+    public AnthropicExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
                              TranslatedMessagesRequest request, String route, String path, boolean keepAlive) {
-        super(gw, client, ctx, version, Unpooled.wrappedBuffer(request.body()), request.model(), route,
+        super(gw, client, version, Unpooled.wrappedBuffer(request.body()), request.model(), route,
                 "POST " + path, keepAlive);
         this.request = request;
     }
@@ -74,7 +72,7 @@ public final class AnthropicExchange extends Exchange {
     public void start() {
         if (request.stream()) {
             long every = gw.openAi().keepAliveInterval().toMillis();
-            keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
+            keepAlive = client.eventLoop().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
         }
         super.start();
     }
@@ -85,9 +83,9 @@ public final class AnthropicExchange extends Exchange {
             return;
         }
         writeStreamHead();
-        ByteBuf b = ctx.alloc().buffer(16);
+        ByteBuf b = client.alloc().buffer(16);
         MessagesStreamTranslator.writeKeepAlive(b);
-        ctx.writeAndFlush(new DefaultHttpContent(b));
+        client.writeAndFlush(new DefaultHttpContent(b));
     }
 
     private void cancelKeepAlive() {
@@ -109,10 +107,10 @@ public final class AnthropicExchange extends Exchange {
         closeAttemptState();
         if (status >= 300 || !request.stream()) {
             phase = Phase.BODY; // read whole: an unclassified error, or a whole answer
-            collected = ctx.alloc().compositeBuffer(64);
+            collected = client.alloc().compositeBuffer(64);
             return;
         }
-        splitter = new SseEventSplitter(ctx.alloc(), MAX_EVENT_BYTES);
+        splitter = new SseEventSplitter(client.alloc(), MAX_EVENT_BYTES);
         stream = new MessagesStreamTranslator(request, gw.anthropic().signatures());
     }
 
@@ -144,7 +142,7 @@ public final class AnthropicExchange extends Exchange {
     }
 
     private void onEvent(ByteBuf data) {
-        ByteBuf out = ctx.alloc().buffer(256 + data.readableBytes());
+        ByteBuf out = client.alloc().buffer(256 + data.readableBytes());
         boolean wrote;
         try {
             wrote = stream.onEvent(data, out);
@@ -157,7 +155,7 @@ public final class AnthropicExchange extends Exchange {
             writeStreamHead();
             gw.events().sseEvents(1);
             wrote(out.readableBytes());
-            ctx.write(new DefaultHttpContent(out));
+            client.write(new DefaultHttpContent(out));
         } else {
             out.release();
         }
@@ -176,7 +174,7 @@ public final class AnthropicExchange extends Exchange {
         }
         cancelKeepAlive();
         writeStreamHead();
-        ByteBuf out = ctx.alloc().buffer(512);
+        ByteBuf out = client.alloc().buffer(512);
         stream.finish(out);
         Usage u = stream.usage();
         AnthropicError midStream = stream.upstreamError();
@@ -269,7 +267,7 @@ public final class AnthropicExchange extends Exchange {
             HttpUtil.setTransferEncodingChunked(r, true);
         }
         connectionHeader(r);
-        ctx.write(r);
+        client.write(r);
     }
 
     @Override
@@ -291,13 +289,13 @@ public final class AnthropicExchange extends Exchange {
         cancelKeepAlive();
         status = e.status();
         if (headWritten) {
-            ByteBuf b = ctx.alloc().buffer(256);
+            ByteBuf b = client.alloc().buffer(256);
             e.writeEvent(b);
             closeAfter = true;
             finish(null, 0, 0, new DefaultLastHttpContent(b));
             return;
         }
-        FullHttpResponse r = AnthropicResponses.error(ctx.alloc(), clientVersion, e);
+        FullHttpResponse r = AnthropicResponses.error(client.alloc(), clientVersion, e);
         connectionHeader(r);
         phase = Phase.STREAMING;
         finish(null, 0, 0, r);
@@ -311,7 +309,7 @@ public final class AnthropicExchange extends Exchange {
             return;
         }
         status = 502;
-        ByteBuf b = ctx.alloc().buffer(256);
+        ByteBuf b = client.alloc().buffer(256);
         AnthropicError e = AnthropicError.of(502, why, -1);
         if (stream != null) {
             stream.error(e, b);
