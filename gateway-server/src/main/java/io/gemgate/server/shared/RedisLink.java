@@ -180,20 +180,7 @@ final class RedisLink {
         }
         SocketOptions socket = SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build();
         if (cluster) {
-            RedisClusterClient c = RedisClusterClient.create(resources, uris);
-            c.setOptions(ClusterClientOptions.builder()
-                    .autoReconnect(true)
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                    .socketOptions(socket)
-                    .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
-                    // A failover moves slots: follow it (MOVED, ASK, reconnect attempts) and now and then anyway.
-                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-                            .enableAllAdaptiveRefreshTriggers()
-                            .enablePeriodicRefresh(Duration.ofSeconds(30))
-                            .build())
-                    .build());
-            c.addListener(listener);
-            client = c;
+            client = ClusterClients.create(resources, uris, socket, commandTimeout, listener);
         } else {
             RedisClient c = RedisClient.create(resources, uris.get(0));
             c.setOptions(ClientOptions.builder()
@@ -210,20 +197,56 @@ final class RedisLink {
 
     /** A new connection for commands. */
     StatefulConnection<String, String> connect() {
-        return cluster ? ((RedisClusterClient) client).connect() : ((RedisClient) client).connect();
+        return cluster ? ClusterClients.connect(client) : ((RedisClient) client).connect();
     }
 
     /** The asynchronous commands of a connection from {@link #connect()}. */
     static RedisClusterAsyncCommands<String, String> async(StatefulConnection<String, String> c) {
-        if (c instanceof StatefulRedisClusterConnection<String, String> cc) {
-            return cc.async();
+        if (c instanceof StatefulRedisConnection<String, String> sc) {
+            return sc.async();
         }
-        return ((StatefulRedisConnection<String, String>) c).async();
+        return ClusterClients.async(c);
     }
 
     /** A new connection for pub/sub (in a cluster, messages published on any node reach it). */
     StatefulRedisPubSubConnection<String, String> connectPubSub() {
-        return cluster ? ((RedisClusterClient) client).connectPubSub() : ((RedisClient) client).connectPubSub();
+        return cluster ? ClusterClients.connectPubSub(client) : ((RedisClient) client).connectPubSub();
+    }
+
+    /**
+     * Everything that names Lettuce's cluster classes, in a class of its own: a gateway on one server or Sentinel never
+     * loads them (loading them cost the start a noticeable time on a busy machine).
+     */
+    private static final class ClusterClients {
+        static AbstractRedisClient create(ClientResources resources, List<RedisURI> uris, SocketOptions socket,
+                                          Duration commandTimeout, RedisConnectionStateListener listener) {
+            RedisClusterClient c = RedisClusterClient.create(resources, uris);
+            c.setOptions(ClusterClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .socketOptions(socket)
+                    .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+                    // A failover moves slots: follow it (MOVED, ASK, reconnect attempts) and now and then anyway.
+                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                            .enableAllAdaptiveRefreshTriggers()
+                            .enablePeriodicRefresh(Duration.ofSeconds(30))
+                            .build())
+                    .build());
+            c.addListener(listener);
+            return c;
+        }
+
+        static StatefulConnection<String, String> connect(AbstractRedisClient client) {
+            return ((RedisClusterClient) client).connect();
+        }
+
+        static StatefulRedisPubSubConnection<String, String> connectPubSub(AbstractRedisClient client) {
+            return ((RedisClusterClient) client).connectPubSub();
+        }
+
+        static RedisClusterAsyncCommands<String, String> async(StatefulConnection<String, String> c) {
+            return ((StatefulRedisClusterConnection<String, String>) c).async();
+        }
     }
 
     void shutdown() {

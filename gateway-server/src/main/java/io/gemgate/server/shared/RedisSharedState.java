@@ -93,7 +93,11 @@ public final class RedisSharedState implements AutoCloseable {
     /** An instance whose heartbeat (every round) has not been seen for this long is gone. */
     static final Duration INSTANCE_GONE = Duration.ofSeconds(10);
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(3);
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    /** Made on the first heartbeat, not at start: building it costs a start on a busy machine a noticeable time. */
+    private static final class Json {
+        static final com.fasterxml.jackson.databind.ObjectMapper MAPPER =
+                new com.fasterxml.jackson.databind.ObjectMapper();
+    }
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
 
     private final GatewayContext gw;
@@ -357,7 +361,9 @@ public final class RedisSharedState implements AutoCloseable {
         try {
             if (connect()) {
                 checkEpoch();
-                heartbeat();
+                if (everUp) {
+                    heartbeat(); // from the second round: the first one is what the start waits for
+                }
                 writeChanges();
                 syncCounters();
                 syncRests();
@@ -716,13 +722,13 @@ public final class RedisSharedState implements AutoCloseable {
         lastBeatRequests = requestsPushed;
         Instance me = new Instance(origin, address, version(), startedAt, now, Math.round(rps * 10) / 10.0);
         List<Object> all = await(RedisLink.async(conn).eval(RedisLayout.HEARTBEAT, ScriptOutputType.MULTI,
-                new String[] {layout.instances()}, origin, RedisLayout.stamp(now, JSON.writeValueAsString(me)),
+                new String[] {layout.instances()}, origin, RedisLayout.stamp(now, Json.MAPPER.writeValueAsString(me)),
                 Long.toString(now), Long.toString(INSTANCE_GONE.toMillis()),
                 Long.toString(INSTANCE_GONE.toMillis() * 3)));
         List<Instance> seen = new ArrayList<>();
         for (Object o : all) {
             try {
-                seen.add(JSON.readValue(RedisLayout.stampValue(String.valueOf(o)), Instance.class));
+                seen.add(Json.MAPPER.readValue(RedisLayout.stampValue(String.valueOf(o)), Instance.class));
             } catch (com.fasterxml.jackson.core.JacksonException bad) {
                 log.debug("instance description in Redis ignored: {}", bad.getOriginalMessage());
             }
