@@ -114,6 +114,11 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** An admin write is applied and waits to be stored before it is answered; the next request is held. */
     private boolean adminPending;
+    /** The current request's head and model (once known), for the request log's record of a refusal. */
+    private HttpRequest head;
+    private String refusedModel;
+    /** The client's address as text, made once per connection. */
+    private String clientAddress;
 
     public ClientHandler(GatewayContext gw) {
         this(gw, null);
@@ -206,6 +211,9 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         route = null;
         openAiShape = false;
         clientToken = null;
+        head = req;
+        refusedModel = "";
+        user = null;
         logRequest = null;
         if (access.isInfoEnabled()) {
             headNanos = System.nanoTime();
@@ -490,6 +498,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         String model = e.modelName();
+        refusedModel = model.equals(io.gemgate.core.keys.KeyPool.ANY_MODEL) ? "" : model;
         if (!model.equals(io.gemgate.core.keys.KeyPool.ANY_MODEL) && !gw.settings().isModelAllowed(model)) {
             e.abandon();
             respondRejected(req.protocolVersion(), 403, "model " + model + " is not allowed on this gateway", -1);
@@ -562,6 +571,21 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void admin(HttpRequest req, ByteBuf b) {
         byte[] bytes = io.netty.buffer.ByteBufUtil.getBytes(b);
         b.release();
+        java.util.concurrent.CompletableFuture<io.gemgate.server.admin.AdminResponse> later = gw.admin().later(
+                req.method().name(), path, query, req.headers().get(HttpHeaderNames.ACCEPT));
+        if (later != null) {
+            // A read of the request log's database: done on its thread, answered here when it completes; the
+            // connection holds further requests meanwhile, as for a write being stored.
+            adminPending = true;
+            HttpVersion version = req.protocolVersion();
+            later.whenComplete((answer, failed) -> ctx.executor().execute(() -> {
+                io.gemgate.server.admin.AdminResponse r = answer != null ? answer
+                        : io.gemgate.server.admin.AdminResponse.error(500, "internal error", null);
+                gw.events().requestRejected(GatewayEvents.ADMIN, r.status());
+                adminStored(version, r, null);
+            }));
+            return;
+        }
         io.gemgate.server.admin.AdminResponse a;
         try {
             a = gw.admin().handle(req.method().name(), path, query, bytes);
@@ -622,6 +646,9 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         r.content().clear().writeBytes(a.json());
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, a.json().length)
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        if (a.contentType() != null) {
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
+        }
         if (!keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             closing = true;
@@ -640,6 +667,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         gw.events().requestRejected(route.label, code);
         logAnswer(code);
+        logRefusal(code, message);
         FullHttpResponse r = Responses.googleError(ctx.alloc(), version, code, message);
         if (retryAfterSeconds > 0) {
             r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
@@ -658,6 +686,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void respondOpenAi(HttpVersion version, OpenAiError error) {
         gw.events().requestRejected(route.label, error.status());
         logAnswer(error.status());
+        logRefusal(error.status(), error.message());
         FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), version, error);
         if (!keepAlive) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -728,6 +757,55 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** The current request's token as the access log shows it ({@link AccessLog#tokenHint}). */
     public String tokenHint() {
         return AccessLog.tokenHint(clientToken);
+    }
+
+    /** The client's IP address as text ("" when unknown), for the request log; made once per connection. */
+    public String clientAddress() {
+        String a = clientAddress;
+        if (a == null) {
+            java.net.SocketAddress r = ctx.channel().remoteAddress();
+            a = r instanceof java.net.InetSocketAddress i && i.getAddress() != null ? i.getAddress().getHostAddress()
+                    : "";
+            clientAddress = a;
+        }
+        return a;
+    }
+
+    /**
+     * The request log's record of a request the gateway refused itself (401, 404, 413, 429 of a token's limit...):
+     * no key was used. Its target without credentials, its token by id and name when one was recognised.
+     */
+    private void logRefusal(int code, String message) {
+        io.gemgate.server.requestlog.RequestLog rl = gw.requestLog();
+        if (!rl.isOn()) {
+            return;
+        }
+        HttpRequest req = head;
+        String method = req == null ? "-" : AccessLog.visible(req.method().name(), 32);
+        String target = req == null ? "-" : AccessLog.withoutToken(AccessLog.target(req.uri()), clientToken);
+        UserToken u = route == null || route == Route.ADMIN ? null : user;
+        rl.add(new io.gemgate.core.requestlog.RequestRecord(gw.now(), method, target,
+                route == null ? GatewayEvents.OTHER : route.label, route == null ? "-" : route.openAi ? "openai"
+                : route == Route.ADMIN ? "admin" : "gemini", refusedModel == null ? "" : refusedModel,
+                u != null ? u.id() : gw.token().matches(clientToken) ? "" : io.gemgate.core.requestlog.RequestRecord
+                .UNAUTHENTICATED, u == null ? "" : u.name(), clientAddress(), false, code, 0, 0, -1, 0, 0, 0,
+                java.util.List.of(), refusalReason(code), io.gemgate.core.requestlog.ErrorText.cap(message,
+                io.gemgate.core.requestlog.ErrorText.MAX_MESSAGE), null));
+    }
+
+    private static String refusalReason(int code) {
+        return switch (code) {
+            case 400 -> "bad_request";
+            case 401 -> "unauthorized";
+            case 403 -> "forbidden";
+            case 404 -> "no_route";
+            case 405 -> "method_not_allowed";
+            case 408 -> "request_timeout";
+            case 413 -> "body_too_large";
+            case 414, 431 -> "head_too_large";
+            case 429 -> "token_limit";
+            default -> "refused";
+        };
     }
 
     /** The access log line of a request the gateway answered itself (no key was used). */
@@ -930,6 +1008,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         clearDeadline();
         gw.events().requestRejected(route == null ? GatewayEvents.OTHER : route.label, code);
         logAnswer(code);
+        logRefusal(code, message);
         FullHttpResponse r = openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1, OpenAiResponses.gatewayError(code, message, -1))
                 : Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
