@@ -193,15 +193,16 @@ public final class RequestLog implements AutoCloseable {
             try {
                 drainQueue(true);
                 flushUsage();
-                if (store == null) {
-                    throw new SQLException("the request log database is unavailable: " + lastError);
+                if (store == null) { // not connected: the writer's retry stands, a read does not delay it
+                    f.completeExceptionally(new SQLException(lastError == null ? "not connected" : lastError));
+                    return;
                 }
                 f.complete(read.run(store));
-            } catch (SQLException | RuntimeException e) {
+            } catch (SQLException e) {
                 f.completeExceptionally(e);
-                if (e instanceof SQLException) {
-                    failed(e);
-                }
+                failed(e);
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
             }
         });
         LockSupport.unpark(writer);
@@ -398,7 +399,9 @@ public final class RequestLog implements AutoCloseable {
 
     private void failed(Exception e) {
         writeErrors.incrementAndGet();
-        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        // The first line, capped: a driver's message of a failed batch quotes the statement and its values.
+        String why = e.getMessage() == null ? e.getClass().getSimpleName()
+                : io.gemgate.core.requestlog.ErrorText.cap(e.getMessage().lines().findFirst().orElse(""), 300);
         if (!why.equals(lastError)) {
             log.warn("request log database {}: {}; retrying every second", db, why);
         }
