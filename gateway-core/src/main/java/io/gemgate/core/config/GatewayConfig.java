@@ -71,8 +71,8 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                       10)
      * @param errorBodyBytes Google's error body is stored for failures up to this many bytes; 0: not stored
      *                       ({@code requests.errorBodyBytes}, 4 KiB)
-     * @param flushInterval  the writer writes what has queued at least this often, and the usage counts every ten
-     *                       times this ({@code requests.flushInterval}, 1s)
+     * @param flushInterval  the usage counts reach the database at least this often; records are written as they
+     *                       come, in batches ({@code requests.flushInterval}, 1s)
      */
     public record RequestLog(boolean enabled, String databaseUrl, Duration retention, long maxSize,
                              Duration usageRetention, int queueSize, int sampleWhenBusy, int errorBodyBytes,

@@ -74,7 +74,7 @@ public final class Database {
                 p.setProperty("password", decode(info.substring(colon + 1)));
             }
         }
-        String jdbc = "jdbc:postgresql://" + (u.getHost().contains(":") ? "[" + u.getHost() + "]" : u.getHost())
+        String jdbc = "jdbc:postgresql://" + u.getHost() // an IPv6 host keeps its brackets (RFC 3986 §3.2.2)
                 + ":" + port(u) + path(u) + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery());
         return new Database(Kind.POSTGRESQL, jdbc, p, "postgresql " + u.getHost() + ":" + port(u) + path(u));
     }
