@@ -168,13 +168,14 @@ public final class RequestLog implements AutoCloseable {
             return;
         }
         usage.count(clock.getAsLong(), r);
-        int size = queue.size();
+        int size = queue.size(); // lock-free, approximate under contention: the bounds below hold to a few records
         if (size >= capacity / 2 && !r.isFailure() && settings.sampleWhenBusy() > 1
                 && ThreadLocalRandom.current().nextInt(settings.sampleWhenBusy()) != 0) {
             sampled.incrementAndGet();
             return;
         }
-        if (!queue.offer(r)) {
+        // The queue's array is a power of two, up to twice requests.queueSize: the setting is the bound.
+        if (size >= capacity || !queue.offer(r)) {
             full.incrementAndGet();
         }
     }
@@ -187,6 +188,10 @@ public final class RequestLog implements AutoCloseable {
         CompletableFuture<T> f = new CompletableFuture<>();
         if (!on) {
             f.completeExceptionally(new IllegalStateException("the request log is off (requests.enabled: false)"));
+            return f;
+        }
+        if (stopping) {
+            f.completeExceptionally(new SQLException("the gateway is stopping"));
             return f;
         }
         tasks.add(() -> {

@@ -79,11 +79,6 @@ final class RequestStore implements AutoCloseable {
         return lastId;
     }
 
-    /** The smallest id a record of a request that arrived at or after {@code millis} can have. */
-    static long firstIdAt(long millis) {
-        return Math.max(0, millis - ID_EPOCH) << (NODE_BITS + SEQ_BITS);
-    }
-
     /** Writes the records and their attempts in one transaction. */
     void insert(List<RequestRecord> records) throws SQLException {
         c.setAutoCommit(false);
@@ -213,7 +208,6 @@ final class RequestStore implements AutoCloseable {
      */
     long prune(long before, long maxBytes, long usageBefore, long minutesBefore) throws SQLException {
         long deleted = 0;
-        long firstKept = firstIdAt(before);
         while (true) {
             int n = deleteOldest("select id from gemgate_requests where ts < " + before + " order by id limit "
                     + PRUNE_CHUNK);
@@ -221,10 +215,6 @@ final class RequestStore implements AutoCloseable {
             if (n < PRUNE_CHUNK) {
                 break;
             }
-        }
-        try (Statement s = c.createStatement()) {
-            s.executeUpdate("delete from gemgate_attempts where request_id < " + firstKept
-                    + " and request_id not in (select id from gemgate_requests where id < " + firstKept + ")");
         }
         for (int round = 0; round < 20; round++) {
             long size = recordBytes();
