@@ -137,6 +137,8 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     private long bytesOut;
     private long reasoningTokens;
     private boolean streamed;
+    /** The record was handed to the request log (once per request). */
+    private boolean recorded;
 
     /**
      * @param body    the upstream request body; owned by the exchange from here on
@@ -988,11 +990,17 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         }
         releaseUser(); // before the last byte leaves: what the client sees is already counted
         long now = System.nanoTime(); // one clock read for the end: time to first byte, duration, pool, idle timer
-        if (last instanceof ByteBuf raw) {
+        if (last != null) {
             markFirstByte(now);
+        }
+        if (attemptLog != null) {
+            // Before the last byte leaves, like the counts: a client that reads the answer and then asks the admin
+            // API finds its record.
+            logRecord(now);
+        }
+        if (last instanceof ByteBuf raw) {
             client.writeRawAndFlush(raw);
         } else if (last != null) {
-            markFirstByte(now);
             client.writeAndFlush((io.netty.handler.codec.http.HttpObject) last);
         }
         releaseUpstream(now);
@@ -1107,13 +1115,14 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         if (key != null && status < 400) {
             gw.events().servedByTier(key.tier());
         }
-        if (attemptLog != null) {
+        if (attemptLog != null && !recorded) {
             logRecord(nowNanos);
         }
     }
 
     /** Hands the request's record to the request log (which queues it without blocking). */
     private void logRecord(long nowNanos) {
+        recorded = true;
         long ms = (nowNanos - startNanos) / 1_000_000;
         String line = logLine();
         int sp = line == null ? -1 : line.indexOf(' ');
