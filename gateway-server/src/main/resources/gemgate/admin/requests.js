@@ -9,7 +9,8 @@ const REFRESH_MS = 5000;
 const FILTERS = ['status', 'model', 'token', 'key', 'verdict', 'route', 'q', 'from', 'to'];
 const VERDICTS = ['success', 'client_error', 'rate_minute', 'quota_day', 'invalid_key', 'server_error',
   'connect_failure', 'timeout', 'empty_answer'];
-const ROUTES = ['native', 'openai_chat', 'openai_responses', 'openai_models', 'openai_embeddings', 'admin', 'other'];
+const ROUTES = ['native', 'openai_chat', 'openai_responses', 'openai_models', 'openai_embeddings', 'anthropic_messages',
+  'anthropic_count_tokens', 'admin', 'other'];
 
 export default { title: 'Requests', mount };
 

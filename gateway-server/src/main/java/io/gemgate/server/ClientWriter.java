@@ -242,6 +242,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
     /** An Anthropic-shaped refusal of a request whose body was read whole; the connection stays open when it can. */
     void refuse(AnthropicError error) {
         gw.events().requestRejected(request.routeLabel(), error.status());
+        logRefusal(error.status(), error.message());
         answer(AnthropicResponses.error(ctx.alloc(), request.version, error));
     }
 
@@ -299,7 +300,8 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         io.gemgate.core.tokens.UserToken u = route == null || route == Route.ADMIN ? null : request.user;
         String tokenId = u != null ? u.id() : gw.token().matches(token) ? ""
                 : io.gemgate.core.requestlog.RequestRecord.UNAUTHENTICATED;
-        String protocol = route == null ? "-" : route.openAi ? "openai" : route == Route.ADMIN ? "admin" : "gemini";
+        String protocol = route == null ? "-" : route == Route.ADMIN ? "admin"
+                : io.gemgate.server.proxy.Exchange.protocolOf(route.label);
         rl.add(new io.gemgate.core.requestlog.RequestRecord(gw.now(), method, target, request.routeLabel(), protocol,
                 request.model == null ? "" : request.model, tokenId, u == null ? "" : u.name(), clientAddress(),
                 false, code, 0, 0, -1, 0, 0, 0, java.util.List.of(), refusalReason(code),

@@ -1120,6 +1120,11 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         }
     }
 
+    /** The API a route label belongs to, for the request log: {@code gemini}, {@code openai} or {@code anthropic}. */
+    public static String protocolOf(String routeLabel) {
+        return routeLabel.startsWith("openai") ? "openai" : routeLabel.startsWith("anthropic") ? "anthropic" : "gemini";
+    }
+
     /** Hands the request's record to the request log (which queues it without blocking). */
     private void logRecord(long nowNanos) {
         recorded = true;
@@ -1144,7 +1149,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         }
         io.gemgate.core.tokens.UserToken u = recordUser;
         gw.requestLog().add(new io.gemgate.core.requestlog.RequestRecord(gw.now() - ms, method, path, route,
-                route.startsWith("openai") ? "openai" : "gemini",
+                protocolOf(route),
                 model.name().equals(io.gemgate.core.keys.KeyPool.ANY_MODEL) ? "" : model.name(), u == null ? "" : u.id(),
                 u == null ? "" : u.name(), client.clientAddress(), streamed, status, bytesOut, ms,
                 firstByteNanos < 0 ? -1 : firstByteNanos / 1_000_000, usedPrompt, usedOutput, reasoningTokens,
