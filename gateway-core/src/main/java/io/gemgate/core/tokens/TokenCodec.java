@@ -4,12 +4,16 @@ import io.gemgate.core.json.JsonTokens;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gemgate.core.json.Databind;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -41,9 +45,9 @@ import java.util.TreeSet;
  * {@code "requestsPerMinute: 0 (expected: -1 or >= 1)"}, for a 400 answer.
  *
  * <h2>Storage</h2>
- * {@link #writeRecord}/{@link #readRecord} put one record in a larger document (the state file);
- * {@link #encodeRecord}/{@link #decodeRecord} make it a document of its own (a Redis value). Unknown fields are
- * skipped there, missing counters read as 0.
+ * {@link StoredToken} is a record's JSON, bound by jackson-databind: an element of the state file's {@code tokens}
+ * ({@code StateCodec}), or a document of its own ({@link #encodeRecord}/{@link #decodeRecord}, a Redis value).
+ * Unknown fields are skipped there, missing counters read as 0.
  *
  * <p>Thread-safe: the class is stateless.
  */
@@ -51,6 +55,8 @@ public final class TokenCodec {
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
+    /** Reads and writes {@link StoredToken}s. */
+    private static final ObjectMapper STORAGE = Databind.newMapper();
     private static final List<String> REQUEST_FIELDS = List.of("name", "requestsPerMinute", "requestsPerDay",
             "tokensPerDay", "maxConcurrency", "allowedModels", "expiresAt", "expiresAtMillis", "keyGroups");
 
@@ -168,84 +174,92 @@ public final class TokenCodec {
 
     // ----------------------------------------------------------------------------------------------------- storage
 
-    /** Writes {@code r} as one JSON object: every {@link TokenRecord} component, limits nested. */
-    public static void writeRecord(JsonGenerator g, TokenRecord r) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("id", r.id());
-        g.writeStringField("name", r.name());
-        g.writeNumberField("createdAtMillis", r.createdAtMillis());
-        g.writeStringField("secretHash", r.secretHash());
-        g.writeBooleanField("enabled", r.enabled());
-        TokenLimits l = r.limits();
-        g.writeObjectFieldStart("limits");
-        g.writeNumberField("requestsPerMinute", l.requestsPerMinute());
-        g.writeNumberField("requestsPerDay", l.requestsPerDay());
-        g.writeNumberField("tokensPerDay", l.tokensPerDay());
-        g.writeNumberField("maxConcurrency", l.maxConcurrency());
-        models(g, l.allowedModels());
-        g.writeNumberField("expiresAtMillis", l.expiresAtMillis());
-        if (!l.keyGroups().isEmpty()) {
-            groups(g, l.keyGroups());
-        }
-        g.writeEndObject();
-        g.writeNumberField("lastUsedMillis", r.lastUsedMillis());
-        g.writeNumberField("dayStartMillis", r.dayStartMillis());
-        g.writeNumberField("requestsToday", r.requestsToday());
-        g.writeNumberField("promptTokensToday", r.promptTokensToday());
-        g.writeNumberField("outputTokensToday", r.outputTokensToday());
-        g.writeNumberField("totalRequests", r.totalRequests());
-        g.writeNumberField("totalTokens", r.totalTokens());
-        g.writeEndObject();
-    }
-
     /**
-     * Reads what {@link #writeRecord} wrote; the parser is on the object's {@code START_OBJECT} and is left on its
-     * {@code END_OBJECT}.
-     *
-     * @throws IllegalArgumentException naming the field when a value is missing, of the wrong type or invalid
+     * A {@link TokenRecord} as stored (an element of the state file's {@code tokens}, a Redis value): every component
+     * in this order, limits nested. Bound by jackson-databind ({@link Databind}): unknown fields are skipped, a
+     * missing counter reads as 0, missing limits as unlimited, a missing {@code enabled} as true; {@link #toRecord}
+     * checks the rest.
      */
-    public static TokenRecord readRecord(JsonParser p) throws IOException {
-        expect(p, p.currentToken(), "record", "an object");
-        String id = null;
-        String name = null;
-        String hash = null;
-        long created = 0;
-        boolean enabled = true;
-        TokenLimits limits = TokenLimits.unlimited();
-        long[] counters = new long[7];
-        List<String> counterNames = List.of("lastUsedMillis", "dayStartMillis", "requestsToday",
-                "promptTokensToday", "outputTokensToday", "totalRequests", "totalTokens");
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            p.nextToken();
-            switch (field) {
-                case "id" -> id = string(p, field);
-                case "name" -> name = string(p, field);
-                case "secretHash" -> hash = string(p, field);
-                case "createdAtMillis" -> created = number(p, field);
-                case "enabled" -> enabled = bool(p, field);
-                case "limits" -> limits = readLimits(p);
-                default -> {
-                    int i = counterNames.indexOf(field);
-                    if (i >= 0) {
-                        counters[i] = number(p, field);
-                    } else {
-                        p.skipChildren();
-                    }
+    public record StoredToken(String id, String name, long createdAtMillis, String secretHash, Boolean enabled,
+                              StoredLimits limits, long lastUsedMillis, long dayStartMillis, long requestsToday,
+                              long promptTokensToday, long outputTokensToday, long totalRequests, long totalTokens) {
+
+        /** {@code r} as stored. */
+        public static StoredToken of(TokenRecord r) {
+            TokenLimits l = r.limits();
+            return new StoredToken(r.id(), r.name(), r.createdAtMillis(), r.secretHash(), r.enabled(),
+                    new StoredLimits(l.requestsPerMinute(), l.requestsPerDay(), l.tokensPerDay(), l.maxConcurrency(),
+                            new TreeSet<>(l.allowedModels()), l.expiresAtMillis(), new LinkedHashSet<>(l.keyGroups())),
+                    r.lastUsedMillis(), r.dayStartMillis(), r.requestsToday(), r.promptTokensToday(),
+                    r.outputTokensToday(), r.totalRequests(), r.totalTokens());
+        }
+
+        /**
+         * The record this stands for.
+         *
+         * @throws IllegalArgumentException naming the field: invalid limits, a negative number, a missing id, name
+         *                                  or secretHash, or a value {@link TokenRecord} refuses
+         */
+        public TokenRecord toRecord() {
+            TokenLimits l = limits == null ? TokenLimits.unlimited() : limits.toLimits();
+            long[] counters = {createdAtMillis, lastUsedMillis, dayStartMillis, requestsToday, promptTokensToday,
+                    outputTokensToday, totalRequests, totalTokens};
+            for (int i = 0; i < counters.length; i++) {
+                if (counters[i] < 0) {
+                    throw new IllegalArgumentException(COUNTERS.get(i) + ": " + counters[i] + " (expected: >= 0)");
                 }
             }
+            if (id == null || name == null || secretHash == null) {
+                throw new IllegalArgumentException((id == null ? "id" : name == null ? "name" : "secretHash")
+                        + ": missing");
+            }
+            return new TokenRecord(id, name, createdAtMillis, secretHash, l, enabled == null || enabled,
+                    lastUsedMillis, dayStartMillis, requestsToday, promptTokensToday, outputTokensToday, totalRequests,
+                    totalTokens);
         }
-        if (id == null || name == null || hash == null) {
-            throw new IllegalArgumentException((id == null ? "id" : name == null ? "name" : "secretHash")
-                    + ": missing");
-        }
-        return new TokenRecord(id, name, created, hash, limits, enabled, counters[0], counters[1], counters[2],
-                counters[3], counters[4], counters[5], counters[6]);
     }
 
-    /** {@code r} as a JSON document of its own. */
+    /** A token's limits as stored; a missing limit is unlimited. {@code keyGroups} is written only when set. */
+    public record StoredLimits(Integer requestsPerMinute, Long requestsPerDay, Long tokensPerDay,
+                               Integer maxConcurrency, Set<String> allowedModels, Long expiresAtMillis,
+                               @JsonInclude(JsonInclude.Include.NON_EMPTY) Set<String> keyGroups) {
+        TokenLimits toLimits() {
+            TokenLimits.Builder b = TokenLimits.builder();
+            if (requestsPerMinute != null) {
+                b.requestsPerMinute(requestsPerMinute);
+            }
+            if (requestsPerDay != null) {
+                b.requestsPerDay(requestsPerDay);
+            }
+            if (tokensPerDay != null) {
+                b.tokensPerDay(tokensPerDay);
+            }
+            if (maxConcurrency != null) {
+                b.maxConcurrency(maxConcurrency);
+            }
+            if (allowedModels != null) {
+                b.allowedModels(allowedModels);
+            }
+            if (expiresAtMillis != null) {
+                b.expiresAtMillis(expiresAtMillis);
+            }
+            if (keyGroups != null) {
+                b.keyGroups(keyGroups);
+            }
+            return b.build();
+        }
+    }
+
+    private static final List<String> COUNTERS = List.of("createdAtMillis", "lastUsedMillis", "dayStartMillis",
+            "requestsToday", "promptTokensToday", "outputTokensToday", "totalRequests", "totalTokens");
+
+    /** {@code r} as a JSON document of its own (a Redis value). */
     public static byte[] encodeRecord(TokenRecord r) {
-        return document(g -> writeRecord(g, r));
+        try {
+            return STORAGE.writeValueAsBytes(StoredToken.of(r));
+        } catch (JacksonException e) {
+            throw new UncheckedIOException("encoding a token record in memory", e); // cannot happen with records
+        }
     }
 
     /**
@@ -254,18 +268,39 @@ public final class TokenCodec {
      * @throws IllegalArgumentException naming the field, or saying the JSON is malformed
      */
     public static TokenRecord decodeRecord(byte[] json) {
-        try (JsonParser p = FACTORY.createParser(requireNonNull(json, "json"))) {
-            p.nextToken();
-            TokenRecord r = readRecord(p);
-            if (p.nextToken() != null) {
+        requireNonNull(json, "json");
+        try {
+            Databind.Document d = Databind.read(STORAGE, json);
+            if (d.first() != JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("record: " + JsonTokens.describe(d.first())
+                        + " (expected: an object)");
+            }
+            if (d.trailing() != null) {
                 throw new IllegalArgumentException("record: content after the object");
             }
-            return r;
-        } catch (JsonProcessingException e) {
-            throw malformed(e);
+            return STORAGE.treeToValue(d.root(), StoredToken.class).toRecord();
+        } catch (JacksonException e) {
+            throw refusal(Databind.problem(e), "record");
         } catch (IOException e) {
             throw new UncheckedIOException("reading a token record from memory", e);
         }
+    }
+
+    /** A databind problem in this class's words: {@code "field: a string (expected: an integer)"}. */
+    private static IllegalArgumentException refusal(Databind.Problem p, String document) {
+        String field = p.path().isEmpty() ? document : p.path();
+        return new IllegalArgumentException(switch (p.kind()) {
+            case TRUNCATED, MALFORMED -> "body: malformed JSON: " + p.detail() + " at line " + p.line() + " column "
+                    + p.column();
+            case WRONG_TYPE -> field + ": " + p.foundWords() + " (expected: " + switch (p.expected()) {
+                case "a boolean" -> "true or false";
+                case "an array" -> "an array of model names";
+                default -> p.expected();
+            } + ")";
+            case OUT_OF_RANGE -> field + ": " + p.detail() + " (expected: "
+                    + (p.isInt() ? "-1 or 1 to " + Integer.MAX_VALUE : "a 64-bit integer") + ")";
+            case INVALID -> p.join(p.detail());
+        });
     }
 
     // ----------------------------------------------------------------------------------------------------- private
@@ -357,27 +392,6 @@ public final class TokenCodec {
         return f;
     }
 
-    private static TokenLimits readLimits(JsonParser p) throws IOException {
-        expect(p, p.currentToken(), "limits", "an object");
-        TokenLimits.Builder b = TokenLimits.builder();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            p.nextToken();
-            String path = "limits." + field;
-            switch (field) {
-                case "requestsPerMinute" -> b.requestsPerMinute(Fields.toInt(path, integer(p, path)));
-                case "requestsPerDay" -> b.requestsPerDay(integer(p, path));
-                case "tokensPerDay" -> b.tokensPerDay(integer(p, path));
-                case "maxConcurrency" -> b.maxConcurrency(Fields.toInt(path, integer(p, path)));
-                case "allowedModels" -> b.allowedModels(stringArray(p, path));
-                case "keyGroups" -> b.keyGroups(stringArray(p, path));
-                case "expiresAtMillis" -> b.expiresAtMillis(integer(p, path));
-                default -> p.skipChildren();
-            }
-        }
-        return b.build();
-    }
-
     private static IllegalArgumentException unknown(String field, boolean update) {
         return new IllegalArgumentException(field + ": unknown field (expected one of: "
                 + String.join(", ", REQUEST_FIELDS) + (update ? ", enabled" : "") + ")");
@@ -412,14 +426,6 @@ public final class TokenCodec {
             throw new IllegalArgumentException(field + ": " + p.getText() + " (expected: a 64-bit integer)");
         }
         return p.getLongValue();
-    }
-
-    private static long number(JsonParser p, String field) throws IOException {
-        long v = integer(p, field);
-        if (v < 0) {
-            throw new IllegalArgumentException(field + ": " + v + " (expected: >= 0)");
-        }
-        return v;
     }
 
     private static long instant(JsonParser p, String field) throws IOException {
