@@ -1,6 +1,7 @@
 package io.gemgate.server.shared;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.gemgate.server.shared.SharedCodec.AddedKey;
 import io.gemgate.server.shared.SharedCodec.KeyState;
@@ -57,5 +58,36 @@ class SharedCodecFixturesTest {
     void keyStatesAreWrittenExactlyAsTheOldWriterDid() {
         assertThat(SharedCodec.encodeKeyState(STATE)).isEqualTo(fixture("redis-key-state.json"));
         assertThat(SharedCodec.encodeKeyState(STATE_PLAIN)).isEqualTo(fixture("redis-key-state-plain.json"));
+    }
+
+    @Test
+    void valuesOfOlderAndNewerGatewaysReadWithDefaultsAndSkippedFields() {
+        assertThat(SharedCodec.decodeAddedKey("{\"secret\":\"AIzaX\",\"future\":{\"a\":[1,null]}}"))
+                .isEqualTo(new AddedKey("AIzaX", "", 1, "", 0, 0, Set.of(), ""));
+        assertThat(SharedCodec.decodeKeyState("{\"removed\":true,\"next\":null}"))
+                .isEqualTo(new KeyState(true, true, 0, "", "", 1, "", 0, Set.of()));
+        assertThat(SharedCodec.decodeKeyState("{\"weight\":9999999999,\"tier\":2}").weight())
+                .isEqualTo(Integer.MAX_VALUE);
+    }
+
+    @Test
+    void brokenValuesAreRefusedNamingTheField() {
+        assertThatThrownBy(() -> SharedCodec.decodeAddedKey("{\"project\":\"p\"}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("secret: missing");
+        assertThatThrownBy(() -> SharedCodec.decodeAddedKey("{\"secret\":\"s\",\"weight\":-1}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("weight: negative (-1)");
+        assertThatThrownBy(() -> SharedCodec.decodeKeyState("{\"enabled\":\"yes\"}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("enabled: not a boolean");
+        assertThatThrownBy(() -> SharedCodec.decodeKeyState("{\"groups\":\"paid\"}"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("groups: not an array");
+        assertThatThrownBy(() -> SharedCodec.decodeKeyState("[]"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("not a JSON object");
+        assertThatThrownBy(() -> SharedCodec.decodeKeyState("{\"label\":"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("malformed JSON");
+    }
+
+    @Test
+    void theSecretStaysOutOfToString() {
+        assertThat(ADDED_PLAIN.toString()).doesNotContain("AIzaPlain");
     }
 }
