@@ -34,7 +34,8 @@ import java.util.Map;
  * message naming the field, and loosely enough that a newer writer's document still loads:
  * <ul>
  *   <li>unknown fields are skipped (a newer version wrote them);</li>
- *   <li>a missing field takes its default (0 or false for primitives, else what the record's constructor puts for null);</li>
+ *   <li>a missing field takes its default (0 or false for primitives, else what the record's constructor puts for
+ *       null);</li>
  *   <li>a present field must have the JSON type of its component: no coercion of {@code "5"} to 5, of 1 to
  *       {@code true}, of 1.5 to 1 or of 5 to {@code "5"}; an explicit {@code null} is refused for strings and
  *       primitives;</li>
@@ -112,7 +113,10 @@ public final class Databind {
         }
     }
 
-    /** Strings: a missing one reads as null (the record puts its default), an explicit {@code null} is refused, other scalars are refused. */
+    /**
+     * Strings: a missing one reads as null (the record puts its default); an explicit {@code null} and other scalars
+     * are refused.
+     */
     private static final class StrictStringDeserializer extends StringDeserializer {
         @Override
         public String deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
@@ -181,13 +185,13 @@ public final class Databind {
      * @param target   the Java type the field takes (null when unknown); {@link #expected()} says it in words
      * @param found    the JSON token met there (null at the end of input)
      * @param detail   the number's text for {@link Kind#OUT_OF_RANGE}, the check's message for {@link Kind#INVALID},
-     *                 the parser's first clause for {@link Kind#MALFORMED}, the byte offset for
-     *                 {@link Kind#TRUNCATED}
+     *                 the parser's first clause for {@link Kind#MALFORMED} and {@link Kind#TRUNCATED}
      * @param line     line of the problem (1-based), 0 when unknown
      * @param column   column of the problem (1-based), 0 when unknown
+     * @param offset   byte offset of the problem, -1 when unknown
      */
     public record Problem(Kind kind, String path, Class<?> target, JsonToken found, String detail, int line,
-                          int column) {
+                          int column, long offset) {
 
         /**
          * The path joined to a check's message: {@code keys[0].models[1]} and {@code "requests: negative (-3)"}
@@ -232,29 +236,31 @@ public final class Databind {
         JsonLocation at = e.getLocation();
         int line = at == null ? 0 : at.getLineNr();
         int column = at == null ? 0 : at.getColumnNr();
+        long offset = at == null ? -1 : at.getByteOffset();
         if (cause instanceof JsonEOFException eof) {
             JsonLocation l = eof.getLocation();
-            return new Problem(Kind.TRUNCATED, path, null, null, String.valueOf(l == null ? -1 : l.getByteOffset()),
-                    line, column);
+            return new Problem(Kind.TRUNCATED, path, null, null, firstClause(eof.getOriginalMessage()), line, column,
+                    l == null ? -1 : l.getByteOffset());
         }
         if (cause instanceof InputCoercionException range) {
             return new Problem(Kind.OUT_OF_RANGE, path, range.getTargetType(), range.getInputType(),
-                    text(range.getProcessor()), line, column);
+                    text(range.getProcessor()), line, column, offset);
         }
         if (e instanceof ValueInstantiationException v && v.getCause() != null) {
             Throwable check = v.getCause();
-            return new Problem(Kind.INVALID, path, null, null, String.valueOf(check.getMessage()), line, column);
+            return new Problem(Kind.INVALID, path, null, null, String.valueOf(check.getMessage()), line, column,
+                    offset);
         }
         if (e instanceof MismatchedInputException mismatch && mismatch.getTargetType() != null) {
             return new Problem(Kind.WRONG_TYPE, path, mismatch.getTargetType(), token(e.getProcessor()),
-                    "", line, column);
+                    "", line, column, offset);
         }
         if (e instanceof JsonMappingException && cause != e && cause instanceof JacksonException inner) {
             Problem p = problem(inner);
             return new Problem(p.kind(), path.isEmpty() ? p.path() : path, p.target(), p.found(), p.detail(),
-                    line, column);
+                    line, column, offset);
         }
-        return new Problem(Kind.MALFORMED, path, null, null, firstClause(e.getOriginalMessage()), line, column);
+        return new Problem(Kind.MALFORMED, path, null, null, firstClause(e.getOriginalMessage()), line, column, offset);
     }
 
     /** {@code keys[1].models[0].requests} from Jackson's reference chain. */

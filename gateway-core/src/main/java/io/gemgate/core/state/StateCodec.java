@@ -7,7 +7,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -420,7 +419,7 @@ public final class StateCodec {
     private static StateCorruptException corrupt(Databind.Problem p, JacksonException e) {
         String where = p.path().isEmpty() ? "" : p.path() + ": ";
         return new StateCorruptException(switch (p.kind()) {
-            case TRUNCATED -> "truncated: unexpected end of input at byte " + p.detail();
+            case TRUNCATED -> "truncated: unexpected end of input at byte " + p.offset();
             case MALFORMED -> "malformed JSON: " + p.detail() + " at line " + p.line() + " column " + p.column();
             case WRONG_TYPE -> where + "expected " + p.expected() + ", found " + p.foundWords();
             case OUT_OF_RANGE -> where + "out of range (" + p.detail() + ")";

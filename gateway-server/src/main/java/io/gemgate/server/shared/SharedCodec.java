@@ -71,7 +71,8 @@ final class SharedCodec {
         /** Leaves the secret out. */
         @Override
         public String toString() {
-            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]"; // no proxy: it may hold a password
+            // no proxy either: it may hold a password
+            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]";
         }
     }
 
