@@ -319,7 +319,11 @@ public final class Databind {
         }
     }
 
-    /** Jackson's messages go on with "was expecting ..."; keep the first clause, at most 80 characters. */
+    /**
+     * Jackson's messages go on with "was expecting ..."; keep the first clause, at most 80 characters. A token Jackson
+     * quotes ("Unrecognized token 'AIza...'") is cut to its first and last 4 characters: the documents these codecs
+     * read may hold keys, and their errors are logged.
+     */
     public static String firstClause(String message) {
         if (message == null) {
             return "unknown error";
@@ -327,6 +331,13 @@ public final class Databind {
         int colon = message.indexOf(": ");
         String first = colon > 0 ? message.substring(0, colon) : message;
         first = first.replace('\n', ' ');
+        String quoted = "Unrecognized token '";
+        int start = first.indexOf(quoted);
+        int end = start < 0 ? -1 : first.indexOf('\'', start + quoted.length());
+        if (end > start + quoted.length() + 8) {
+            int from = start + quoted.length();
+            first = first.substring(0, from + 4) + "..." + first.substring(end - 4);
+        }
         return first.length() <= 80 ? first : first.substring(0, 77) + "...";
     }
 }

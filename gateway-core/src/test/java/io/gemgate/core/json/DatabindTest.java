@@ -95,4 +95,12 @@ class DatabindTest {
         assertThat(d.trailing()).isEqualTo(JsonToken.START_OBJECT);
         assertThat(Databind.read(MAPPER, " \n".getBytes(StandardCharsets.UTF_8)).root()).isNull();
     }
+
+    @Test
+    void aTokenQuotedInAnErrorIsCutToItsEnds() {
+        Databind.Problem p = problem("{\"version\":AIzaSyAsecretPartOfAKey00001234}");
+
+        assertThat(p.kind()).isEqualTo(Databind.Kind.MALFORMED);
+        assertThat(p.detail()).isEqualTo("Unrecognized token 'AIza...1234'").doesNotContain("secret");
+    }
 }
