@@ -5,6 +5,7 @@ import static com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -92,7 +93,8 @@ import java.util.function.Function;
  * <h2>Implementation</h2>
  * The file's JSON is a set of records below, one per object, bound by jackson-databind ({@link Databind}: unknown
  * fields skipped, no type coercion); their constructors check the values and give the defaults of missing fields.
- * They mirror {@link StateSnapshot}'s records, which stay free of JSON concerns.
+ * They mirror {@link StateSnapshot}'s records, which stay free of JSON concerns. A file is read in two streaming
+ * passes, never as a tree (it holds every key of the pool): the version first, then the records of that version.
  *
  * <p>Thread-safe: the mapper is configured once, then only used.
  */
@@ -356,35 +358,64 @@ public final class StateCodec {
         if (data == null || data.length == 0) {
             throw new StateCorruptException("empty");
         }
+        int version = readVersion(data);
         try {
-            Databind.Document d = Databind.read(MAPPER, data);
-            if (d.first() == null) {
-                throw new StateCorruptException("empty (whitespace only)");
-            }
-            if (d.first() != JsonToken.START_OBJECT) {
-                throw new StateCorruptException("top level is " + JsonTokens.describe(d.first())
-                        + ", expected an object");
-            }
-            if (d.trailing() != null) {
-                throw new StateCorruptException("unexpected " + JsonTokens.describe(d.trailing())
-                        + " after the top-level object");
-            }
-            int version = version(MAPPER.treeToValue(d.root(), Head.class));
             if (version < 2) {
-                Version1 v1 = MAPPER.treeToValue(d.root(), Version1.class);
+                Version1 v1 = bind(data, Version1.class);
                 return new StateSnapshot(version, v1.savedAtMillis(), map(v1.keys(), KeyJson::toRecord));
             }
-            FileJson f = MAPPER.treeToValue(d.root(), FileJson.class);
+            FileJson f = bind(data, FileJson.class);
             return new StateSnapshot(version, f.savedAtMillis(), map(f.keys(), KeyJson::toRecord),
                     map(f.addedKeys(), AddedKeyJson::toRecord), map(f.keyEdits(), KeyEditJson::toRecord),
                     tokens(f.tokens()), f.settings() == null ? "" : MAPPER.writeValueAsString(f.settings()),
                     map(f.health(), HealthJson::toRecord), map(f.affinity(), AffinityJson::toRecord));
         } catch (JacksonException e) {
-            throw corrupt(Databind.problem(e), e);
-        } catch (IOException e) {
-            throw new StateCorruptException("unreadable: " + e.getMessage(), e); // not expected from a byte array
+            throw new StateCorruptException("settings: " + e.getOriginalMessage(), e); // writing a tree in memory
         } catch (IllegalArgumentException e) {
             throw new StateCorruptException(e.getMessage(), e); // record validation, should be caught above
+        }
+    }
+
+    /**
+     * The first pass: one object, nothing after it, and its version, which decides how the rest is read. Other
+     * fields are skipped token by token (a file of 100,000 keys is never held as a tree).
+     */
+    private static int readVersion(byte[] data) throws StateCorruptException {
+        try (JsonParser p = MAPPER.createParser(data)) {
+            try {
+                JsonToken first = p.nextToken();
+                if (first == null) {
+                    throw new StateCorruptException("empty (whitespace only)");
+                }
+                if (first != JsonToken.START_OBJECT) {
+                    throw new StateCorruptException("top level is " + JsonTokens.describe(first)
+                            + ", expected an object");
+                }
+                Head head = MAPPER.readValue(p, Head.class);
+                JsonToken trailing = p.nextToken();
+                if (trailing != null) {
+                    throw new StateCorruptException("unexpected " + JsonTokens.describe(trailing)
+                            + " after the top-level object");
+                }
+                return version(head);
+            } catch (JacksonException e) {
+                throw corrupt(Databind.problem(e), e); // worded while the parser is open: it knows the token
+            }
+        } catch (IOException e) {
+            throw new StateCorruptException("unreadable: " + e.getMessage(), e); // not expected from a byte array
+        }
+    }
+
+    /** The second pass: the file bound to {@code type} as it streams by. */
+    private static <T> T bind(byte[] data, Class<T> type) throws StateCorruptException {
+        try (JsonParser p = MAPPER.createParser(data)) {
+            try {
+                return MAPPER.readValue(p, type);
+            } catch (JacksonException e) {
+                throw corrupt(Databind.problem(e), e);
+            }
+        } catch (IOException e) {
+            throw new StateCorruptException("unreadable: " + e.getMessage(), e);
         }
     }
 
