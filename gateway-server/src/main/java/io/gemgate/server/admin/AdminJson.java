@@ -18,9 +18,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * JSON in and out for the admin API, on one jackson-databind mapper ({@link #MAPPER}): answers are records written
- * whole ({@link #respond(int, Object)}) or documents written through a generator ({@link #respond(int, Body)}, which
- * may write records too); request bodies are read as a tree into a flat map of plain values and checked field by
+ * JSON in and out for the admin API, on one jackson-databind mapper ({@link #MAPPER}): answers are documents written
+ * through a generator ({@link #respond(int, Body)}), whose parts may be records ({@code MAPPER.writeValue(g, record)},
+ * as {@link KeyViews} does); request bodies are read as a tree into a flat map of plain values and checked field by
  * field, so that every refusal names its field.
  */
 final class AdminJson {
@@ -51,15 +51,6 @@ final class AdminJson {
     @FunctionalInterface
     interface Body {
         void write(JsonGenerator g) throws IOException;
-    }
-
-    /** An answer with {@code value} (a record, a list, a map) as its document. */
-    static AdminResponse respond(int status, Object value) {
-        try {
-            return new AdminResponse(status, MAPPER.writeValueAsBytes(value));
-        } catch (JacksonException e) {
-            throw new UncheckedIOException("encoding JSON in memory", e); // cannot happen with plain values
-        }
     }
 
     /** An answer with the document {@code body} writes. */
