@@ -313,6 +313,39 @@ class ResponsesSdkTest {
     }
 
     @Test
+    void aStreamThatBreaksAfterContentEndsWithResponseFailed() {
+        start(2);
+        fake().script(key(0), Behavior.dropMidStream(2));
+        HttpResponse<String> r = gw.send(gw.request("/v1/responses").header("authorization", "Bearer " + TOKEN)
+                .header("content-type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gemini-2.5-flash\",\"input\":\"hi\",\"stream\":true}")).build());
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<String> types = new ArrayList<>();
+        for (String frame : r.body().split("\n\n")) {
+            if (frame.startsWith("event: ")) {
+                types.add(frame.substring(7, frame.indexOf('\n')));
+            }
+        }
+        assertThat(types).startsWith("response.created", "response.in_progress", "response.output_item.added",
+                "response.content_part.added", "response.output_text.delta", "response.output_text.delta");
+        assertThat(types.get(types.size() - 1)).isEqualTo("response.failed");
+        assertThat(r.body()).contains("\"status\":\"failed\"").contains("part1").contains("part2");
+        assertThat(fake().keysUsed()).as("no failover once content went out").containsExactly(key(0));
+    }
+
+    @Test
+    void everyKeyExhaustedForTheDayIs503BeforeAnyByteOfAStream() {
+        start(1);
+        fake().always(key(0), Behavior.quotaDay());
+        HttpResponse<String> r = gw.send(gw.request("/v1/responses").header("authorization", "Bearer " + TOKEN)
+                .header("content-type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gemini-2.5-flash\",\"input\":\"hi\",\"stream\":true}")).build());
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(json(r.body()).at("/error/message").asText()).isNotEmpty();
+        assertThat(r.headers().firstValue("x-should-retry")).hasValue("false");
+    }
+
+    @Test
     void wrongTokenIs401() {
         gw = GatewayHarness.start(1);
         client = sdk("not-the-token");
