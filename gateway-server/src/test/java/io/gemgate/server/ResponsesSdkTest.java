@@ -163,6 +163,10 @@ class ResponsesSdkTest {
         for (int i = 0; i < events.size(); i++) {
             assertThat(sequence(events.get(i))).isEqualTo(i);
         }
+        // the SDK's own accumulator follows the item and part indexes of every event
+        com.openai.helpers.ResponseAccumulator acc = com.openai.helpers.ResponseAccumulator.create();
+        events.forEach(acc::accumulate);
+        assertThat(outputText(acc.response())).isEqualTo("Hello!");
     }
 
     private static long sequence(ResponseStreamEvent e) {
@@ -218,6 +222,9 @@ class ResponsesSdkTest {
                 .map(d -> d.arguments()).findFirst().orElseThrow();
         assertThat(json(args).path("city").asText()).isEqualTo("Rome");
         assertThat(events.stream().filter(ResponseStreamEvent::isFunctionCallArgumentsDelta)).hasSize(1);
+        com.openai.helpers.ResponseAccumulator acc = com.openai.helpers.ResponseAccumulator.create();
+        events.forEach(acc::accumulate);
+        assertThat(acc.response().output()).singleElement().satisfies(o -> assertThat(o.functionCall()).isPresent());
         Response done = events.get(events.size() - 1).asCompleted().response();
         assertThat(done.output()).singleElement().satisfies(o -> assertThat(o.functionCall()).isPresent());
     }
@@ -292,6 +299,9 @@ class ResponsesSdkTest {
         StringBuilder summary = new StringBuilder();
         events.forEach(e -> e.reasoningSummaryTextDelta().ifPresent(d -> summary.append(d.delta())));
         assertThat(summary).hasToString("Thinking about it");
+        com.openai.helpers.ResponseAccumulator acc = com.openai.helpers.ResponseAccumulator.create();
+        events.forEach(acc::accumulate);
+        assertThat(acc.response().output()).hasSize(2);
         Response done = events.get(events.size() - 1).asCompleted().response();
         assertThat(done.output().get(0).reasoning()).hasValueSatisfying(rs ->
                 assertThat(rs.summary().get(0).text()).isEqualTo("Thinking about it"));
