@@ -83,6 +83,7 @@ public final class ResponsesExchange extends Exchange {
 
     @Override
     public void start() {
+        streamed(request.stream());
         owner = userId();
         for (String id : request.referencedResponses()) {
             if (!gw.openAi().responseStore().holds(id, owner)) { // another token's, or gone since the translation
@@ -218,6 +219,7 @@ public final class ResponsesExchange extends Exchange {
             gw.openAi().responseStore().put(request, result, owner);
         }
         status = 200;
+        reasoningTokens(u.thoughtsTokens());
         finish(Verdict.SUCCESS, u.promptTokens(), u.outputTokens(), new DefaultLastHttpContent(out));
     }
 
@@ -283,6 +285,7 @@ public final class ResponsesExchange extends Exchange {
         resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, r.json().length);
         connectionHeader(resp);
+        reasoningTokens(r.usage().thoughtsTokens());
         finish(Verdict.SUCCESS, r.usage().promptTokens(), r.usage().outputTokens(), resp);
     }
 
@@ -329,6 +332,7 @@ public final class ResponsesExchange extends Exchange {
 
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
+        gatewayError(message);
         sendError(OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
     }
 
