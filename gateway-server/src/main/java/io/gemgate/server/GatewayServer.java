@@ -78,7 +78,9 @@ public final class GatewayServer implements AutoCloseable {
         AdminStats stats = adminOn ? new AdminStats(pool, b.clock) : null;
         GatewayEvents events = stats == null ? metrics.events(pool) : CompositeEvents.of(metrics.events(pool), stats);
         this.gw = new GatewayContext(cfg, pool, upstream,
-                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), events, metrics.scrape(), tokens,
+                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive, new io.gemgate.core.openai.ResponseStore(
+                        cfg.responses().storeMaxBytes(), cfg.responses().storeTtl(), java.time.Clock.systemUTC())),
+                events, metrics.scrape(), tokens,
                 b.clock);
         KeyCipher cipher = cfg.state().masterKey() == null ? null : new KeyCipher(cfg.state().masterKey());
         KeyHealthHistory health = new KeyHealthHistory(pool.calendar());
