@@ -17,9 +17,9 @@ import java.util.function.LongSupplier;
 
 /**
  * What the parts of a {@link KeyPool} share: the keys (an array never modified once published, swapped whole on
- * change; each tier's weighted schedule is built by {@link ModelLanes} with {@link #schedule}), the interned models and group sets with their {@link ModelLanes}, the live settings and
- * budgets, the clock and calendar, the dirty flag the persister reads, and the {@link KeyPool.Listener} a shared
- * store hears changes through.
+ * change; each tier's weighted schedule is built by {@link ModelLanes} with {@link #schedule}), the interned models
+ * and group sets with their {@link ModelLanes}, the live settings and budgets, the clock and calendar, the dirty
+ * flag the persister reads, and the {@link KeyPool.Listener} a shared store hears changes through.
  *
  * <p>Callers: {@link KeySelector} (reads the keys, builds lanes), {@link KeyVerdicts} and {@link KeyAdmin} (refile
  * keys in the lanes after a change, tell the listener), {@link KeyPool} (models, groups, dirty flag).
@@ -215,8 +215,8 @@ final class KeyRing {
     }
 
     /**
-     * Publishes a new ring over {@code next} (project groups and positions from the keys' current definitions). Requests in flight keep the ring they started with; lanes made for the old ring are rebuilt on
-     * next use.
+     * Publishes a new ring over {@code next} (project groups and positions from the keys' current definitions).
+     * Requests in flight keep the ring they started with; lanes made for the old ring are rebuilt on next use.
      */
     synchronized void rebuild(ApiKey[] next) {
         linkProjects(next);
