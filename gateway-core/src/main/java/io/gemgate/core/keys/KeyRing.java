@@ -16,10 +16,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.LongSupplier;
 
 /**
- * What the parts of a {@link KeyPool} share: the keys (an immutable {@link Keys} array with its weighted schedule,
- * swapped whole on change), the interned models and group sets with their {@link ModelLanes}, the live settings and
- * budgets, the clock and calendar, the dirty flag the persister reads, and the {@link KeyPool.Listener} a shared
- * store hears changes through.
+ * What the parts of a {@link KeyPool} share: the keys (an array never modified once published, swapped whole on
+ * change; each tier's weighted schedule is built by {@link ModelLanes} with {@link #schedule}), the interned models
+ * and group sets with their {@link ModelLanes}, the live settings and budgets, the clock and calendar, the dirty
+ * flag the persister reads, and the {@link KeyPool.Listener} a shared store hears changes through.
  *
  * <p>Callers: {@link KeySelector} (reads the keys, builds lanes), {@link KeyVerdicts} and {@link KeyAdmin} (refile
  * keys in the lanes after a change, tell the listener), {@link KeyPool} (models, groups, dirty flag).
@@ -49,15 +49,12 @@ final class KeyRing {
     /** Slots are never reused, so that a request's tried-keys list stays right across ring changes. */
     private int nextSlot;
     volatile PoolSettings settings;
-    private volatile Keys keys;
+    /** The keys in ring order; a new array on every change, never modified once published. */
+    private volatile ApiKey[] keys;
     /** Set on every change worth persisting; cleared by {@link #takeDirty()}. */
     private volatile boolean dirty;
     /** Told of the changes a shared store publishes; null: none. */
     private volatile KeyPool.Listener listener;
-
-    /** The keys and the weighted round-robin schedule over them; immutable. */
-    record Keys(ApiKey[] keys, int[] schedule) {
-    }
 
     KeyRing(List<KeySpec> specs, PoolSettings settings, QuotaCalendar calendar, LongSupplier clock) {
         requireNonNull(specs, "keys");
@@ -78,7 +75,7 @@ final class KeyRing {
         ApiKey[] ring = unique.values().toArray(new ApiKey[0]);
         linkProjects(ring);
         index(ring);
-        this.keys = new Keys(ring, schedule(ring));
+        this.keys = ring;
         model(KeyPool.ANY_MODEL);
         this.otherModels = intern(KeyPool.OTHER_MODELS);
     }
@@ -181,12 +178,12 @@ final class KeyRing {
 
     /** The current keys, in ring order: never modify the array. */
     ApiKey[] keys() {
-        return keys.keys;
+        return keys;
     }
 
     /** The key with this id (fingerprint), or null. */
     ApiKey find(String id) {
-        for (ApiKey k : keys.keys) {
+        for (ApiKey k : keys) {
             if (k.fingerprint().equals(id)) {
                 return k;
             }
@@ -197,7 +194,7 @@ final class KeyRing {
     /** Keys in the pool that are not removed. */
     int poolSize() {
         int n = 0;
-        for (ApiKey k : keys.keys) {
+        for (ApiKey k : keys) {
             if (!k.isRemoved()) {
                 n++;
             }
@@ -218,14 +215,13 @@ final class KeyRing {
     }
 
     /**
-     * Publishes a new ring over {@code next} (project groups, positions and schedule from the keys' current
-     * definitions). Requests in flight keep the ring they started with; lanes made for the old ring are rebuilt on
-     * next use.
+     * Publishes a new ring over {@code next} (project groups and positions from the keys' current definitions).
+     * Requests in flight keep the ring they started with; lanes made for the old ring are rebuilt on next use.
      */
     synchronized void rebuild(ApiKey[] next) {
         linkProjects(next);
         index(next);
-        keys = new Keys(next, schedule(next));
+        keys = next;
         markDirty();
     }
 

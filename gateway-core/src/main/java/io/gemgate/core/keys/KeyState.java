@@ -81,7 +81,7 @@ public final class KeyState {
         return new KeyState(spec, enabled, r, invalidSinceMillis, invalidReason);
     }
 
-    /** Invalid for {@code reason}, since {@code sinceMillis} (must not be 0), or valid when {@code sinceMillis} is 0. */
+    /** Invalid for {@code reason} since {@code sinceMillis}, or valid when {@code sinceMillis} is 0. */
     KeyState withInvalid(long sinceMillis, String reason) {
         return new KeyState(spec, enabled, removed, sinceMillis, reason);
     }

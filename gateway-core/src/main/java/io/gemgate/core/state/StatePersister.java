@@ -361,8 +361,8 @@ public final class StatePersister implements AutoCloseable {
             }
         }
         return new StateSnapshot(StateSnapshot.CURRENT_VERSION, base.savedAtMillis(), keys, added, edits,
-                tokenRecords, overrides, health == null ? List.of() : health.snapshot().stream().map(StatePersister::stored)
-                .toList(), resources);
+                tokenRecords, overrides, health == null ? List.of()
+                : health.snapshot().stream().map(StatePersister::stored).toList(), resources);
     }
 
     /** A key's health history as the state file keeps it. */
