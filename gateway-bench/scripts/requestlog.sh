@@ -131,7 +131,7 @@ for r in $(seq "$ROUNDS"); do
   for name in "${order[@]}"; do
     read -r rps ticks total < <(run_wrk "$name" "$DURATION")
     RPS[$name]=$rps
-    CPU[$name]=$(awk -v t="$ticks" -v n="$total" -v hz="$HZ" 'BEGIN { printf "%.1f", n > 0 ? t * 1e6 / hz / n : 0 }')
+    CPU[$name]=$(awk -v t="$ticks" -v n="$total" -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
   done
   ratio=$(awk -v a="${RPS[on]}" -v b="${RPS[off]}" 'BEGIN { printf "%.3f", a / b }')
   RATIOS+=("$ratio")
