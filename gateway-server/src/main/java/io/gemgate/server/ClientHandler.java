@@ -53,7 +53,6 @@ import org.apache.logging.log4j.Logger;
  */
 public final class ClientHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LogManager.getLogger(ClientHandler.class);
-    private static final Logger access = LogManager.getLogger("gemgate.access");
     /** How long a connection closing after an error keeps draining the client's input. */
     private static final long LINGER_MILLIS = 2_000;
     private static final int NO_DEADLINE = 0;
@@ -207,7 +206,7 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         openAiShape = false;
         clientToken = null;
         logRequest = null;
-        if (access.isInfoEnabled()) {
+        if (AccessLog.isEnabled()) {
             headNanos = System.nanoTime();
             logRequest = req;
         }
@@ -727,20 +726,19 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     /** The current request's token as the access log shows it ({@link AccessLog#tokenHint}). */
     public String tokenHint() {
-        return AccessLog.tokenHint(clientToken);
+        return AccessLog.cachedHint(clientToken);
     }
 
     /** The access log line of a request the gateway answered itself (no key was used). */
     private void logAnswer(int status) {
-        if (!access.isInfoEnabled()) {
+        if (!AccessLog.isEnabled()) {
             return;
         }
         HttpRequest req = logRequest;
         long ms = req == null ? 0 : (System.nanoTime() - headNanos) / 1_000_000;
         String method = req == null ? "-" : AccessLog.visible(req.method().name(), 32);
         String target = req == null ? "-" : AccessLog.withoutToken(AccessLog.target(req.uri()), clientToken);
-        access.info("{} {} {} model=- key=- tier=- attempts=0 {}ms token={}", method,
-                target, status, ms, AccessLog.tokenHint(clientToken));
+        AccessLog.write(method + " " + target, status, "-", null, 0, 0, ms, AccessLog.cachedHint(clientToken));
         logRequest = null;
     }
 
