@@ -53,6 +53,8 @@ final class OpenAiRoutes {
                         ? fileUpload(gw, client, ctx, req, body, keepAlive, log)
                         : fileList(gw, client, ctx, req, keepAlive, log);
                 case OPENAI_FILE -> fileOne(gw, client, ctx, req, path, keepAlive, log);
+                case OPENAI_RESPONSES -> responses(gw, client, ctx, req, body, path, keepAlive);
+                case OPENAI_RESPONSE -> storedResponse(gw, client, ctx, req, path, keepAlive, log);
                 default -> throw new IllegalArgumentException("not an OpenAI route: " + route);
             };
         } finally {
@@ -66,6 +68,55 @@ final class OpenAiRoutes {
         RuntimeSettings s = gw.settings();
         TranslatedChatRequest t = gw.openAi().requests().translate(body, s.defaultThinking(), s.systemInstruction());
         return new OpenAiChatExchange(gw, client, ctx, req.protocolVersion(), t, s.streamMode(), path, keepAlive);
+    }
+
+    /**
+     * {@code POST /v1/responses} with the live settings, read once; a {@code previous_response_id} is looked up here
+     * for any owner, and checked against the caller's token when the exchange starts.
+     */
+    private static Exchange responses(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
+                                      HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
+        RuntimeSettings s = gw.settings();
+        io.gemgate.core.openai.TranslatedResponsesRequest t = gw.openAi().responseRequests().translate(body,
+                s.defaultThinking(), s.systemInstruction(), null);
+        return new io.gemgate.server.proxy.ResponsesExchange(gw, client, ctx, req.protocolVersion(), t,
+                s.streamMode(), path, keepAlive);
+    }
+
+    /** {@code GET} or {@code DELETE /v1/responses/{id}}: a response this gateway stored for the caller's token. */
+    private static Exchange storedResponse(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
+                                           HttpRequest req, String path, boolean keepAlive, String log) {
+        String id = path.substring(path.lastIndexOf('/') + 1);
+        boolean delete = req.method().equals(HttpMethod.DELETE);
+        io.gemgate.core.openai.ResponseStore store = gw.openAi().responseStore();
+        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+                GatewayEvents.OPENAI_RESPONSES, log, keepAlive, new OpenAiJsonExchange.SingleCall(req.method(), "",
+                NO_BODY, null) {
+                    private String owner = "";
+
+                    @Override
+                    public int calls() {
+                        return 0;
+                    }
+
+                    @Override
+                    public void caller(String userId) {
+                        owner = userId;
+                    }
+
+                    @Override
+                    public byte[] answer(List<byte[]> bodies) {
+                        if (delete ? !store.delete(id, owner) : store.response(id, owner) == null) {
+                            throw new OpenAiRequestException(404, null, "Response with id '"
+                                    + (id.length() > 64 ? id.substring(0, 64) + "..." : id) + "' not found.",
+                                    null);
+                        }
+                        if (delete) {
+                            return io.gemgate.core.openai.ResponseStore.deleted(id);
+                        }
+                        return store.response(id, owner);
+                    }
+                });
     }
 
     private static Exchange model(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,

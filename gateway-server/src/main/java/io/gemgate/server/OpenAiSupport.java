@@ -5,6 +5,9 @@ import io.gemgate.core.openai.ChatResponseTranslator;
 import io.gemgate.core.openai.EmbeddingsTranslator;
 import io.gemgate.core.openai.ModelResolver;
 import io.gemgate.core.openai.ModelsTranslator;
+import io.gemgate.core.openai.ResponseStore;
+import io.gemgate.core.openai.ResponsesRequestTranslator;
+import io.gemgate.core.openai.ResponsesResponseTranslator;
 import io.gemgate.core.openai.ThoughtSignatures;
 import java.time.Clock;
 
@@ -23,11 +26,24 @@ public final class OpenAiSupport {
     private final ChatResponseTranslator responses;
     private final ModelsTranslator models;
     private volatile EmbeddingsTranslator embeddings;
+    private final ResponseStore responseStore;
+    private volatile ResponsesRequestTranslator responseRequests;
+    private final ResponsesResponseTranslator responseAnswers;
 
     /**
+     * With the default response store: 64 MiB for 6 hours.
+     *
      * @param keepAliveInterval how often {@code : keep-alive} comments go out while a streamed answer is awaited
      */
     public OpenAiSupport(Clock clock, java.time.Duration keepAliveInterval) {
+        this(clock, keepAliveInterval, new ResponseStore(64L << 20, java.time.Duration.ofHours(6), clock));
+    }
+
+    /**
+     * @param keepAliveInterval how often {@code : keep-alive} comments go out while a streamed answer is awaited
+     * @param responseStore     the Responses API's stored responses ({@code previous_response_id})
+     */
+    public OpenAiSupport(Clock clock, java.time.Duration keepAliveInterval, ResponseStore responseStore) {
         this.clock = clock;
         this.keepAliveInterval = keepAliveInterval;
         this.signatures = ThoughtSignatures.inId();
@@ -36,6 +52,9 @@ public final class OpenAiSupport {
         this.responses = new ChatResponseTranslator(signatures, clock);
         this.models = new ModelsTranslator(MODELS_CREATED, true);
         this.embeddings = new EmbeddingsTranslator(resolver);
+        this.responseStore = java.util.Objects.requireNonNull(responseStore, "responseStore");
+        this.responseRequests = new ResponsesRequestTranslator(resolver, signatures, responseStore);
+        this.responseAnswers = new ResponsesResponseTranslator(signatures, clock);
     }
 
     public Clock clock() {
@@ -50,6 +69,7 @@ public final class OpenAiSupport {
                 : new ModelResolver(aliases, ModelResolver.DEFAULT.defaultModel());
         this.requests = new ChatRequestTranslator(resolver, signatures, null);
         this.embeddings = new EmbeddingsTranslator(resolver);
+        this.responseRequests = new ResponsesRequestTranslator(resolver, signatures, responseStore);
     }
 
     public java.time.Duration keepAliveInterval() {
@@ -74,5 +94,18 @@ public final class OpenAiSupport {
 
     public EmbeddingsTranslator embeddings() {
         return embeddings;
+    }
+
+    /** The Responses API's stored responses. */
+    public ResponseStore responseStore() {
+        return responseStore;
+    }
+
+    public ResponsesRequestTranslator responseRequests() {
+        return responseRequests;
+    }
+
+    public ResponsesResponseTranslator responseAnswers() {
+        return responseAnswers;
     }
 }

@@ -9,7 +9,7 @@ import io.netty.util.AsciiString;
 
 /**
  * Which API a request calls. {@code /v1/...} is shared: paths with a {@code :method} and the Gemini resources are
- * native; {@code /v1/chat/completions} and {@code /v1/embeddings} are OpenAI's; {@code GET /v1/models[/{id}]} is
+ * native; {@code /v1/chat/completions}, {@code /v1/embeddings} and {@code /v1/responses[/{id}]} are OpenAI's; {@code GET /v1/models[/{id}]} is
  * OpenAI's when the caller authenticated with {@code Authorization: Bearer} and not the Google way
  * ({@code x-goog-api-key} or {@code ?key=}); so are {@code /v1/files[/{id}]} (also for a {@code multipart/form-data}
  * upload). {@code /openai/v1/...} is always OpenAI's.
@@ -20,6 +20,10 @@ enum Route {
     OPENAI_MODELS(true, GatewayEvents.OPENAI_MODELS),
     OPENAI_MODEL(true, GatewayEvents.OPENAI_MODELS),
     OPENAI_EMBEDDINGS(true, GatewayEvents.OPENAI_EMBEDDINGS),
+    /** {@code POST /v1/responses} (OpenAI's Responses API). */
+    OPENAI_RESPONSES(true, GatewayEvents.OPENAI_RESPONSES),
+    /** {@code GET} and {@code DELETE /v1/responses/{id}}: a stored response. */
+    OPENAI_RESPONSE(true, GatewayEvents.OPENAI_RESPONSES),
     /** {@code POST /v1/files} (upload) and {@code GET /v1/files} (list). */
     OPENAI_FILES(true, GatewayEvents.OTHER),
     /** {@code GET} and {@code DELETE /v1/files/{id}}. */
@@ -53,6 +57,13 @@ enum Route {
         }
         if (p.equals("/v1/embeddings")) {
             return m.equals(HttpMethod.POST) ? OPENAI_EMBEDDINGS : WRONG_METHOD;
+        }
+        if (p.equals("/v1/responses")) {
+            return m.equals(HttpMethod.POST) ? OPENAI_RESPONSES : WRONG_METHOD;
+        }
+        if (p.startsWith("/v1/responses/") && p.indexOf('/', "/v1/responses/".length()) < 0
+                && p.length() > "/v1/responses/".length()) {
+            return m.equals(HttpMethod.GET) || m.equals(HttpMethod.DELETE) ? OPENAI_RESPONSE : WRONG_METHOD;
         }
         boolean modelsPath = p.equals("/v1/models") || (p.startsWith("/v1/models/") && p.indexOf(':') < 0);
         if (modelsPath && m.equals(HttpMethod.GET) && (prefixed || isBearerCaller(req))) {
@@ -90,6 +101,7 @@ enum Route {
     /** For a 404: answer in OpenAI's shape when the path is clearly meant for the OpenAI API. */
     static boolean looksOpenAi(String path) {
         return path.startsWith("/openai/") || path.startsWith("/v1/chat/") || path.startsWith("/v1/completions")
-                || path.startsWith("/v1/embeddings");
+                || path.startsWith("/v1/embeddings") || path.startsWith("/v1/responses")
+                || path.startsWith("/v1/images/");
     }
 }

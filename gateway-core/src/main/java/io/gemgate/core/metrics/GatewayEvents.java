@@ -12,10 +12,11 @@ public interface GatewayEvents {
     String OPENAI_CHAT = "openai_chat";
     String OPENAI_MODELS = "openai_models";
     String OPENAI_EMBEDDINGS = "openai_embeddings";
+    String OPENAI_RESPONSES = "openai_responses";
     String ADMIN = "admin";
     String OTHER = "other";
-    java.util.List<String> ROUTES = java.util.List.of(NATIVE, OPENAI_CHAT, OPENAI_MODELS, OPENAI_EMBEDDINGS, ADMIN,
-            OTHER);
+    java.util.List<String> ROUTES = java.util.List.of(NATIVE, OPENAI_CHAT, OPENAI_MODELS, OPENAI_EMBEDDINGS,
+            OPENAI_RESPONSES, ADMIN, OTHER);
 
     /** Does nothing. */
     GatewayEvents NOOP = new GatewayEvents() {

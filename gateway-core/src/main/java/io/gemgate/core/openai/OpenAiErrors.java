@@ -43,6 +43,9 @@ public final class OpenAiErrors {
 
     /** The answer to a request refused by the translation: 400 naming the parameter. */
     public static OpenAiError of(OpenAiRequestException e) {
+        if (e.status() != 400 || e.code() != null) {
+            return new OpenAiError(e.status(), e.getMessage(), INVALID_REQUEST, e.param(), e.code(), -1, false);
+        }
         return invalidRequest(e.param(), e.getMessage());
     }
 

@@ -127,13 +127,23 @@ public final class OpenAiJsonExchange extends Exchange {
         sendAnswer(json);
     }
 
-    /** A plan without upstream calls ({@link Plan#calls()} 0) is answered at once. */
+    /**
+     * A plan without upstream calls ({@link Plan#calls()} 0) is answered at once; its {@link Plan#answer} may refuse
+     * with an {@link io.gemgate.core.openai.OpenAiRequestException} (answered in OpenAI's shape).
+     */
     @Override
     public void start() {
         plan.caller(userId());
         if (plan.calls() == 0) {
             phase = Phase.BODY;
-            sendAnswer(plan.answer(List.of()));
+            byte[] json;
+            try {
+                json = plan.answer(List.of());
+            } catch (io.gemgate.core.openai.OpenAiRequestException e) { // e.g. a 404 for what the caller does not hold
+                sendError(OpenAiErrors.of(e));
+                return;
+            }
+            sendAnswer(json);
             return;
         }
         super.start();
