@@ -61,7 +61,7 @@ public final class AccessLog {
      * Call on the thread that served the request; it never blocks.
      *
      * @param request    method and target as the line shows them, already made safe ({@link #target},
-     *                   {@code ClientHandler.forLog})
+     *                   {@code ClientConnection.forLog})
      * @param model      the model, {@code *} or {@code -}
      * @param keyMasked  the last key tried, masked; null when none was
      * @param tier       that key's tier (ignored without a key)

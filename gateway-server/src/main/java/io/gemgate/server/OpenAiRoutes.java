@@ -13,11 +13,11 @@ import io.gemgate.core.openai.OpenAiErrors;
 import io.gemgate.core.openai.OpenAiRequestException;
 import io.gemgate.core.openai.TranslatedChatRequest;
 import io.gemgate.core.settings.RuntimeSettings;
+import io.gemgate.server.proxy.ClientConnection;
 import io.gemgate.server.proxy.Exchange;
 import io.gemgate.server.proxy.OpenAiChatExchange;
 import io.gemgate.server.proxy.OpenAiJsonExchange;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import java.util.List;
@@ -37,24 +37,23 @@ final class OpenAiRoutes {
      *
      * @throws OpenAiRequestException for a bad request (400), before any upstream call
      */
-    static Exchange exchange(Route route, GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                             HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
+    static Exchange exchange(Route route, GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
         OpenAiSupport ai = gw.openAi();
         String log = req.method() + " " + path;
         try {
             return switch (route) {
-                case OPENAI_MODELS -> new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(),
+                case OPENAI_MODELS -> new OpenAiJsonExchange(gw, client, req.protocolVersion(),
                         KeyPool.ANY_MODEL, GatewayEvents.OPENAI_MODELS, log, keepAlive, OpenAiJsonExchange.single(HttpMethod.GET,
                         "/v1beta/models?pageSize=1000", NO_BODY, page -> ai.models().list(page)));
-                case OPENAI_CHAT -> chat(gw, client, ctx, req, body, path, keepAlive);
-                case OPENAI_MODEL -> model(gw, client, ctx, req, path, keepAlive, log);
-                case OPENAI_EMBEDDINGS -> embeddings(gw, client, ctx, req, body, keepAlive, log);
+                case OPENAI_CHAT -> chat(gw, client, req, body, path, keepAlive);
+                case OPENAI_MODEL -> model(gw, client, req, path, keepAlive, log);
+                case OPENAI_EMBEDDINGS -> embeddings(gw, client, req, body, keepAlive, log);
                 case OPENAI_FILES -> req.method().equals(HttpMethod.POST)
-                        ? fileUpload(gw, client, ctx, req, body, keepAlive, log)
-                        : fileList(gw, client, ctx, req, keepAlive, log);
-                case OPENAI_FILE -> fileOne(gw, client, ctx, req, path, keepAlive, log);
-                case OPENAI_RESPONSES -> responses(gw, client, ctx, req, body, path, keepAlive);
-                case OPENAI_RESPONSE -> storedResponse(gw, client, ctx, req, path, keepAlive, log);
+                        ? fileUpload(gw, client, req, body, keepAlive, log)
+                        : fileList(gw, client, req, keepAlive, log);
+                case OPENAI_FILE -> fileOne(gw, client, req, path, keepAlive, log);
+                case OPENAI_RESPONSES -> responses(gw, client, req, body, path, keepAlive);
+                case OPENAI_RESPONSE -> storedResponse(gw, client, req, path, keepAlive, log);
                 default -> throw new IllegalArgumentException("not an OpenAI route: " + route);
             };
         } finally {
@@ -63,33 +62,31 @@ final class OpenAiRoutes {
     }
 
     /** Chat completions with the live settings, read once: default thinking, system instruction, stream mode. */
-    private static Exchange chat(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest req,
+    private static Exchange chat(GatewayContext gw, ClientConnection client, HttpRequest req,
                                  ByteBuf body, String path, boolean keepAlive) {
         RuntimeSettings s = gw.settings();
         TranslatedChatRequest t = gw.openAi().requests().translate(body, s.defaultThinking(), s.systemInstruction());
-        return new OpenAiChatExchange(gw, client, ctx, req.protocolVersion(), t, s.streamMode(), path, keepAlive);
+        return new OpenAiChatExchange(gw, client, req.protocolVersion(), t, s.streamMode(), path, keepAlive);
     }
 
     /**
      * {@code POST /v1/responses} with the live settings, read once; a {@code previous_response_id} is looked up here
      * for any owner, and checked against the caller's token when the exchange starts.
      */
-    private static Exchange responses(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                                      HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
+    private static Exchange responses(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
         RuntimeSettings s = gw.settings();
         io.gemgate.core.openai.TranslatedResponsesRequest t = gw.openAi().responseRequests().translate(body,
                 s.defaultThinking(), s.systemInstruction(), null);
-        return new io.gemgate.server.proxy.ResponsesExchange(gw, client, ctx, req.protocolVersion(), t,
+        return new io.gemgate.server.proxy.ResponsesExchange(gw, client, req.protocolVersion(), t,
                 s.streamMode(), path, keepAlive);
     }
 
     /** {@code GET} or {@code DELETE /v1/responses/{id}}: a response this gateway stored for the caller's token. */
-    private static Exchange storedResponse(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                                           HttpRequest req, String path, boolean keepAlive, String log) {
+    private static Exchange storedResponse(GatewayContext gw, ClientConnection client, HttpRequest req, String path, boolean keepAlive, String log) {
         String id = path.substring(path.lastIndexOf('/') + 1);
         boolean delete = req.method().equals(HttpMethod.DELETE);
         io.gemgate.core.openai.ResponseStore store = gw.openAi().responseStore();
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
                 GatewayEvents.OPENAI_RESPONSES, log, keepAlive, new OpenAiJsonExchange.SingleCall(req.method(), "",
                 NO_BODY, null) {
                     private String owner = "";
@@ -119,15 +116,14 @@ final class OpenAiRoutes {
                 });
     }
 
-    private static Exchange model(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                                  HttpRequest req, String path, boolean keepAlive, String log) {
+    private static Exchange model(GatewayContext gw, ClientConnection client, HttpRequest req, String path, boolean keepAlive, String log) {
         String id = path.substring(path.indexOf("/models/") + "/models/".length());
         if (!MODEL_ID.matcher(id).matches()) {
             throw new OpenAiRequestException("model", "invalid model id '" + id + "'");
         }
         OpenAiSupport ai = gw.openAi();
         String upstreamId = id.endsWith("-search") ? id.substring(0, id.length() - "-search".length()) : id;
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
                 GatewayEvents.OPENAI_MODELS, log, keepAlive,
                 new OpenAiJsonExchange.Plan() {
                     @Override
@@ -165,8 +161,7 @@ final class OpenAiRoutes {
     // ---------------------------------------------------------------------------------- files (issue 13 item 7)
 
     /** {@code POST /v1/files}: one Gemini multipart upload through one key, recorded as held by it. */
-    private static Exchange fileUpload(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                                       HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
+    private static Exchange fileUpload(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
         OpenAiFiles.Upload u = OpenAiFiles.parseUpload(req.headers().get(HttpHeaderNames.CONTENT_TYPE),
                 io.netty.buffer.ByteBufUtil.getBytes(body));
         byte[] id = new byte[12];
@@ -174,7 +169,7 @@ final class OpenAiRoutes {
         String boundary = "gemgate-" + java.util.HexFormat.of().formatHex(id);
         byte[] gemini = OpenAiFiles.geminiBody(u, boundary);
         String meta = OpenAiFiles.meta(u);
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
                 GatewayEvents.OTHER, log, keepAlive, new FilePlan(HttpMethod.POST,
                 "/upload/v1beta/files?uploadType=multipart", gemini, null) {
                     private long created;
@@ -212,9 +207,8 @@ final class OpenAiRoutes {
     }
 
     /** {@code GET /v1/files}: the files uploaded through these routes with the caller's token, from the record. */
-    private static Exchange fileList(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                                     HttpRequest req, boolean keepAlive, String log) {
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+    private static Exchange fileList(GatewayContext gw, ClientConnection client, HttpRequest req, boolean keepAlive, String log) {
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
                 GatewayEvents.OTHER, log, keepAlive, new FilePlan(HttpMethod.GET, "", NO_BODY, null) {
                     @Override
                     public int calls() {
@@ -236,8 +230,7 @@ final class OpenAiRoutes {
     }
 
     /** {@code GET} or {@code DELETE /v1/files/{id}}: with the key that holds the file. */
-    private static Exchange fileOne(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                                    HttpRequest req, String path, boolean keepAlive, String log) {
+    private static Exchange fileOne(GatewayContext gw, ClientConnection client, HttpRequest req, String path, boolean keepAlive, String log) {
         String id = path.substring(path.lastIndexOf('/') + 1);
         String name = OpenAiFiles.geminiName(id);
         if (name == null) {
@@ -245,7 +238,7 @@ final class OpenAiRoutes {
                     ? id.substring(0, 64) + "..." : id) + "': expected an id from POST /v1/files (file-...).");
         }
         boolean delete = req.method().equals(HttpMethod.DELETE);
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), KeyPool.ANY_MODEL,
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
                 GatewayEvents.OTHER, log, keepAlive, new FilePlan(req.method(), "/v1beta/" + name, NO_BODY,
                 List.of(name)) {
                     @Override
@@ -289,11 +282,10 @@ final class OpenAiRoutes {
         }
     }
 
-    private static Exchange embeddings(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx,
-                                       HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
+    private static Exchange embeddings(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
         OpenAiSupport ai = gw.openAi();
         EmbeddingsRequest er = ai.embeddings().translate(body);
-        return new OpenAiJsonExchange(gw, client, ctx, req.protocolVersion(), er.model(),
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), er.model(),
                 GatewayEvents.OPENAI_EMBEDDINGS, log, keepAlive,
                 new OpenAiJsonExchange.Plan() {
                     @Override

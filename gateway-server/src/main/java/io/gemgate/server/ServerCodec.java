@@ -28,10 +28,12 @@ import java.util.List;
  *
  * <ul>
  *   <li>The native pass-through writes its answers as raw bytes that never pass the encoder ({@link
- *       ClientHandler#raw()}); HttpServerCodec queues each request's method for the encoder to take off when its
- *       response passes, a queue that would then only grow. Here the connection's handler says per request whether
- *       it is a HEAD ({@link #headRequest}), and the encoder leaves the body out of answers to those.</li>
- *   <li>A request with both Content-Length and Transfer-Encoding keeps both headers, so that {@link ClientHandler}
+ *       ClientWriter#writeRaw}); HttpServerCodec queues each request's method for the encoder to take off when its
+ *       response passes, a queue that would then only grow. Here the connection's writer says per request whether
+ *       it is a HEAD ({@link #headRequest}), when the request passes it (one at a time: pipelined requests wait in the
+ *       writer, while the decoder may already have read them), and the encoder leaves the body out of answers to
+ *       those.</li>
+ *   <li>A request with both Content-Length and Transfer-Encoding keeps both headers, so that {@link FramingHandler}
  *       refuses it (a smuggling attempt) instead of the decoder quietly dropping the length.</li>
  * </ul>
  */
@@ -258,7 +260,7 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Request
 
         @Override
         protected void handleTransferEncodingChunkedWithContentLength(HttpMessage message) {
-            // Both headers stay: ClientHandler answers 400 and closes (RFC 9112 6.3 allows either).
+            // Both headers stay: FramingHandler answers 400 and closes (RFC 9112 6.3 allows either).
         }
     }
 

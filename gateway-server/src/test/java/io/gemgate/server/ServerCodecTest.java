@@ -112,7 +112,7 @@ class ServerCodecTest {
         assertThat(d.fastDecoded).isEqualTo(2); // each plain request after a chunked one
     }
 
-    /** Netty's decoder as ServerCodec configures it, without the fast path (CL+TE kept for ClientHandler's 400). */
+    /** Netty's decoder as ServerCodec configures it, without the fast path (CL+TE kept for FramingHandler's 400). */
     private static HttpRequestDecoder reference() {
         return new HttpRequestDecoder(config()) {
             @Override

@@ -26,9 +26,10 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * The admin REST API under {@code /admin/api}. The caller (ClientHandler) has checked the admin token and read the
- * whole body; this runs on the connection's event loop and never blocks: probes are started and answered 202, their
- * results read later; changes are written to the state file by the persister's own thread.
+ * The admin REST API under {@code /admin/api}. The caller (the client connection's handlers: AuthHandler checked the
+ * admin token, BodyHandler read the whole body, ExchangeHandler calls this); this runs on the connection's event
+ * loop and never blocks: probes are started and answered 202, their results read later; changes are written to the
+ * state file by the persister's own thread.
  *
  * <h2>Routes</h2>
  * <pre>

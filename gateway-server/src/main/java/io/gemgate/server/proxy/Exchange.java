@@ -12,7 +12,6 @@ import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.keys.VerdictClassifier;
 import io.gemgate.core.keys.VerdictKind;
 import io.gemgate.server.AccessLog;
-import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.upstream.ExitConnectException;
 import io.gemgate.server.upstream.PoolExhaustedException;
@@ -23,7 +22,6 @@ import io.gemgate.server.upstream.UpstreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -58,7 +56,7 @@ import org.apache.logging.log4j.Logger;
  * {@link #cleanup()}; each attempt writes a retained duplicate (docs/architecture.md, buffers). An error body being
  * classified is owned here until it is handed to {@link #onUpstreamError} (which then owns it) or released.
  */
-public abstract class Exchange implements UpstreamListener {
+public abstract class Exchange implements UpstreamListener, ClientConnection.Deadline {
     private static final Logger log = LogManager.getLogger(Exchange.class);
     /** Error bodies are read up to this size to classify them; larger ones are handed on unclassified. */
     private static final int MAX_ERROR_BODY = 256 * 1024;
@@ -69,8 +67,8 @@ public abstract class Exchange implements UpstreamListener {
     protected enum Phase { ACQUIRING, WAITING_HEAD, READING_ERROR, BODY, STREAMING, DONE }
 
     protected final GatewayContext gw;
-    protected final ClientHandler client;
-    protected final ChannelHandlerContext ctx;
+    /** The client connection: every write to the client goes through it. */
+    protected final ClientConnection client;
     protected final HttpVersion clientVersion;
     protected final ModelRef model;
     protected KeyAttempts attempts;
@@ -129,12 +127,10 @@ public abstract class Exchange implements UpstreamListener {
      * @param logLine method and path for the access log (no client key in it); null when the subclass makes it
      *                ({@link #logLine()})
      */
-    protected Exchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion clientVersion,
-                       ByteBuf body, String model, String route, String logLine, boolean keepAlive) {
+    protected Exchange(GatewayContext gw, ClientConnection client, HttpVersion clientVersion, ByteBuf body, String model, String route, String logLine, boolean keepAlive) {
         this.gw = gw;
         this.route = route;
         this.client = client;
-        this.ctx = ctx;
         this.clientVersion = clientVersion;
         this.body = body;
         this.logLine = logLine;
@@ -246,7 +242,7 @@ public abstract class Exchange implements UpstreamListener {
         }
         if (unknown != null && !looked && gw.config().affinity().lookupMaxKeys() > 0) {
             java.util.List<String> refsFinal = refs;
-            OwnerLookup.find(gw, ctx.channel().eventLoop(), unknown, userId(), r -> afterLookup(refsFinal, r));
+            OwnerLookup.find(gw, client.eventLoop(), unknown, userId(), r -> afterLookup(refsFinal, r));
             return;
         }
         if (holder == null) {
@@ -410,7 +406,7 @@ public abstract class Exchange implements UpstreamListener {
                 waitedMillis += delay;
                 phase = Phase.ACQUIRING;
                 attempts = new KeyAttempts(gw.pool().maxAttempts()); // the same key, once it is free again
-                ctx.executor().schedule(() -> {
+                client.eventLoop().schedule(() -> {
                     if (phase == Phase.ACQUIRING) {
                         nextAttempt();
                     }
@@ -479,7 +475,7 @@ public abstract class Exchange implements UpstreamListener {
         long now = sentOnce ? System.nanoTime() : startNanos;
         sentOnce = true;
         attemptStartNanos = now;
-        Future<Channel> f = gw.upstream().acquire(ctx.channel().eventLoop(), now, exit);
+        Future<Channel> f = gw.upstream().acquire(client.eventLoop(), now, exit);
         if (f.isDone()) {
             onConnection(f, now);
         } else {
@@ -525,7 +521,9 @@ public abstract class Exchange implements UpstreamListener {
             ch.write(head.encode(ch.alloc(), key), ch.voidPromise());
             ch.writeAndFlush(body.retainedDuplicate(), ch.voidPromise());
         }
-        client.exchangeDeadline(gw.config().upstream().responseTimeout().toMillis(), nowNanos);
+        // upstream.responseTimeout: on the client connection's one timer (no timer task per attempt), cleared when the
+        // head arrives (cancelHeadTimeout) or the attempt ends; onDeadline then tries the next key.
+        client.deadline(this, gw.config().upstream().responseTimeout().toMillis(), nowNanos);
         ch.read();
     }
 
@@ -553,7 +551,8 @@ public abstract class Exchange implements UpstreamListener {
         send();
     }
 
-    /** The upstream response timeout passed (see {@link ClientHandler#exchangeDeadline}): the next key is tried. */
+    /** The upstream response timeout passed before the answer's head (set in onConnection): the next key is tried. */
+    @Override
     public final void onDeadline() {
         if (phase != Phase.WAITING_HEAD) {
             return;
@@ -575,7 +574,7 @@ public abstract class Exchange implements UpstreamListener {
     }
 
     private void cancelHeadTimeout() {
-        client.clearExchangeDeadline();
+        client.clearDeadline(this);
     }
 
     /** Gives the current upstream connection back (or closes it when its answer was not read to the end). */
@@ -729,7 +728,7 @@ public abstract class Exchange implements UpstreamListener {
         long delay = Math.max(1, free - now);
         waitedMillis += delay;
         phase = Phase.ACQUIRING;
-        ctx.executor().schedule(() -> {
+        client.eventLoop().schedule(() -> {
             if (phase == Phase.ACQUIRING) {
                 nextAttempt();
             }
@@ -761,7 +760,7 @@ public abstract class Exchange implements UpstreamListener {
         status = head.status();
         if (isClassified(status)) {
             phase = Phase.READING_ERROR;
-            errorBody = ctx.alloc().compositeBuffer(64);
+            errorBody = client.alloc().compositeBuffer(64);
             return;
         }
         if (status >= 300) {
@@ -838,8 +837,8 @@ public abstract class Exchange implements UpstreamListener {
             return;
         }
         if (phase == Phase.STREAMING) {
-            ctx.flush();
-            if (ctx.channel().isWritable()) {
+            client.flush();
+            if (client.isWritable()) {
                 ch.read();
             } else {
                 paused = true; // back-pressure: the client is slow, resume reading in onClientWritable
@@ -948,7 +947,7 @@ public abstract class Exchange implements UpstreamListener {
      * connection back and hands the client connection back to its handler.
      *
      * @param last an HTTP object for the client's encoder, or a {@link ByteBuf} of raw response bytes (the
-     *             pass-through's own framing, see {@link ClientHandler#raw()}), or null
+     *             pass-through's own framing, see {@link ClientConnection#writeRaw}), or null
      */
     protected final void finish(Verdict verdict, long promptTokens, long outputTokens, Object last) {
         if (verdict != null) {
@@ -964,10 +963,10 @@ public abstract class Exchange implements UpstreamListener {
         long now = System.nanoTime(); // one clock read for the end: time to first byte, duration, pool, idle timer
         if (last instanceof ByteBuf raw) {
             markFirstByte(now);
-            client.raw().writeAndFlush(raw, client.raw().voidPromise());
+            client.writeRawAndFlush(raw);
         } else if (last != null) {
             markFirstByte(now);
-            ctx.writeAndFlush(last);
+            client.writeAndFlush((io.netty.handler.codec.http.HttpObject) last);
         }
         releaseUpstream(now);
         phase = Phase.DONE;
@@ -1061,8 +1060,9 @@ public abstract class Exchange implements UpstreamListener {
         dropUpstream();
         status = 499;
         cleanup();
-        ended(System.nanoTime());
-        client.exchangeDone(true);
+        long now = System.nanoTime();
+        ended(now);
+        client.exchangeDone(true, now);
     }
 
     /** Releases what the exchange owns; subclasses add theirs and call this. */

@@ -14,7 +14,6 @@ import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.route.NativePath;
 import io.gemgate.core.settings.RuntimeSettings;
 import io.gemgate.core.settings.Thinking;
-import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.Responses;
 import io.gemgate.server.internal.HeaderNameSet;
@@ -23,7 +22,6 @@ import io.gemgate.server.upstream.UpstreamHead;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -46,7 +44,7 @@ import java.util.Map;
  *
  * <p>Both heads are handled as bytes: the upstream request head is encoded once from the client's request
  * ({@link RequestHead}), and the answer's head is copied field by field from the upstream's bytes
- * ({@link UpstreamHead#writeField}) and written, with the body, straight to the socket ({@link ClientHandler#raw()}),
+ * ({@link UpstreamHead#writeField}) and written, with the body, straight to the socket ({@link ClientConnection#writeRaw}),
  * framed by the upstream's Content-Length or chunked here. No header map is built on this path. Error answers that the
  * gateway classified (read whole) go out through the connection's HTTP encoder, like every answer the gateway makes.
  *
@@ -130,9 +128,9 @@ public final class NativeExchange extends Exchange {
     }
 
     /** @throws IllegalArgumentException when the request target cannot be sent upstream as it is */
-    public NativeExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpRequest request,
+    public NativeExchange(GatewayContext gw, ClientConnection client, HttpRequest request,
                           ByteBuf body, String path, String queryWithoutKey, boolean keepAlive) {
-        super(gw, client, ctx, request.protocolVersion(), withDefaults(gw.settings(), path, body, ctx.alloc()),
+        super(gw, client, request.protocolVersion(), withDefaults(gw.settings(), path, body, client.alloc()),
                 NativePath.model(path), io.gemgate.core.metrics.GatewayEvents.NATIVE, null, keepAlive);
         this.method = request.method();
         this.upstreamUri = queryWithoutKey.isEmpty() ? path : path + '?' + queryWithoutKey;
@@ -374,7 +372,7 @@ public final class NativeExchange extends Exchange {
         }
         closeAfter |= !client.keepAlive();
         String connection = head.get(CONNECTION);
-        ByteBuf out = ctx.alloc().directBuffer(head.byteSize() + 64);
+        ByteBuf out = client.alloc().directBuffer(head.byteSize() + 64);
         out.writeBytes(clientVersion.equals(HttpVersion.HTTP_1_0) ? HTTP_10 : HTTP_11);
         head.writeStatus(out);
         out.writeShort(0x0d0a);
@@ -413,7 +411,7 @@ public final class NativeExchange extends Exchange {
         out.writeShort(0x0d0a);
         sse = head.valueStartsWith(CONTENT_TYPE, "text/event-stream");
         markFirstByte(headNanos()); // the head goes out as it came
-        client.raw().write(out, client.raw().voidPromise());
+        client.writeRaw(out);
     }
 
     /** True when field {@code i} is one the upstream's Connection header lists (hop-by-hop by declaration). */
@@ -470,26 +468,25 @@ public final class NativeExchange extends Exchange {
         }
         wrote(b.readableBytes());
         boolean last = content instanceof LastHttpContent;
-        ChannelHandlerContext raw = client.raw();
         if (chunkOut) {
             if (b.isReadable()) {
-                writeChunkSize(raw, b.readableBytes());
-                raw.write(b, raw.voidPromise());
-                ByteBuf crlf = raw.alloc().directBuffer(2).writeShort(0x0d0a);
-                raw.write(crlf, raw.voidPromise());
+                writeChunkSize(client, b.readableBytes());
+                client.writeRaw(b);
+                ByteBuf crlf = client.alloc().directBuffer(2).writeShort(0x0d0a);
+                client.writeRaw(crlf);
             } else {
                 b.release();
             }
             if (last) {
                 finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(),
-                        raw.alloc().directBuffer(LAST_CHUNK.length).writeBytes(LAST_CHUNK));
+                        client.alloc().directBuffer(LAST_CHUNK.length).writeBytes(LAST_CHUNK));
             }
             return;
         }
         if (last) {
             finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(), b);
         } else {
-            raw.write(b, raw.voidPromise());
+            client.writeRaw(b);
         }
     }
 
@@ -511,11 +508,11 @@ public final class NativeExchange extends Exchange {
         }
     }
 
-    private static void writeChunkSize(ChannelHandlerContext raw, int size) {
-        ByteBuf line = raw.alloc().directBuffer(10);
+    private static void writeChunkSize(ClientConnection client, int size) {
+        ByteBuf line = client.alloc().directBuffer(10);
         ByteBufUtil.writeAscii(line, Integer.toHexString(size));
         line.writeShort(0x0d0a);
-        raw.write(line, raw.voidPromise());
+        client.writeRaw(line);
     }
 
     /**
@@ -543,7 +540,7 @@ public final class NativeExchange extends Exchange {
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
         status = code;
-        FullHttpResponse r = Responses.googleError(ctx.alloc(), clientVersion, code, message);
+        FullHttpResponse r = Responses.googleError(client.alloc(), clientVersion, code, message);
         if (retryAfterSeconds > 0) {
             r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
         }
@@ -560,21 +557,20 @@ public final class NativeExchange extends Exchange {
     protected void abortStream(String why) {
         status = 502;
         closeAfter = true;
-        ChannelHandlerContext raw = client.raw();
         if (sse) {
             String event = "data: " + Responses.googleErrorJson(502, why) + "\r\n\r\n";
-            ByteBuf b = raw.alloc().buffer(event.length());
+            ByteBuf b = client.alloc().buffer(event.length());
             b.writeCharSequence(event, StandardCharsets.UTF_8);
             if (chunkOut) {
-                writeChunkSize(raw, b.readableBytes());
-                raw.write(b, raw.voidPromise());
-                ByteBuf end = raw.alloc().directBuffer(2 + LAST_CHUNK.length).writeShort(0x0d0a).writeBytes(LAST_CHUNK);
+                writeChunkSize(client, b.readableBytes());
+                client.writeRaw(b);
+                ByteBuf end = client.alloc().directBuffer(2 + LAST_CHUNK.length).writeShort(0x0d0a).writeBytes(LAST_CHUNK);
                 finish(null, 0, 0, end);
             } else {
                 finish(null, 0, 0, b); // length-framed or close-delimited: the close ends it
             }
         } else {
-            ctx.flush();
+            client.flush();
             finish(null, 0, 0, null);
         }
     }

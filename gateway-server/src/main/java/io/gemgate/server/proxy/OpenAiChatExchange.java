@@ -11,12 +11,10 @@ import io.gemgate.core.openai.OpenAiErrors;
 import io.gemgate.core.openai.TranslatedChatRequest;
 import io.gemgate.core.openai.UpstreamFormatException;
 import io.gemgate.core.settings.StreamMode;
-import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -71,9 +69,9 @@ public final class OpenAiChatExchange extends Exchange {
     private boolean headWritten;
     private ScheduledFuture<?> keepAlive;
 
-    public OpenAiChatExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
+    public OpenAiChatExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
                               TranslatedChatRequest request, StreamMode mode, String path, boolean keepAlive) {
-        super(gw, client, ctx, version, Unpooled.wrappedBuffer(request.body()), request.model(),
+        super(gw, client, version, Unpooled.wrappedBuffer(request.body()), request.model(),
                 io.gemgate.core.metrics.GatewayEvents.OPENAI_CHAT, "POST " + path, keepAlive);
         this.request = request;
         this.path = path;
@@ -88,7 +86,7 @@ public final class OpenAiChatExchange extends Exchange {
     public void start() {
         if (request.stream()) {
             long every = gw.openAi().keepAliveInterval().toMillis();
-            keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
+            keepAlive = client.eventLoop().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
         }
         super.start();
     }
@@ -99,9 +97,9 @@ public final class OpenAiChatExchange extends Exchange {
             return;
         }
         writeStreamHead();
-        ByteBuf b = ctx.alloc().buffer(16);
+        ByteBuf b = client.alloc().buffer(16);
         ChatStreamTranslator.writeKeepAlive(b);
-        ctx.writeAndFlush(new DefaultHttpContent(b));
+        client.writeAndFlush(new DefaultHttpContent(b));
     }
 
     private void cancelKeepAlive() {
@@ -124,10 +122,10 @@ public final class OpenAiChatExchange extends Exchange {
         closeAttemptState();
         if (status >= 300 || !streamUpstream) {
             phase = Phase.BODY; // read whole: an unclassified error, or a whole answer
-            collected = ctx.alloc().compositeBuffer(64);
+            collected = client.alloc().compositeBuffer(64);
             return;
         }
-        splitter = new SseEventSplitter(ctx.alloc(), MAX_EVENT_BYTES);
+        splitter = new SseEventSplitter(client.alloc(), MAX_EVENT_BYTES);
         if (request.stream()) {
             stream = new ChatStreamTranslator(request, gw.openAi().signatures(), gw.openAi().clock());
         } else {
@@ -168,13 +166,13 @@ public final class OpenAiChatExchange extends Exchange {
             collector.add(data);
             return;
         }
-        ByteBuf out = ctx.alloc().buffer(256 + data.readableBytes());
+        ByteBuf out = client.alloc().buffer(256 + data.readableBytes());
         if (stream.onEvent(data, out)) {
             cancelKeepAlive();
             writeStreamHead();
             gw.events().sseEvents(1);
             wrote(out.readableBytes());
-            ctx.write(new DefaultHttpContent(out));
+            client.write(new DefaultHttpContent(out));
         } else {
             out.release();
         }
@@ -195,7 +193,7 @@ public final class OpenAiChatExchange extends Exchange {
             }
             return;
         }
-        ByteBuf out = ctx.alloc().buffer(512);
+        ByteBuf out = client.alloc().buffer(512);
         stream.finish(out);
         Usage u = stream.usage();
         OpenAiError midStream = stream.upstreamError();
@@ -308,7 +306,7 @@ public final class OpenAiChatExchange extends Exchange {
             HttpUtil.setTransferEncodingChunked(r, true);
         }
         connectionHeader(r);
-        ctx.write(r);
+        client.write(r);
     }
 
     @Override
@@ -330,12 +328,12 @@ public final class OpenAiChatExchange extends Exchange {
         cancelKeepAlive();
         status = e.status();
         if (headWritten) {
-            ByteBuf b = ctx.alloc().buffer(256);
+            ByteBuf b = client.alloc().buffer(256);
             e.writeSseFrame(b);
             finish(null, 0, 0, new DefaultLastHttpContent(b));
             return;
         }
-        FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), clientVersion, e);
+        FullHttpResponse r = OpenAiResponses.error(client.alloc(), clientVersion, e);
         connectionHeader(r);
         phase = Phase.STREAMING;
         finish(null, 0, 0, r);
@@ -349,7 +347,7 @@ public final class OpenAiChatExchange extends Exchange {
             return;
         }
         status = 502;
-        ByteBuf b = ctx.alloc().buffer(256);
+        ByteBuf b = client.alloc().buffer(256);
         if (stream != null) {
             stream.error(why, b);
         } else {

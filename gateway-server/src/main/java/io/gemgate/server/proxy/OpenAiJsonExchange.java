@@ -3,12 +3,10 @@ package io.gemgate.server.proxy;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.openai.OpenAiError;
 import io.gemgate.core.openai.OpenAiErrors;
-import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -76,9 +74,9 @@ public final class OpenAiJsonExchange extends Exchange {
     private int call;
     private CompositeByteBuf collected;
 
-    public OpenAiJsonExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
+    public OpenAiJsonExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
                               String model, String route, String logLine, boolean keepAlive, Plan plan) {
-        super(gw, client, ctx, version, Unpooled.wrappedBuffer(plan.body(0)), model, route, logLine, keepAlive);
+        super(gw, client, version, Unpooled.wrappedBuffer(plan.body(0)), model, route, logLine, keepAlive);
         this.plan = plan;
     }
 
@@ -95,7 +93,7 @@ public final class OpenAiJsonExchange extends Exchange {
     @Override
     protected void onHead(io.gemgate.server.upstream.UpstreamHead head) {
         phase = Phase.BODY;
-        collected = ctx.alloc().compositeBuffer(64);
+        collected = client.alloc().compositeBuffer(64);
     }
 
     @Override
@@ -181,7 +179,7 @@ public final class OpenAiJsonExchange extends Exchange {
 
     private void sendError(OpenAiError e) {
         status = e.status();
-        FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), clientVersion, e);
+        FullHttpResponse r = OpenAiResponses.error(client.alloc(), clientVersion, e);
         connectionHeader(r);
         phase = Phase.STREAMING;
         finish(null, 0, 0, r);

@@ -15,12 +15,10 @@ import io.gemgate.core.openai.ResponsesStreamTranslator;
 import io.gemgate.core.openai.TranslatedResponsesRequest;
 import io.gemgate.core.openai.UpstreamFormatException;
 import io.gemgate.core.settings.StreamMode;
-import io.gemgate.server.ClientHandler;
 import io.gemgate.server.GatewayContext;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -70,9 +68,9 @@ public final class ResponsesExchange extends Exchange {
     /** The caller's token id, read at the start (the user token is let go before the end). */
     private String owner = "";
 
-    public ResponsesExchange(GatewayContext gw, ClientHandler client, ChannelHandlerContext ctx, HttpVersion version,
+    public ResponsesExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
                              TranslatedResponsesRequest request, StreamMode mode, String path, boolean keepAlive) {
-        super(gw, client, ctx, version, Unpooled.wrappedBuffer(request.chat().body()), request.model(),
+        super(gw, client, version, Unpooled.wrappedBuffer(request.chat().body()), request.model(),
                 GatewayEvents.OPENAI_RESPONSES, "POST " + path, keepAlive);
         this.request = request;
         this.streamUpstream = switch (mode) {
@@ -94,7 +92,7 @@ public final class ResponsesExchange extends Exchange {
         }
         if (request.stream()) {
             long every = gw.openAi().keepAliveInterval().toMillis();
-            keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
+            keepAlive = client.eventLoop().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
         }
         super.start();
     }
@@ -105,9 +103,9 @@ public final class ResponsesExchange extends Exchange {
             return;
         }
         writeStreamHead();
-        ByteBuf b = ctx.alloc().buffer(16);
+        ByteBuf b = client.alloc().buffer(16);
         ResponsesStreamTranslator.writeKeepAlive(b);
-        ctx.writeAndFlush(new DefaultHttpContent(b));
+        client.writeAndFlush(new DefaultHttpContent(b));
     }
 
     private void cancelKeepAlive() {
@@ -130,10 +128,10 @@ public final class ResponsesExchange extends Exchange {
         closeAttemptState();
         if (status >= 300 || !streamUpstream) {
             phase = Phase.BODY;
-            collected = ctx.alloc().compositeBuffer(64);
+            collected = client.alloc().compositeBuffer(64);
             return;
         }
-        splitter = new SseEventSplitter(ctx.alloc(), MAX_EVENT_BYTES);
+        splitter = new SseEventSplitter(client.alloc(), MAX_EVENT_BYTES);
         if (request.stream()) {
             stream = new ResponsesStreamTranslator(request, gw.openAi().signatures(), gw.openAi().clock());
         } else {
@@ -174,13 +172,13 @@ public final class ResponsesExchange extends Exchange {
             collector.add(data);
             return;
         }
-        ByteBuf out = ctx.alloc().buffer(512 + data.readableBytes());
+        ByteBuf out = client.alloc().buffer(512 + data.readableBytes());
         if (stream.onEvent(data, out)) {
             cancelKeepAlive();
             writeStreamHead();
             gw.events().sseEvents(1);
             wrote(out.readableBytes());
-            ctx.write(new DefaultHttpContent(out));
+            client.write(new DefaultHttpContent(out));
         } else {
             out.release();
         }
@@ -201,7 +199,7 @@ public final class ResponsesExchange extends Exchange {
             }
             return;
         }
-        ByteBuf out = ctx.alloc().buffer(1024);
+        ByteBuf out = client.alloc().buffer(1024);
         stream.finish(out);
         Usage u = stream.usage();
         OpenAiError midStream = stream.upstreamError();
@@ -313,7 +311,7 @@ public final class ResponsesExchange extends Exchange {
             HttpUtil.setTransferEncodingChunked(r, true);
         }
         connectionHeader(r);
-        ctx.write(r);
+        client.write(r);
     }
 
     @Override
@@ -335,12 +333,12 @@ public final class ResponsesExchange extends Exchange {
         cancelKeepAlive();
         status = e.status();
         if (headWritten) {
-            ByteBuf b = ctx.alloc().buffer(256);
+            ByteBuf b = client.alloc().buffer(256);
             ResponsesStreamTranslator.writeError(e, b);
             finish(null, 0, 0, new DefaultLastHttpContent(b));
             return;
         }
-        FullHttpResponse r = OpenAiResponses.error(ctx.alloc(), clientVersion, e);
+        FullHttpResponse r = OpenAiResponses.error(client.alloc(), clientVersion, e);
         connectionHeader(r);
         phase = Phase.STREAMING;
         finish(null, 0, 0, r);
@@ -354,7 +352,7 @@ public final class ResponsesExchange extends Exchange {
             return;
         }
         status = 502;
-        ByteBuf b = ctx.alloc().buffer(512);
+        ByteBuf b = client.alloc().buffer(512);
         OpenAiError e = OpenAiErrors.serverError(502, why);
         if (stream != null && stream.sawContent()) {
             stream.fail(e, b);
