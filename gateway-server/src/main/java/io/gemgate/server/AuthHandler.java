@@ -7,8 +7,8 @@ import io.netty.util.ReferenceCountUtil;
 
 /**
  * Authentication, by route: the admin API takes the admin token ({@code Authorization: Bearer}; 404 when the admin
- * API is off), every other route the shared client token or a user token ({@code x-goog-api-key}, {@code ?key=} or
- * {@code Authorization: Bearer}), compared in constant time. A missing or wrong token gets 401 and the connection
+ * API is off), every other route the shared client token or a user token ({@code x-goog-api-key},
+ * {@code x-api-key}, {@code ?key=} or {@code Authorization: Bearer}), compared in constant time. A missing or wrong token gets 401 and the connection
  * closes. A user token is noted in the {@link ClientRequest}: its limits apply once the body is read.
  */
 final class AuthHandler extends EdgeHandler {
@@ -47,7 +47,7 @@ final class AuthHandler extends EdgeHandler {
             request.user = token == null ? null : gw.tokens().authenticate(token);
             if (request.user == null) {
                 writer.reject(401, token == null
-                        ? "missing client token: send it as x-goog-api-key, ?key= or Authorization: Bearer"
+                        ? "missing client token: send it as x-goog-api-key, x-api-key, ?key= or Authorization: Bearer"
                         : "invalid client token");
                 return false;
             }

@@ -36,6 +36,8 @@ final class ClientRequest {
     Route route;
     /** Errors on this request go out in OpenAI's shape (else Google's); {@link RoutingHandler}. */
     boolean openAiShape;
+    /** Errors on this request go out in Anthropic's shape; {@link RoutingHandler}. */
+    boolean anthropicShape;
     /** The user token of the request; null when the shared token was presented; {@link AuthHandler}. */
     UserToken user;
     /** Access-Control-Allow-Origin of the request's answers, or null; {@link CorsHandler}. */
@@ -61,6 +63,7 @@ final class ClientRequest {
         query = null;
         route = null;
         openAiShape = false;
+        anthropicShape = false;
         user = null;
     }
 

@@ -3,6 +3,8 @@ package io.gemgate.server;
 import io.gemgate.core.openai.OpenAiError;
 import io.gemgate.server.proxy.ClientConnection;
 import io.gemgate.server.proxy.Exchange;
+import io.gemgate.core.anthropic.AnthropicError;
+import io.gemgate.server.proxy.AnthropicResponses;
 import io.gemgate.server.proxy.OpenAiResponses;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -208,6 +210,10 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
      * error shape; the connection stays open when it can.
      */
     void refuse(int code, String message, long retryAfterSeconds) {
+        if (request.route != null && request.route.anthropic()) {
+            refuse(AnthropicResponses.gatewayError(code, message, retryAfterSeconds));
+            return;
+        }
         if (request.route != null && request.route.openAi) {
             refuse(OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
             return;
@@ -226,6 +232,12 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         answer(OpenAiResponses.error(ctx.alloc(), request.version, error));
     }
 
+    /** An Anthropic-shaped refusal of a request whose body was read whole; the connection stays open when it can. */
+    void refuse(AnthropicError error) {
+        gw.events().requestRejected(request.routeLabel(), error.status());
+        answer(AnthropicResponses.error(ctx.alloc(), request.version, error));
+    }
+
     /**
      * Refuses the current request with an error in its route's shape and closes the connection. The rest of the
      * request is read and dropped for a moment (a lingering close, as nginx does): closing a socket with unread input
@@ -239,6 +251,8 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         FullHttpResponse r = request.openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1,
                         OpenAiResponses.gatewayError(code, message, -1))
+                : request.anthropicShape ? AnthropicResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1,
+                        AnthropicResponses.gatewayError(code, message, -1))
                 : Responses.googleError(ctx.alloc(), HttpVersion.HTTP_1_1, code, message);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(r).addListener(f -> lingeringClose());

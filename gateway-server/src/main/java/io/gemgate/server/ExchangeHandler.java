@@ -2,6 +2,8 @@ package io.gemgate.server;
 
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.metrics.GatewayEvents;
+import io.gemgate.core.anthropic.AnthropicError;
+import io.gemgate.core.anthropic.AnthropicRequestException;
 import io.gemgate.core.openai.OpenAiErrors;
 import io.gemgate.core.openai.OpenAiRequestException;
 import io.gemgate.core.route.NativePath;
@@ -63,6 +65,8 @@ final class ExchangeHandler extends EdgeHandler {
             case OPENAI_CHAT, OPENAI_MODELS, OPENAI_MODEL, OPENAI_EMBEDDINGS, OPENAI_FILES, OPENAI_FILE,
                     OPENAI_RESPONSES, OPENAI_RESPONSE ->
                     OpenAiRoutes.exchange(route, gw, writer, req, body, request.path, request.keepAlive);
+            case ANTHROPIC_MESSAGES, ANTHROPIC_COUNT_TOKENS ->
+                    AnthropicRoutes.exchange(route, gw, writer, req, body, request.path, request.keepAlive);
             case ADMIN, WRONG_METHOD, NOT_FOUND -> throw new IllegalStateException("no exchange for " + route);
         };
     }
@@ -77,6 +81,9 @@ final class ExchangeHandler extends EdgeHandler {
             // OpenAiRoutes released the body (it always does). No refCnt() guard here: a body taken from the read
             // buffer is a retained slice whose refCnt() is its parent's, so the guard passed and released it twice.
             writer.refuse(OpenAiErrors.of(bad));
+            return;
+        } catch (AnthropicRequestException bad) {
+            writer.refuse(AnthropicError.of(bad)); // AnthropicRoutes released the body too
             return;
         }
         String model = e.modelName();

@@ -139,9 +139,16 @@ final class FramingHandler extends EdgeHandler implements ClientConnection.Deadl
         return RequestTarget.isHost(host) ? null : "malformed Host header";
     }
 
-    /** The client token, sent as {@code x-goog-api-key}, {@code ?key=} or {@code Authorization: Bearer}; or null. */
+    /**
+     * The client token, sent as {@code x-goog-api-key}, {@code x-api-key} (Anthropic's clients), {@code ?key=} or
+     * {@code Authorization: Bearer}; or null.
+     */
     private static String presentedToken(HttpRequest req) {
         String t = req.headers().get(Route.X_GOOG_API_KEY);
+        if (t != null && !t.isEmpty()) {
+            return t;
+        }
+        t = req.headers().get(Route.X_API_KEY);
         if (t != null && !t.isEmpty()) {
             return t;
         }

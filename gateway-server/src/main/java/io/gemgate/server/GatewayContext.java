@@ -21,6 +21,7 @@ public final class GatewayContext {
     private volatile io.gemgate.server.admin.AdminApi admin;
     private volatile io.gemgate.core.settings.RuntimeSettings settings;
     private final OpenAiSupport openAi;
+    private final AnthropicSupport anthropic;
     private final io.gemgate.core.metrics.GatewayEvents events;
     private final java.util.function.Supplier<String> metricsText;
     private final io.gemgate.core.tokens.TokenRegistry tokens;
@@ -68,6 +69,8 @@ public final class GatewayContext {
         this.exits = new io.gemgate.core.egress.Exits(config.upstream().egress().exitSettings(), pool::keys, clock);
         pool.budgets(settings::budgetFor);
         openAi.aliases(settings.modelAliases());
+        this.anthropic = new AnthropicSupport(openAi.signatures());
+        anthropic.aliases(settings.modelAliases());
     }
 
     /** Which key holds which project-bound resource. */
@@ -130,6 +133,11 @@ public final class GatewayContext {
         return openAi;
     }
 
+    /** The translators of the Anthropic Messages routes. */
+    public AnthropicSupport anthropic() {
+        return anthropic;
+    }
+
     /** The live settings. */
     public io.gemgate.core.settings.RuntimeSettings settings() {
         return settings;
@@ -144,6 +152,7 @@ public final class GatewayContext {
         pool.settings(s.toPoolSettings());
         pool.budgets(s::budgetFor);
         openAi.aliases(s.modelAliases());
+        anthropic.aliases(s.modelAliases());
         for (Consumer<io.gemgate.core.settings.RuntimeSettings> l : settingsListeners) {
             l.accept(s);
         }

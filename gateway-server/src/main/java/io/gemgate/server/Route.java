@@ -12,7 +12,8 @@ import io.netty.util.AsciiString;
  * native; {@code /v1/chat/completions}, {@code /v1/embeddings} and {@code /v1/responses[/{id}]} are OpenAI's; {@code GET /v1/models[/{id}]} is
  * OpenAI's when the caller authenticated with {@code Authorization: Bearer} and not the Google way
  * ({@code x-goog-api-key} or {@code ?key=}); so are {@code /v1/files[/{id}]} (also for a {@code multipart/form-data}
- * upload). {@code /openai/v1/...} is always OpenAI's.
+ * upload). {@code /openai/v1/...} is always OpenAI's. {@code /v1/messages} and {@code /v1/messages/count_tokens}
+ * (also under {@code /anthropic}) are Anthropic's Messages API.
  */
 enum Route {
     NATIVE(false, GatewayEvents.NATIVE),
@@ -28,12 +29,18 @@ enum Route {
     OPENAI_FILES(true, GatewayEvents.OTHER),
     /** {@code GET} and {@code DELETE /v1/files/{id}}. */
     OPENAI_FILE(true, GatewayEvents.OTHER),
+    /** {@code POST /v1/messages}, Anthropic's Messages API. */
+    ANTHROPIC_MESSAGES(false, GatewayEvents.ANTHROPIC_MESSAGES),
+    /** {@code POST /v1/messages/count_tokens}. */
+    ANTHROPIC_COUNT_TOKENS(false, GatewayEvents.ANTHROPIC_COUNT_TOKENS),
     ADMIN(false, GatewayEvents.ADMIN),
     WRONG_METHOD(false, GatewayEvents.OTHER),
     NOT_FOUND(false, GatewayEvents.OTHER);
 
     /** Google's key header; an AsciiString keeps its hash, so a lookup hashes nothing per request. */
     static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
+    /** Anthropic's key header. */
+    static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
 
     /** Errors go out in OpenAI's shape. */
     final boolean openAi;
@@ -48,6 +55,10 @@ enum Route {
     static Route of(HttpRequest req, String path) {
         if (path.startsWith("/admin/api/") || path.equals("/admin/api")) {
             return ADMIN;
+        }
+        Route anthropic = anthropic(req, path);
+        if (anthropic != null) {
+            return anthropic;
         }
         boolean prefixed = path.startsWith("/openai/v1/");
         String p = prefixed ? path.substring("/openai".length()) : path;
@@ -81,6 +92,29 @@ enum Route {
             return NATIVE;
         }
         return NOT_FOUND;
+    }
+
+    /** The Anthropic routes, with or without the {@code /anthropic} prefix; null for other paths. */
+    private static Route anthropic(HttpRequest req, String path) {
+        String p = path.startsWith("/anthropic/") ? path.substring("/anthropic".length()) : path;
+        boolean post = req.method().equals(HttpMethod.POST);
+        if (p.equals("/v1/messages")) {
+            return post ? ANTHROPIC_MESSAGES : WRONG_METHOD;
+        }
+        if (p.equals("/v1/messages/count_tokens")) {
+            return post ? ANTHROPIC_COUNT_TOKENS : WRONG_METHOD;
+        }
+        return null;
+    }
+
+    /** Errors go out in Anthropic's shape. */
+    boolean anthropic() {
+        return this == ANTHROPIC_MESSAGES || this == ANTHROPIC_COUNT_TOKENS;
+    }
+
+    /** For a 404: answer in Anthropic's shape when the path is clearly meant for the Anthropic API. */
+    static boolean looksAnthropic(String path) {
+        return path.startsWith("/anthropic/") || path.startsWith("/v1/messages");
     }
 
     /** Bearer, and no Google-style key: an OpenAI client. */

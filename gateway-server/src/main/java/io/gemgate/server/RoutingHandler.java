@@ -6,7 +6,8 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * Which API the request calls ({@link Route#of}): notes the route, and whether errors go out in OpenAI's shape.
+ * Which API the request calls ({@link Route#of}): notes the route, and whether errors go out in OpenAI's or
+ * Anthropic's shape.
  * TRACE, CONNECT and the asterisk target get 405 or 400; a path no route serves 404, a method its route does not
  * serve 405 (each in OpenAI's shape when the path is clearly meant for the OpenAI API); the connection closes.
  */
@@ -41,10 +42,12 @@ final class RoutingHandler extends EdgeHandler {
         request.route = route;
         if (route == Route.NOT_FOUND || route == Route.WRONG_METHOD) {
             request.openAiShape = Route.looksOpenAi(path);
+            request.anthropicShape = Route.looksAnthropic(path);
             writer.reject(route == Route.NOT_FOUND ? 404 : 405, "no route for " + method + " " + path);
             return false;
         }
         request.openAiShape = route.openAi;
+        request.anthropicShape = route.anthropic();
         return true;
     }
 }

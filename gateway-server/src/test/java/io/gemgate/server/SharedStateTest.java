@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.KeyMask;
 import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.KeyState;
 import io.gemgate.core.keys.KeyStatus;
 import io.gemgate.core.keys.Strategy;
 import io.gemgate.core.tokens.TokenLimits;
@@ -172,13 +173,14 @@ class SharedStateTest {
         Answer patched = new AdminClient(a, 3).patch("/admin/api/keys/" + KeyMask.fingerprint(key(1)),
                 "{\"enabled\": false, \"weight\": 7, \"label\": \"team b\", \"tier\": 1, \"groups\": [\"paid\"]}");
         assertThat(patched.status()).isEqualTo(200);
-        // The fields may reach the other in different sync rounds: wait for all of them, then check each.
-        await(() -> b.poolKey(key(1)), k -> k.label().equals("team b") && !k.isEnabled() && k.weight() == 7
-                && k.tier() == 1, PROPAGATION);
-        assertThat(b.poolKey(key(1)).groups()).containsExactly("paid");
-        assertThat(b.poolKey(key(1)).label()).isEqualTo("team b");
-        assertThat(b.poolKey(key(1)).isEnabled()).isFalse();
-        assertThat(b.poolKey(key(1)).weight()).isEqualTo(7);
+        // An edit applies whole (KeyState): once the other sees the new label, it sees every other field of the
+        // same edit too, never a new label with the old enabled flag.
+        KeyState edited = await(() -> b.poolKey(key(1)).state(), st -> st.spec().label().equals("team b"),
+                PROPAGATION);
+        assertThat(edited.isEnabled()).isFalse();
+        assertThat(edited.spec().weight()).isEqualTo(7);
+        assertThat(edited.spec().tier()).isEqualTo(1);
+        assertThat(edited.spec().groups()).containsExactly("paid");
         int before = fake.requestCount();
         assertThat(b.generate(FLASH).statusCode()).isEqualTo(200);
         assertThat(fake.keysUsed().subList(before, fake.requestCount())).containsExactly(key(2));

@@ -14,30 +14,30 @@ public final class ApiKey {
     private final byte[] secretAscii;
     private final String masked;
     private final String fingerprint;
-    /** Changed by the admin through {@link KeyPool#update}, which rebuilds the ring. */
-    private volatile String project;
-    private volatile int weight;
-    private volatile String label;
     /** {@link KeySpec#proxy()}: fixed for the key's life. */
     private final String proxy;
     /** The parsed {@link #proxy}, or null when the key has no own proxy. */
     private final io.gemgate.core.egress.ProxySpec proxySpec;
     /** The fingerprint's first 64 bits: what the egress hashes to pin the key to an exit (same on every gateway). */
     private final long routeHash;
-    private volatile int tier;
-    private volatile java.util.Set<String> groups;
     /** Position in the pool's current ring; set before the ring is published ({@link ModelLanes} finds keys by it). */
     volatile int index = -1;
 
     /** Keys of the same project; this key included. Set once when the ring is built. */
     ApiKey[] projectGroup = {this};
 
-    volatile boolean enabled = true;
-    /** Soft-removed: out of rotation and listed as removed, until restored. */
-    volatile boolean removed;
-    /** Epoch millis since the key was found invalid; 0 = valid. */
-    volatile long invalidSince;
-    volatile String invalidReason = "";
+    /** Definition and marks as one value, replaced whole by compare-and-set ({@link #update}). */
+    private volatile KeyState state;
+    private static final java.lang.invoke.VarHandle STATE;
+
+    static {
+        try {
+            STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(ApiKey.class, "state", KeyState.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     /**
      * Moving averages of the key's outcomes. Updated by a plain read-modify-write, not a compare-and-set loop: two
      * event loops recording at once may lose one sample, which a moving average shrugs off, and a success costs no
@@ -55,14 +55,10 @@ public final class ApiKey {
         this.secretAscii = spec.secret().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         this.masked = KeyMask.mask(spec.secret());
         this.fingerprint = KeyMask.fingerprint(spec.secret());
-        this.project = spec.project();
-        this.weight = spec.weight();
-        this.label = spec.label();
         this.proxy = spec.proxy();
         this.proxySpec = spec.proxySpec();
         this.routeHash = Long.parseUnsignedLong(fingerprint, 0, 16, 16);
-        this.tier = spec.tier();
-        this.groups = spec.groups();
+        this.state = KeyState.of(spec);
     }
 
     /** Stable position of this key in the pool. */
@@ -99,15 +95,15 @@ public final class ApiKey {
     }
 
     public String project() {
-        return project;
+        return state.spec().project();
     }
 
     public int weight() {
-        return weight;
+        return state.spec().weight();
     }
 
     public String label() {
-        return label;
+        return state.spec().label();
     }
 
     /** The key's own exit as configured: empty (the default), {@code direct} or a proxy URL. */
@@ -132,20 +128,20 @@ public final class ApiKey {
 
     /** Lower tiers serve first; a request goes to the next tier only when every key of the lower ones rests. */
     public int tier() {
-        return tier;
+        return state.spec().tier();
     }
 
     /** The groups the key belongs to (sorted); empty: none (it serves only models routed to every key). */
     public java.util.Set<String> groups() {
-        return groups;
+        return state.spec().groups();
     }
 
     public boolean isEnabled() {
-        return enabled;
+        return state.isEnabled();
     }
 
     public boolean isRemoved() {
-        return removed;
+        return state.isRemoved();
     }
 
     /** A stable id for the admin API and metrics: the fingerprint. */
@@ -155,28 +151,49 @@ public final class ApiKey {
 
     /** The key as configured now. */
     public KeySpec spec() {
-        return new KeySpec(secret, project, weight, label, tier, groups, proxy);
+        return state.spec();
     }
 
-    void apply(KeySpec spec) {
-        this.project = spec.project();
-        this.weight = spec.weight();
-        this.label = spec.label();
-        this.tier = spec.tier();
-        this.groups = spec.groups();
+    /**
+     * Definition and marks as one immutable value: read it once to see several of them from the same change (the
+     * getters below each read the current one).
+     */
+    public KeyState state() {
+        return state;
+    }
+
+    /**
+     * Replaces the state with {@code change} applied to the current one, by compare-and-set (retried when another
+     * change came first, so {@code change} may run more than once and must have no side effect).
+     *
+     * @return the state now in force
+     */
+    KeyState update(java.util.function.UnaryOperator<KeyState> change) {
+        for (;;) {
+            KeyState now = state;
+            KeyState next = change.apply(now);
+            if (next == now || STATE.compareAndSet(this, now, next)) {
+                return next;
+            }
+        }
+    }
+
+    /** True when the key is enabled, not removed and valid: one volatile read for selection. */
+    boolean isInRotation() {
+        return state.isInRotation();
     }
 
     public boolean isInvalid() {
-        return invalidSince != 0;
+        return state.isInvalid();
     }
 
     public String invalidReason() {
-        return invalidReason;
+        return state.invalidReason();
     }
 
     /** Epoch millis since the key was found invalid; 0 when it is valid. */
     public long invalidSinceMillis() {
-        return invalidSince;
+        return state.invalidSinceMillis();
     }
 
     public Health health() {

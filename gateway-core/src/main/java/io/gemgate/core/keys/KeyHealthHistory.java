@@ -2,8 +2,6 @@ package io.gemgate.core.keys;
 
 import static java.util.Objects.requireNonNull;
 
-import io.gemgate.core.state.StateSnapshot.HealthDay;
-import io.gemgate.core.state.StateSnapshot.KeyHealth;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -273,6 +271,24 @@ public final class KeyHealthHistory {
 
     // -------------------------------------------------------------------------------------------------- persisting
 
+    /**
+     * One key's history as the state file keeps it (the state package maps it to its own record).
+     *
+     * @param fingerprint      the key
+     * @param streakFromMillis bad days that start before this instant do not count towards removal (the key was
+     *                         restored then); 0 = all count
+     * @param removedReason    why the clean-up removed the key, {@code ""} when it did not
+     * @param days             one entry per quota day with activity, newest first, at most {@value #DAYS}
+     */
+    public record KeyHistory(String fingerprint, long streakFromMillis, String removedReason, List<HealthDay> days) {
+        public KeyHistory {
+            java.util.Objects.requireNonNull(fingerprint, "fingerprint");
+            java.util.Objects.requireNonNull(removedReason, "removedReason");
+            days = List.copyOf(days);
+        }
+    }
+
+
     /** True (once) when something changed since the last call. */
     public boolean takeDirty() {
         if (!dirty) {
@@ -283,8 +299,8 @@ public final class KeyHealthHistory {
     }
 
     /** What the state file keeps: every key with history or marks. */
-    public List<KeyHealth> snapshot() {
-        List<KeyHealth> out = new ArrayList<>();
+    public List<KeyHistory> snapshot() {
+        List<KeyHistory> out = new ArrayList<>();
         entries.forEach((id, e) -> {
             List<HealthDay> days = e.days();
             long from;
@@ -294,7 +310,7 @@ public final class KeyHealthHistory {
                 reason = e.removedReason;
             }
             if (!days.isEmpty() || from != 0 || !reason.isEmpty()) {
-                out.add(new KeyHealth(id, from, reason, days));
+                out.add(new KeyHistory(id, from, reason, days));
             }
         });
         return out;
@@ -304,8 +320,8 @@ public final class KeyHealthHistory {
      * Restores what {@link #snapshot()} took, replacing the history of these keys. Days are taken newest first, at
      * most {@value #DAYS}; a restored day that is still today goes on counting.
      */
-    public void restore(Collection<KeyHealth> stored) {
-        for (KeyHealth h : stored) {
+    public void restore(Collection<KeyHistory> stored) {
+        for (KeyHistory h : stored) {
             List<HealthDay> days = new ArrayList<>(h.days());
             days.sort((a, b) -> Long.compare(b.dayStartMillis(), a.dayStartMillis()));
             Entry e = new Entry();

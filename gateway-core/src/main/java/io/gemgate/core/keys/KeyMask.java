@@ -21,8 +21,21 @@ public final class KeyMask {
         return secret.substring(0, 4) + "..." + secret.substring(n - 4);
     }
 
-    /** First 16 lowercase hex characters of the SHA-256 of the secret: a stable id that reveals nothing usable. */
+    /**
+     * The key's stable id, under which its state is stored and shown: the first 16 lowercase hex characters of the
+     * SHA-256 of the secret's UTF-8 bytes. It reveals nothing usable and cannot be turned back into the secret.
+     */
     public static String fingerprint(String secret) {
-        return io.gemgate.core.state.StateSnapshot.fingerprint(secret);
+        java.util.Objects.requireNonNull(secret, "secret");
+        java.security.MessageDigest sha256;
+        try {
+            sha256 = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
+        byte[] digest = sha256.digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return java.util.HexFormat.of().formatHex(digest, 0, FINGERPRINT_CHARS / 2);
     }
+
+    private static final int FINGERPRINT_CHARS = 16;
 }

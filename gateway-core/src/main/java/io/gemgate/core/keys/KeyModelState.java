@@ -1,35 +1,105 @@
 package io.gemgate.core.keys;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
- * What one key knows about one model: cooldown, daily exhaustion, the 429 streak and today's counters. Fields are
- * written by whichever thread records a verdict; readers see a recent value, which is all selection needs.
+ * What one key knows about one model: its rest ({@link KeyRest}: cooldown, daily exhaustion, 429 streak, replaced
+ * whole by compare-and-set), the minute's budget windows ({@link KeyBudgetMeter}) and today's counters. Written by
+ * whichever thread records a verdict or a request; readers see a recent value, which is all selection needs.
  */
 final class KeyModelState {
-    /** Epoch millis until which the key rests for this model (per-minute quota, 5xx); 0 = none. */
-    volatile long cooldownUntil;
-    /** Epoch millis until which the key's daily quota for this model is spent (the next reset); 0 = none. */
-    volatile long exhaustedUntil;
-    /** Consecutive 429s without RetryInfo, for the growing default cooldown. */
-    volatile int rateLimitStreak;
+    private static final VarHandle REST;
+    private static final VarHandle DAY;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            REST = l.findVarHandle(KeyModelState.class, "rest", KeyRest.class);
+            DAY = l.findVarHandle(KeyModelState.class, "day", DayCounters.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Cooldown, exhaustion and streak as one value; changed only through the compare-and-set methods below. */
+    private volatile KeyRest rest = KeyRest.NONE;
     /** This minute's requests and tokens, for {@link KeyBudgetMeter}: the minute and the count packed in one long. */
     volatile long minuteRequests;
     volatile long minuteTokens;
     /** Today's counters; replaced by compare-and-set when the day rolls over (a field, not an AtomicReference: one
      * object fewer between a key and its counts on the selection path). */
     private volatile DayCounters day;
-    private static final java.lang.invoke.VarHandle DAY;
-
-    static {
-        try {
-            DAY = java.lang.invoke.MethodHandles.lookup().findVarHandle(KeyModelState.class, "day", DayCounters.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     KeyModelState(long dayStart) {
         this.day = new DayCounters(dayStart);
+    }
+
+    /** The rest as last set (its ends may be past). */
+    KeyRest rest() {
+        return rest;
+    }
+
+    /** Raises the cooldown and the exhaustion to at least these ends (the later end wins); true when either rose. */
+    boolean raise(long cooldownUntil, long exhaustedUntil) {
+        for (;;) {
+            KeyRest r = rest;
+            if (cooldownUntil <= r.cooldownUntilMillis() && exhaustedUntil <= r.exhaustedUntilMillis()) {
+                return false;
+            }
+            KeyRest next = new KeyRest(Math.max(r.cooldownUntilMillis(), cooldownUntil),
+                    Math.max(r.exhaustedUntilMillis(), exhaustedUntil), r.rateLimitStreak());
+            if (REST.compareAndSet(this, r, next)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * A 429 without RetryInfo: the cooldown grows with the streak ({@code base << streak}, capped at {@code max},
+     * the streak itself at 20) and the streak goes up by one, in one change.
+     *
+     * @return the cooldown's end this 429 asks for
+     */
+    long rateLimited(long now, long baseMillis, long maxMillis) {
+        for (;;) {
+            KeyRest r = rest;
+            int streak = Math.min(r.rateLimitStreak(), 20);
+            long until = now + Math.min(maxMillis, baseMillis << streak);
+            KeyRest next = new KeyRest(Math.max(r.cooldownUntilMillis(), until), r.exhaustedUntilMillis(), streak + 1);
+            if (REST.compareAndSet(this, r, next)) {
+                return until;
+            }
+        }
+    }
+
+    /** Ends the 429 streak (a success). No store when it is already 0: no cache line taken from another core. */
+    void endStreak() {
+        for (;;) {
+            KeyRest r = rest;
+            if (r.rateLimitStreak() == 0
+                    || REST.compareAndSet(this, r, new KeyRest(r.cooldownUntilMillis(), r.exhaustedUntilMillis(), 0))) {
+                return;
+            }
+        }
+    }
+
+    /** Ends a cooldown that runs past {@code now}, with its streak; true when there was one. */
+    boolean lift(long now) {
+        for (;;) {
+            KeyRest r = rest;
+            if (r.cooldownUntilMillis() <= now) {
+                return false;
+            }
+            if (REST.compareAndSet(this, r, new KeyRest(now, r.exhaustedUntilMillis(), 0))) {
+                return true;
+            }
+        }
+    }
+
+    /** Sets the rest outright (a restore, before the pool serves). */
+    void rest(KeyRest r) {
+        rest = r;
     }
 
     /** The current counters, maybe of an earlier day. */
@@ -43,8 +113,8 @@ final class KeyModelState {
         while (d.dayStart < dayStart) {
             DayCounters fresh = new DayCounters(dayStart);
             if (DAY.compareAndSet(this, d, fresh)) {
-                // A new day also ends yesterday's exhaustion and streak (exhaustedUntil already points at the reset).
-                rateLimitStreak = 0;
+                // A new day also ends yesterday's streak (exhaustedUntil already points at the reset).
+                endStreak();
                 return fresh;
             }
             d = day;

@@ -40,7 +40,8 @@ final class ModelLanes {
     final ApiKey[] keys;
     final ModelRef model;
     final Lane[] lanes;
-    private final KeyPool pool;
+    /** Says whether a key can serve and when it will ({@link KeySelector#usable}, {@link KeySelector#wakeAt}). */
+    private final KeySelector pool;
     /** Per key index: its lane (high bits) and its index in the lane (low {@link WakeHeap#INDEX_BITS} bits). */
     private final int[] where;
     private final ReentrantLock lock = new ReentrantLock();
@@ -49,10 +50,10 @@ final class ModelLanes {
     private final boolean[] queued;
     /** The earliest wake-up in the heap, read without the lock by every selection. */
     private volatile long nextWake = Long.MAX_VALUE;
-    /** The pool's last answer to "why no key", reused briefly while none can serve (see KeyPool.unavailable). */
+    /** The last answer to "why no key", reused briefly while none can serve (see KeySelector.unavailable). */
     volatile Answer unavailable;
 
-    /** An answer of {@link KeyPool#unavailable} and when it was made. */
+    /** An answer of {@link KeySelector#unavailable} and when it was made. */
     record Answer(long atMillis, Unavailable answer) {
     }
 
@@ -85,7 +86,7 @@ final class ModelLanes {
             this.tier = tier;
             this.keys = list.toArray(new ApiKey[0]);
             this.indexOf = indexOf;
-            this.schedule = KeyPool.schedule(keys);
+            this.schedule = KeyRing.schedule(keys);
             this.bits = new UsableBits(schedule.length);
             this.members = new int[keys.length];
             this.memberPos = new int[keys.length];
@@ -157,7 +158,7 @@ final class ModelLanes {
      * Builds the lanes of {@code model} over the keys of {@code keys} (the pool's current ring) that {@code groups}
      * matches, and files each one's state.
      */
-    ModelLanes(KeyPool pool, ApiKey[] keys, ModelRef model, KeyGroups groups, long now) {
+    ModelLanes(KeySelector pool, ApiKey[] keys, ModelRef model, KeyGroups groups, long now) {
         if (keys.length > WakeHeap.MAX_KEYS) {
             throw new IllegalArgumentException("keys: " + keys.length + " (expected: at most " + WakeHeap.MAX_KEYS
                     + ")");

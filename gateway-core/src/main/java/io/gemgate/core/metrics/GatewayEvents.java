@@ -13,10 +13,12 @@ public interface GatewayEvents {
     String OPENAI_MODELS = "openai_models";
     String OPENAI_EMBEDDINGS = "openai_embeddings";
     String OPENAI_RESPONSES = "openai_responses";
+    String ANTHROPIC_MESSAGES = "anthropic_messages";
+    String ANTHROPIC_COUNT_TOKENS = "anthropic_count_tokens";
     String ADMIN = "admin";
     String OTHER = "other";
     java.util.List<String> ROUTES = java.util.List.of(NATIVE, OPENAI_CHAT, OPENAI_MODELS, OPENAI_EMBEDDINGS,
-            OPENAI_RESPONSES, ADMIN, OTHER);
+            OPENAI_RESPONSES, ADMIN, OTHER, ANTHROPIC_MESSAGES, ANTHROPIC_COUNT_TOKENS);
 
     /** Does nothing. */
     GatewayEvents NOOP = new GatewayEvents() {

@@ -285,7 +285,7 @@ final class ChatMedia {
      * JSON: base64 needs no escaping, so after checking the alphabet it is copied without building a substring (data
      * URLs can be megabytes). Whitespace inside the base64 is removed.
      */
-    private static void writeInline(JsonGenerator g, String mime, String s, int off, int len, String where, int wi,
+    static void writeInline(JsonGenerator g, String mime, String s, int off, int len, String where, int wi,
                                     int wj) throws IOException {
         int end = off + len;
         boolean whitespace = false;

@@ -15,6 +15,10 @@ import java.util.Map;
  * for those, which the caller maps to {@code model_not_found}. A name with characters other than letters, digits,
  * {@code .}, {@code _} and {@code -} is refused (400 on {@code model}): it goes into the upstream URL.
  *
+ * <p>An alias whose name contains {@code *} is a pattern ({@code *} stands for any run of characters, matched
+ * case-insensitively): it applies when no alias of the exact name does; of several matching patterns the longest
+ * wins ({@code claude-*opus*} before {@code claude-*}).
+ *
  * <p>Immutable and thread-safe.
  */
 public final class ModelResolver {
@@ -26,6 +30,8 @@ public final class ModelResolver {
     private static final String MAX_THINKING = "-maxthinking";
 
     private final Map<String, String> aliases;
+    /** The aliases whose names contain {@code *}, longest first: {lower-cased pattern, target}. */
+    private final String[][] patterns;
     private final String defaultModel;
 
     /**
@@ -36,6 +42,10 @@ public final class ModelResolver {
         Map<String, String> m = new HashMap<>();
         aliases.forEach((k, v) -> m.put(k.trim().toLowerCase(Locale.ROOT), v.trim()));
         this.aliases = Map.copyOf(m);
+        this.patterns = m.entrySet().stream().filter(e -> e.getKey().indexOf('*') >= 0)
+                .sorted((a, b) -> b.getKey().length() != a.getKey().length()
+                        ? b.getKey().length() - a.getKey().length() : a.getKey().compareTo(b.getKey()))
+                .map(e -> new String[] {e.getKey(), e.getValue()}).toArray(String[][]::new);
         this.defaultModel = defaultModel;
     }
 
@@ -101,8 +111,50 @@ public final class ModelResolver {
     }
 
     private String alias(String name) {
-        String target = aliases.get(name.toLowerCase(Locale.ROOT));
+        String lower = name.toLowerCase(Locale.ROOT);
+        String target = aliases.get(lower);
+        for (int i = 0; target == null && i < patterns.length; i++) {
+            if (matches(patterns[i][0], lower)) {
+                target = patterns[i][1];
+            }
+        }
         return target == null ? name : stripPrefix(target);
+    }
+
+    /** Whether {@code name} matches {@code pattern}, where {@code *} stands for any run of characters. */
+    static boolean matches(String pattern, String name) {
+        int p = 0;
+        int n = 0;
+        int star = -1;
+        int mark = 0;
+        while (n < name.length()) {
+            if (p < pattern.length() && pattern.charAt(p) != '*' && pattern.charAt(p) == name.charAt(n)) {
+                p++;
+                n++;
+            } else if (p < pattern.length() && pattern.charAt(p) == '*') {
+                star = p++;
+                mark = n;
+            } else if (star >= 0) {
+                p = star + 1;
+                n = ++mark;
+            } else {
+                return false;
+            }
+        }
+        while (p < pattern.length() && pattern.charAt(p) == '*') {
+            p++;
+        }
+        return p == pattern.length();
+    }
+
+    /** Whether an alias (exact or pattern) names a model starting with {@code prefix} (lower case). */
+    public boolean hasAliasStartingWith(String prefix) {
+        for (String k : aliases.keySet()) {
+            if (k.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -40,7 +40,8 @@ import java.util.TreeSet;
  * @param allowedModels        models clients may call, after alias resolution; empty = all. Names without
  *                             {@code models/} (stripped if given); a trailing {@code *} matches by prefix
  * @param modelAliases         alias → model, resolved once (an alias may not point at another alias); when
- *                             {@code allowedModels} is set, every target must be allowed
+ *                             {@code allowedModels} is set, every target must be allowed. An alias name with
+ *                             {@code *} is a pattern ({@code claude-*opus*}), used when no exact name matches
  * @param keyBudgets           model → what one key may be sent for it; the model {@value #ANY_MODEL} applies to
  *                             models without an entry of their own
  * @param probeAfterServerErrors a key whose calls end this many times in a row in a 5xx, connect failure or timeout
@@ -276,7 +277,7 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
         checkSize("modelAliases", aliases.size());
         TreeMap<String, String> out = new TreeMap<>();
         for (Map.Entry<String, String> e : aliases.entrySet()) {
-            String alias = modelName("modelAliases", e.getKey(), false);
+            String alias = aliasName(e.getKey());
             String field = "modelAliases." + alias;
             out.put(alias, modelName(field, e.getValue(), false));
         }
@@ -294,6 +295,18 @@ public record RuntimeSettings(Strategy strategy, int maxAttempts, Duration rateL
             }
         }
         return Collections.unmodifiableSortedMap(out);
+    }
+
+    /**
+     * An alias's name: a model name, or a pattern with {@code *} standing for any run of characters (see
+     * {@code ModelResolver}), checked as a name with its stars replaced.
+     */
+    private static String aliasName(String key) {
+        if (key == null || key.indexOf('*') < 0 || key.replace("*", "").isBlank()) {
+            return modelName("modelAliases", key, false);
+        }
+        modelName("modelAliases", key.replace('*', 'x'), false);
+        return key.startsWith(MODELS_PREFIX) ? key.substring(MODELS_PREFIX.length()) : key;
     }
 
     private static boolean allowedBy(Set<String> allowed, String model) {

@@ -125,7 +125,7 @@ public final class StatePersister implements AutoCloseable {
         StateSnapshot s = r.snapshot();
         int added = restoreAddedKeys(s.addedKeys());
         int edited = restoreEdits(s.keyEdits());
-        int matched = pool.restore(s);
+        int matched = PoolSnapshot.restore(pool, s);
         int removed = 0;
         for (KeyRecord k : s.keys()) {
             if (k.removed() && pool.setRemoved(k.fingerprint(), true)) {
@@ -133,7 +133,8 @@ public final class StatePersister implements AutoCloseable {
             }
         }
         if (health != null) {
-            health.restore(s.health().stream().filter(h -> pool.find(h.fingerprint()) != null).toList());
+            health.restore(s.health().stream().filter(h -> pool.find(h.fingerprint()) != null)
+                    .map(StatePersister::history).toList());
         }
         int restoredTokens = restoreTokens(s.tokens());
         if (affinity != null) {
@@ -312,7 +313,7 @@ public final class StatePersister implements AutoCloseable {
     }
 
     private StateSnapshot snapshot(RuntimeSettings settings) {
-        StateSnapshot base = pool.snapshot();
+        StateSnapshot base = PoolSnapshot.take(pool);
         Map<String, ApiKey> live = new HashMap<>();
         List<AddedKey> added = new ArrayList<>();
         List<KeyEdit> edits = new ArrayList<>();
@@ -360,7 +361,27 @@ public final class StatePersister implements AutoCloseable {
             }
         }
         return new StateSnapshot(StateSnapshot.CURRENT_VERSION, base.savedAtMillis(), keys, added, edits,
-                tokenRecords, overrides, health == null ? List.of() : health.snapshot(), resources);
+                tokenRecords, overrides, health == null ? List.of() : health.snapshot().stream().map(StatePersister::stored)
+                .toList(), resources);
+    }
+
+    /** A key's health history as the state file keeps it. */
+    private static StateSnapshot.KeyHealth stored(KeyHealthHistory.KeyHistory h) {
+        List<StateSnapshot.HealthDay> days = new ArrayList<>(h.days().size());
+        for (io.gemgate.core.keys.HealthDay d : h.days()) {
+            days.add(new StateSnapshot.HealthDay(d.dayStartMillis(), d.ok(), d.failed(), d.checks(), d.checksFailed()));
+        }
+        return new StateSnapshot.KeyHealth(h.fingerprint(), h.streakFromMillis(), h.removedReason(), days);
+    }
+
+    /** A key's health history read from the state file. */
+    private static KeyHealthHistory.KeyHistory history(StateSnapshot.KeyHealth h) {
+        List<io.gemgate.core.keys.HealthDay> days = new ArrayList<>(h.days().size());
+        for (StateSnapshot.HealthDay d : h.days()) {
+            days.add(new io.gemgate.core.keys.HealthDay(d.dayStartMillis(), d.ok(), d.failed(), d.checks(),
+                    d.checksFailed()));
+        }
+        return new KeyHealthHistory.KeyHistory(h.fingerprint(), h.streakFromMillis(), h.removedReason(), days);
     }
 
     /**

@@ -1,10 +1,6 @@
 package io.gemgate.core.state;
 
 import io.gemgate.core.tokens.TokenRecord;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 
@@ -44,8 +40,6 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
 
     /** The newest format this code writes and the newest it can read; newer files are treated as corrupt. */
     public static final int CURRENT_VERSION = 2;
-
-    private static final int FINGERPRINT_CHARS = 16;
 
     /**
      * Validates the fields and copies the lists.
@@ -113,15 +107,7 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
      * @return 16 lowercase hex characters
      */
     public static String fingerprint(String secret) {
-        Objects.requireNonNull(secret, "secret");
-        MessageDigest sha256;
-        try {
-            sha256 = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is not available", e);
-        }
-        byte[] digest = sha256.digest(secret.getBytes(StandardCharsets.UTF_8));
-        return HexFormat.of().formatHex(digest, 0, FINGERPRINT_CHARS / 2);
+        return io.gemgate.core.keys.KeyMask.fingerprint(secret);
     }
 
     /**

@@ -2,8 +2,6 @@ package io.gemgate.core.keys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gemgate.core.state.StateSnapshot.HealthDay;
-import io.gemgate.core.state.StateSnapshot.KeyHealth;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
@@ -166,7 +164,7 @@ class KeyHealthHistoryTest {
         history.removed(ID, "why");
         assertThat(history.takeDirty()).isTrue();
         assertThat(history.takeDirty()).isFalse();
-        List<KeyHealth> stored = history.snapshot();
+        List<KeyHealthHistory.KeyHistory> stored = history.snapshot();
         assertThat(stored).hasSize(1);
 
         KeyHealthHistory back = new KeyHealthHistory(calendar);

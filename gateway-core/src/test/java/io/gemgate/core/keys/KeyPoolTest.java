@@ -3,7 +3,6 @@ package io.gemgate.core.keys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.gemgate.core.state.StateSnapshot;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
@@ -290,42 +289,6 @@ class KeyPoolTest {
     }
 
     @Test
-    void snapshotAndRestoreCarryMarksCooldownsExhaustionAndTodaysCounters() {
-        KeyPool first = pool(Strategy.ROUND_ROBIN, key("a"), key("b"), key("c"));
-        ModelRef m = first.model("m");
-        ApiKey a = first.acquire(m, new KeyAttempts(1));
-        first.record(a, m, Verdict.SUCCESS, 10);
-        first.recordUsage(a, m, 100, 20);
-        first.record(first.keys().get(1), m, new Verdict(VerdictKind.QUOTA_DAY, -1, ""), 1);
-        first.record(first.keys().get(2), first.model("n"), new Verdict(VerdictKind.INVALID_KEY, -1, "bad"), 1);
-        StateSnapshot snap = first.snapshot();
-        assertThat(snap.toString()).doesNotContain("AIza");
-
-        // A restart with the keys in another order and one key more.
-        KeyPool second = pool(Strategy.ROUND_ROBIN, key("c"), key("new"), key("b"), key("a"));
-        assertThat(second.restore(snap)).isEqualTo(3);
-        ModelRef m2 = second.model("m");
-        ApiKey a2 = second.keys().get(3);
-        assertThat(second.usage(a2, m2)).isEqualTo(new KeyUsage(1, 1, 0, 0, 100, 20));
-        assertThat(second.status(second.keys().get(2), m2).state()).isEqualTo(KeyStatus.State.EXHAUSTED);
-        assertThat(second.keys().get(0).isInvalid()).isTrue();
-        assertThat(second.keys().get(0).invalidReason()).isEqualTo("bad");
-        assertThat(second.status(second.keys().get(1), m2).state()).isEqualTo(KeyStatus.State.ACTIVE);
-    }
-
-    @Test
-    void yesterdaysCountersAreNotRestored() {
-        KeyPool first = pool(Strategy.ROUND_ROBIN, key("a"));
-        ModelRef m = first.model("m");
-        first.acquire(m, new KeyAttempts(1));
-        StateSnapshot snap = first.snapshot();
-        now.addAndGet(24 * 3_600_000L);
-        KeyPool second = pool(Strategy.ROUND_ROBIN, key("a"));
-        second.restore(snap);
-        assertThat(second.usage(second.keys().get(0), second.model("m"))).isEqualTo(KeyUsage.ZERO);
-    }
-
-    @Test
     void modelNamesAreInternedWithOrWithoutPrefixAndBounded() {
         KeyPool pool = pool(Strategy.ROUND_ROBIN, key("a"));
         assertThat(pool.model("models/gemini-2.5-flash")).isSameAs(pool.model("gemini-2.5-flash"));
@@ -339,12 +302,12 @@ class KeyPoolTest {
     @Test
     void disabledKeysAreSkippedAndDirtyTrackingWorks() {
         KeyPool pool = pool(Strategy.ROUND_ROBIN, key("a"), key("b"));
-        pool.keys().get(0).enabled = false;
+        pool.setEnabled(pool.keys().get(0).id(), false);
         assertThat(pick(pool, "m", 3)).containsOnly("b");
         assertThat(pool.takeDirty()).isTrue();
         assertThat(pool.takeDirty()).isFalse();
         assertThat(pool.hasUsableKey()).isTrue();
-        pool.keys().get(1).enabled = false;
+        pool.setEnabled(pool.keys().get(1).id(), false);
         assertThat(pool.hasUsableKey()).isFalse();
         assertThat(pool.unavailable(pool.model("m")).status()).isEqualTo(503);
     }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.gemgate.core.keys.ApiKey;
+import io.gemgate.core.keys.KeyChange;
 import io.gemgate.core.keys.KeyCleanup;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.KeySpec;
@@ -12,7 +13,6 @@ import io.gemgate.core.secrets.KeyText;
 import io.gemgate.core.settings.RuntimeSettings;
 import io.gemgate.core.settings.SettingsCodec;
 import io.gemgate.core.settings.SettingsException;
-import io.gemgate.core.state.StateSnapshot;
 import io.gemgate.core.tokens.TokenCodec;
 import io.gemgate.core.tokens.TokenRegistry;
 import io.gemgate.core.tokens.UserToken;
@@ -347,19 +347,13 @@ public final class AdminApi {
                 held, gw.exits()));
     }
 
-    /** When each invalid key was found invalid: from the pool's persisted view (admin calls only, not the hot path). */
+    /** When each invalid key was found invalid (admin calls only, not the hot path). */
     private Map<String, Long> invalidSince() {
         Map<String, Long> out = new HashMap<>();
-        boolean any = false;
         for (ApiKey k : gw.pool().keys()) {
-            any |= k.isInvalid();
-        }
-        if (!any) {
-            return out;
-        }
-        for (StateSnapshot.KeyRecord r : gw.pool().snapshot().keys()) {
-            if (r.invalidSinceMillis() != 0) {
-                out.put(r.fingerprint(), r.invalidSinceMillis());
+            long since = k.invalidSinceMillis();
+            if (since != 0) {
+                out.put(k.id(), since);
             }
         }
         return out;
@@ -440,12 +434,7 @@ public final class AdminApi {
         java.util.Set<String> groups = groups(f);
         // Everything is checked above: from here the change applies whole.
         synchronized (changes) {
-            if (weight != null || label != null || project != null || tier != null || groups != null) {
-                gw.pool().update(k.id(), weight, label, project, tier, groups);
-            }
-            if (enabled != null) {
-                gw.pool().setEnabled(k.id(), enabled);
-            }
+            gw.pool().edit(k.id(), new KeyChange(weight, label, project, tier, groups, enabled));
         }
         log.info("admin: key {} changed ({})", k.masked(), String.join(", ", f.keySet()));
         return oneKey(k, 200);

@@ -9,7 +9,6 @@ import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.keys.VerdictClassifier;
 import io.gemgate.core.keys.VerdictKind;
-import io.gemgate.core.state.StateSnapshot;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.upstream.UpstreamGet;
 import io.netty.channel.EventLoop;
@@ -256,9 +255,10 @@ public final class KeyProber implements AutoCloseable {
 
     private Map<String, Long> invalidSinceByKey() {
         Map<String, Long> out = new HashMap<>();
-        for (StateSnapshot.KeyRecord r : gw.pool().snapshot().keys()) {
-            if (r.invalidSinceMillis() != 0) {
-                out.put(r.fingerprint(), r.invalidSinceMillis());
+        for (ApiKey k : gw.pool().keys()) {
+            long since = k.invalidSinceMillis();
+            if (since != 0) {
+                out.put(k.id(), since);
             }
         }
         return out;

@@ -6,6 +6,7 @@ import io.gemgate.core.config.ConfigException;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.KeyMask;
 import io.gemgate.core.keys.KeyPool;
+import io.gemgate.core.keys.KeyRest;
 import io.gemgate.core.keys.KeySpec;
 import io.gemgate.core.keys.ModelRef;
 import io.gemgate.core.secrets.KeyCipher;
@@ -586,7 +587,9 @@ public final class RedisSharedState implements AutoCloseable {
         if (k == null) {
             return;
         }
-        KeySpec spec = k.spec();
+        // One read of the key's state: the definition and marks written below come from the same change.
+        io.gemgate.core.keys.KeyState now = k.state();
+        KeySpec spec = now.spec();
         if (!configured.contains(fp)) {
             String stored = storedSecrets.computeIfAbsent(fp,
                     id -> cipher == null ? spec.secret() : cipher.encrypt(spec.secret()));
@@ -598,16 +601,17 @@ public final class RedisSharedState implements AutoCloseable {
                             spec.groups(), proxy))));
         }
         RedisFuture<Long> put = putIfNewer(r, layout.keyStates(), null, fp, keyChangedAt.getOrDefault(fp, 0L),
-                SharedCodec.encodeKeyState(new KeyState(k.isEnabled(), k.isRemoved(), k.invalidSinceMillis(),
-                        k.invalidReason(), spec.project(), spec.weight(), spec.label(), spec.tier(), spec.groups())));
+                SharedCodec.encodeKeyState(new KeyState(now.isEnabled(), now.isRemoved(), now.invalidSinceMillis(),
+                        now.invalidReason(), spec.project(), spec.weight(), spec.label(), spec.tier(), spec.groups())));
         puts.put(fp, put);
         pending.add(put);
         pending.add(r.publish(layout.channel(), SharedEvent.key(origin, fp).encode()));
     }
 
     private void writeRest(RedisAsyncCommands<String, String> r, Rest x, long now, List<RedisFuture<?>> pending) {
-        long c = pool.cooldownUntil(x.key(), x.model());
-        long e = pool.exhaustedUntil(x.key(), x.model());
+        KeyRest rest = pool.rest(x.key(), x.model()); // cooldown and exhaustion from the same change
+        long c = rest.cooldownUntilMillis();
+        long e = rest.exhaustedUntilMillis();
         if (c <= now && e <= now) {
             return;
         }
