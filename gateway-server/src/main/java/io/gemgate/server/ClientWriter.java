@@ -297,7 +297,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         busy = true;
     }
 
-    /** An answer is prepared off the loop (an admin change being stored): the next request waits for {@link #resume}. */
+    /** An answer is prepared off the loop (an admin change being stored): the next request waits ({@link #resume}). */
     void hold() {
         busy = true;
     }

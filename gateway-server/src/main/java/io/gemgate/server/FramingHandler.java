@@ -140,15 +140,11 @@ final class FramingHandler extends EdgeHandler implements ClientConnection.Deadl
     }
 
     /**
-     * The client token, sent as {@code x-goog-api-key}, {@code x-api-key} (Anthropic's clients), {@code ?key=} or
-     * {@code Authorization: Bearer}; or null.
+     * The client token, sent as {@code x-goog-api-key}, {@code ?key=}, {@code x-api-key} (Anthropic's clients) or
+     * {@code Authorization: Bearer}, the first found in that order; or null.
      */
     private static String presentedToken(HttpRequest req) {
         String t = req.headers().get(Route.X_GOOG_API_KEY);
-        if (t != null && !t.isEmpty()) {
-            return t;
-        }
-        t = req.headers().get(Route.X_API_KEY);
         if (t != null && !t.isEmpty()) {
             return t;
         }
@@ -159,6 +155,10 @@ final class FramingHandler extends EdgeHandler implements ClientConnection.Deadl
             if (k != null && !k.isEmpty()) {
                 return k;
             }
+        }
+        t = req.headers().get(Route.X_API_KEY);
+        if (t != null && !t.isEmpty()) {
+            return t;
         }
         String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
         if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {

@@ -68,7 +68,8 @@ final class LocalHandler extends EdgeHandler {
         }
         String path = request.path;
         if (path.equals("/admin")) {
-            FullHttpResponse r = new DefaultFullHttpResponse(req.protocolVersion(), HttpResponseStatus.MOVED_PERMANENTLY);
+            FullHttpResponse r = new DefaultFullHttpResponse(req.protocolVersion(),
+                    HttpResponseStatus.MOVED_PERMANENTLY);
             r.headers().set(HttpHeaderNames.LOCATION, "/admin/").setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
             writer.answerHead(r);
             return;

@@ -37,7 +37,8 @@ final class OpenAiRoutes {
      *
      * @throws OpenAiRequestException for a bad request (400), before any upstream call
      */
-    static Exchange exchange(Route route, GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
+    static Exchange exchange(Route route, GatewayContext gw, ClientConnection client,
+                             HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
         OpenAiSupport ai = gw.openAi();
         String log = req.method() + " " + path;
         try {
@@ -73,7 +74,8 @@ final class OpenAiRoutes {
      * {@code POST /v1/responses} with the live settings, read once; a {@code previous_response_id} is looked up here
      * for any owner, and checked against the caller's token when the exchange starts.
      */
-    private static Exchange responses(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
+    private static Exchange responses(GatewayContext gw, ClientConnection client,
+                                      HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
         RuntimeSettings s = gw.settings();
         io.gemgate.core.openai.TranslatedResponsesRequest t = gw.openAi().responseRequests().translate(body,
                 s.defaultThinking(), s.systemInstruction(), null);
@@ -82,7 +84,8 @@ final class OpenAiRoutes {
     }
 
     /** {@code GET} or {@code DELETE /v1/responses/{id}}: a response this gateway stored for the caller's token. */
-    private static Exchange storedResponse(GatewayContext gw, ClientConnection client, HttpRequest req, String path, boolean keepAlive, String log) {
+    private static Exchange storedResponse(GatewayContext gw, ClientConnection client,
+                                           HttpRequest req, String path, boolean keepAlive, String log) {
         String id = path.substring(path.lastIndexOf('/') + 1);
         boolean delete = req.method().equals(HttpMethod.DELETE);
         io.gemgate.core.openai.ResponseStore store = gw.openAi().responseStore();
@@ -116,7 +119,8 @@ final class OpenAiRoutes {
                 });
     }
 
-    private static Exchange model(GatewayContext gw, ClientConnection client, HttpRequest req, String path, boolean keepAlive, String log) {
+    private static Exchange model(GatewayContext gw, ClientConnection client,
+                                  HttpRequest req, String path, boolean keepAlive, String log) {
         String id = path.substring(path.indexOf("/models/") + "/models/".length());
         if (!MODEL_ID.matcher(id).matches()) {
             throw new OpenAiRequestException("model", "invalid model id '" + id + "'");
@@ -161,7 +165,8 @@ final class OpenAiRoutes {
     // ---------------------------------------------------------------------------------- files (issue 13 item 7)
 
     /** {@code POST /v1/files}: one Gemini multipart upload through one key, recorded as held by it. */
-    private static Exchange fileUpload(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
+    private static Exchange fileUpload(GatewayContext gw, ClientConnection client,
+                                       HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
         OpenAiFiles.Upload u = OpenAiFiles.parseUpload(req.headers().get(HttpHeaderNames.CONTENT_TYPE),
                 io.netty.buffer.ByteBufUtil.getBytes(body));
         byte[] id = new byte[12];
@@ -207,7 +212,8 @@ final class OpenAiRoutes {
     }
 
     /** {@code GET /v1/files}: the files uploaded through these routes with the caller's token, from the record. */
-    private static Exchange fileList(GatewayContext gw, ClientConnection client, HttpRequest req, boolean keepAlive, String log) {
+    private static Exchange fileList(GatewayContext gw, ClientConnection client,
+                                     HttpRequest req, boolean keepAlive, String log) {
         return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
                 GatewayEvents.OTHER, log, keepAlive, new FilePlan(HttpMethod.GET, "", NO_BODY, null) {
                     @Override
@@ -230,7 +236,8 @@ final class OpenAiRoutes {
     }
 
     /** {@code GET} or {@code DELETE /v1/files/{id}}: with the key that holds the file. */
-    private static Exchange fileOne(GatewayContext gw, ClientConnection client, HttpRequest req, String path, boolean keepAlive, String log) {
+    private static Exchange fileOne(GatewayContext gw, ClientConnection client,
+                                    HttpRequest req, String path, boolean keepAlive, String log) {
         String id = path.substring(path.lastIndexOf('/') + 1);
         String name = OpenAiFiles.geminiName(id);
         if (name == null) {
@@ -282,7 +289,8 @@ final class OpenAiRoutes {
         }
     }
 
-    private static Exchange embeddings(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
+    private static Exchange embeddings(GatewayContext gw, ClientConnection client,
+                                       HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
         OpenAiSupport ai = gw.openAi();
         EmbeddingsRequest er = ai.embeddings().translate(body);
         return new OpenAiJsonExchange(gw, client, req.protocolVersion(), er.model(),

@@ -49,6 +49,10 @@ import org.apache.logging.log4j.Logger;
  * verdict calls for another key and the client has seen nothing yet, tries the next key. When no key is left, it
  * answers from what the attempts learned, without calling the upstream again.
  *
+ * <p>The client: everything the exchange writes goes through its {@link ClientConnection} (the connection's one
+ * writer), which also decides keep-alive or close; the exchange ends with {@link ClientConnection#exchangeDone}. The
+ * upstream response timeout is the exchange's own deadline on the connection's timer ({@link #onDeadline}).
+ *
  * <p>Not thread-safe: every method runs on the client connection's event loop, which is also the loop of the
  * upstream connection (docs/architecture.md, threads).
  *

@@ -44,8 +44,8 @@ import java.util.Map;
  *
  * <p>Both heads are handled as bytes: the upstream request head is encoded once from the client's request
  * ({@link RequestHead}), and the answer's head is copied field by field from the upstream's bytes
- * ({@link UpstreamHead#writeField}) and written, with the body, straight to the socket ({@link ClientConnection#writeRaw}),
- * framed by the upstream's Content-Length or chunked here. No header map is built on this path. Error answers that the
+ * ({@link UpstreamHead#writeField}) and written, with the body, straight to the socket through the connection's writer
+ * ({@link ClientConnection#writeRaw}), framed by the upstream's Content-Length or chunked here. No header map is built on this path. Error answers that the
  * gateway classified (read whole) go out through the connection's HTTP encoder, like every answer the gateway makes.
  *
  * <p>The one exception to the untouched body is {@code generateContent} and {@code streamGenerateContent} while the
