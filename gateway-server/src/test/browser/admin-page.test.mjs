@@ -480,6 +480,91 @@ try {
     await shot(page, 'exits-desktop');
   });
 
+  await step('the requests view lists the request log, and a failover\'s attempts open in the drawer', async () => {
+    await go(page, '#/requests', 'Requests');
+    await page.locator('#requests-table tbody tr[data-request-id]').first().waitFor();
+    const newest = (await api('GET', '/requests?limit=1')).requests[0];
+    assert.equal(await page.locator('#requests-table tbody tr[data-request-id]').first().getAttribute('data-request-id'), newest.id);
+    const failedOver = (await api('GET', '/requests?verdict=rate_minute')).requests[0];
+    assert.ok(failedOver, 'the test sent a request that met a 429 first');
+    const detail = await api('GET', `/requests/${failedOver.id}`);
+    const row = page.locator(`#requests-table tr[data-request-id="${failedOver.id}"]`);
+    await row.getByRole('button', { name: /^Details of the POST/ }).click();
+    const drawer = page.locator('aside.drawer');
+    await drawer.waitFor();
+    assert.equal(await drawer.locator('[data-stat="attempts"]').getAttribute('data-value'), String(detail.attempts.length));
+    const text = await drawer.textContent();
+    assert.ok(text.includes('rate_minute') && text.includes('HTTP 429'), text);
+    assert.ok(text.includes(detail.attempts[0].message), 'Google\'s message is shown');
+    await keyboardReady(page, 'requests');
+    await shot(page, 'requests-drawer-desktop');
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'hidden' });
+    await shot(page, 'requests-desktop');
+  });
+
+  await step('the dashboard\'s failure count links to the failed requests, filtered', async () => {
+    await go(page, '#/', 'Dashboard');
+    await page.locator('[data-link="failed-requests"]').click();
+    await page.waitForSelector('h1:text-is("Requests")');
+    assert.ok(page.url().includes('status=error'), page.url());
+    assert.equal(await page.locator('select[name="status"]').inputValue(), 'error');
+    const want = (await api('GET', '/requests?status=error')).requests;
+    assert.ok(want.length > 0, 'some requests failed');
+    await page.waitForFunction((n) => document.querySelectorAll('#requests-table tbody tr[data-request-id]').length === n, want.length);
+    const statuses = await page.locator('#requests-table tbody tr[data-request-id]').evaluateAll((rows) => rows.map((r) => Number(r.dataset.status)));
+    assert.ok(statuses.every((st) => st >= 400), statuses.join(','));
+    // Another filter from the form: only 200s.
+    await page.locator('select[name="status"]').selectOption('ok');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll('#requests-table tbody tr[data-request-id]')].every((r) => Number(r.dataset.status) < 400));
+  });
+
+  await step('the live table refreshes by itself, and not while paused', async () => {
+    await page.getByRole('button', { name: 'Clear' }).click();
+    const count = () => page.locator('#requests-table tbody tr[data-request-id]').count();
+    const send = () => fetch(`${BASE}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': secret, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ contents: [{ parts: [{ text: 'live' }] }] }),
+    });
+    await page.waitForFunction((n) => document.querySelectorAll('#requests-table tbody tr[data-request-id]').length > 0, 0);
+    let before = await count();
+    assert.equal((await send()).status, 200);
+    await page.waitForFunction((n) => document.querySelectorAll('#requests-table tbody tr[data-request-id]').length > n, before, { timeout: 15_000 });
+    await page.getByRole('button', { name: 'Pause' }).click();
+    assert.equal(await page.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed'), 'true');
+    before = await count();
+    assert.equal((await send()).status, 200);
+    await page.waitForTimeout(6500); // longer than the refresh interval: nothing may change while paused
+    assert.equal(await count(), before);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('#requests-table tbody tr[data-request-id]').length > n, before, { timeout: 15_000 });
+  });
+
+  await step('the usage view shows the usage history by model and by token', async () => {
+    await go(page, '#/usage', 'Usage');
+    const models = await api('GET', '/usage?by=model');
+    const flash = models.totals.find((t) => t.value === 'gemini-2.5-flash');
+    await page.locator('#usage-table tr[data-value="gemini-2.5-flash"] [data-stat="requests"]').waitFor();
+    assert.equal(await page.locator('#usage-table tr[data-value="gemini-2.5-flash"] [data-stat="requests"]').getAttribute('data-value'), String(flash.requests));
+    assert.ok(await page.locator('.chart-box canvas').isVisible());
+    await page.locator('select[name="by"]').selectOption('token');
+    const tokens = await api('GET', '/usage?by=token');
+    const mine = (await api('GET', '/tokens')).tokens.find((t) => t.name === 'browser-test');
+    const used = tokens.totals.find((t) => t.value === mine.id);
+    const cellSel = `#usage-table tr[data-value="${mine.id}"] [data-stat="requests"]`;
+    await page.locator(cellSel).waitFor();
+    assert.equal(await page.locator(cellSel).getAttribute('data-value'), String(used.requests));
+    assert.ok((await page.locator(`#usage-table tr[data-value="${mine.id}"]`).textContent()).includes('browser-test'));
+    await keyboardReady(page, 'usage');
+    await shot(page, 'usage-desktop');
+    // Each token's row in Tokens shows its use over the last 30 days.
+    await go(page, '#/tokens', 'Tokens');
+    const row = page.locator('#tokens-table tr', { hasText: 'browser-test' });
+    await row.locator(`[data-stat="requests30d"][data-value="${used.requests}"]`).waitFor();
+  });
+
   await step('the keyboard reaches the navigation and shows where focus is', async () => {
     await page.goto(`${BASE}/admin/#/keys`);
     await page.reload(); // a fresh load: focus starts at the top of the document
@@ -502,7 +587,8 @@ try {
   await step('at 375 px every page fits without sideways scrolling', async () => {
     await page.setViewportSize(PHONE);
     for (const [hash, heading, name] of [['#/', 'Dashboard', 'dashboard'], ['#/keys', 'Keys', 'keys'],
-      ['#/tokens', 'Tokens', 'tokens'], ['#/settings', 'Settings', 'settings'], ['#/exits', 'Exits', 'exits']]) {
+      ['#/tokens', 'Tokens', 'tokens'], ['#/requests', 'Requests', 'requests'], ['#/usage', 'Usage', 'usage'],
+      ['#/settings', 'Settings', 'settings'], ['#/exits', 'Exits', 'exits']]) {
       await go(page, hash, heading);
       await page.waitForLoadState('networkidle');
       if (name === 'keys') {
@@ -515,6 +601,8 @@ try {
         await page.locator('[data-testid="token-secret"]').waitFor();
       }
       if (name === 'settings') await page.locator('select[name="strategy"]').waitFor();
+      if (name === 'requests') await page.locator('#requests-table tbody tr[data-request-id]').first().waitFor();
+      if (name === 'usage') await page.locator('#usage-table tbody tr[data-value]').first().waitFor();
       await noHorizontalScroll(page, name);
       await shot(page, `${name}-phone`);
     }

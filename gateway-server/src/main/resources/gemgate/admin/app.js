@@ -1,4 +1,4 @@
-// Gemgate admin page: a hash router over five views, behind a login with the admin token.
+// Gemgate admin page: a hash router over seven views, behind a login with the admin token.
 // Plain ES modules, no build step; Chart.js (a global, loaded before this module) draws the charts.
 
 import * as http from './http.js';
@@ -8,8 +8,10 @@ import keys from './keys.js';
 import tokens from './tokens.js';
 import settings from './settings.js';
 import exits from './exits.js';
+import requests from './requests.js';
+import usage from './usage.js';
 
-const VIEWS = { '': dashboard, keys, tokens, settings, exits };
+const VIEWS = { '': dashboard, keys, tokens, requests, usage, settings, exits };
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
 let current = null;

@@ -101,6 +101,8 @@ function mount(root) {
     setStat('requests', t.requests, 'upstream calls, every key');
     setStat('successes', t.successes, t.successes + t.failures ? `${fmtPct(t.successes / (t.successes + t.failures))} success rate` : 'no answers yet');
     setStat('failures', t.failures, `${fmtInt(t.rateLimited)} rate limited`);
+    fill(refs.failuresSub, `${fmtInt(t.rateLimited)} rate limited · `,
+      h('a', { href: '#/requests?status=error', 'data-link': 'failed-requests' }, 'failed requests'));
     setStat('tokens', t.tokens, `${fmtCompact(t.promptTokens)} in · ${fmtCompact(t.outputTokens)} out`);
     refs.today.textContent = `Upstream calls over every key since ${fmtTime(t.dayStart)}; the quota day resets ${fmtTime(t.resetsAt)} (${fmtRelative(t.resetsAt)}).`;
 
@@ -254,7 +256,8 @@ function mount(root) {
     const entries = Object.entries(fo.byReason).sort((a, b) => b[1] - a[1]);
     fill(refs.failovers, entries.map(([reason, n]) => [
       h('dt', { class: n ? '' : 'zero' }, REASONS[reason] || reason),
-      h('dd', { class: n ? '' : 'zero', 'data-stat': `failovers.${reason}`, 'data-value': n }, fmtInt(n)),
+      h('dd', { class: n ? '' : 'zero', 'data-stat': `failovers.${reason}`, 'data-value': n },
+        n ? h('a', { href: `#/requests?verdict=${encodeURIComponent(reason)}`, title: `Requests that met ${REASONS[reason] || reason}` }, fmtInt(n)) : fmtInt(n)),
     ]));
   }
 

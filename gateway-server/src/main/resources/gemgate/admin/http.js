@@ -81,6 +81,19 @@ export async function api(method, path, body) {
   }
 }
 
+/** GET of a text answer (CSV), with the stored token. */
+export async function getText(path) {
+  const t = token();
+  let res;
+  try {
+    res = await fetch(`/admin/api${path}`, { headers: { Authorization: `Bearer ${t}` }, cache: 'no-store', credentials: 'omit' });
+  } catch (e) {
+    throw new ApiError(0, `The gateway did not answer (${e.message}).`);
+  }
+  if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
+  return res.text();
+}
+
 export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body);
 export const patch = (path, body) => api('PATCH', path, body);

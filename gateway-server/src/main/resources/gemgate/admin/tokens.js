@@ -48,7 +48,7 @@ function mount(root) {
     h('section', { class: 'card', 'aria-labelledby': 'tokens-title' },
       h('div', { class: 'card-head' }, h('h2', { id: 'tokens-title' }, 'Tokens'), summary),
       h('div', { class: 'table-wrap' }, h('table', { class: 'data stack', id: 'tokens-table' },
-        h('thead', null, h('tr', null, ['Name', 'Status', 'Limits', 'Today', 'Last used', 'Actions']
+        h('thead', null, h('tr', null, ['Name', 'Status', 'Limits', 'Today', 'Last 30 days', 'Last used', 'Actions']
           .map((c) => h('th', { scope: 'col' }, c)))),
         tbody))));
 
@@ -136,13 +136,16 @@ python -c 'from google import genai; print(genai.Client().models.generate_conten
     title.focus();
   }
 
+  let history30 = new Map();
+
   async function load() {
     try {
-      const r = await get('/tokens');
+      const [r, usage] = await Promise.all([get('/tokens'), get('/usage?by=token&period=day').catch(() => null)]);
       if (!alive) return;
+      history30 = new Map(usage ? usage.totals.map((t) => [t.value, t]) : []);
       summary.textContent = `${fmtInt(r.total)} token${r.total === 1 ? '' : 's'}`;
       fill(tbody, r.tokens.length ? r.tokens.map(row)
-        : h('tr', null, h('td', { colspan: 6, class: 'full empty-state' }, 'No user tokens yet.')));
+        : h('tr', null, h('td', { colspan: 7, class: 'full empty-state' }, 'No user tokens yet.')));
     } catch (err) {
       if (alive && err.status !== 401) toast(`Could not load the tokens: ${err.message}`, 'error');
     }
@@ -189,8 +192,19 @@ python -c 'from google import genai; print(genai.Client().models.generate_conten
       cell({ 'data-label': 'Today' },
         h('span', { class: 'line', 'data-stat': 'requestsToday' }, `${fmtInt(u.requestsToday)} request${u.requestsToday === 1 ? '' : 's'}`),
         h('span', { class: 'sub' }, `${fmtCompact(u.tokensToday)} tokens · ${fmtInt(u.requestsLastMinute)} last minute · ${fmtInt(u.inFlight)} in flight`)),
+      usageCell(history30.get(t.id), t),
       cell({ 'data-label': 'Last used' }, t.lastUsedAt ? fmtTime(t.lastUsedAt) : h('span', { class: 'muted' }, 'never')),
       cell({ 'data-label': 'Actions', class: 'actions' }, h('div', { class: 'btn-row' }, toggle, revoke)));
+  }
+
+  // The request log's usage history (GET /usage?by=token): exact counts over the last 30 quota days, and a link to
+  // the token's requests.
+  function usageCell(u, t) {
+    const link = h('a', { href: `#/requests?token=${encodeURIComponent(t.id)}`, class: 'sub' }, 'requests');
+    if (!u) return cell({ 'data-label': 'Last 30 days' }, h('span', { class: 'line muted', 'data-stat': 'requests30d', 'data-value': 0 }, 'no requests'), link);
+    return cell({ 'data-label': 'Last 30 days' },
+      h('span', { class: 'line', 'data-stat': 'requests30d', 'data-value': u.requests }, `${fmtInt(u.requests)} request${u.requests === 1 ? '' : 's'}`),
+      h('span', { class: 'sub' }, `${fmtCompact(u.promptTokens + u.outputTokens)} tokens · ${fmtInt(u.failures)} failed`), link);
   }
 
   load();

@@ -40,6 +40,8 @@ final class ClientRequest {
     boolean anthropicShape;
     /** The user token of the request; null when the shared token was presented; {@link AuthHandler}. */
     UserToken user;
+    /** The model the request names, once an exchange was made for it; "" before; {@link ExchangeHandler}. */
+    String model = "";
     /** Access-Control-Allow-Origin of the request's answers, or null; {@link CorsHandler}. */
     String corsOrigin;
     /** The same as raw header lines, for the pass-through's own head; made when first asked for. */
@@ -65,6 +67,7 @@ final class ClientRequest {
         openAiShape = false;
         anthropicShape = false;
         user = null;
+        model = "";
     }
 
     /** The body; ownership passes to the caller. */

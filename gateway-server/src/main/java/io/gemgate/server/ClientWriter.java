@@ -63,6 +63,8 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
     private Object held;
     /** After an answer that closes the connection: drop what comes. */
     private boolean closing;
+    /** The client's address as text, made once per connection (the request log). */
+    private String clientAddress;
 
     ClientWriter(GatewayContext gw, ServerCodec codec, ClientRequest request) {
         this.gw = gw;
@@ -219,6 +221,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
             return;
         }
         gw.events().requestRejected(request.routeLabel(), code);
+        logRefusal(code, message);
         FullHttpResponse r = Responses.googleError(ctx.alloc(), request.version, code, message);
         if (retryAfterSeconds > 0) {
             r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
@@ -229,12 +232,14 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
     /** An OpenAI-shaped refusal of a request whose body was read whole; the connection stays open when it can. */
     void refuse(OpenAiError error) {
         gw.events().requestRejected(request.routeLabel(), error.status());
+        logRefusal(error.status(), error.message());
         answer(OpenAiResponses.error(ctx.alloc(), request.version, error));
     }
 
     /** An Anthropic-shaped refusal of a request whose body was read whole; the connection stays open when it can. */
     void refuse(AnthropicError error) {
         gw.events().requestRejected(request.routeLabel(), error.status());
+        logRefusal(error.status(), error.message());
         answer(AnthropicResponses.error(ctx.alloc(), request.version, error));
     }
 
@@ -248,6 +253,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         timer.clear();
         gw.events().requestRejected(request.routeLabel(), code);
         logAnswer(code);
+        logRefusal(code, message);
         FullHttpResponse r = request.openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1,
                         OpenAiResponses.gatewayError(code, message, -1))
@@ -272,6 +278,59 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
             timer.set(linger, LINGER_MILLIS, System.nanoTime());
             ctx.read();
         });
+    }
+
+    /**
+     * The request log's record of a request the gateway refused itself (401, 404, 413, 429 of a token's limit...):
+     * no key was used. Its target without credentials, its token by id and name when one was recognised.
+     */
+    private void logRefusal(int code, String message) {
+        io.gemgate.server.requestlog.RequestLog rl = gw.requestLog();
+        if (!rl.isOn()) {
+            return;
+        }
+        HttpRequest req = request.head;
+        String token = request.clientToken;
+        Route route = request.route;
+        String method = req == null ? "-" : AccessLog.visible(req.method().name(), 32);
+        String target = req == null ? "-" : AccessLog.withoutToken(AccessLog.target(req.uri()), token);
+        io.gemgate.core.tokens.UserToken u = route == null || route == Route.ADMIN ? null : request.user;
+        String tokenId = u != null ? u.id() : gw.token().matches(token) ? ""
+                : io.gemgate.core.requestlog.RequestRecord.UNAUTHENTICATED;
+        String protocol = route == null ? "-" : route == Route.ADMIN ? "admin"
+                : io.gemgate.server.proxy.Exchange.protocolOf(route.label);
+        rl.add(new io.gemgate.core.requestlog.RequestRecord(gw.now(), method, target, request.routeLabel(), protocol,
+                request.model == null ? "" : request.model, tokenId, u == null ? "" : u.name(), clientAddress(),
+                false, code, 0, 0, -1, 0, 0, 0, java.util.List.of(), refusalReason(code),
+                io.gemgate.core.requestlog.ErrorText.cap(message, io.gemgate.core.requestlog.ErrorText.MAX_MESSAGE),
+                null));
+    }
+
+    private static String refusalReason(int code) {
+        return switch (code) {
+            case 400 -> "bad_request";
+            case 401 -> "unauthorized";
+            case 403 -> "forbidden";
+            case 404 -> "no_route";
+            case 405 -> "method_not_allowed";
+            case 408 -> "request_timeout";
+            case 413 -> "body_too_large";
+            case 414, 431 -> "head_too_large";
+            case 429 -> "token_limit";
+            default -> "refused";
+        };
+    }
+
+    @Override
+    public String clientAddress() {
+        String a = clientAddress;
+        if (a == null) {
+            java.net.SocketAddress r = ctx.channel().remoteAddress();
+            a = r instanceof java.net.InetSocketAddress i && i.getAddress() != null ? i.getAddress().getHostAddress()
+                    : "";
+            clientAddress = a;
+        }
+        return a;
     }
 
     /** The access log line of a request the gateway answered itself (no key was used). */

@@ -87,6 +87,7 @@ final class ExchangeHandler extends EdgeHandler {
             return;
         }
         String model = e.modelName();
+        request.model = model.equals(KeyPool.ANY_MODEL) ? "" : model; // for the request log's record of a refusal
         if (!model.equals(KeyPool.ANY_MODEL) && !gw.settings().isModelAllowed(model)) {
             e.abandon();
             writer.refuse(403, "model " + model + " is not allowed on this gateway", -1);
@@ -111,6 +112,19 @@ final class ExchangeHandler extends EdgeHandler {
         HttpRequest req = request.head;
         byte[] bytes = ByteBufUtil.getBytes(b);
         b.release();
+        java.util.concurrent.CompletableFuture<AdminResponse> later = gw.admin().later(req.method().name(),
+                request.path, request.query, req.headers().get(HttpHeaderNames.ACCEPT));
+        if (later != null) {
+            // A read of the request log's database: done on its thread, answered here when it completes; the next
+            // request waits meanwhile, as for a write being stored.
+            writer.hold();
+            later.whenComplete((answer, failed) -> ctx.executor().execute(() -> {
+                AdminResponse r = answer != null ? answer : AdminResponse.error(500, "internal error", null);
+                gw.events().requestRejected(GatewayEvents.ADMIN, r.status());
+                adminStored(r, null);
+            }));
+            return;
+        }
         AdminResponse a;
         try {
             a = gw.admin().handle(req.method().name(), request.path, request.query, bytes);
@@ -155,6 +169,9 @@ final class ExchangeHandler extends EdgeHandler {
         r.content().clear().writeBytes(a.json());
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, a.json().length)
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        if (a.contentType() != null) {
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
+        }
         writer.answer(r);
     }
 

@@ -200,6 +200,18 @@ public final class GatewayContext {
         this.admin = api;
     }
 
+    private volatile io.gemgate.server.requestlog.RequestLog requestLog =
+            io.gemgate.server.requestlog.RequestLog.OFF;
+
+    /** The request log (issue 17): where each ended request's record goes; {@code OFF} when none is kept. */
+    public io.gemgate.server.requestlog.RequestLog requestLog() {
+        return requestLog;
+    }
+
+    void requestLog(io.gemgate.server.requestlog.RequestLog log) {
+        this.requestLog = requireNonNull(log, "log");
+    }
+
     public TokenMatcher token() {
         return token;
     }

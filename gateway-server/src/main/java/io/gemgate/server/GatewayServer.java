@@ -61,6 +61,8 @@ public final class GatewayServer implements AutoCloseable {
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final Channel listener;
     private final io.gemgate.server.upstream.ExitChecker exitChecker;
+    /** Records of every request and the usage history (issue 17); {@code RequestLog.OFF} when not kept. */
+    private final io.gemgate.server.requestlog.RequestLog requestLog;
     private boolean closed;
 
     private GatewayServer(Builder b) throws SSLException {
@@ -124,6 +126,10 @@ public final class GatewayServer implements AutoCloseable {
             }
         });
         this.exitChecker = new io.gemgate.server.upstream.ExitChecker(gw.exits(), upstream, workers.next());
+        this.requestLog = io.gemgate.server.requestlog.RequestLog.start(cfg.requestLog(), cfg.state().dataDir(),
+                pool.calendar(), b.clock);
+        gw.requestLog(requestLog);
+        metrics.requestLog(requestLog);
         if (adminOn) {
             gw.admin(new AdminApi(gw, stats, prober));
         }
@@ -141,6 +147,7 @@ public final class GatewayServer implements AutoCloseable {
         } catch (Exception e) {
             prober.close();
             exitChecker.close();
+            requestLog.close();
             shutdownGroups();
             upstream.close();
             if (shared != null) {
@@ -224,6 +231,7 @@ public final class GatewayServer implements AutoCloseable {
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         prober.close();
         exitChecker.close();
+        requestLog.close(); // what is queued is written, and the last usage counts
         gw.upstream().close();
         shutdownGroups();
         if (shared != null) {

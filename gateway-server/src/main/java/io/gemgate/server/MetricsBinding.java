@@ -41,4 +41,8 @@ public interface MetricsBinding {
     /** The key affinity counters and map of a gateway (issue 13), once they exist; a restart passes new ones. */
     default void affinity(io.gemgate.core.affinity.AffinityStats stats, io.gemgate.core.affinity.AffinityMap map) {
     }
+
+    /** The request log of a gateway (issue 17), for its meters; a restarted gateway passes its new one. */
+    default void requestLog(io.gemgate.server.requestlog.RequestLog log) {
+    }
 }

@@ -39,12 +39,16 @@ class AdminPersistenceTest {
                 .POST(HttpRequest.BodyPublishers.ofString(BODY)).build()).statusCode();
     }
 
-    /** Every file of the data directory as text. */
+    /**
+     * Every file of the data directory as text: the state file and its backup, and the request log's SQLite file (its
+     * bytes as Latin-1, so that a key stored in it would show).
+     */
     private String dataDir() {
         StringBuilder all = new StringBuilder();
         try (Stream<Path> files = Files.list(gw.dataDir())) {
             for (Path f : files.toList()) {
-                all.append(f.getFileName()).append('\n').append(Files.readString(f, StandardCharsets.UTF_8));
+                all.append(f.getFileName()).append('\n')
+                        .append(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -117,7 +117,7 @@ public final class ConfigLoader {
         requireNonNull(env, "env");
         Values v = new Values(yaml == null ? Map.of() : readYaml(yaml), env);
         return new GatewayConfig(server(v), upstream(v), auth(v), keys(v), pool(v), state(v), affinity(v),
-                setAside(v));
+                setAside(v), requestLog(v));
     }
 
     private static GatewayConfig.Server server(Values v) {
@@ -220,6 +220,28 @@ public final class ConfigLoader {
             throw r.fail("a share of the pool, above 0 and at most 1");
         }
         return new GatewayConfig.SetAside(share, v.positiveDuration(Setting.BRAKE_WINDOW));
+    }
+
+    private static GatewayConfig.RequestLog requestLog(Values v) {
+        String url = v.optional(Setting.REQUEST_LOG_DATABASE_URL);
+        if (url != null) {
+            String lower = url.toLowerCase(Locale.ROOT);
+            if (!lower.startsWith("postgres://") && !lower.startsWith("postgresql://")
+                    && !lower.startsWith("jdbc:postgresql://")) {
+                throw v.raw(Setting.REQUEST_LOG_DATABASE_URL).fail(
+                        "postgres://user:password@host:port/database, postgresql://... or jdbc:postgresql://...");
+            }
+        }
+        return new GatewayConfig.RequestLog(
+                v.bool(Setting.REQUEST_LOG_ENABLED),
+                url,
+                v.positiveDuration(Setting.REQUEST_LOG_RETENTION),
+                v.size(Setting.REQUEST_LOG_MAX_SIZE, MIB, 1024 * GIB),
+                v.positiveDuration(Setting.REQUEST_LOG_USAGE_RETENTION),
+                v.intBetween(Setting.REQUEST_LOG_QUEUE_SIZE, 16, 10_000_000),
+                v.intBetween(Setting.REQUEST_LOG_SAMPLE_WHEN_BUSY, 1, 1_000_000),
+                (int) v.size(Setting.REQUEST_LOG_ERROR_BODY_BYTES, 0, 64 * KIB),
+                v.positiveDuration(Setting.REQUEST_LOG_FLUSH_INTERVAL));
     }
 
     private static GatewayConfig.State state(Values v) {
@@ -403,7 +425,17 @@ public final class ConfigLoader {
         AFFINITY_LOOKUP_MAX_KEYS("affinity.lookupMaxKeys", "32"),
 
         BRAKE_SHARE("brake.share", "0.5"),
-        BRAKE_WINDOW("brake.window", "60s");
+        BRAKE_WINDOW("brake.window", "60s"),
+
+        REQUEST_LOG_ENABLED("requests.enabled", "true"),
+        REQUEST_LOG_DATABASE_URL("requests.databaseUrl", "GEMGATE_DATABASE_URL", null),
+        REQUEST_LOG_RETENTION("requests.retention", "7d"),
+        REQUEST_LOG_MAX_SIZE("requests.maxSize", "1GiB"),
+        REQUEST_LOG_USAGE_RETENTION("requests.usageRetention", "90d"),
+        REQUEST_LOG_QUEUE_SIZE("requests.queueSize", "10000"),
+        REQUEST_LOG_SAMPLE_WHEN_BUSY("requests.sampleWhenBusy", "10"),
+        REQUEST_LOG_ERROR_BODY_BYTES("requests.errorBodyBytes", "4KiB"),
+        REQUEST_LOG_FLUSH_INTERVAL("requests.flushInterval", "1s");
 
         final String path;
         final String env;
@@ -428,7 +460,7 @@ public final class ConfigLoader {
         /** Values never shown in messages: credentials, and the Redis URL, which may hold a password. */
         boolean isSecret() {
             return this == AUTH_TOKEN || this == AUTH_ADMIN_TOKEN || this == STATE_MASTER_KEY
-                    || this == STATE_REDIS_URL;
+                    || this == STATE_REDIS_URL || this == REQUEST_LOG_DATABASE_URL;
         }
     }
 
@@ -522,6 +554,15 @@ public final class ConfigLoader {
                 throw r.fail(min + " to " + max);
             }
             return (int) n;
+        }
+
+        boolean bool(Setting s) {
+            Raw r = raw(s);
+            return switch (r.text.toLowerCase(Locale.ROOT)) {
+                case "true", "yes", "on" -> true;
+                case "false", "no", "off" -> false;
+                default -> throw r.failQuoted("true or false");
+            };
         }
 
         int nonNegativeInt(Setting s) {

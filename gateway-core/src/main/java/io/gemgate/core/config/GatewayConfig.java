@@ -15,7 +15,7 @@ import java.time.ZoneId;
  * setting's YAML path, variable and default are listed in {@code config/gateway.yaml}.
  */
 public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state,
-                            Affinity affinity, SetAside setAside) {
+                            Affinity affinity, SetAside setAside, RequestLog requestLog) {
 
     public GatewayConfig {
         requireNonNull(server, "server");
@@ -26,6 +26,13 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
         requireNonNull(state, "state");
         requireNonNull(affinity, "affinity");
         requireNonNull(setAside, "setAside");
+        requireNonNull(requestLog, "requestLog");
+    }
+
+    /** The configuration with the request log's defaults. */
+    public GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state,
+                         Affinity affinity, SetAside setAside) {
+        this(server, upstream, auth, keys, pool, state, affinity, setAside, RequestLog.defaults());
     }
 
     /** The configuration with the defaults of the key affinity and set-aside brake settings. */
@@ -43,6 +50,63 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                      lookup, the request goes to any key ({@code affinity.lookupMaxKeys}, 32)
      */
     public record Affinity(int maxEntries, int lookupMaxKeys) {
+    }
+
+    /**
+     * The request log and usage history (issue 17): one record per request, written in batches by one thread to a
+     * SQLite file in the data directory, or to PostgreSQL.
+     *
+     * @param enabled        records and usage are kept ({@code requests.enabled}, true)
+     * @param databaseUrl    {@code postgres://user:pass@host:port/db} (also {@code postgresql://},
+     *                       {@code jdbc:postgresql://}), or null for the SQLite file {@code requests.db} in the data
+     *                       directory ({@code requests.databaseUrl}, {@code GEMGATE_DATABASE_URL})
+     * @param retention      records older than this are pruned ({@code requests.retention}, 7d)
+     * @param maxSize        the records' share of the database is kept under this by pruning the oldest
+     *                       ({@code requests.maxSize}, 1 GiB)
+     * @param usageRetention usage per day older than this is pruned; usage per minute is kept one day
+     *                       ({@code requests.usageRetention}, 90d)
+     * @param queueSize      records waiting for the writer at most; past half of it successes are sampled, when it
+     *                       is full records are dropped and counted ({@code requests.queueSize}, 10000)
+     * @param sampleWhenBusy past half the queue, one success in this many is kept ({@code requests.sampleWhenBusy},
+     *                       10)
+     * @param errorBodyBytes Google's error body is stored for failures up to this many bytes; 0: not stored
+     *                       ({@code requests.errorBodyBytes}, 4 KiB)
+     * @param flushInterval  the usage counts reach the database at least this often; records are written as they
+     *                       come, in batches ({@code requests.flushInterval}, 1s)
+     */
+    public record RequestLog(boolean enabled, String databaseUrl, Duration retention, long maxSize,
+                             Duration usageRetention, int queueSize, int sampleWhenBusy, int errorBodyBytes,
+                             Duration flushInterval) {
+        public RequestLog {
+            requireNonNull(retention, "retention");
+            requireNonNull(usageRetention, "usageRetention");
+            requireNonNull(flushInterval, "flushInterval");
+        }
+
+        /** The defaults, as {@code config/gateway.yaml} lists them. */
+        public static RequestLog defaults() {
+            return new RequestLog(true, null, Duration.ofDays(7), 1L << 30, Duration.ofDays(90), 10_000, 10, 4096,
+                    Duration.ofSeconds(1));
+        }
+
+        /** The same settings with the request log on or off. */
+        public RequestLog withEnabled(boolean on) {
+            return new RequestLog(on, databaseUrl, retention, maxSize, usageRetention, queueSize, sampleWhenBusy,
+                    errorBodyBytes, flushInterval);
+        }
+
+        /** The same settings with another database URL (null: the SQLite file). */
+        public RequestLog withDatabaseUrl(String url) {
+            return new RequestLog(enabled, url, retention, maxSize, usageRetention, queueSize, sampleWhenBusy,
+                    errorBodyBytes, flushInterval);
+        }
+
+        @Override
+        public String toString() { // the URL may hold a password
+            return "RequestLog[enabled=" + enabled + ", database=" + (databaseUrl == null ? "sqlite" : "<url>")
+                    + ", retention=" + retention + ", maxSize=" + maxSize + ", usageRetention=" + usageRetention
+                    + ", queueSize=" + queueSize + "]";
+        }
     }
 
     /**

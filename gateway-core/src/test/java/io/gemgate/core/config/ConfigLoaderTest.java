@@ -203,6 +203,18 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_AFFINITY_LOOKUP_MAX_KEYS", "0", c -> c.affinity().lookupMaxKeys(), 0),
                 setBy("GEMGATE_BRAKE_SHARE", "0.25", c -> c.setAside().share(), 0.25),
                 setBy("GEMGATE_BRAKE_WINDOW", "5m", c -> c.setAside().window(), Duration.ofMinutes(5)),
+                setBy("GEMGATE_REQUESTS_ENABLED", "false", c -> c.requestLog().enabled(), false),
+                setBy("GEMGATE_DATABASE_URL", "postgres://gg:pw@db:5432/gemgate", c -> c.requestLog().databaseUrl(),
+                        "postgres://gg:pw@db:5432/gemgate"),
+                setBy("GEMGATE_REQUESTS_RETENTION", "3d", c -> c.requestLog().retention(), Duration.ofDays(3)),
+                setBy("GEMGATE_REQUESTS_MAX_SIZE", "64MiB", c -> c.requestLog().maxSize(), 64L << 20),
+                setBy("GEMGATE_REQUESTS_USAGE_RETENTION", "30d", c -> c.requestLog().usageRetention(),
+                        Duration.ofDays(30)),
+                setBy("GEMGATE_REQUESTS_QUEUE_SIZE", "500", c -> c.requestLog().queueSize(), 500),
+                setBy("GEMGATE_REQUESTS_SAMPLE_WHEN_BUSY", "4", c -> c.requestLog().sampleWhenBusy(), 4),
+                setBy("GEMGATE_REQUESTS_ERROR_BODY_BYTES", "0", c -> c.requestLog().errorBodyBytes(), 0),
+                setBy("GEMGATE_REQUESTS_FLUSH_INTERVAL", "10s", c -> c.requestLog().flushInterval(),
+                        Duration.ofSeconds(10)),
                 setBy("GEMGATE_UPSTREAM_PROXIES", "http://u:p@proxy.corp:3128, socks5://10.0.0.7:1080",
                         c -> c.upstream().egress().proxies().stream().map(p -> p.id()).toList(),
                         List.of("http://proxy.corp:3128", "socks5://10.0.0.7:1080")),
@@ -485,5 +497,15 @@ class ConfigLoaderTest {
 
     private Path write(String yaml) throws IOException {
         return Files.writeString(Files.createTempFile(dir, "gateway", ".yaml"), yaml);
+    }
+
+    @Test
+    void aDatabaseUrlOfAnotherKindIsRefusedWithoutShowingItsPassword() {
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("GEMGATE_DATABASE_URL", "mysql://u:hunter2pw@db/x")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("GEMGATE_DATABASE_URL: <hidden> (expected: postgres://")
+                .hasMessageNotContaining("hunter2pw");
+        assertThat(ConfigLoader.load(null, Map.of("GEMGATE_DATABASE_URL", "postgresql://u:p@db/x")).requestLog()
+                .toString()).doesNotContain("u:p");
     }
 }

@@ -56,6 +56,9 @@ import org.apache.logging.log4j.Logger;
  * GET    /admin/api/stats[?model=m]      totals, distribution, per minute, latency, failovers, capacity
  * GET    /admin/api/exits                the exits (egress proxies, credentials masked): state, keys pinned,
  *                                        requests and failures by reason
+ * GET    /admin/api/requests             the request log, newest first, filtered, a page at a time (JSON or CSV)
+ * GET    /admin/api/requests/{id}        one request with its attempts
+ * GET    /admin/api/usage                usage per day or minute by token, key, model or group (JSON or CSV)
  * </pre>
  * Errors: {@code {"error":{"message":..,"field":..}}} with 400 (bad input, naming the field), 404 (unknown route or
  * id), 405 (known route, other method).
@@ -75,6 +78,8 @@ public final class AdminApi {
     private final GatewayContext gw;
     private final AdminStats stats;
     private final KeyProber prober;
+    /** The request log's routes, answered off the event loop ({@link #later}). */
+    private final io.gemgate.server.requestlog.RequestLogApi requestLogApi;
     /** Serialises read-modify-write changes (settings, key edits) made from different event loops; never held long. */
     private final Object changes = new Object();
 
@@ -86,6 +91,35 @@ public final class AdminApi {
         this.gw = requireNonNull(gw, "gw");
         this.stats = stats;
         this.prober = prober;
+        this.requestLogApi = new io.gemgate.server.requestlog.RequestLogApi(gw);
+    }
+
+    /**
+     * The routes that read the request log's database ({@code /requests}, {@code /requests/{id}}, {@code /usage}):
+     * answered later, the read done on the request log's thread; null for every other route ({@link #handle}).
+     *
+     * @param accept the request's Accept field, or null ({@code text/csv} asks for CSV)
+     */
+    public java.util.concurrent.CompletableFuture<AdminResponse> later(String method, String path, String query,
+                                                                       String accept) {
+        String rest = path.length() > PREFIX.length() ? path.substring(PREFIX.length() + 1) : "";
+        if (rest.endsWith("/")) {
+            rest = rest.substring(0, rest.length() - 1);
+        }
+        String[] seg = rest.isEmpty() ? new String[0] : rest.split("/", -1);
+        if (!io.gemgate.server.requestlog.RequestLogApi.handles(seg)) {
+            return null;
+        }
+        if (!method.equals("GET") && !method.equals("HEAD")) {
+            return java.util.concurrent.CompletableFuture.completedFuture(AdminResponse.error(405, "method " + method
+                    + " not allowed here (expected: GET)", null));
+        }
+        try {
+            return requestLogApi.handle(seg, query, accept);
+        } catch (io.gemgate.server.requestlog.RequestLogApi.BadRequest e) {
+            return java.util.concurrent.CompletableFuture.completedFuture(AdminResponse.error(400, e.getMessage(),
+                    e.field()));
+        }
     }
 
     /**
@@ -149,7 +183,8 @@ public final class AdminApi {
                     "POST /admin/api/keys/cleanup", "POST /admin/api/keys/remove-unhealthy", "GET /admin/api/tokens",
                     "POST /admin/api/tokens", "GET /admin/api/tokens/{id}", "PATCH /admin/api/tokens/{id}",
                     "DELETE /admin/api/tokens/{id}", "GET /admin/api/settings", "PATCH /admin/api/settings",
-                    "GET /admin/api/stats", "GET /admin/api/exits", "GET /admin/api/affinity")) {
+                    "GET /admin/api/stats", "GET /admin/api/exits", "GET /admin/api/affinity",
+                    "GET /admin/api/requests", "GET /admin/api/requests/{id}", "GET /admin/api/usage")) {
                 g.writeString(r);
             }
             g.writeEndArray();

@@ -1,12 +1,18 @@
 package io.gemgate.server.admin;
 
 /**
- * An admin API answer: a status and a JSON body.
+ * An admin API answer: a status and a body, JSON unless said otherwise.
  *
- * @param status HTTP status
- * @param json   the body, UTF-8 JSON
+ * @param status      HTTP status
+ * @param json        the body, UTF-8 (JSON, or the content type's)
+ * @param contentType the body's type; null for JSON
  */
-public record AdminResponse(int status, byte[] json) {
+public record AdminResponse(int status, byte[] json, String contentType) {
+    /** A JSON answer. */
+    public AdminResponse(int status, byte[] json) {
+        this(status, json, null);
+    }
+
     public static AdminResponse of(int status, String json) {
         return new AdminResponse(status, json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }

@@ -178,6 +178,24 @@ public final class GatewayMeters {
     /** Gauge {@code gemgate_affinity_entries}: entries in the affinity map. */
     public static final String AFFINITY_ENTRIES = "gemgate.affinity.entries";
 
+    /** Prefix of the request log's meters (issue 17). */
+    public static final String REQUEST_LOG_PREFIX = "gemgate.request.log.";
+
+    /** Counter {@code gemgate_request_log_written_total}: request records written to the database. */
+    public static final String REQUEST_LOG_WRITTEN = "gemgate.request.log.written";
+
+    /**
+     * Counter {@code gemgate_request_log_dropped_total}, tag {@value #REASON}: records not written, {@code sampled}
+     * (a success left out while the queue was past half full) or {@code full} (the queue was full).
+     */
+    public static final String REQUEST_LOG_DROPPED = "gemgate.request.log.dropped";
+
+    /** Counter {@code gemgate_request_log_write_errors_total}: failed database writes and connections (retried). */
+    public static final String REQUEST_LOG_WRITE_ERRORS = "gemgate.request.log.write.errors";
+
+    /** Gauge {@code gemgate_request_log_queued}: records waiting for the writer. */
+    public static final String REQUEST_LOG_QUEUED = "gemgate.request.log.queued";
+
     /** Gauge {@code gemgate_keys_usable}, tag {@value #MODEL}: keys that could serve the model now. */
     public static final String KEYS_USABLE = "gemgate.keys.usable";
 

@@ -248,6 +248,31 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
                 .register(registry);
     }
 
+    /** The request log's meters ({@code gemgate_request_log_*}), replacing those of a previous start. */
+    @Override
+    public synchronized void requestLog(io.gemgate.server.requestlog.RequestLog log) {
+        for (Meter m : registry.getMeters()) {
+            if (m.getId().getName().startsWith(GatewayMeters.REQUEST_LOG_PREFIX)) {
+                registry.remove(m);
+            }
+        }
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.REQUEST_LOG_WRITTEN, log,
+                io.gemgate.server.requestlog.RequestLog::written)
+                .description("Request records written to the database").register(registry);
+        for (io.gemgate.server.requestlog.RequestLog.Drop d : io.gemgate.server.requestlog.RequestLog.Drop.values()) {
+            io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.REQUEST_LOG_DROPPED, log,
+                    l -> l.dropped(d)).tag(GatewayMeters.REASON, d.label())
+                    .description("Request records not written: sampled while the queue was busy, or the queue was full")
+                    .register(registry);
+        }
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.REQUEST_LOG_WRITE_ERRORS, log,
+                io.gemgate.server.requestlog.RequestLog::writeErrors)
+                .description("Failed request log database writes and connections (retried)").register(registry);
+        Gauge.builder(GatewayMeters.REQUEST_LOG_QUEUED, log, io.gemgate.server.requestlog.RequestLog::queued)
+                .description("Request records waiting for the database writer").strongReference(true)
+                .register(registry);
+    }
+
     /** Binds Netty's event executor meters to the groups, replacing those of a previous start. */
     @Override
     public synchronized void eventLoops(Map<String, EventLoopGroup> groups) {

@@ -70,6 +70,7 @@ public final class AnthropicExchange extends Exchange {
 
     @Override
     public void start() {
+        streamed(request.stream());
         if (request.stream()) {
             long every = gw.openAi().keepAliveInterval().toMillis();
             keepAlive = client.eventLoop().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
@@ -281,6 +282,7 @@ public final class AnthropicExchange extends Exchange {
 
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
+        gatewayError(message);
         sendError(AnthropicResponses.gatewayError(code, message, retryAfterSeconds));
     }
 

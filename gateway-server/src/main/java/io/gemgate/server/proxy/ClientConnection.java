@@ -63,6 +63,9 @@ public interface ClientConnection {
     /** The current request's token as the access log shows it ({@code AccessLog.tokenHint}). */
     String tokenHint();
 
+    /** The client's IP address as text ("" when unknown), for the request log; made once per connection. */
+    String clientAddress();
+
     /**
      * Sets the connection's one deadline to {@code millis} from {@code nowNanos}, for {@code owner}: its
      * {@link Deadline#onDeadline()} runs then unless cleared or replaced first. The connection keeps one deadline at

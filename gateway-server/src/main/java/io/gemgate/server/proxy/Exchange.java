@@ -124,6 +124,26 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     /** A key was passed over because no exit could carry it (not its fault, not counted against it). */
     private boolean exitUnavailable;
 
+    // The request log's record (issue 17), gathered from what the exchange knows anyway; null lists when it is off.
+    /** The upstream calls so far, for the record; null when the request log is off. */
+    private java.util.ArrayList<io.gemgate.core.requestlog.AttemptRecord> attemptLog;
+    /** The user token, kept for the record after its admission is released. */
+    private io.gemgate.core.tokens.UserToken recordUser;
+    /** The current attempt's upstream status (0 until its head arrived). */
+    private int attemptStatus;
+    /** The current failed attempt's error body (its bytes read once, on the failure path only), or null. */
+    private byte[] attemptError;
+    /** The last failed attempt's error message and body, for the record. */
+    private String lastErrorMessage;
+    private byte[] lastErrorBody;
+    /** The error the gateway answered itself, for the record. */
+    private String gatewayError;
+    private long bytesOut;
+    private long reasoningTokens;
+    private boolean streamed;
+    /** The record was handed to the request log (once per request). */
+    private boolean recorded;
+
     /**
      * @param body    the upstream request body; owned by the exchange from here on
      * @param model   the model name the key pool accounts the request to
@@ -142,6 +162,9 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         this.model = pool.model(model);
         this.attempts = new KeyAttempts(pool.maxAttempts());
         this.closeAfter = !keepAlive;
+        if (gw.requestLog().isOn()) {
+            attemptLog = new java.util.ArrayList<>(2);
+        }
     }
 
     // ------------------------------------------------------------------------------------------ subclass hooks
@@ -479,6 +502,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         long now = sentOnce ? System.nanoTime() : startNanos;
         sentOnce = true;
         attemptStartNanos = now;
+        attemptStatus = 0;
         Future<Channel> f = gw.upstream().acquire(client.eventLoop(), now, exit);
         if (f.isDone()) {
             onConnection(f, now);
@@ -762,6 +786,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         headLatencyMillis = (headNanos - attemptStartNanos) / 1_000_000;
         upstreamHead = head;
         status = head.status();
+        attemptStatus = status;
         if (isClassified(status)) {
             phase = Phase.READING_ERROR;
             errorBody = client.alloc().compositeBuffer(64);
@@ -819,6 +844,10 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
             return;
         }
         Verdict v = VerdictClassifier.classify(status, b);
+        if (attemptLog != null) {
+            attemptError = io.netty.buffer.ByteBufUtil.getBytes(b, b.readerIndex(),
+                    Math.min(b.readableBytes(), MAX_ERROR_BODY), false);
+        }
         if (exit != null && v.kind() == VerdictKind.RATE_LIMIT && gw.exits().rateLimited(exit, key, model)) {
             // Every key of this exit is answered 429: the exit's rate limit, not this key's.
             b.release();
@@ -965,11 +994,17 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         }
         releaseUser(); // before the last byte leaves: what the client sees is already counted
         long now = System.nanoTime(); // one clock read for the end: time to first byte, duration, pool, idle timer
-        if (last instanceof ByteBuf raw) {
+        if (last != null) {
             markFirstByte(now);
+        }
+        if (attemptLog != null) {
+            // Before the last byte leaves, like the counts: a client that reads the answer and then asks the admin
+            // API finds its record.
+            logRecord(now);
+        }
+        if (last instanceof ByteBuf raw) {
             client.writeRawAndFlush(raw);
         } else if (last != null) {
-            markFirstByte(now);
             client.writeAndFlush((io.netty.handler.codec.http.HttpObject) last);
         }
         releaseUpstream(now);
@@ -982,10 +1017,49 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     /** Records a verdict in the pool and reports the attempt. */
     private void record(Verdict verdict, boolean failover) {
         gw.pool().record(key, model, verdict, headLatencyMillis);
+        if (attemptLog != null) {
+            logAttempt(verdict);
+        }
         if (verdict.kind() == VerdictKind.SUCCESS && !gw.exits().isDirectOnly()) {
             gw.exits().succeeded(exit, gw.now());
         }
         gw.events().attempt(model.name(), verdict.kind().label(), failover);
+    }
+
+    /** Adds the current attempt to the record: its key (masked), what the upstream answered, what it meant. */
+    private void logAttempt(Verdict verdict) {
+        boolean ok = verdict.kind() == VerdictKind.SUCCESS;
+        long latency = attemptStatus > 0 ? headLatencyMillis : (System.nanoTime() - attemptStartNanos) / 1_000_000;
+        String message = null;
+        byte[] err = attemptError;
+        attemptError = null;
+        if (err != null && !ok) {
+            message = io.gemgate.core.requestlog.ErrorText.googleMessage(err, 0, err.length);
+            lastErrorMessage = message;
+            lastErrorBody = err;
+        }
+        java.util.Set<String> groups = key.groups();
+        attemptLog.add(new io.gemgate.core.requestlog.AttemptRecord(key.id(), key.masked(), key.tier(),
+                groups.isEmpty() ? "" : groups.size() == 1 ? groups.iterator().next() : String.join(",", groups),
+                attemptStatus, verdict.kind().label(), ok ? null : verdict.reason(), message, latency));
+    }
+
+    /**
+     * Notes the error the gateway answers itself (no key left, unreachable upstream...), for the request log; the
+     * subclasses call it from {@link #respondError}.
+     */
+    protected final void gatewayError(String message) {
+        gatewayError = message;
+    }
+
+    /** Notes the thought tokens of the answer (part of the output tokens), for the request log. */
+    protected final void reasoningTokens(long n) {
+        reasoningTokens = n;
+    }
+
+    /** Notes that the answer is streamed (SSE), for the request log. */
+    protected final void streamed(boolean s) {
+        streamed = s;
     }
 
     /** Notes the moment the first byte of the answer goes to the client (time to first byte). */
@@ -1009,12 +1083,14 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
 
     /** Reports bytes written to the client. */
     protected final void wrote(long bytes) {
+        bytesOut += bytes;
         gw.events().bytes(0, bytes);
     }
 
     /** The user token this request was admitted for; its limiter is released when the request ends. */
     public final void user(io.gemgate.core.tokens.UserToken t) {
         this.user = t;
+        this.recordUser = t;
     }
 
     /** The model the key pool accounts this request to. */
@@ -1043,6 +1119,45 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         if (key != null && status < 400) {
             gw.events().servedByTier(key.tier());
         }
+        if (attemptLog != null && !recorded) {
+            logRecord(nowNanos);
+        }
+    }
+
+    /** The API a route label belongs to, for the request log: {@code gemini}, {@code openai} or {@code anthropic}. */
+    public static String protocolOf(String routeLabel) {
+        return routeLabel.startsWith("openai") ? "openai" : routeLabel.startsWith("anthropic") ? "anthropic" : "gemini";
+    }
+
+    /** Hands the request's record to the request log (which queues it without blocking). */
+    private void logRecord(long nowNanos) {
+        recorded = true;
+        long ms = (nowNanos - startNanos) / 1_000_000;
+        String line = logLine();
+        int sp = line == null ? -1 : line.indexOf(' ');
+        String method = sp < 0 ? "-" : line.substring(0, sp);
+        String path = sp < 0 ? "-" : client.forLog(line.substring(sp + 1));
+        boolean failed = status >= 400;
+        String reason = null;
+        String message = null;
+        String errorBody = null;
+        if (failed) {
+            io.gemgate.core.requestlog.AttemptRecord last = attemptLog.isEmpty() ? null
+                    : attemptLog.get(attemptLog.size() - 1);
+            reason = status == 499 ? "client_gone" : last != null && last.reason() != null ? last.reason()
+                    : lastVerdict != null ? lastVerdict.kind().label() : "gateway";
+            message = gatewayError != null ? gatewayError : lastErrorMessage;
+            int cap = gw.config().requestLog().errorBodyBytes();
+            errorBody = lastErrorBody == null ? null
+                    : io.gemgate.core.requestlog.ErrorText.body(lastErrorBody, 0, lastErrorBody.length, cap);
+        }
+        io.gemgate.core.tokens.UserToken u = recordUser;
+        gw.requestLog().add(new io.gemgate.core.requestlog.RequestRecord(gw.now() - ms, method, path, route,
+                protocolOf(route),
+                model.name().equals(io.gemgate.core.keys.KeyPool.ANY_MODEL) ? "" : model.name(), u == null ? "" : u.id(),
+                u == null ? "" : u.name(), client.clientAddress(), streamed, status, bytesOut, ms,
+                firstByteNanos < 0 ? -1 : firstByteNanos / 1_000_000, usedPrompt, usedOutput, reasoningTokens,
+                java.util.Collections.unmodifiableList(attemptLog), reason, message, errorBody));
     }
 
     /** Sets the Connection header of a response the exchange writes, and notes whether to close after it. */

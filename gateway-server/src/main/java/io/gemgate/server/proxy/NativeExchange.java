@@ -410,6 +410,7 @@ public final class NativeExchange extends Exchange {
         }
         out.writeShort(0x0d0a);
         sse = head.valueStartsWith(CONTENT_TYPE, "text/event-stream");
+        streamed(sse);
         markFirstByte(headNanos()); // the head goes out as it came
         client.writeRaw(out);
     }
@@ -478,12 +479,14 @@ public final class NativeExchange extends Exchange {
                 b.release();
             }
             if (last) {
+                reasoningTokens(usage.thoughtsTokens());
                 finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(),
                         client.alloc().directBuffer(LAST_CHUNK.length).writeBytes(LAST_CHUNK));
             }
             return;
         }
         if (last) {
+            reasoningTokens(usage.thoughtsTokens());
             finish(status < 300 ? Verdict.SUCCESS : null, usage.promptTokens(), usage.outputTokens(), b);
         } else {
             client.writeRaw(b);
@@ -540,6 +543,7 @@ public final class NativeExchange extends Exchange {
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
         status = code;
+        gatewayError(message);
         FullHttpResponse r = Responses.googleError(client.alloc(), clientVersion, code, message);
         if (retryAfterSeconds > 0) {
             r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);

@@ -84,6 +84,7 @@ public final class OpenAiChatExchange extends Exchange {
 
     @Override
     public void start() {
+        streamed(request.stream());
         if (request.stream()) {
             long every = gw.openAi().keepAliveInterval().toMillis();
             keepAlive = client.eventLoop().scheduleAtFixedRate(this::sendKeepAlive, every, every, TimeUnit.MILLISECONDS);
@@ -200,11 +201,13 @@ public final class OpenAiChatExchange extends Exchange {
         if (midStream != null) {
             // The upstream sent an error event after content: the client got it translated; it is the key's failure.
             status = midStream.status();
+            reasoningTokens(u.thoughtsTokens());
             finish(new Verdict(VerdictKind.SERVER_ERROR, -1, "error event mid-stream"), u.promptTokens(),
                     u.outputTokens(), new DefaultLastHttpContent(out));
             return;
         }
         status = 200;
+        reasoningTokens(u.thoughtsTokens());
         finish(Verdict.SUCCESS, u.promptTokens(), u.outputTokens(), new DefaultLastHttpContent(out));
     }
 
@@ -271,6 +274,7 @@ public final class OpenAiChatExchange extends Exchange {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, c.json().length);
         connectionHeader(r);
+        reasoningTokens(c.usage().thoughtsTokens());
         finish(Verdict.SUCCESS, c.usage().promptTokens(), c.usage().outputTokens(), r);
     }
 
@@ -320,6 +324,7 @@ public final class OpenAiChatExchange extends Exchange {
 
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
+        gatewayError(message);
         sendError(OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
     }
 

@@ -174,6 +174,7 @@ public final class OpenAiJsonExchange extends Exchange {
 
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
+        gatewayError(message);
         sendError(OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
     }
 

@@ -82,6 +82,7 @@ public final class ResponsesExchange extends Exchange {
 
     @Override
     public void start() {
+        streamed(request.stream());
         owner = userId();
         String previous = request.previousResponseId();
         if (previous != null && !gw.openAi().responseStore().holds(previous, owner)) {
@@ -214,6 +215,7 @@ public final class ResponsesExchange extends Exchange {
             gw.openAi().responseStore().put(request, result, owner);
         }
         status = 200;
+        reasoningTokens(u.thoughtsTokens());
         finish(Verdict.SUCCESS, u.promptTokens(), u.outputTokens(), new DefaultLastHttpContent(out));
     }
 
@@ -279,6 +281,7 @@ public final class ResponsesExchange extends Exchange {
         resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, r.json().length);
         connectionHeader(resp);
+        reasoningTokens(r.usage().thoughtsTokens());
         finish(Verdict.SUCCESS, r.usage().promptTokens(), r.usage().outputTokens(), resp);
     }
 
@@ -325,6 +328,7 @@ public final class ResponsesExchange extends Exchange {
 
     @Override
     protected void respondError(int code, String message, long retryAfterSeconds) {
+        gatewayError(message);
         sendError(OpenAiResponses.gatewayError(code, message, retryAfterSeconds));
     }
 
