@@ -1,4 +1,4 @@
-// Gemgate admin page: a hash router over seven views, behind a login with the admin token.
+// Gemgate admin page: a hash router over eight views, behind a login with the admin token.
 // Plain ES modules, no build step; Chart.js (a global, loaded before this module) draws the charts.
 
 import * as http from './http.js';
@@ -10,8 +10,9 @@ import settings from './settings.js';
 import exits from './exits.js';
 import requests from './requests.js';
 import usage from './usage.js';
+import instances from './instances.js';
 
-const VIEWS = { '': dashboard, keys, tokens, requests, usage, settings, exits };
+const VIEWS = { '': dashboard, keys, tokens, requests, usage, settings, exits, instances };
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
 let current = null;

@@ -38,6 +38,10 @@ public final class GatewayContext {
             new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private volatile boolean shuttingDown;
+    /** The link to the other gateways through Redis; null without one. */
+    private volatile io.gemgate.server.shared.RedisSharedState shared;
+    /** Gateways the per-key minute budgets are shared among (issue 18). */
+    private volatile int budgetSplit = 1;
     private volatile io.gemgate.core.egress.Exits exits;
     private final CopyOnWriteArrayList<Consumer<io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
             new CopyOnWriteArrayList<>();
@@ -67,7 +71,7 @@ public final class GatewayContext {
         this.adminToken = new TokenMatcher(config.auth().adminToken());
         this.settings = io.gemgate.core.settings.RuntimeSettings.from(config);
         this.exits = new io.gemgate.core.egress.Exits(config.upstream().egress().exitSettings(), pool::keys, clock);
-        pool.budgets(settings::budgetFor);
+        pool.budgets(this::budgetFor);
         openAi.aliases(settings.modelAliases());
         this.anthropic = new AnthropicSupport(openAi.signatures());
         anthropic.aliases(settings.modelAliases());
@@ -150,12 +154,49 @@ public final class GatewayContext {
     public void settings(io.gemgate.core.settings.RuntimeSettings s) {
         this.settings = requireNonNull(s, "settings");
         pool.settings(s.toPoolSettings());
-        pool.budgets(s::budgetFor);
+        pool.budgets(this::budgetFor);
         openAi.aliases(s.modelAliases());
         anthropic.aliases(s.modelAliases());
         for (Consumer<io.gemgate.core.settings.RuntimeSettings> l : settingsListeners) {
             l.accept(s);
         }
+    }
+
+    /** The link to the other gateways through Redis, or null without {@code GEMGATE_REDIS_URL}. */
+    public io.gemgate.server.shared.RedisSharedState shared() {
+        return shared;
+    }
+
+    /** Set once at start, when the state is shared through Redis. */
+    public void shared(io.gemgate.server.shared.RedisSharedState s) {
+        this.shared = s;
+    }
+
+    /**
+     * Shares the per-key minute budgets ({@code rpm}, {@code tpm} of {@code keyBudgets}) among {@code gateways}
+     * gateways sharing the keys: each paces every key at its part (rounded down, at least 1). The {@code rpd} budget is
+     * read from the day's counters, which the shared store already adds up across gateways. 1: the whole budget.
+     */
+    public void budgetSplit(int gateways) {
+        int g = Math.max(1, gateways);
+        if (g != budgetSplit) {
+            budgetSplit = g;
+            pool.budgets(this::budgetFor);
+        }
+    }
+
+    /** The budgets of the live settings, the minute ones divided by {@link #budgetSplit}. */
+    private io.gemgate.core.settings.KeyBudget budgetFor(String model) {
+        io.gemgate.core.settings.KeyBudget b = settings.budgetFor(model);
+        int g = budgetSplit;
+        if (g <= 1 || b.isUnlimited()) {
+            return b;
+        }
+        return new io.gemgate.core.settings.KeyBudget(part(b.rpm(), g), part(b.tpm(), g), b.rpd());
+    }
+
+    private static long part(long budget, int gateways) {
+        return budget == io.gemgate.core.settings.KeyBudget.UNLIMITED ? budget : Math.max(1, budget / gateways);
     }
 
     /**

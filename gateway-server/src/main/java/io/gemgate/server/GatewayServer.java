@@ -78,7 +78,9 @@ public final class GatewayServer implements AutoCloseable {
         AdminStats stats = adminOn ? new AdminStats(pool, b.clock) : null;
         GatewayEvents events = stats == null ? metrics.events(pool) : CompositeEvents.of(metrics.events(pool), stats);
         this.gw = new GatewayContext(cfg, pool, upstream,
-                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive), events, metrics.scrape(), tokens,
+                new OpenAiSupport(java.time.Clock.systemUTC(), b.sseKeepAlive, new io.gemgate.core.openai.ResponseStore(
+                        cfg.responses().storeMaxBytes(), cfg.responses().storeTtl(), java.time.Clock.systemUTC())),
+                events, metrics.scrape(), tokens,
                 b.clock);
         KeyCipher cipher = cfg.state().masterKey() == null ? null : new KeyCipher(cfg.state().masterKey());
         KeyHealthHistory health = new KeyHealthHistory(pool.calendar());
@@ -101,6 +103,7 @@ public final class GatewayServer implements AutoCloseable {
         this.shared = sharing == null ? null
                 : sharing.configuredKeys(b.keys).cipher(cipher).defaults(RuntimeSettings.from(cfg)).start(gw);
         RedisSharedState sharedState = shared;
+        gw.shared(sharedState);
         gw.store(() -> sharedState == null ? persister.flushAsync()
                 : java.util.concurrent.CompletableFuture.allOf(persister.flushAsync(), sharedState.writeChangesNow()));
         this.boss = Transport.newGroup(1, "gemgate-accept");
@@ -161,6 +164,9 @@ public final class GatewayServer implements AutoCloseable {
             }
             throw new ConfigException("server.host: cannot listen on " + cfg.server().host() + ":"
                     + cfg.server().port() + " (" + e + ")");
+        }
+        if (shared != null) {
+            shared.address(cfg.server().host() + ":" + port());
         }
         persister.start();
         prober.start();

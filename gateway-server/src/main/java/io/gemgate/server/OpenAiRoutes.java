@@ -55,6 +55,7 @@ final class OpenAiRoutes {
                 case OPENAI_FILE -> fileOne(gw, client, req, path, keepAlive, log);
                 case OPENAI_RESPONSES -> responses(gw, client, req, body, path, keepAlive);
                 case OPENAI_RESPONSE -> storedResponse(gw, client, req, path, keepAlive, log);
+                case OPENAI_IMAGES -> images(gw, client, req, body, keepAlive, log);
                 default -> throw new IllegalArgumentException("not an OpenAI route: " + route);
             };
         } finally {
@@ -81,6 +82,40 @@ final class OpenAiRoutes {
                 s.defaultThinking(), s.systemInstruction(), null);
         return new io.gemgate.server.proxy.ResponsesExchange(gw, client, req.protocolVersion(), t,
                 s.streamMode(), path, keepAlive);
+    }
+
+    /** {@code POST /v1/images/generations}: one Imagen {@code :predict}, or n Gemini {@code generateContent} calls. */
+    private static Exchange images(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body,
+                                   boolean keepAlive, String log) {
+        io.gemgate.core.openai.ImagesTranslator images = gw.openAi().images();
+        io.gemgate.core.openai.ImagesTranslator.Request r = images.translate(body);
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), r.model(),
+                GatewayEvents.OPENAI_IMAGES, log, keepAlive, new OpenAiJsonExchange.Plan() {
+                    @Override
+                    public int calls() {
+                        return r.calls();
+                    }
+
+                    @Override
+                    public HttpMethod method() {
+                        return HttpMethod.POST;
+                    }
+
+                    @Override
+                    public String uri(int i) {
+                        return r.upstreamPath("v1beta");
+                    }
+
+                    @Override
+                    public byte[] body(int i) {
+                        return r.body();
+                    }
+
+                    @Override
+                    public byte[] answer(List<byte[]> bodies) {
+                        return images.answer(r, bodies);
+                    }
+                });
     }
 
     /** {@code GET} or {@code DELETE /v1/responses/{id}}: a response this gateway stored for the caller's token. */

@@ -3,6 +3,7 @@ package io.gemgate.server;
 import io.gemgate.core.openai.ChatRequestTranslator;
 import io.gemgate.core.openai.ChatResponseTranslator;
 import io.gemgate.core.openai.EmbeddingsTranslator;
+import io.gemgate.core.openai.ImagesTranslator;
 import io.gemgate.core.openai.ModelResolver;
 import io.gemgate.core.openai.ModelsTranslator;
 import io.gemgate.core.openai.ResponseStore;
@@ -29,6 +30,7 @@ public final class OpenAiSupport {
     private final ResponseStore responseStore;
     private volatile ResponsesRequestTranslator responseRequests;
     private final ResponsesResponseTranslator responseAnswers;
+    private volatile ImagesTranslator images;
 
     /**
      * With the default response store: 64 MiB for 6 hours.
@@ -55,6 +57,7 @@ public final class OpenAiSupport {
         this.responseStore = java.util.Objects.requireNonNull(responseStore, "responseStore");
         this.responseRequests = new ResponsesRequestTranslator(resolver, signatures, responseStore);
         this.responseAnswers = new ResponsesResponseTranslator(signatures, clock);
+        this.images = new ImagesTranslator(resolver, clock);
     }
 
     public Clock clock() {
@@ -70,6 +73,7 @@ public final class OpenAiSupport {
         this.requests = new ChatRequestTranslator(resolver, signatures, null);
         this.embeddings = new EmbeddingsTranslator(resolver);
         this.responseRequests = new ResponsesRequestTranslator(resolver, signatures, responseStore);
+        this.images = new ImagesTranslator(resolver, clock);
     }
 
     public java.time.Duration keepAliveInterval() {
@@ -107,5 +111,9 @@ public final class OpenAiSupport {
 
     public ResponsesResponseTranslator responseAnswers() {
         return responseAnswers;
+    }
+
+    public ImagesTranslator images() {
+        return images;
     }
 }

@@ -9,7 +9,8 @@ import io.netty.util.AsciiString;
 
 /**
  * Which API a request calls. {@code /v1/...} is shared: paths with a {@code :method} and the Gemini resources are
- * native; {@code /v1/chat/completions}, {@code /v1/embeddings} and {@code /v1/responses[/{id}]} are OpenAI's; {@code GET /v1/models[/{id}]} is
+ * native; {@code /v1/chat/completions}, {@code /v1/embeddings}, {@code /v1/responses[/{id}]} and
+ * {@code /v1/images/generations} are OpenAI's; {@code GET /v1/models[/{id}]} is
  * OpenAI's when the caller authenticated with {@code Authorization: Bearer} and not the Google way
  * ({@code x-goog-api-key} or {@code ?key=}); so are {@code /v1/files[/{id}]} (also for a {@code multipart/form-data}
  * upload). {@code /openai/v1/...} is always OpenAI's. {@code /v1/messages} and {@code /v1/messages/count_tokens}
@@ -25,6 +26,8 @@ enum Route {
     OPENAI_RESPONSES(true, GatewayEvents.OPENAI_RESPONSES),
     /** {@code GET} and {@code DELETE /v1/responses/{id}}: a stored response. */
     OPENAI_RESPONSE(true, GatewayEvents.OPENAI_RESPONSES),
+    /** {@code POST /v1/images/generations}. */
+    OPENAI_IMAGES(true, GatewayEvents.OPENAI_IMAGES),
     /** {@code POST /v1/files} (upload) and {@code GET /v1/files} (list). */
     OPENAI_FILES(true, GatewayEvents.OTHER),
     /** {@code GET} and {@code DELETE /v1/files/{id}}. */
@@ -75,6 +78,9 @@ enum Route {
         if (p.startsWith("/v1/responses/") && p.indexOf('/', "/v1/responses/".length()) < 0
                 && p.length() > "/v1/responses/".length()) {
             return m.equals(HttpMethod.GET) || m.equals(HttpMethod.DELETE) ? OPENAI_RESPONSE : WRONG_METHOD;
+        }
+        if (p.equals("/v1/images/generations")) {
+            return m.equals(HttpMethod.POST) ? OPENAI_IMAGES : WRONG_METHOD;
         }
         boolean modelsPath = p.equals("/v1/models") || (p.startsWith("/v1/models/") && p.indexOf(':') < 0);
         if (modelsPath && m.equals(HttpMethod.GET) && (prefixed || isBearerCaller(req))) {

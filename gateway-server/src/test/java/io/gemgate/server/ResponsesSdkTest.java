@@ -163,6 +163,10 @@ class ResponsesSdkTest {
         for (int i = 0; i < events.size(); i++) {
             assertThat(sequence(events.get(i))).isEqualTo(i);
         }
+        // the SDK's own accumulator follows the item and part indexes of every event
+        com.openai.helpers.ResponseAccumulator acc = com.openai.helpers.ResponseAccumulator.create();
+        events.forEach(acc::accumulate);
+        assertThat(outputText(acc.response())).isEqualTo("Hello!");
     }
 
     private static long sequence(ResponseStreamEvent e) {
@@ -218,6 +222,9 @@ class ResponsesSdkTest {
                 .map(d -> d.arguments()).findFirst().orElseThrow();
         assertThat(json(args).path("city").asText()).isEqualTo("Rome");
         assertThat(events.stream().filter(ResponseStreamEvent::isFunctionCallArgumentsDelta)).hasSize(1);
+        com.openai.helpers.ResponseAccumulator acc = com.openai.helpers.ResponseAccumulator.create();
+        events.forEach(acc::accumulate);
+        assertThat(acc.response().output()).singleElement().satisfies(o -> assertThat(o.functionCall()).isPresent());
         Response done = events.get(events.size() - 1).asCompleted().response();
         assertThat(done.output()).singleElement().satisfies(o -> assertThat(o.functionCall()).isPresent());
     }
@@ -292,6 +299,9 @@ class ResponsesSdkTest {
         StringBuilder summary = new StringBuilder();
         events.forEach(e -> e.reasoningSummaryTextDelta().ifPresent(d -> summary.append(d.delta())));
         assertThat(summary).hasToString("Thinking about it");
+        com.openai.helpers.ResponseAccumulator acc = com.openai.helpers.ResponseAccumulator.create();
+        events.forEach(acc::accumulate);
+        assertThat(acc.response().output()).hasSize(2);
         Response done = events.get(events.size() - 1).asCompleted().response();
         assertThat(done.output().get(0).reasoning()).hasValueSatisfying(rs ->
                 assertThat(rs.summary().get(0).text()).isEqualTo("Thinking about it"));
@@ -310,6 +320,39 @@ class ResponsesSdkTest {
         }
         assertThat(events.get(events.size() - 1).isCompleted()).isTrue();
         assertThat(fake().keysUsed()).containsExactly(key(0), key(1));
+    }
+
+    @Test
+    void aStreamThatBreaksAfterContentEndsWithResponseFailed() {
+        start(2);
+        fake().script(key(0), Behavior.dropMidStream(2));
+        HttpResponse<String> r = gw.send(gw.request("/v1/responses").header("authorization", "Bearer " + TOKEN)
+                .header("content-type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gemini-2.5-flash\",\"input\":\"hi\",\"stream\":true}")).build());
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<String> types = new ArrayList<>();
+        for (String frame : r.body().split("\n\n")) {
+            if (frame.startsWith("event: ")) {
+                types.add(frame.substring(7, frame.indexOf('\n')));
+            }
+        }
+        assertThat(types).startsWith("response.created", "response.in_progress", "response.output_item.added",
+                "response.content_part.added", "response.output_text.delta", "response.output_text.delta");
+        assertThat(types.get(types.size() - 1)).isEqualTo("response.failed");
+        assertThat(r.body()).contains("\"status\":\"failed\"").contains("part1").contains("part2");
+        assertThat(fake().keysUsed()).as("no failover once content went out").containsExactly(key(0));
+    }
+
+    @Test
+    void everyKeyExhaustedForTheDayIs503BeforeAnyByteOfAStream() {
+        start(1);
+        fake().always(key(0), Behavior.quotaDay());
+        HttpResponse<String> r = gw.send(gw.request("/v1/responses").header("authorization", "Bearer " + TOKEN)
+                .header("content-type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gemini-2.5-flash\",\"input\":\"hi\",\"stream\":true}")).build());
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(json(r.body()).at("/error/message").asText()).isNotEmpty();
+        assertThat(r.headers().firstValue("x-should-retry")).hasValue("false");
     }
 
     @Test

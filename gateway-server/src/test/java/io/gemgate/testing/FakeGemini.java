@@ -73,6 +73,8 @@ import static java.util.Objects.requireNonNull;
  *       {@code "lo"}, {@code "!"}, each flushed on its own, cumulative usage (last: 7 + 3 = 10) and finishReason STOP
  *       on the last; without {@code alt=sse} the same three objects as a chunked JSON array
  *       {@code [{..},\r\n{..},\r\n{..}]};</li>
+ *   <li>POST {@code /models/{m}:generateContent} with {@code -image} in m: {@link #imageEvent} (text, a thought
+ *       image, the image); POST {@code :predict} (Imagen): {@code parameters.sampleCount} PNG predictions;</li>
  *   <li>POST {@code :countTokens} → {@code {"totalTokens":7}}; {@code :embedContent} →
  *       {@code {"embedding":{"values":[0.1,0.2,0.3]}}}; {@code :batchEmbedContents} → one embedding per element of
  *       the request's {@code requests} array;</li>
@@ -552,7 +554,9 @@ public final class FakeGemini implements AutoCloseable {
         if (r.method().equals("POST") && call.matches()) {
             String model = call.group(1);
             switch (call.group(2)) {
-                case "generateContent" -> ex.sendJson(200, event(model, nextResponseId(), "ok", "STOP", 7, 3));
+                case "generateContent" -> ex.sendJson(200, model.contains("-image")
+                        ? imageEvent(model, nextResponseId()) : event(model, nextResponseId(), "ok", "STOP", 7, 3));
+                case "predict" -> ex.sendJson(200, predictions(r.body()));
                 case "streamGenerateContent" -> streamDefault(ex, model, "sse".equals(r.queryParam("alt")));
                 case "countTokens" -> ex.sendJson(200, "{\"totalTokens\":7}");
                 case "embedContent" -> ex.sendJson(200, "{\"embedding\":{\"values\":[0.1,0.2,0.3]}}");
@@ -652,6 +656,31 @@ public final class FakeGemini implements AutoCloseable {
         }
         return sb.append(",\"modelVersion\":").append(quote(model))
                 .append(",\"responseId\":").append(quote(responseId)).append('}').toString();
+    }
+
+    /** A tiny PNG (1x1), base64: what the image answers carry. */
+    public static final String PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+            + "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+    /**
+     * A Gemini image model's answer: a text part, a thought image (a draft, as Gemini 3 Pro Image sends), then the
+     * image as {@code inlineData}, usage 7 + 1290.
+     */
+    public static String imageEvent(String model, String responseId) {
+        return "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Here is your image\"},"
+                + "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"ZHJhZnQ=\"},\"thought\":true},"
+                + "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":" + quote(PNG_BASE64) + "}}],"
+                + "\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{"
+                + "\"promptTokenCount\":7,\"candidatesTokenCount\":1290,\"totalTokenCount\":1297},"
+                + "\"modelVersion\":" + quote(model) + ",\"responseId\":" + quote(responseId) + "}";
+    }
+
+    /** Imagen's {@code :predict} answer: {@code parameters.sampleCount} images (default 1), PNG. */
+    private static String predictions(String body) {
+        java.util.regex.Matcher m = Pattern.compile("\"sampleCount\"\\s*:\\s*(\\d+)").matcher(body);
+        int n = m.find() ? Integer.parseInt(m.group(1)) : 1;
+        return "{\"predictions\":[" + String.join(",", Collections.nCopies(n,
+                "{\"mimeType\":\"image/png\",\"bytesBase64Encoded\":" + quote(PNG_BASE64) + "}")) + "]}";
     }
 
     private static Map<String, String> models() {

@@ -69,6 +69,20 @@ class FakeGeminiTest {
                 .containsPattern("\"responseId\":\"fake-\\d+\"");
     }
 
+    @Test
+    void imagenPredictAnswersSampleCountImagesAndImageModelsAnswerInlineData() throws Exception {
+        HttpResponse<String> predict = post("/v1beta/models/imagen-4.0-generate-001:predict", "k1",
+                "{\"instances\":[{\"prompt\":\"p\"}],\"parameters\":{\"sampleCount\": 3}}");
+        assertThat(predict.statusCode()).isEqualTo(200);
+        assertThat(predict.body().split("bytesBase64Encoded", -1)).hasSize(4);
+        assertThat(predict.body()).contains(FakeGemini.PNG_BASE64);
+
+        HttpResponse<String> image = post("/v1beta/models/gemini-2.5-flash-image:generateContent", "k1", BODY);
+        assertThat(image.statusCode()).isEqualTo(200);
+        assertThat(image.body()).contains("\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\""
+                + FakeGemini.PNG_BASE64).contains("\"thought\":true");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"v1", "v1beta", "v1alpha"})
     void everyVersionPrefixIsServed(String version) throws Exception {

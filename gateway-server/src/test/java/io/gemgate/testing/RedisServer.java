@@ -41,7 +41,7 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        binary = find();
+        binary = binary();
         if (binary == null) {
             throw new IllegalStateException("redis-server is not installed (apt-get install -y redis-server): the "
                     + "shared-state tests need it");
@@ -124,6 +124,11 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
 
     /** True when the server answers {@code PING} with {@code +PONG}. */
     public boolean ping() {
+        return ping(port);
+    }
+
+    /** True when whatever listens on 127.0.0.1:{@code port} answers {@code PING} with {@code +PONG}. */
+    static boolean ping(int port) {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 200);
             s.setSoTimeout(500);
@@ -139,7 +144,8 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
         }
     }
 
-    private static Path find() {
+    /** The {@code redis-server} binary, or null when it is not installed. */
+    static Path binary() {
         String path = System.getenv("PATH");
         if (path != null) {
             for (String dir : path.split(File.pathSeparator)) {

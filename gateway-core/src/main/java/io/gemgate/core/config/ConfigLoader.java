@@ -117,7 +117,7 @@ public final class ConfigLoader {
         requireNonNull(env, "env");
         Values v = new Values(yaml == null ? Map.of() : readYaml(yaml), env);
         return new GatewayConfig(server(v), upstream(v), auth(v), keys(v), pool(v), state(v), affinity(v),
-                setAside(v), requestLog(v));
+                setAside(v), requestLog(v), responses(v));
     }
 
     private static GatewayConfig.Server server(Values v) {
@@ -206,6 +206,11 @@ public final class ConfigLoader {
     private static GatewayConfig.Affinity affinity(Values v) {
         return new GatewayConfig.Affinity(v.intBetween(Setting.AFFINITY_MAX_ENTRIES, 1, 10_000_000),
                 v.intBetween(Setting.AFFINITY_LOOKUP_MAX_KEYS, 0, 1000));
+    }
+
+    private static GatewayConfig.Responses responses(Values v) {
+        return new GatewayConfig.Responses(v.size(Setting.RESPONSES_STORE_MAX_BYTES, 0, 64 * GIB),
+                v.positiveDuration(Setting.RESPONSES_STORE_TTL));
     }
 
     private static GatewayConfig.SetAside setAside(Values v) {
@@ -423,6 +428,9 @@ public final class ConfigLoader {
 
         AFFINITY_MAX_ENTRIES("affinity.maxEntries", "100000"),
         AFFINITY_LOOKUP_MAX_KEYS("affinity.lookupMaxKeys", "32"),
+
+        RESPONSES_STORE_MAX_BYTES("responses.storeMaxBytes", "64MiB"),
+        RESPONSES_STORE_TTL("responses.storeTtl", "6h"),
 
         BRAKE_SHARE("brake.share", "0.5"),
         BRAKE_WINDOW("brake.window", "60s"),

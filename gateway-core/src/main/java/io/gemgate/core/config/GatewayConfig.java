@@ -15,7 +15,7 @@ import java.time.ZoneId;
  * setting's YAML path, variable and default are listed in {@code config/gateway.yaml}.
  */
 public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state,
-                            Affinity affinity, SetAside setAside, RequestLog requestLog) {
+                            Affinity affinity, SetAside setAside, RequestLog requestLog, Responses responses) {
 
     public GatewayConfig {
         requireNonNull(server, "server");
@@ -27,12 +27,14 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
         requireNonNull(affinity, "affinity");
         requireNonNull(setAside, "setAside");
         requireNonNull(requestLog, "requestLog");
+        requireNonNull(responses, "responses");
     }
 
-    /** The configuration with the request log's defaults. */
+    /** The configuration with the request log's defaults and the default stored responses. */
     public GatewayConfig(Server server, Upstream upstream, Auth auth, Keys keys, Pool pool, State state,
                          Affinity affinity, SetAside setAside) {
-        this(server, upstream, auth, keys, pool, state, affinity, setAside, RequestLog.defaults());
+        this(server, upstream, auth, keys, pool, state, affinity, setAside, RequestLog.defaults(),
+                Responses.DEFAULT);
     }
 
     /** The configuration with the defaults of the key affinity and set-aside brake settings. */
@@ -113,6 +115,22 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      * The set-aside brake: past {@code share} of the pool set aside as invalid for one reason within {@code window},
      * keys stay in rotation ({@code brake.share}, 0.5; {@code brake.window}, 60s).
      */
+    /**
+     * The responses of OpenAI's Responses API kept in memory for {@code previous_response_id} and
+     * {@code GET /v1/responses/{id}} (issue 19).
+     *
+     * @param storeMaxBytes estimated bytes kept at most, least recently used out first; 0 keeps none
+     *                      ({@code responses.storeMaxBytes}, 64MiB)
+     * @param storeTtl      how long one is kept ({@code responses.storeTtl}, 6h)
+     */
+    public record Responses(long storeMaxBytes, Duration storeTtl) {
+        public static final Responses DEFAULT = new Responses(64L << 20, Duration.ofHours(6));
+
+        public Responses {
+            requireNonNull(storeTtl, "storeTtl");
+        }
+    }
+
     public record SetAside(double share, Duration window) {
         public SetAside {
             requireNonNull(window, "window");

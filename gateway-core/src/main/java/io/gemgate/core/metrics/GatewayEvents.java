@@ -13,12 +13,13 @@ public interface GatewayEvents {
     String OPENAI_MODELS = "openai_models";
     String OPENAI_EMBEDDINGS = "openai_embeddings";
     String OPENAI_RESPONSES = "openai_responses";
+    String OPENAI_IMAGES = "openai_images";
     String ANTHROPIC_MESSAGES = "anthropic_messages";
     String ANTHROPIC_COUNT_TOKENS = "anthropic_count_tokens";
     String ADMIN = "admin";
     String OTHER = "other";
     java.util.List<String> ROUTES = java.util.List.of(NATIVE, OPENAI_CHAT, OPENAI_MODELS, OPENAI_EMBEDDINGS,
-            OPENAI_RESPONSES, ADMIN, OTHER, ANTHROPIC_MESSAGES, ANTHROPIC_COUNT_TOKENS);
+            OPENAI_RESPONSES, OPENAI_IMAGES, ADMIN, OTHER, ANTHROPIC_MESSAGES, ANTHROPIC_COUNT_TOKENS);
 
     /** Does nothing. */
     GatewayEvents NOOP = new GatewayEvents() {

@@ -8,7 +8,7 @@ import java.util.List;
  * (or false) when the member is absent; opaque members that are passed on or rewritten whole (tool schemas, call
  * arguments, {@code safety_settings}) are {@link JsonTree} values.
  *
- * <p>Filled by {@link ChatRequestParser} (with {@link ChatTools}, {@link ThinkingPolicy} and
+ * <p>Filled by {@link ChatRequestParser} (or, for the Responses API, {@link ResponsesRequestParser}) (with {@link ChatTools}, {@link ThinkingPolicy} and
  * {@link GenerationConfigWriter} for their members), then read by {@link GeminiRequestWriter}. One instance per
  * request, confined to the thread that translates it; not thread-safe.
  */

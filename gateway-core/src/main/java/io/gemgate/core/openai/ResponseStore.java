@@ -42,10 +42,22 @@ public final class ResponseStore {
     private final long ttlMillis;
     private final Clock clock;
     private final LinkedHashMap<String, Entry> map = new LinkedHashMap<>(64, 0.75f, true);
+    /** Output item id ({@code msg_}, {@code fc_}, {@code rs_}) → the id of the response that holds it. */
+    private final java.util.HashMap<String, String> itemOwners = new java.util.HashMap<>();
     private long bytes;
 
-    /** One stored response. */
-    record Entry(String owner, List<Message> conversation, byte[] response, long expiresAt, long bytes) {
+    /**
+     * One stored response.
+     *
+     * @param items its output items as conversation messages by item id (null for a reasoning item), for
+     *              {@code item_reference}
+     */
+    record Entry(String owner, List<Message> conversation, Map<String, Message> items, byte[] response,
+                 long expiresAt, long bytes) {
+    }
+
+    /** A stored output item: its message (null: nothing for Gemini) and the response that holds it. */
+    record Item(String responseId, Message message) {
     }
 
     /**
@@ -72,25 +84,53 @@ public final class ResponseStore {
         }
         List<Message> conversation = new ArrayList<>(request.conversation.size() + result.output.size());
         conversation.addAll(request.conversation);
-        conversation.addAll(result.output);
-        long size = ENTRY_OVERHEAD + result.json().length + size(conversation);
+        for (Message m : result.output.values()) {
+            if (m != null) {
+                conversation.add(m);
+            }
+        }
+        long size = ENTRY_OVERHEAD + result.json().length + size(conversation) + 64L * result.output.size();
         if (size > maxBytes) {
             return;
         }
-        Entry e = new Entry(Objects.requireNonNull(owner, "owner"), List.copyOf(conversation), result.json(),
+        Entry e = new Entry(Objects.requireNonNull(owner, "owner"), List.copyOf(conversation),
+                java.util.Collections.unmodifiableMap(new LinkedHashMap<>(result.output)), result.json(),
                 clock.millis() + ttlMillis, size);
         synchronized (this) {
             Entry old = map.put(request.id(), e);
             if (old != null) {
-                bytes -= old.bytes;
+                forget(old);
             }
             bytes += size;
+            for (String itemId : e.items.keySet()) {
+                itemOwners.put(itemId, request.id());
+            }
             Iterator<Entry> it = map.values().iterator();
             while (bytes > maxBytes && it.hasNext()) {
                 Entry eldest = it.next();
                 it.remove();
-                bytes -= eldest.bytes;
+                forget(eldest);
             }
+        }
+    }
+
+    /** Drops what an entry no longer in the map holds: its bytes and its item ids. Under the lock. */
+    private void forget(Entry e) {
+        bytes -= e.bytes;
+        for (String itemId : e.items.keySet()) {
+            itemOwners.remove(itemId);
+        }
+    }
+
+    /** The stored output item {@code itemId} (any owner: the caller checks), or null when unknown or expired. */
+    Item item(String itemId) {
+        synchronized (this) {
+            String responseId = itemOwners.get(itemId);
+            if (responseId == null) {
+                return null;
+            }
+            Entry e = get(responseId, null);
+            return e == null ? null : new Item(responseId, e.items.get(itemId));
         }
     }
 
@@ -103,7 +143,7 @@ public final class ResponseStore {
             }
             if (clock.millis() >= e.expiresAt) {
                 map.remove(id);
-                bytes -= e.bytes;
+                forget(e);
                 return null;
             }
             return owner == null || e.owner.equals(owner) ? e : null;
@@ -129,7 +169,7 @@ public final class ResponseStore {
                 return false;
             }
             map.remove(id);
-            bytes -= e.bytes;
+            forget(e);
             return true;
         }
     }

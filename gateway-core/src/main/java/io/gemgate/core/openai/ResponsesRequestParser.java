@@ -33,7 +33,8 @@ import static io.gemgate.core.openai.ParamReader.typeError;
  *       ({@code image_url} http(s) or data URL, or {@code file_id}), {@code input_file} ({@code file_data},
  *       {@code file_id} or {@code file_url}), {@code refusal} (dropped)), {@code function_call} (an assistant tool
  *       call; its {@code call_id} carries the thought signature, {@link ThoughtSignatures}),
- *       {@code function_call_output} (a tool result, paired by {@code call_id}), and {@code reasoning} and
+ *       {@code function_call_output} (a tool result, paired by {@code call_id}), {@code item_reference} (an output
+ *       item of a stored response, by its {@code id}: the Vercel AI SDK sends these), and {@code reasoning} and
  *       {@code web_search_call} items (dropped: Gemini takes no thoughts back).</li>
  *   <li>{@code instructions} → a leading system message (not carried to the next response, as OpenAI documents for
  *       {@code previous_response_id}).</li>
@@ -52,14 +53,19 @@ import static io.gemgate.core.openai.ParamReader.typeError;
  *       (default true), {@code previous_response_id}, {@code metadata} and {@code parallel_tool_calls} kept for the
  *       answer.</li>
  * </ul>
- * Refused (400): {@code background: true}, {@code conversation}, {@code prompt}, {@code item_reference} items and
- * unknown item or part types. Dropped: {@code include}, {@code truncation}, {@code user}, {@code service_tier},
+ * Refused (400): {@code background: true}, {@code conversation}, {@code prompt}, and unknown item or part types. Dropped: {@code include}, {@code truncation}, {@code user}, {@code service_tier},
  * {@code prompt_cache_key}, {@code safety_identifier}, {@code max_tool_calls}, {@code top_logprobs},
  * {@code stream_options}, {@code text.verbosity}, {@code input_image.detail}.
  *
  * <p>Called by {@link ResponsesRequestTranslator}. Stateless static methods; thread-safe.
  */
 final class ResponsesRequestParser {
+    /**
+     * The role of a placeholder message for an {@code item_reference} item: the item's id is in
+     * {@code toolCallId}; {@link ResponsesRequestTranslator} replaces it with the stored item.
+     */
+    static final String ITEM_REFERENCE = "item_reference";
+
     private ResponsesRequestParser() {
     }
 
@@ -175,6 +181,7 @@ final class ResponsesRequestParser {
         String arguments = null;
         String output = null;
         boolean outputSeen = false;
+        String itemId = null;
         while (Json.next(p) != JsonToken.END_OBJECT) {
             String f = p.currentName();
             JsonToken t = Json.next(p);
@@ -186,6 +193,7 @@ final class ResponsesRequestParser {
                     parts = content(p, i);
                 }
                 case "call_id" -> callId = string(p, "input[#].call_id", i, 0);
+                case "id" -> itemId = t == JsonToken.VALUE_STRING ? p.getText() : null;
                 case "name" -> name = string(p, "input[#].name", i, 0);
                 case "arguments" -> arguments = t == JsonToken.START_OBJECT ? JsonTree.toJson(JsonTree.read(p))
                         : string(p, "input[#].arguments", i, 0);
@@ -233,12 +241,18 @@ final class ResponsesRequestParser {
                 text.add(new Part(PartKind.TEXT, output, null, null));
                 return new Message(i, "tool", text, false, null, callId, null);
             }
+            case "item_reference" -> {
+                if (itemId == null || itemId.isEmpty()) {
+                    throw missing("input[" + i + "].id");
+                }
+                return new Message(i, ITEM_REFERENCE, null, true, null, itemId, null);
+            }
             case "reasoning", "web_search_call" -> {
                 return null; // Gemini takes no thoughts back; its search ran upstream
             }
             default -> throw new OpenAiRequestException("input[" + i + "].type", "Invalid value: '" + shorten(type)
-                    + "'. Supported values are: 'message', 'function_call', 'function_call_output' and"
-                    + " 'reasoning'.");
+                    + "'. Supported values are: 'message', 'function_call', 'function_call_output',"
+                    + " 'item_reference' and 'reasoning'.");
         }
     }
 

@@ -98,7 +98,11 @@ public final class ResponsesRequestTranslator {
             }
             earlier = e.conversation();
         }
-        List<Message> input = ResponsesRequestParser.nameResults(earlier, r.input);
+        java.util.Set<String> referenced = new java.util.LinkedHashSet<>(2);
+        if (r.previousResponseId != null) {
+            referenced.add(r.previousResponseId);
+        }
+        List<Message> input = ResponsesRequestParser.nameResults(earlier, resolveReferences(r.input, referenced));
         List<Message> conversation = new ArrayList<>((earlier == null ? 0 : earlier.size()) + input.size());
         if (earlier != null) {
             conversation.addAll(earlier);
@@ -129,6 +133,41 @@ public final class ResponsesRequestTranslator {
             }
             throw e;
         }
-        return new TranslatedResponsesRequest(chat, Ids.random("resp_", 40), r, List.copyOf(conversation));
+        return new TranslatedResponsesRequest(chat, Ids.random("resp_", 40), r, List.copyOf(conversation),
+                List.copyOf(referenced));
+    }
+
+    /**
+     * Replaces {@code item_reference} placeholders with the stored output items they name (a reasoning item or an
+     * empty message: dropped), noting the responses that hold them in {@code referenced}.
+     *
+     * @throws OpenAiRequestException 404 for an unknown or expired item
+     */
+    private List<Message> resolveReferences(List<Message> input, java.util.Set<String> referenced) {
+        List<Message> out = null;
+        for (int k = 0; k < input.size(); k++) {
+            Message m = input.get(k);
+            if (!m.role().equals(ResponsesRequestParser.ITEM_REFERENCE)) {
+                if (out != null) {
+                    out.add(m);
+                }
+                continue;
+            }
+            if (out == null) {
+                out = new ArrayList<>(input.subList(0, k));
+            }
+            ResponseStore.Item item = store.item(m.toolCallId());
+            if (item == null) {
+                throw new OpenAiRequestException(404, "input[" + m.index() + "].id", "Item with id '"
+                        + ResponsesRequestParser.shorten(m.toolCallId()) + "' not found.", null);
+            }
+            referenced.add(item.responseId());
+            Message stored = item.message();
+            if (stored != null) {
+                out.add(new Message(m.index(), stored.role(), stored.parts(), stored.contentNull(),
+                        stored.toolCalls(), stored.toolCallId(), stored.name()));
+            }
+        }
+        return out == null ? input : out;
     }
 }

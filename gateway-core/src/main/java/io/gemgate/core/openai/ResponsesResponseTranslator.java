@@ -123,6 +123,6 @@ public final class ResponsesResponseTranslator {
             throw new UncheckedIOException(e);
         }
         return new ResponsesResult(out.toByteArray(), r.isEmpty(), r.usage(), null,
-                ResponsesWriter.toMessages(output));
+                ResponsesWriter.byItemId(output));
     }
 }

@@ -3,7 +3,6 @@ package io.gemgate.core.openai;
 import io.gemgate.core.json.Usage;
 import io.gemgate.core.openai.ChatRequest.Message;
 
-import java.util.List;
 
 /**
  * A translated Responses API answer: the response object, and what the server needs besides it.
@@ -15,10 +14,11 @@ public final class ResponsesResult {
     private final boolean empty;
     private final Usage usage;
     private final OpenAiError error;
-    /** The output as conversation messages (assistant text, function calls), for {@link ResponseStore}. */
-    final List<Message> output;
+    /** The output as conversation messages by output item id (null for reasoning), for {@link ResponseStore}. */
+    final java.util.LinkedHashMap<String, Message> output;
 
-    ResponsesResult(byte[] json, boolean empty, Usage usage, OpenAiError error, List<Message> output) {
+    ResponsesResult(byte[] json, boolean empty, Usage usage, OpenAiError error,
+                    java.util.LinkedHashMap<String, Message> output) {
         this.json = json;
         this.empty = empty;
         this.usage = usage;

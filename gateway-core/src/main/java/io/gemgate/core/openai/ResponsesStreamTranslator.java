@@ -209,7 +209,7 @@ public final class ResponsesStreamTranslator {
     /** The finished response (for {@link ResponseStore}), or null before {@link #finish} or after a failure. */
     public ResponsesResult result() {
         return finalJson == null ? null : new ResponsesResult(finalJson, false, lastUsage.usage(), null,
-                ResponsesWriter.toMessages(output));
+                ResponsesWriter.byItemId(output));
     }
 
     private boolean onEvent(JsonParser p, OutputStream out) {

@@ -285,24 +285,40 @@ final class ResponsesWriter {
     /** The output as conversation messages for {@link ResponseStore}: texts and calls, reasoning left out. */
     static List<Message> toMessages(List<Item> output) {
         List<Message> out = new ArrayList<>(output.size());
+        for (Message m : byItemId(output).values()) {
+            if (m != null) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The output items as conversation messages by item id, in order, for {@code item_reference}s; a reasoning item or
+     * an empty message maps to null (nothing for Gemini).
+     */
+    static java.util.LinkedHashMap<String, Message> byItemId(List<Item> output) {
+        java.util.LinkedHashMap<String, Message> out = new java.util.LinkedHashMap<>();
         for (Item item : output) {
+            Message m = null;
             switch (item.kind) {
                 case MESSAGE -> {
                     if (item.text.length() > 0) {
                         List<Part> parts = new ArrayList<>(1);
                         parts.add(new Part(PartKind.TEXT, item.text.toString(), null, null));
-                        out.add(new Message(-1, "assistant", parts, false, null, null, null));
+                        m = new Message(-1, "assistant", parts, false, null, null, null);
                     }
                 }
                 case CALL -> {
                     List<ToolCall> calls = new ArrayList<>(1);
                     calls.add(new ToolCall(item.callId, item.name, ResponsesRequestParser.arguments(item.args),
                             item.signature));
-                    out.add(new Message(-1, "assistant", null, true, calls, null, null));
+                    m = new Message(-1, "assistant", null, true, calls, null, null);
                 }
                 default -> {
                 }
             }
+            out.put(item.id, m);
         }
         return out;
     }

@@ -20,8 +20,11 @@ public final class TranslatedResponsesRequest {
     /** The conversation so far: the stored one of {@code previous_response_id}, then this request's input. */
     final List<Message> conversation;
 
+    private final List<String> referencedResponses;
+
     TranslatedResponsesRequest(TranslatedChatRequest chat, String id, ResponsesRequest echo,
-                               List<Message> conversation) {
+                               List<Message> conversation, List<String> referencedResponses) {
+        this.referencedResponses = referencedResponses;
         this.chat = Objects.requireNonNull(chat, "chat");
         this.id = Objects.requireNonNull(id, "id");
         this.echo = echo;
@@ -53,6 +56,14 @@ public final class TranslatedResponsesRequest {
     /** {@code store} (default true): keep the answer for {@code previous_response_id} and {@code GET}. */
     public boolean store() {
         return store;
+    }
+
+    /**
+     * The stored responses this request builds on ({@code previous_response_id} first, then those holding its
+     * {@code item_reference}s): the server checks that the caller's token owns each before any upstream call.
+     */
+    public List<String> referencedResponses() {
+        return referencedResponses;
     }
 
     /** The {@code previous_response_id}, or null. */

@@ -48,6 +48,19 @@
  * {@link io.gemgate.core.openai.ModelsTranslator}, following
  * {@link io.gemgate.core.openai.ModelsTranslator#nextPageToken} for more pages.
  *
+ * <p>{@code POST /v1/responses} (OpenAI's Responses API), per request:
+ * <pre>{@code
+ * ResponseStore store = new ResponseStore(64L << 20, Duration.ofHours(6), clock);        // per gateway
+ * TranslatedResponsesRequest r = new ResponsesRequestTranslator(models, signatures, store)
+ *         .translate(body, thinking, instruction, null);   // 400/404 OpenAiRequestException before any upstream call
+ * // check r.referencedResponses() against the caller's token (store.holds), then call r.chat() as for chat;
+ * // whole: ResponsesResponseTranslator.translate(r, upstreamBody); stream: one ResponsesStreamTranslator per attempt,
+ * // used as ChatStreamTranslator is; at the end store.put(r, result, owner) (nothing when store: false)
+ * }</pre>
+ * The Responses request is read by {@code ResponsesRequestParser} onto the chat request model ({@code ChatRequest}), so
+ * {@code GeminiRequestWriter} and its parts write the Gemini body for both APIs. {@code POST /v1/images/generations}:
+ * {@link io.gemgate.core.openai.ImagesTranslator}.
+ *
  * <p>JSON is read and written with jackson-core's streaming parser and generator only; opaque members that must be
  * rewritten whole (schemas, tool arguments) use a minimal {@code Map}/{@code List} tree. Upstream answers that are not
  * Gemini JSON raise {@link io.gemgate.core.openai.UpstreamFormatException}.

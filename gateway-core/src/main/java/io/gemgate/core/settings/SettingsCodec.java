@@ -4,22 +4,26 @@ import io.gemgate.core.json.JsonTokens;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.gemgate.core.json.Databind;
+import io.gemgate.core.keys.KeySpec;
 import io.gemgate.core.keys.Strategy;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -57,7 +61,12 @@ import java.util.regex.Pattern;
  * in {@code gateway.yaml} later still takes effect unless it was overridden live. Unknown fields are skipped there
  * (a newer version wrote them).
  *
- * <p>Thread-safe: the class is stateless.
+ * <h2>Implementation</h2>
+ * The document is one record ({@code SettingsJson}, a nullable component per field, null meaning "not given")
+ * bound by jackson-databind ({@link Databind}); its values are then checked and applied one by one through
+ * {@link RuntimeSettings.Builder}, so that every refusal names its field as before.
+ *
+ * <p>Thread-safe: the mapper is configured once, then only used.
  */
 public final class SettingsCodec {
 
@@ -67,129 +76,105 @@ public final class SettingsCodec {
             "streamMode", "defaultThinking", "systemInstruction", "allowedModels", "modelAliases", "keyBudgets",
             "probeAfterServerErrors", "removeAfterBadDays", "minChecksPerDay", "modelGroups");
 
-    private static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
+    private static final ObjectMapper MAPPER = Databind.newMapper();
     private static final Pattern DURATION = Pattern.compile("(\\d{1,18})(ms|s|m|h|d)?");
     private static final String DURATION_EXPECTED =
             "a duration such as 500ms, 30s, 5m, 2h, 1d, or a number of seconds";
     private static final long[] UNIT_MILLIS = {86_400_000L, 3_600_000L, 60_000L, 1000L};
     private static final String[] UNIT_NAMES = {"d", "h", "m", "s"};
+    private static final String BUDGET_RANGE = "-1 or >= 1";
+    private static final List<String> BUDGET_FIELDS = List.of("rpm", "tpm", "rpd");
 
     private SettingsCodec() {
+    }
+
+    /**
+     * The JSON document, a component per field in {@link #FIELDS} order; null = not given (not written, not
+     * changed). Durations are a string or a number of seconds, hence a tree; a group list may be a single string.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    private record SettingsJson(String strategy, Long maxAttempts, JsonNode rateLimitCooldown,
+                                JsonNode rateLimitCooldownMax, JsonNode serverErrorCooldown, JsonNode probeInterval,
+                                JsonNode failoverMaxWait, JsonNode failoverDeadline, String streamMode,
+                                String defaultThinking, String systemInstruction, List<String> allowedModels,
+                                Map<String, String> modelAliases, Map<String, BudgetJson> keyBudgets,
+                                Long probeAfterServerErrors, Long removeAfterBadDays, Long minChecksPerDay,
+                                Map<String, JsonNode> modelGroups) {
+
+        /** The settings of {@code s}; with a {@code base}, only those that differ from it. */
+        static SettingsJson of(RuntimeSettings s, RuntimeSettings base) {
+            return new SettingsJson(
+                    changed(s, base, RuntimeSettings::strategy, Strategy::wireName),
+                    changed(s, base, RuntimeSettings::maxAttempts, Integer::longValue),
+                    changed(s, base, RuntimeSettings::rateLimitCooldown, SettingsCodec::durationNode),
+                    changed(s, base, RuntimeSettings::rateLimitCooldownMax, SettingsCodec::durationNode),
+                    changed(s, base, RuntimeSettings::serverErrorCooldown, SettingsCodec::durationNode),
+                    changed(s, base, RuntimeSettings::probeInterval, SettingsCodec::durationNode),
+                    changed(s, base, RuntimeSettings::failoverMaxWait, SettingsCodec::durationNode),
+                    changed(s, base, RuntimeSettings::failoverDeadline, SettingsCodec::durationNode),
+                    changed(s, base, RuntimeSettings::streamMode, StreamMode::wireName),
+                    changed(s, base, RuntimeSettings::defaultThinking, Thinking::wireName),
+                    changed(s, base, RuntimeSettings::systemInstruction, Function.identity()),
+                    changed(s, base, RuntimeSettings::allowedModels, List::copyOf),
+                    changed(s, base, RuntimeSettings::modelAliases, Function.identity()),
+                    changed(s, base, RuntimeSettings::keyBudgets, SettingsCodec::budgetsJson),
+                    changed(s, base, RuntimeSettings::probeAfterServerErrors, Integer::longValue),
+                    changed(s, base, RuntimeSettings::removeAfterBadDays, Integer::longValue),
+                    changed(s, base, RuntimeSettings::minChecksPerDay, Integer::longValue),
+                    changed(s, base, RuntimeSettings::modelGroups, SettingsCodec::groupsJson));
+        }
+
+        private static <T, W> W changed(RuntimeSettings s, RuntimeSettings base, Function<RuntimeSettings, T> get,
+                                        Function<T, W> wire) {
+            T value = get.apply(s);
+            return base != null && value.equals(get.apply(base)) ? null : wire.apply(value);
+        }
+    }
+
+    /** One {@code keyBudgets} entry; a missing value is -1 (unlimited); no other field is accepted. */
+    private record BudgetJson(Long rpm, Long tpm, Long rpd) {
+        KeyBudget toBudget() {
+            return new KeyBudget(rpm == null ? KeyBudget.UNLIMITED : rpm, tpm == null ? KeyBudget.UNLIMITED : tpm,
+                    rpd == null ? KeyBudget.UNLIMITED : rpd);
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------ encode
 
     /** Every setting, as compact UTF-8 JSON. */
     public static byte[] encode(RuntimeSettings s) {
-        return write(s, null);
+        return write(SettingsJson.of(requireNonNull(s, "settings"), null));
     }
 
     /**
      * The settings of {@code current} that differ from {@code defaults}: what to persist. {@code {}} when none does.
      */
     public static byte[] encodeOverrides(RuntimeSettings current, RuntimeSettings defaults) {
-        return write(current, requireNonNull(defaults, "defaults"));
+        return write(SettingsJson.of(requireNonNull(current, "current"), requireNonNull(defaults, "defaults")));
     }
 
-    /**
-     * Writes the overrides ({@link #encodeOverrides}) as one object into a larger document, such as the state file.
-     */
-    public static void writeOverrides(JsonGenerator g, RuntimeSettings current, RuntimeSettings defaults)
-            throws IOException {
-        write(g, requireNonNull(current, "current"), requireNonNull(defaults, "defaults"));
-    }
-
-    private static byte[] write(RuntimeSettings s, RuntimeSettings base) {
-        requireNonNull(s, "settings");
-        ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
-            write(g, s, base);
-        } catch (IOException e) {
-            throw new UncheckedIOException("encoding settings in memory", e); // cannot happen with a byte array
-        }
-        return out.toByteArray();
-    }
-
-    private static void write(JsonGenerator g, RuntimeSettings s, RuntimeSettings base) throws IOException {
-        g.writeStartObject();
-        if (base == null || s.strategy() != base.strategy()) {
-            g.writeStringField("strategy", s.strategy().wireName());
-        }
-        if (base == null || s.maxAttempts() != base.maxAttempts()) {
-            g.writeNumberField("maxAttempts", s.maxAttempts());
-        }
-        duration(g, "rateLimitCooldown", s.rateLimitCooldown(), base == null ? null : base.rateLimitCooldown());
-        duration(g, "rateLimitCooldownMax", s.rateLimitCooldownMax(),
-                base == null ? null : base.rateLimitCooldownMax());
-        duration(g, "serverErrorCooldown", s.serverErrorCooldown(),
-                base == null ? null : base.serverErrorCooldown());
-        duration(g, "probeInterval", s.probeInterval(), base == null ? null : base.probeInterval());
-        duration(g, "failoverMaxWait", s.failoverMaxWait(), base == null ? null : base.failoverMaxWait());
-        duration(g, "failoverDeadline", s.failoverDeadline(), base == null ? null : base.failoverDeadline());
-        if (base == null || s.streamMode() != base.streamMode()) {
-            g.writeStringField("streamMode", s.streamMode().wireName());
-        }
-        if (base == null || s.defaultThinking() != base.defaultThinking()) {
-            g.writeStringField("defaultThinking", s.defaultThinking().wireName());
-        }
-        if (base == null || !s.systemInstruction().equals(base.systemInstruction())) {
-            g.writeStringField("systemInstruction", s.systemInstruction());
-        }
-        if (base == null || !s.allowedModels().equals(base.allowedModels())) {
-            g.writeArrayFieldStart("allowedModels");
-            for (String m : s.allowedModels()) {
-                g.writeString(m);
-            }
-            g.writeEndArray();
-        }
-        if (base == null || !s.modelAliases().equals(base.modelAliases())) {
-            g.writeObjectFieldStart("modelAliases");
-            for (Map.Entry<String, String> e : s.modelAliases().entrySet()) {
-                g.writeStringField(e.getKey(), e.getValue());
-            }
-            g.writeEndObject();
-        }
-        if (base == null || !s.keyBudgets().equals(base.keyBudgets())) {
-            g.writeObjectFieldStart("keyBudgets");
-            for (Map.Entry<String, KeyBudget> e : s.keyBudgets().entrySet()) {
-                g.writeObjectFieldStart(e.getKey());
-                g.writeNumberField("rpm", e.getValue().rpm());
-                g.writeNumberField("tpm", e.getValue().tpm());
-                g.writeNumberField("rpd", e.getValue().rpd());
-                g.writeEndObject();
-            }
-            g.writeEndObject();
-        }
-        integer(g, "probeAfterServerErrors", s.probeAfterServerErrors(),
-                base == null ? null : base.probeAfterServerErrors());
-        integer(g, "removeAfterBadDays", s.removeAfterBadDays(), base == null ? null : base.removeAfterBadDays());
-        integer(g, "minChecksPerDay", s.minChecksPerDay(), base == null ? null : base.minChecksPerDay());
-        if (base == null || !s.modelGroups().equals(base.modelGroups())) {
-            g.writeObjectFieldStart("modelGroups");
-            for (Map.Entry<String, Set<String>> e : s.modelGroups().entrySet()) {
-                g.writeArrayFieldStart(e.getKey());
-                for (String group : e.getValue()) {
-                    g.writeString(group);
-                }
-                g.writeEndArray();
-            }
-            g.writeEndObject();
-        }
-        g.writeEndObject();
-    }
-
-    private static void integer(JsonGenerator g, String field, int value, Integer base) throws IOException {
-        if (base == null || value != base) {
-            g.writeNumberField(field, value);
+    private static byte[] write(SettingsJson json) {
+        try {
+            return MAPPER.writeValueAsBytes(json);
+        } catch (JacksonException e) {
+            throw new UncheckedIOException("encoding settings in memory", e); // cannot happen with a record
         }
     }
 
-    private static void duration(JsonGenerator g, String field, Duration value, Duration base) throws IOException {
-        if (base == null || !value.equals(base)) {
-            g.writeStringField(field, formatDuration(value));
-        }
+    private static JsonNode durationNode(Duration d) {
+        return TextNode.valueOf(formatDuration(d));
+    }
+
+    private static Map<String, BudgetJson> budgetsJson(Map<String, KeyBudget> budgets) {
+        Map<String, BudgetJson> out = new LinkedHashMap<>();
+        budgets.forEach((model, b) -> out.put(model, new BudgetJson(b.rpm(), b.tpm(), b.rpd())));
+        return out;
+    }
+
+    private static Map<String, JsonNode> groupsJson(Map<String, Set<String>> groups) {
+        Map<String, JsonNode> out = new LinkedHashMap<>();
+        groups.forEach((pattern, names) -> out.put(pattern, MAPPER.valueToTree(names)));
+        return out;
     }
 
     // ------------------------------------------------------------------------------------------------------ decode
@@ -220,243 +205,214 @@ public final class SettingsCodec {
         if (json == null || json.length == 0) {
             throw new SettingsException("", "empty body (expected: a JSON object)");
         }
-        try (JsonParser p = FACTORY.createParser(json)) {
-            JsonToken t = p.nextToken();
-            if (t != JsonToken.START_OBJECT) {
-                throw new SettingsException("", (t == null ? "empty body" : JsonTokens.describe(t))
+        try {
+            Databind.Document d = Databind.read(MAPPER, json);
+            if (d.first() != JsonToken.START_OBJECT) {
+                throw new SettingsException("", (d.first() == null ? "empty body" : JsonTokens.describe(d.first()))
                         + " (expected: a JSON object)");
             }
-            RuntimeSettings s = readObject(p, base, strict);
-            JsonToken trailing = p.nextToken();
-            if (trailing != null) {
-                throw new SettingsException("", JsonTokens.describe(trailing) + " after the object (expected: one JSON object)");
+            if (d.trailing() != null) {
+                throw new SettingsException("", JsonTokens.describe(d.trailing())
+                        + " after the object (expected: one JSON object)");
             }
-            return s;
-        } catch (JsonProcessingException e) {
-            throw new SettingsException("", "malformed JSON: " + e.getOriginalMessage() + " at line "
-                    + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr());
+            checkFields((ObjectNode) d.root(), strict);
+            return apply(base.toBuilder(), MAPPER.treeToValue(d.root(), SettingsJson.class));
+        } catch (JacksonException e) {
+            throw refusal(Databind.problem(e));
         } catch (IOException e) {
             throw new UncheckedIOException("reading settings from memory", e); // cannot happen with a byte array
         }
     }
 
     /**
-     * Reads overrides written by {@link #writeOverrides} from a larger document: the parser is on the object's
-     * {@code START_OBJECT} and is left on its {@code END_OBJECT}. Unknown fields are skipped.
-     *
-     * @throws SettingsException when a known field is invalid, or the value is not an object
-     * @throws IOException       from the parser (malformed JSON)
+     * What binding does not refuse: unknown settings (refused by a patch, skipped otherwise), nulls (databind would
+     * read them as "not given") and unknown fields of a {@code keyBudgets} entry (refused always).
      */
-    public static RuntimeSettings readOverrides(JsonParser p, RuntimeSettings defaults) throws IOException {
-        requireNonNull(defaults, "defaults");
-        if (p.currentToken() != JsonToken.START_OBJECT) {
-            throw wrongType("settings", p.currentToken(), "an object");
+    private static void checkFields(ObjectNode object, boolean strict) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String field = e.getKey();
+            if (!FIELDS.contains(field)) {
+                if (strict) {
+                    throw new SettingsException(field, "unknown setting (expected one of: "
+                            + String.join(", ", FIELDS) + ")");
+                }
+            } else if (e.getValue().isNull()) {
+                throw new SettingsException(field, "null (expected: a value; null is not accepted)");
+            } else if (field.equals("keyBudgets")) {
+                e.getValue().fields().forEachRemaining(budget -> budget.getValue().fieldNames().forEachRemaining(
+                        name -> {
+                            if (!BUDGET_FIELDS.contains(name)) {
+                                throw new SettingsException("keyBudgets." + budget.getKey() + "." + name,
+                                        "unknown field (expected: rpm, tpm or rpd)");
+                            }
+                        }));
+            }
         }
-        return readObject(p, defaults, false);
     }
 
-    private static RuntimeSettings readObject(JsonParser p, RuntimeSettings base, boolean strict) throws IOException {
-        RuntimeSettings.Builder b = base.toBuilder();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            JsonToken value = p.nextToken();
-            if (value == JsonToken.VALUE_NULL) {
-                if (!strict && !FIELDS.contains(field)) {
-                    continue;
+    private static RuntimeSettings apply(RuntimeSettings.Builder b, SettingsJson j) {
+        if (j.strategy() != null) {
+            b.strategy(parse("strategy", j.strategy(), Strategy::parse));
+        }
+        if (j.maxAttempts() != null) {
+            b.maxAttempts((int) range("maxAttempts", j.maxAttempts(), 1, 20));
+        }
+        if (j.rateLimitCooldown() != null) {
+            b.rateLimitCooldown(duration("rateLimitCooldown", j.rateLimitCooldown()));
+        }
+        if (j.rateLimitCooldownMax() != null) {
+            b.rateLimitCooldownMax(duration("rateLimitCooldownMax", j.rateLimitCooldownMax()));
+        }
+        if (j.serverErrorCooldown() != null) {
+            b.serverErrorCooldown(duration("serverErrorCooldown", j.serverErrorCooldown()));
+        }
+        if (j.probeInterval() != null) {
+            b.probeInterval(duration("probeInterval", j.probeInterval()));
+        }
+        if (j.failoverMaxWait() != null) {
+            b.failoverMaxWait(duration("failoverMaxWait", j.failoverMaxWait()));
+        }
+        if (j.failoverDeadline() != null) {
+            b.failoverDeadline(duration("failoverDeadline", j.failoverDeadline()));
+        }
+        if (j.streamMode() != null) {
+            b.streamMode(parse("streamMode", j.streamMode(), StreamMode::parse));
+        }
+        if (j.defaultThinking() != null) {
+            b.defaultThinking(parse("defaultThinking", j.defaultThinking(), Thinking::parse));
+        }
+        if (j.systemInstruction() != null) {
+            b.systemInstruction(j.systemInstruction());
+        }
+        if (j.allowedModels() != null) {
+            b.allowedModels(new LinkedHashSet<>(entries("allowedModels", j.allowedModels())));
+        }
+        if (j.modelAliases() != null) {
+            b.modelAliases(entries("modelAliases", j.modelAliases()));
+        }
+        if (j.keyBudgets() != null) {
+            Map<String, KeyBudget> budgets = new LinkedHashMap<>();
+            entries("keyBudgets", j.keyBudgets()).forEach((model, budget) -> {
+                try {
+                    budgets.put(model, budget.toBudget());
+                } catch (SettingsException e) {
+                    throw e.within("keyBudgets." + model);
                 }
-                throw unknownOr(field, "null (expected: a value; null is not accepted)");
-            }
-            switch (field) {
-                case "strategy" -> b.strategy(parse(field, text(p, field), Strategy::parse));
-                case "maxAttempts" -> b.maxAttempts((int) integer(p, field, 1, 20));
-                case "rateLimitCooldown" -> b.rateLimitCooldown(duration(p, field));
-                case "rateLimitCooldownMax" -> b.rateLimitCooldownMax(duration(p, field));
-                case "serverErrorCooldown" -> b.serverErrorCooldown(duration(p, field));
-                case "probeInterval" -> b.probeInterval(duration(p, field));
-                case "failoverMaxWait" -> b.failoverMaxWait(duration(p, field));
-                case "failoverDeadline" -> b.failoverDeadline(duration(p, field));
-                case "modelGroups" -> b.modelGroups(groups(p, field));
-                case "streamMode" -> b.streamMode(parse(field, text(p, field), StreamMode::parse));
-                case "defaultThinking" -> b.defaultThinking(parse(field, text(p, field), Thinking::parse));
-                case "systemInstruction" -> b.systemInstruction(text(p, field));
-                case "allowedModels" -> b.allowedModels(models(p, field));
-                case "modelAliases" -> b.modelAliases(aliases(p, field));
-                case "keyBudgets" -> b.keyBudgets(budgets(p, field));
-                case "probeAfterServerErrors" -> b.probeAfterServerErrors((int) integer(p, field, 0,
-                        RuntimeSettings.MAX_SERVER_ERRORS));
-                case "removeAfterBadDays" -> b.removeAfterBadDays((int) integer(p, field, 0,
-                        RuntimeSettings.MAX_BAD_DAYS));
-                case "minChecksPerDay" -> b.minChecksPerDay((int) integer(p, field, 1,
-                        RuntimeSettings.MAX_CHECKS_PER_DAY));
-                default -> {
-                    if (strict) {
-                        throw unknownOr(field, null);
-                    }
-                    p.skipChildren();
-                }
-            }
+            });
+            b.keyBudgets(budgets);
+        }
+        if (j.probeAfterServerErrors() != null) {
+            b.probeAfterServerErrors((int) range("probeAfterServerErrors", j.probeAfterServerErrors(), 0,
+                    RuntimeSettings.MAX_SERVER_ERRORS));
+        }
+        if (j.removeAfterBadDays() != null) {
+            b.removeAfterBadDays((int) range("removeAfterBadDays", j.removeAfterBadDays(), 0,
+                    RuntimeSettings.MAX_BAD_DAYS));
+        }
+        if (j.minChecksPerDay() != null) {
+            b.minChecksPerDay((int) range("minChecksPerDay", j.minChecksPerDay(), 1,
+                    RuntimeSettings.MAX_CHECKS_PER_DAY));
+        }
+        if (j.modelGroups() != null) {
+            Map<String, Set<String>> groups = new LinkedHashMap<>();
+            entries("modelGroups", j.modelGroups()).forEach((pattern, names) ->
+                    groups.put(pattern, groupNames("modelGroups." + pattern, names)));
+            b.modelGroups(groups);
         }
         return b.build();
     }
 
-    private static SettingsException unknownOr(String field, String detail) {
-        if (!FIELDS.contains(field)) {
-            return new SettingsException(field, "unknown setting (expected one of: " + String.join(", ", FIELDS)
-                    + ")");
+    /** {@code ["group",..]}, or a single group as a string. */
+    private static Set<String> groupNames(String entry, JsonNode names) {
+        Set<String> out = new LinkedHashSet<>();
+        if (names.isTextual()) {
+            out.add(names.textValue());
+            return out;
         }
-        return new SettingsException(field, detail);
+        if (!names.isArray()) {
+            throw wrongType(entry, names.asToken(), "an array of group names");
+        }
+        for (JsonNode name : names) {
+            if (!name.isTextual()) {
+                throw wrongType(entry + "[" + out.size() + "]", name.asToken(), "a group name");
+            }
+            out.add(name.textValue());
+            if (out.size() > KeySpec.MAX_GROUPS) {
+                throw new SettingsException(entry, "more than " + KeySpec.MAX_GROUPS + " groups");
+            }
+        }
+        return out;
     }
 
-    private static String text(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.VALUE_STRING) {
-            throw wrongType(field, p.currentToken(), "a string");
+    private static <C> C entries(String field, C collection) {
+        int n = collection instanceof Map<?, ?> m ? m.size() : ((List<?>) collection).size();
+        if (n > RuntimeSettings.MAX_ENTRIES) {
+            throw new SettingsException(field, "more than " + RuntimeSettings.MAX_ENTRIES + " entries");
         }
-        return p.getText();
+        return collection;
     }
 
-    private static long integer(JsonParser p, String field, long min, long max) throws IOException {
-        if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
-            throw wrongType(field, p.currentToken(), "an integer");
-        }
-        if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-            throw new SettingsException(field, p.getText() + " (expected: " + range(min, max) + ")");
-        }
-        long v = p.getLongValue();
+    private static long range(String field, long v, long min, long max) {
         if (v < min || v > max) {
-            throw new SettingsException(field, v + " (expected: " + range(min, max) + ")");
+            throw new SettingsException(field, v + " (expected: " + min + " to " + max + ")");
         }
         return v;
     }
 
-    private static String range(long min, long max) {
-        if (min == KeyBudget.UNLIMITED && max == Long.MAX_VALUE) {
-            return "-1 or >= 1";
+    private static Duration duration(String field, JsonNode value) {
+        if (value.isTextual()) {
+            return parseDuration(field, value.textValue());
         }
-        return min + " to " + max;
+        if (!value.isIntegralNumber()) {
+            throw wrongType(field, value.asToken(), DURATION_EXPECTED);
+        }
+        if (!value.canConvertToLong() || value.longValue() < 0) {
+            throw new SettingsException(field, value.asText() + " (expected: " + DURATION_EXPECTED + ")");
+        }
+        return saturatedMillis(value.longValue(), 1000);
     }
 
-    private static Duration duration(JsonParser p, String field) throws IOException {
-        return switch (p.currentToken()) {
-            case VALUE_STRING -> parseDuration(field, p.getText());
-            case VALUE_NUMBER_INT -> {
-                if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER || p.getLongValue() < 0) {
-                    throw new SettingsException(field, p.getText() + " (expected: " + DURATION_EXPECTED + ")");
-                }
-                yield saturatedMillis(p.getLongValue(), 1000);
-            }
-            default -> throw wrongType(field, p.currentToken(), DURATION_EXPECTED);
+    /** A databind problem in this class's words: {@code "maxAttempts: a string (expected: an integer)"}. */
+    private static SettingsException refusal(Databind.Problem p) {
+        String field = p.path();
+        return switch (p.kind()) {
+            case TRUNCATED, MALFORMED -> new SettingsException("", "malformed JSON: " + p.detail() + " at line "
+                    + p.line() + " column " + p.column());
+            case WRONG_TYPE -> wrongType(field, p.found(), expected(field, p));
+            case OUT_OF_RANGE -> new SettingsException(field, p.detail() + " (expected: " + switch (field) {
+                case "maxAttempts" -> "1 to 20";
+                case "probeAfterServerErrors" -> "0 to " + RuntimeSettings.MAX_SERVER_ERRORS;
+                case "removeAfterBadDays" -> "0 to " + RuntimeSettings.MAX_BAD_DAYS;
+                case "minChecksPerDay" -> "1 to " + RuntimeSettings.MAX_CHECKS_PER_DAY;
+                default -> BUDGET_RANGE;
+            } + ")");
+            case INVALID -> new SettingsException(field, p.detail());
         };
     }
 
-    private static Set<String> models(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.START_ARRAY) {
-            throw wrongType(field, p.currentToken(), "an array of model names");
+    /** What a field or an element takes, in the words of the class documentation. */
+    private static String expected(String path, Databind.Problem p) {
+        Class<?> target = p.target();
+        if (target == BudgetJson.class) {
+            return "an object with rpm, tpm and rpd";
         }
-        Set<String> out = new LinkedHashSet<>();
-        JsonToken t;
-        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            String element = field + "[" + out.size() + "]";
-            if (t != JsonToken.VALUE_STRING) {
-                throw wrongType(element, t, "a model name");
-            }
-            out.add(p.getText());
-            if (out.size() > RuntimeSettings.MAX_ENTRIES) {
-                throw new SettingsException(field, "more than " + RuntimeSettings.MAX_ENTRIES + " entries");
-            }
+        if (path.equals("allowedModels")) {
+            return "an array of model names";
         }
-        return out;
-    }
-
-    /** {@code {"pattern":["group",..]}}; a single group may be given as a string. */
-    private static Map<String, Set<String>> groups(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.START_OBJECT) {
-            throw wrongType(field, p.currentToken(), "an object of model pattern to groups");
+        if (path.equals("modelAliases")) {
+            return "an object of alias to model";
         }
-        Map<String, Set<String>> out = new LinkedHashMap<>();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String pattern = p.currentName();
-            String entry = field + "." + pattern;
-            JsonToken t = p.nextToken();
-            Set<String> names = new LinkedHashSet<>();
-            if (t == JsonToken.VALUE_STRING) {
-                names.add(p.getText());
-            } else if (t == JsonToken.START_ARRAY) {
-                while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-                    if (t != JsonToken.VALUE_STRING) {
-                        throw wrongType(entry + "[" + names.size() + "]", t, "a group name");
-                    }
-                    names.add(p.getText());
-                    if (names.size() > io.gemgate.core.keys.KeySpec.MAX_GROUPS) {
-                        throw new SettingsException(entry, "more than " + io.gemgate.core.keys.KeySpec.MAX_GROUPS
-                                + " groups");
-                    }
-                }
-            } else {
-                throw wrongType(entry, t, "an array of group names");
-            }
-            out.put(pattern, names);
-            if (out.size() > RuntimeSettings.MAX_ENTRIES) {
-                throw new SettingsException(field, "more than " + RuntimeSettings.MAX_ENTRIES + " entries");
-            }
+        if (path.equals("keyBudgets")) {
+            return "an object of model to {rpm, tpm, rpd}";
         }
-        return out;
-    }
-
-    private static Map<String, String> aliases(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.START_OBJECT) {
-            throw wrongType(field, p.currentToken(), "an object of alias to model");
+        if (path.equals("modelGroups")) {
+            return "an object of model pattern to groups";
         }
-        Map<String, String> out = new LinkedHashMap<>();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String alias = p.currentName();
-            JsonToken t = p.nextToken();
-            if (t != JsonToken.VALUE_STRING) {
-                throw wrongType(field + "." + alias, t, "a model name");
-            }
-            out.put(alias, p.getText());
-            if (out.size() > RuntimeSettings.MAX_ENTRIES) {
-                throw new SettingsException(field, "more than " + RuntimeSettings.MAX_ENTRIES + " entries");
-            }
+        if (target == String.class && (path.startsWith("allowedModels[") || path.startsWith("modelAliases."))) {
+            return "a model name";
         }
-        return out;
-    }
-
-    private static Map<String, KeyBudget> budgets(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.START_OBJECT) {
-            throw wrongType(field, p.currentToken(), "an object of model to {rpm, tpm, rpd}");
-        }
-        Map<String, KeyBudget> out = new LinkedHashMap<>();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String model = p.currentName();
-            String path = field + "." + model;
-            JsonToken t = p.nextToken();
-            if (t != JsonToken.START_OBJECT) {
-                throw wrongType(path, t, "an object with rpm, tpm and rpd");
-            }
-            long rpm = KeyBudget.UNLIMITED;
-            long tpm = KeyBudget.UNLIMITED;
-            long rpd = KeyBudget.UNLIMITED;
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                p.nextToken();
-                switch (name) {
-                    case "rpm" -> rpm = integer(p, path + ".rpm", KeyBudget.UNLIMITED, Long.MAX_VALUE);
-                    case "tpm" -> tpm = integer(p, path + ".tpm", KeyBudget.UNLIMITED, Long.MAX_VALUE);
-                    case "rpd" -> rpd = integer(p, path + ".rpd", KeyBudget.UNLIMITED, Long.MAX_VALUE);
-                    default -> throw new SettingsException(path + "." + name,
-                            "unknown field (expected: rpm, tpm or rpd)");
-                }
-            }
-            try {
-                out.put(model, new KeyBudget(rpm, tpm, rpd));
-            } catch (SettingsException e) {
-                throw e.within(path);
-            }
-            if (out.size() > RuntimeSettings.MAX_ENTRIES) {
-                throw new SettingsException(field, "more than " + RuntimeSettings.MAX_ENTRIES + " entries");
-            }
-        }
-        return out;
+        return p.expected();
     }
 
     private interface Parser<T> {

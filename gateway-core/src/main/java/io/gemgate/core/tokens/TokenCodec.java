@@ -1,22 +1,25 @@
 package io.gemgate.core.tokens;
 
-import io.gemgate.core.json.JsonTokens;
-
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import java.io.ByteArrayOutputStream;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gemgate.core.json.Databind;
+import io.gemgate.core.json.JsonTokens;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.DateTimeException;
 import java.time.Instant;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -41,16 +44,18 @@ import java.util.TreeSet;
  * {@code "requestsPerMinute: 0 (expected: -1 or >= 1)"}, for a 400 answer.
  *
  * <h2>Storage</h2>
- * {@link #writeRecord}/{@link #readRecord} put one record in a larger document (the state file);
- * {@link #encodeRecord}/{@link #decodeRecord} make it a document of its own (a Redis value). Unknown fields are
- * skipped there, missing counters read as 0.
+ * {@link StoredToken} is a record's JSON, bound by jackson-databind: an element of the state file's {@code tokens}
+ * ({@code StateCodec}), or a document of its own ({@link #encodeRecord}/{@link #decodeRecord}, a Redis value).
+ * Unknown fields are skipped there, missing counters read as 0.
  *
- * <p>Thread-safe: the class is stateless.
+ * <p>Both are records bound by jackson-databind ({@link Databind}); request bodies are checked field by field after
+ * binding, so that every refusal names its field.
+ *
+ * <p>Thread-safe: the mapper is configured once, then only used.
  */
 public final class TokenCodec {
-    private static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
+    /** Reads and writes stored tokens, admin requests and answers. */
+    private static final ObjectMapper MAPPER = Databind.newMapper();
     private static final List<String> REQUEST_FIELDS = List.of("name", "requestsPerMinute", "requestsPerDay",
             "tokensPerDay", "maxConcurrency", "allowedModels", "expiresAt", "expiresAtMillis", "keyGroups");
 
@@ -87,17 +92,88 @@ public final class TokenCodec {
     // --------------------------------------------------------------------------------------------------- admin API
 
     /**
+     * The body of a token creation or change, bound by jackson-databind; null = not given. An explicit JSON
+     * {@code null} is no value here: {@link #readRequest} notes it apart (a limit set to null is unlimited).
+     */
+    private record RequestJson(String name, Boolean enabled, Long requestsPerMinute, Long requestsPerDay,
+                               Long tokensPerDay, Long maxConcurrency, Set<String> allowedModels, String expiresAt,
+                               Long expiresAtMillis, Set<String> keyGroups) {
+    }
+
+    /** A request's values and which fields it set to null. */
+    private record Request(RequestJson json, Set<String> nulls) {
+        TokenLimits.Builder apply(TokenLimits.Builder b) {
+            if (nulls.contains("keyGroups")) {
+                b.keyGroups(Set.of());
+            } else if (json.keyGroups() != null) {
+                b.keyGroups(json.keyGroups());
+            }
+            if (nulls.contains("requestsPerMinute") || json.requestsPerMinute() != null) {
+                b.requestsPerMinute(toInt("requestsPerMinute", limit("requestsPerMinute", json.requestsPerMinute())));
+            }
+            if (nulls.contains("requestsPerDay") || json.requestsPerDay() != null) {
+                b.requestsPerDay(limit("requestsPerDay", json.requestsPerDay()));
+            }
+            if (nulls.contains("tokensPerDay") || json.tokensPerDay() != null) {
+                b.tokensPerDay(limit("tokensPerDay", json.tokensPerDay()));
+            }
+            if (nulls.contains("maxConcurrency") || json.maxConcurrency() != null) {
+                b.maxConcurrency(toInt("maxConcurrency", limit("maxConcurrency", json.maxConcurrency())));
+            }
+            if (nulls.contains("allowedModels")) {
+                b.allowedModels(Set.of());
+            } else if (json.allowedModels() != null) {
+                b.allowedModels(json.allowedModels());
+            }
+            if (nulls.contains("expiresAtMillis") || nulls.contains("expiresAt")) {
+                b.expiresAtMillis(0);
+            } else if (json.expiresAtMillis() != null) {
+                b.expiresAtMillis(json.expiresAtMillis());
+            } else if (json.expiresAt() != null) {
+                b.expiresAtMillis(instant("expiresAt", json.expiresAt()));
+            }
+            return b;
+        }
+
+        private long limit(String field, Long value) {
+            return nulls.contains(field) ? TokenLimits.UNLIMITED : value;
+        }
+    }
+
+    /** The answer to a creation: the only one that carries the secret. */
+    private record CreatedJson(String id, String name, String token) {
+        @Override
+        public String toString() {
+            return "CreatedJson[id=" + id + "]";
+        }
+    }
+
+    /** One token in a listing; times are ISO-8601 instants or null. Never the secret nor its hash. */
+    private record TokenView(String id, String name, boolean enabled, String createdAt, String lastUsedAt,
+                             LimitsView limits, UsageView usage) {
+    }
+
+    private record LimitsView(int requestsPerMinute, long requestsPerDay, long tokensPerDay, int maxConcurrency,
+                              Set<String> allowedModels, String expiresAt, Set<String> keyGroups) {
+    }
+
+    private record UsageView(long requestsToday, long promptTokensToday, long outputTokensToday, long tokensToday,
+                             long requestsLastMinute, long inFlight, long totalRequests, long totalTokens) {
+    }
+
+    /**
      * Reads a creation request.
      *
      * @throws IllegalArgumentException naming the field: unknown, wrong type, invalid value, missing name, malformed
      */
     public static CreateRequest parseCreate(byte[] json) {
-        Fields f = readRequest(json, false);
-        if (f.name == null) {
+        Request r = readRequest(json, false);
+        String name = r.json().name();
+        if (name == null) {
             throw new IllegalArgumentException("name: missing");
         }
-        UserToken.checkName(f.name);
-        return new CreateRequest(f.name, f.apply(TokenLimits.builder()).build());
+        UserToken.checkName(name);
+        return new CreateRequest(name, r.apply(TokenLimits.builder()).build());
     }
 
     /**
@@ -107,22 +183,21 @@ public final class TokenCodec {
      */
     public static Update parseUpdate(UserToken current, byte[] json) {
         requireNonNull(current, "current");
-        Fields f = readRequest(json, true);
-        String name = f.name != null ? f.name : current.name();
+        Request r = readRequest(json, true);
+        String name = r.json().name() != null ? r.json().name() : current.name();
         UserToken.checkName(name);
-        return new Update(name, f.enabled != null ? f.enabled : current.isEnabled(),
-                f.apply(current.limits().toBuilder()).build());
+        Boolean enabled = r.json().enabled();
+        return new Update(name, enabled != null ? enabled : current.isEnabled(),
+                r.apply(current.limits().toBuilder()).build());
     }
 
     /** {@code {"id":...,"name":...,"token":...}}: the answer to a creation, with the secret. */
     public static byte[] encodeCreated(TokenRegistry.Created created) {
-        return document(g -> {
-            g.writeStartObject();
-            g.writeStringField("id", created.id());
-            g.writeStringField("name", created.name());
-            g.writeStringField("token", created.secret());
-            g.writeEndObject();
-        });
+        try {
+            return MAPPER.writeValueAsBytes(new CreatedJson(created.id(), created.name(), created.secret()));
+        } catch (JacksonException e) {
+            throw new UncheckedIOException("encoding JSON in memory", e); // cannot happen with a record
+        }
     }
 
     /**
@@ -130,164 +205,78 @@ public final class TokenCodec {
      * <pre>{@code
      * {"id":"tok_...","name":"alice","enabled":true,"createdAt":"2026-03-10T12:00:00Z","lastUsedAt":null,
      *  "limits":{"requestsPerMinute":60,"requestsPerDay":-1,"tokensPerDay":-1,"maxConcurrency":-1,
-     *            "allowedModels":[],"expiresAt":null},
+     *            "allowedModels":[],"expiresAt":null,"keyGroups":[]},
      *  "usage":{"requestsToday":0,"promptTokensToday":0,"outputTokensToday":0,"tokensToday":0,
      *           "requestsLastMinute":0,"inFlight":0,"totalRequests":0,"totalTokens":0}}
      * }</pre>
      * Times are ISO-8601 instants, {@code null} when unset. Never the secret nor its hash.
      */
     public static void writeToken(JsonGenerator g, UserToken t, TokenUsage usage) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("id", t.id());
-        g.writeStringField("name", t.name());
-        g.writeBooleanField("enabled", t.isEnabled());
-        instant(g, "createdAt", t.createdAtMillis());
-        instant(g, "lastUsedAt", usage.lastUsedMillis());
         TokenLimits l = t.limits();
-        g.writeObjectFieldStart("limits");
-        g.writeNumberField("requestsPerMinute", l.requestsPerMinute());
-        g.writeNumberField("requestsPerDay", l.requestsPerDay());
-        g.writeNumberField("tokensPerDay", l.tokensPerDay());
-        g.writeNumberField("maxConcurrency", l.maxConcurrency());
-        models(g, l.allowedModels());
-        instant(g, "expiresAt", l.expiresAtMillis());
-        groups(g, l.keyGroups());
-        g.writeEndObject();
-        g.writeObjectFieldStart("usage");
-        g.writeNumberField("requestsToday", usage.requestsToday());
-        g.writeNumberField("promptTokensToday", usage.promptTokensToday());
-        g.writeNumberField("outputTokensToday", usage.outputTokensToday());
-        g.writeNumberField("tokensToday", usage.tokensToday());
-        g.writeNumberField("requestsLastMinute", usage.requestsLastMinute());
-        g.writeNumberField("inFlight", usage.inFlight());
-        g.writeNumberField("totalRequests", usage.totalRequests());
-        g.writeNumberField("totalTokens", usage.totalTokens());
-        g.writeEndObject();
-        g.writeEndObject();
+        MAPPER.writeValue(g, new TokenView(t.id(), t.name(), t.isEnabled(), iso(t.createdAtMillis()),
+                iso(usage.lastUsedMillis()),
+                new LimitsView(l.requestsPerMinute(), l.requestsPerDay(), l.tokensPerDay(), l.maxConcurrency(),
+                        new TreeSet<>(l.allowedModels()), iso(l.expiresAtMillis()), l.keyGroups()),
+                new UsageView(usage.requestsToday(), usage.promptTokensToday(), usage.outputTokensToday(),
+                        usage.tokensToday(), usage.requestsLastMinute(), usage.inFlight(), usage.totalRequests(),
+                        usage.totalTokens())));
     }
 
     // ----------------------------------------------------------------------------------------------------- storage
 
-    /** Writes {@code r} as one JSON object: every {@link TokenRecord} component, limits nested. */
-    public static void writeRecord(JsonGenerator g, TokenRecord r) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("id", r.id());
-        g.writeStringField("name", r.name());
-        g.writeNumberField("createdAtMillis", r.createdAtMillis());
-        g.writeStringField("secretHash", r.secretHash());
-        g.writeBooleanField("enabled", r.enabled());
-        TokenLimits l = r.limits();
-        g.writeObjectFieldStart("limits");
-        g.writeNumberField("requestsPerMinute", l.requestsPerMinute());
-        g.writeNumberField("requestsPerDay", l.requestsPerDay());
-        g.writeNumberField("tokensPerDay", l.tokensPerDay());
-        g.writeNumberField("maxConcurrency", l.maxConcurrency());
-        models(g, l.allowedModels());
-        g.writeNumberField("expiresAtMillis", l.expiresAtMillis());
-        if (!l.keyGroups().isEmpty()) {
-            groups(g, l.keyGroups());
-        }
-        g.writeEndObject();
-        g.writeNumberField("lastUsedMillis", r.lastUsedMillis());
-        g.writeNumberField("dayStartMillis", r.dayStartMillis());
-        g.writeNumberField("requestsToday", r.requestsToday());
-        g.writeNumberField("promptTokensToday", r.promptTokensToday());
-        g.writeNumberField("outputTokensToday", r.outputTokensToday());
-        g.writeNumberField("totalRequests", r.totalRequests());
-        g.writeNumberField("totalTokens", r.totalTokens());
-        g.writeEndObject();
-    }
-
     /**
-     * Reads what {@link #writeRecord} wrote; the parser is on the object's {@code START_OBJECT} and is left on its
-     * {@code END_OBJECT}.
-     *
-     * @throws IllegalArgumentException naming the field when a value is missing, of the wrong type or invalid
+     * A {@link TokenRecord} as stored (an element of the state file's {@code tokens}, a Redis value): every component
+     * in this order, limits nested. Bound by jackson-databind ({@link Databind}): unknown fields are skipped, a
+     * missing counter reads as 0, missing limits as unlimited, a missing {@code enabled} as true; {@link #toRecord}
+     * checks the rest.
      */
-    public static TokenRecord readRecord(JsonParser p) throws IOException {
-        expect(p, p.currentToken(), "record", "an object");
-        String id = null;
-        String name = null;
-        String hash = null;
-        long created = 0;
-        boolean enabled = true;
-        TokenLimits limits = TokenLimits.unlimited();
-        long[] counters = new long[7];
-        List<String> counterNames = List.of("lastUsedMillis", "dayStartMillis", "requestsToday",
-                "promptTokensToday", "outputTokensToday", "totalRequests", "totalTokens");
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            p.nextToken();
-            switch (field) {
-                case "id" -> id = string(p, field);
-                case "name" -> name = string(p, field);
-                case "secretHash" -> hash = string(p, field);
-                case "createdAtMillis" -> created = number(p, field);
-                case "enabled" -> enabled = bool(p, field);
-                case "limits" -> limits = readLimits(p);
-                default -> {
-                    int i = counterNames.indexOf(field);
-                    if (i >= 0) {
-                        counters[i] = number(p, field);
-                    } else {
-                        p.skipChildren();
-                    }
+    public record StoredToken(String id, String name, long createdAtMillis, String secretHash, Boolean enabled,
+                              StoredLimits limits, long lastUsedMillis, long dayStartMillis, long requestsToday,
+                              long promptTokensToday, long outputTokensToday, long totalRequests, long totalTokens) {
+
+        /** {@code r} as stored. */
+        public static StoredToken of(TokenRecord r) {
+            TokenLimits l = r.limits();
+            return new StoredToken(r.id(), r.name(), r.createdAtMillis(), r.secretHash(), r.enabled(),
+                    new StoredLimits(l.requestsPerMinute(), l.requestsPerDay(), l.tokensPerDay(), l.maxConcurrency(),
+                            new TreeSet<>(l.allowedModels()), l.expiresAtMillis(), new LinkedHashSet<>(l.keyGroups())),
+                    r.lastUsedMillis(), r.dayStartMillis(), r.requestsToday(), r.promptTokensToday(),
+                    r.outputTokensToday(), r.totalRequests(), r.totalTokens());
+        }
+
+        /**
+         * The record this stands for.
+         *
+         * @throws IllegalArgumentException naming the field: invalid limits, a negative number, a missing id, name
+         *                                  or secretHash, or a value {@link TokenRecord} refuses
+         */
+        public TokenRecord toRecord() {
+            TokenLimits l = limits == null ? TokenLimits.unlimited() : limits.toLimits();
+            long[] counters = {createdAtMillis, lastUsedMillis, dayStartMillis, requestsToday, promptTokensToday,
+                    outputTokensToday, totalRequests, totalTokens};
+            for (int i = 0; i < counters.length; i++) {
+                if (counters[i] < 0) {
+                    throw new IllegalArgumentException(COUNTERS.get(i) + ": " + counters[i] + " (expected: >= 0)");
                 }
             }
-        }
-        if (id == null || name == null || hash == null) {
-            throw new IllegalArgumentException((id == null ? "id" : name == null ? "name" : "secretHash")
-                    + ": missing");
-        }
-        return new TokenRecord(id, name, created, hash, limits, enabled, counters[0], counters[1], counters[2],
-                counters[3], counters[4], counters[5], counters[6]);
-    }
-
-    /** {@code r} as a JSON document of its own. */
-    public static byte[] encodeRecord(TokenRecord r) {
-        return document(g -> writeRecord(g, r));
-    }
-
-    /**
-     * Reads what {@link #encodeRecord} wrote.
-     *
-     * @throws IllegalArgumentException naming the field, or saying the JSON is malformed
-     */
-    public static TokenRecord decodeRecord(byte[] json) {
-        try (JsonParser p = FACTORY.createParser(requireNonNull(json, "json"))) {
-            p.nextToken();
-            TokenRecord r = readRecord(p);
-            if (p.nextToken() != null) {
-                throw new IllegalArgumentException("record: content after the object");
+            if (id == null || name == null || secretHash == null) {
+                throw new IllegalArgumentException((id == null ? "id" : name == null ? "name" : "secretHash")
+                        + ": missing");
             }
-            return r;
-        } catch (JsonProcessingException e) {
-            throw malformed(e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading a token record from memory", e);
+            return new TokenRecord(id, name, createdAtMillis, secretHash, l, enabled == null || enabled,
+                    lastUsedMillis, dayStartMillis, requestsToday, promptTokensToday, outputTokensToday, totalRequests,
+                    totalTokens);
         }
     }
 
-    // ----------------------------------------------------------------------------------------------------- private
-
-    /** The fields of a create or update request; null = not given. */
-    private static final class Fields {
-        String name;
-        Boolean enabled;
-        Long requestsPerMinute;
-        Long requestsPerDay;
-        Long tokensPerDay;
-        Long maxConcurrency;
-        Set<String> allowedModels;
-        Long expiresAtMillis;
-        Set<String> keyGroups;
-
-        TokenLimits.Builder apply(TokenLimits.Builder b) {
-            if (keyGroups != null) {
-                b.keyGroups(keyGroups);
-            }
+    /** A token's limits as stored; a missing limit is unlimited. {@code keyGroups} is written only when set. */
+    public record StoredLimits(Integer requestsPerMinute, Long requestsPerDay, Long tokensPerDay,
+                               Integer maxConcurrency, Set<String> allowedModels, Long expiresAtMillis,
+                               @JsonInclude(JsonInclude.Include.NON_EMPTY) Set<String> keyGroups) {
+        TokenLimits toLimits() {
+            TokenLimits.Builder b = TokenLimits.builder();
             if (requestsPerMinute != null) {
-                b.requestsPerMinute(toInt("requestsPerMinute", requestsPerMinute));
+                b.requestsPerMinute(requestsPerMinute);
             }
             if (requestsPerDay != null) {
                 b.requestsPerDay(requestsPerDay);
@@ -296,7 +285,7 @@ public final class TokenCodec {
                 b.tokensPerDay(tokensPerDay);
             }
             if (maxConcurrency != null) {
-                b.maxConcurrency(toInt("maxConcurrency", maxConcurrency));
+                b.maxConcurrency(maxConcurrency);
             }
             if (allowedModels != null) {
                 b.allowedModels(allowedModels);
@@ -304,126 +293,120 @@ public final class TokenCodec {
             if (expiresAtMillis != null) {
                 b.expiresAtMillis(expiresAtMillis);
             }
-            return b;
-        }
-
-        private static int toInt(String field, long v) {
-            if (v > Integer.MAX_VALUE || v < -1) {
-                throw new IllegalArgumentException(field + ": " + v + " (expected: -1 or 1 to " + Integer.MAX_VALUE
-                        + ")");
+            if (keyGroups != null) {
+                b.keyGroups(keyGroups);
             }
-            return (int) v;
+            return b.build();
         }
     }
 
-    private static Fields readRequest(byte[] json, boolean update) {
+    private static final List<String> COUNTERS = List.of("createdAtMillis", "lastUsedMillis", "dayStartMillis",
+            "requestsToday", "promptTokensToday", "outputTokensToday", "totalRequests", "totalTokens");
+
+    /** {@code r} as a JSON document of its own (a Redis value). */
+    public static byte[] encodeRecord(TokenRecord r) {
+        try {
+            return MAPPER.writeValueAsBytes(StoredToken.of(r));
+        } catch (JacksonException e) {
+            throw new UncheckedIOException("encoding a token record in memory", e); // cannot happen with records
+        }
+    }
+
+    /**
+     * Reads what {@link #encodeRecord} wrote.
+     *
+     * @throws IllegalArgumentException naming the field, or saying the JSON is malformed
+     */
+    public static TokenRecord decodeRecord(byte[] json) {
+        requireNonNull(json, "json");
+        try {
+            Databind.Document d = Databind.read(MAPPER, json);
+            if (d.first() != JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("record: " + JsonTokens.describe(d.first())
+                        + " (expected: an object)");
+            }
+            if (d.trailing() != null) {
+                throw new IllegalArgumentException("record: content after the object");
+            }
+            return MAPPER.treeToValue(d.root(), StoredToken.class).toRecord();
+        } catch (JacksonException e) {
+            throw refusal(Databind.problem(e), "record");
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading a token record from memory", e);
+        }
+    }
+
+    /** A databind problem in this class's words: {@code "field: a string (expected: an integer)"}. */
+    private static IllegalArgumentException refusal(Databind.Problem p, String document) {
+        String field = p.path().isEmpty() ? document : p.path();
+        return new IllegalArgumentException(switch (p.kind()) {
+            case TRUNCATED, MALFORMED -> "body: malformed JSON: " + p.detail() + " at line " + p.line() + " column "
+                    + p.column();
+            case WRONG_TYPE -> field + ": " + p.foundWords() + " (expected: " + switch (p.expected()) {
+                case "a boolean" -> "true or false";
+                case "an array" -> "an array of model names";
+                case "a string" -> field.endsWith("]") ? "a model name" : "a string";
+                default -> p.expected();
+            } + ")";
+            case OUT_OF_RANGE -> field + ": " + p.detail() + " (expected: "
+                    + (p.isInt() ? "-1 or 1 to " + Integer.MAX_VALUE : "a 64-bit integer") + ")";
+            case INVALID -> p.join(p.detail());
+        });
+    }
+
+    // ----------------------------------------------------------------------------------------------------- private
+
+    /**
+     * Reads a request body: one object with only {@link #REQUEST_FIELDS} (and {@code enabled} in an update). Nulls
+     * are noted before binding, which would read them as "not given".
+     */
+    private static Request readRequest(byte[] json, boolean update) {
         if (json == null || json.length == 0) {
             throw new IllegalArgumentException("body: empty (expected: a JSON object)");
         }
-        Fields f = new Fields();
-        try (JsonParser p = FACTORY.createParser(json)) {
-            expect(p, p.nextToken(), "body", "a JSON object");
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken t = p.nextToken();
-                boolean isNull = t == JsonToken.VALUE_NULL;
-                switch (field) {
-                    case "name" -> f.name = string(p, field);
-                    case "enabled" -> {
-                        if (!update) {
-                            throw unknown(field, false);
-                        }
-                        f.enabled = bool(p, field);
+        try {
+            Databind.Document d = Databind.read(MAPPER, json);
+            if (d.first() != JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("body: " + JsonTokens.describe(d.first())
+                        + " (expected: a JSON object)");
+            }
+            Set<String> nulls = new HashSet<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = d.root().fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String field = e.getKey();
+                if (!REQUEST_FIELDS.contains(field) && !(update && field.equals("enabled"))) {
+                    throw new IllegalArgumentException(field + ": unknown field (expected one of: "
+                            + String.join(", ", REQUEST_FIELDS) + (update ? ", enabled" : "") + ")");
+                }
+                if (e.getValue().isNull()) {
+                    if (field.equals("name") || field.equals("enabled")) {
+                        throw new IllegalArgumentException(field + ": null (expected: "
+                                + (field.equals("name") ? "a string" : "true or false") + ")");
                     }
-                    case "requestsPerMinute" -> f.requestsPerMinute = isNull ? -1L : integer(p, field);
-                    case "requestsPerDay" -> f.requestsPerDay = isNull ? -1L : integer(p, field);
-                    case "tokensPerDay" -> f.tokensPerDay = isNull ? -1L : integer(p, field);
-                    case "maxConcurrency" -> f.maxConcurrency = isNull ? -1L : integer(p, field);
-                    case "allowedModels" -> f.allowedModels = isNull ? Set.of() : stringArray(p, field);
-                    case "keyGroups" -> f.keyGroups = isNull ? Set.of() : stringArray(p, field);
-                    case "expiresAtMillis" -> f.expiresAtMillis = isNull ? 0L : integer(p, field);
-                    case "expiresAt" -> f.expiresAtMillis = isNull ? 0L : instant(p, field);
-                    default -> throw unknown(field, update);
+                    nulls.add(field);
                 }
             }
-            if (p.nextToken() != null) {
+            if (d.trailing() != null) {
                 throw new IllegalArgumentException("body: content after the object (expected: one JSON object)");
             }
-        } catch (JsonProcessingException e) {
-            throw malformed(e);
+            ObjectNode values = ((ObjectNode) d.root()).deepCopy();
+            values.remove(nulls);
+            return new Request(MAPPER.treeToValue(values, RequestJson.class), nulls);
+        } catch (JacksonException e) {
+            throw refusal(Databind.problem(e), "body");
         } catch (IOException e) {
             throw new UncheckedIOException("reading a request from memory", e);
         }
-        return f;
     }
 
-    private static TokenLimits readLimits(JsonParser p) throws IOException {
-        expect(p, p.currentToken(), "limits", "an object");
-        TokenLimits.Builder b = TokenLimits.builder();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
-            p.nextToken();
-            String path = "limits." + field;
-            switch (field) {
-                case "requestsPerMinute" -> b.requestsPerMinute(Fields.toInt(path, integer(p, path)));
-                case "requestsPerDay" -> b.requestsPerDay(integer(p, path));
-                case "tokensPerDay" -> b.tokensPerDay(integer(p, path));
-                case "maxConcurrency" -> b.maxConcurrency(Fields.toInt(path, integer(p, path)));
-                case "allowedModels" -> b.allowedModels(stringArray(p, path));
-                case "keyGroups" -> b.keyGroups(stringArray(p, path));
-                case "expiresAtMillis" -> b.expiresAtMillis(integer(p, path));
-                default -> p.skipChildren();
-            }
+    private static int toInt(String field, long v) {
+        if (v > Integer.MAX_VALUE || v < -1) {
+            throw new IllegalArgumentException(field + ": " + v + " (expected: -1 or 1 to " + Integer.MAX_VALUE + ")");
         }
-        return b.build();
+        return (int) v;
     }
 
-    private static IllegalArgumentException unknown(String field, boolean update) {
-        return new IllegalArgumentException(field + ": unknown field (expected one of: "
-                + String.join(", ", REQUEST_FIELDS) + (update ? ", enabled" : "") + ")");
-    }
-
-    private static void expect(JsonParser p, JsonToken t, String field, String what) throws IOException {
-        if (t != JsonToken.START_OBJECT) {
-            throw new IllegalArgumentException(field + ": " + JsonTokens.describe(t) + " (expected: " + what + ")");
-        }
-    }
-
-    private static String string(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.VALUE_STRING) {
-            throw wrongType(field, p.currentToken(), "a string");
-        }
-        return p.getText();
-    }
-
-    private static boolean bool(JsonParser p, String field) {
-        JsonToken t = p.currentToken();
-        if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
-            throw wrongType(field, t, "true or false");
-        }
-        return t == JsonToken.VALUE_TRUE;
-    }
-
-    private static long integer(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
-            throw wrongType(field, p.currentToken(), "an integer");
-        }
-        if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-            throw new IllegalArgumentException(field + ": " + p.getText() + " (expected: a 64-bit integer)");
-        }
-        return p.getLongValue();
-    }
-
-    private static long number(JsonParser p, String field) throws IOException {
-        long v = integer(p, field);
-        if (v < 0) {
-            throw new IllegalArgumentException(field + ": " + v + " (expected: >= 0)");
-        }
-        return v;
-    }
-
-    private static long instant(JsonParser p, String field) throws IOException {
-        String text = string(p, field);
+    private static long instant(String field, String text) {
         try {
             long ms = Instant.parse(text).toEpochMilli();
             if (ms <= 0) {
@@ -436,71 +419,11 @@ public final class TokenCodec {
         }
     }
 
-    private static Set<String> stringArray(JsonParser p, String field) throws IOException {
-        if (p.currentToken() != JsonToken.START_ARRAY) {
-            throw wrongType(field, p.currentToken(), "an array of model names");
-        }
-        Set<String> out = new LinkedHashSet<>();
-        JsonToken t;
-        int i = 0;
-        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            if (t != JsonToken.VALUE_STRING) {
-                throw wrongType(field + "[" + i + "]", t, "a model name");
-            }
-            out.add(p.getText());
-            i++;
-        }
-        return out;
-    }
-
-    private static void models(JsonGenerator g, Set<String> models) throws IOException {
-        g.writeArrayFieldStart("allowedModels");
-        for (String m : new TreeSet<>(models)) {
-            g.writeString(m);
-        }
-        g.writeEndArray();
-    }
-
-    private static void groups(JsonGenerator g, Set<String> groups) throws IOException {
-        g.writeArrayFieldStart("keyGroups");
-        for (String group : groups) {
-            g.writeString(group);
-        }
-        g.writeEndArray();
-    }
-
-    private static void instant(JsonGenerator g, String field, long millis) throws IOException {
-        if (millis == 0) {
-            g.writeNullField(field);
-        } else {
-            g.writeStringField(field, Instant.ofEpochMilli(millis).toString());
-        }
-    }
-
-    private static IllegalArgumentException wrongType(String field, JsonToken t, String expected) {
-        return new IllegalArgumentException(field + ": " + JsonTokens.describe(t) + " (expected: " + expected + ")");
-    }
-
-    private static IllegalArgumentException malformed(JsonProcessingException e) {
-        return new IllegalArgumentException("body: malformed JSON: " + e.getOriginalMessage() + " at line "
-                + e.getLocation().getLineNr() + " column " + e.getLocation().getColumnNr());
+    private static String iso(long millis) {
+        return millis == 0 ? null : Instant.ofEpochMilli(millis).toString();
     }
 
     private static String abbreviate(String s) {
         return s.length() <= 40 ? s : s.substring(0, 40) + "...";
-    }
-
-    private interface Writer {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    private static byte[] document(Writer w) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
-            w.write(g);
-        } catch (IOException e) {
-            throw new UncheckedIOException("encoding JSON in memory", e); // cannot happen with a byte array
-        }
-        return out.toByteArray();
     }
 }

@@ -38,6 +38,11 @@ import java.time.Instant;
  * than its limits, and never gets less. Tokens do not contend with each other. Accepting allocates nothing; a
  * refusal allocates its {@link Admission}.
  *
+ * <h2>Several gateways</h2>
+ * With a shared store, {@link #sharing} is {@link Sharing#LEASED}: after the local rules, a request also spends this
+ * gateway's share of the limits ({@link TokenLease}), leased in the background; the hot path still does no I/O.
+ * While the store is away it is {@link Sharing#SPLIT}: the local rules apply to each gateway's part of the limits.
+ *
  * <p>Thread-safe. Counters live with the token ({@link UserToken}), so a revoked token's counters go with it.
  */
 public final class TokenLimiter {
@@ -45,6 +50,11 @@ public final class TokenLimiter {
             new Admission(Admission.Outcome.DISABLED, 0, "token is disabled");
 
     private final QuotaCalendar calendar;
+    /** Most units of a limit one gateway admits before the shared store has answered: see {@link #borrow}. */
+    public static final int BORROW_MAX = 4;
+    private volatile Sharing sharing = Sharing.LOCAL;
+    private volatile int splitBy = 1;
+    private volatile java.util.function.Consumer<UserToken> leaseListener;
 
     /** @param calendar where quota days start and end; use the key pool's */
     public TokenLimiter(QuotaCalendar calendar) {
@@ -76,29 +86,60 @@ public final class TokenLimiter {
         }
         long day = calendar.dayStart(nowMillis);
         UsageCounters c = token.usage;
+        Sharing mode = sharing;
+        // Split: the shared store is away; each gateway allows its share of the limits, on its own counters.
+        int split = mode == Sharing.SPLIT ? splitBy : 1;
+        long tokensPerDay = share(l.tokensPerDay(), split);
+        long requestsPerDay = share(l.requestsPerDay(), split);
+        int requestsPerMinute = (int) share(l.requestsPerMinute(), split);
+        int maxConcurrency = (int) share(l.maxConcurrency(), split);
         Admission.Outcome refused;
         long retryAfter;
         long used;
+        long limit;
+        boolean ask = false;
         synchronized (c) {
             c.rollDay(day);
             long second = c.advance(Math.floorDiv(nowMillis, 1000L));
-            if (l.tokensPerDay() != TokenLimits.UNLIMITED
-                    && c.promptTokensToday + c.outputTokensToday >= l.tokensPerDay()) {
+            if (tokensPerDay != TokenLimits.UNLIMITED
+                    && c.promptTokensToday + c.outputTokensToday >= tokensPerDay) {
                 refused = Admission.Outcome.TOKENS_PER_DAY;
                 used = c.promptTokensToday + c.outputTokensToday;
+                limit = tokensPerDay;
                 retryAfter = -1;
-            } else if (l.requestsPerDay() != TokenLimits.UNLIMITED && c.requestsToday >= l.requestsPerDay()) {
+            } else if (requestsPerDay != TokenLimits.UNLIMITED && c.requestsToday >= requestsPerDay) {
                 refused = Admission.Outcome.REQUESTS_PER_DAY;
                 used = c.requestsToday;
+                limit = requestsPerDay;
                 retryAfter = -1;
-            } else if (l.requestsPerMinute() != TokenLimits.UNLIMITED && c.minuteTotal >= l.requestsPerMinute()) {
+            } else if (requestsPerMinute != TokenLimits.UNLIMITED && c.minuteTotal >= requestsPerMinute) {
                 refused = Admission.Outcome.REQUESTS_PER_MINUTE;
                 used = c.minuteTotal;
-                retryAfter = c.secondsUntilBelow(l.requestsPerMinute(), nowMillis);
-            } else if (l.maxConcurrency() != TokenLimits.UNLIMITED && c.inFlight >= l.maxConcurrency()) {
+                limit = requestsPerMinute;
+                retryAfter = c.secondsUntilBelow(requestsPerMinute, nowMillis);
+            } else if (maxConcurrency != TokenLimits.UNLIMITED && c.inFlight >= maxConcurrency) {
                 refused = Admission.Outcome.MAX_CONCURRENCY;
                 used = c.inFlight;
+                limit = maxConcurrency;
                 retryAfter = 1;
+            } else if (mode == Sharing.LEASED && l.hasRateLimits()
+                    && (refused = leaseRefusal(l, c.lease, c.inFlight, nowMillis, splitBy)) != null) {
+                TokenLease g = c.lease;
+                used = -1;
+                limit = limitOf(l, refused);
+                long until = switch (refused) {
+                    case TOKENS_PER_DAY -> g.tokBlockedUntil;
+                    case REQUESTS_PER_DAY, REQUESTS_PER_MINUTE -> g.reqBlockedUntil;
+                    default -> 0;
+                };
+                retryAfter = until > nowMillis ? UsageCounters.ceilSeconds(until - nowMillis) : 1;
+                if (until <= nowMillis) {
+                    g.reqWanting++; // demand the next share must cover
+                }
+                if (!g.queued) {
+                    g.queued = true;
+                    ask = true;
+                }
             } else {
                 c.buckets[UsageCounters.slot(second)]++;
                 c.minuteTotal++;
@@ -107,13 +148,147 @@ public final class TokenLimiter {
                 c.inFlight++;
                 c.lastUsed = nowMillis;
                 c.dirty.mark();
-                return Admission.ACCEPTED;
+                if (mode == Sharing.LEASED && l.hasRateLimits()) {
+                    ask = spendLease(l, c.lease, c.inFlight, nowMillis);
+                }
+                refused = null;
+                used = 0;
+                limit = 0;
+                retryAfter = 0;
             }
+        }
+        if (ask) {
+            askLease(token);
+        }
+        if (refused == null) {
+            return Admission.ACCEPTED;
         }
         if (retryAfter < 0) {
             retryAfter = UsageCounters.ceilSeconds(calendar.nextReset(nowMillis) - nowMillis);
         }
-        return refusal(refused, limitOf(l, refused), used, retryAfter);
+        return used < 0 ? leaseRefusal(refused, limit, retryAfter)
+                : refusal(refused, limit, used, retryAfter);
+    }
+
+    /**
+     * Why the lease refuses a request the local counters admit, or null. Caller holds the counters' lock. Checked in
+     * the order of the local rules; a limit the store said is reached refuses until it frees up, and so does one whose
+     * few borrowed units (admitted before the store answered) are all spent.
+     */
+    private static Admission.Outcome leaseRefusal(TokenLimits l, TokenLease g, int inFlight, long now, int gateways) {
+        if (l.tokensPerDay() != TokenLimits.UNLIMITED && g.tokLeft <= 0
+                && (g.tokBlockedUntil > now || g.tokWaiting >= borrow(l.tokensPerDay(), gateways))) {
+            return Admission.Outcome.TOKENS_PER_DAY;
+        }
+        if ((l.requestsPerDay() != TokenLimits.UNLIMITED || l.requestsPerMinute() != TokenLimits.UNLIMITED)
+                && !g.hasUnit(now) && (g.reqBlockedUntil > now
+                || g.reqBorrowed >= borrow(Math.min(unsigned(l.requestsPerDay()), unsigned(l.requestsPerMinute())), gateways))) {
+            return g.reqBlockedUntil > now ? g.reqBlockedBy
+                    : l.requestsPerMinute() != TokenLimits.UNLIMITED ? Admission.Outcome.REQUESTS_PER_MINUTE
+                    : Admission.Outcome.REQUESTS_PER_DAY;
+        }
+        if (l.maxConcurrency() != TokenLimits.UNLIMITED && inFlight >= g.slots
+                && (g.concFullUntil > now || inFlight - g.slots >= borrow(l.maxConcurrency(), gateways))) {
+            return Admission.Outcome.MAX_CONCURRENCY;
+        }
+        return null;
+    }
+
+    /**
+     * Spends what an admitted request takes from the lease. Caller holds the counters' lock and saw
+     * {@link #leaseRefusal} return null.
+     *
+     * @return true when the leaser is to be asked for more (and had not been)
+     */
+    private static boolean spendLease(TokenLimits l, TokenLease g, int inFlight, long now) {
+        boolean low = false;
+        g.lastUse = now;
+        if (l.requestsPerDay() != TokenLimits.UNLIMITED || l.requestsPerMinute() != TokenLimits.UNLIMITED) {
+            if (g.hasUnit(now)) {
+                g.spendUnit();
+            } else {
+                g.reqBorrowed++;
+            }
+            low = g.reqLeft < g.lowReq || g.reqBorrowed > 0;
+        }
+        if (l.tokensPerDay() != TokenLimits.UNLIMITED) {
+            if (g.tokLeft <= 0) {
+                g.tokWaiting++;
+            }
+            low |= g.tokLeft < g.lowTok;
+        }
+        if (l.maxConcurrency() != TokenLimits.UNLIMITED) {
+            low |= inFlight >= g.slots;
+        }
+        if (low && !g.queued) {
+            g.queued = true;
+            return true;
+        }
+        return false;
+    }
+
+    private void askLease(UserToken token) {
+        java.util.function.Consumer<UserToken> l = leaseListener;
+        if (l != null) {
+            l.accept(token);
+        }
+    }
+
+    /**
+     * Units of a limit one gateway may admit before the shared store knows of them: its worst-case overshoot of that
+     * limit, {@code clamp(limit / (4 * gateways), 1, }{@value #BORROW_MAX}{@code )}.
+     */
+    public static int borrow(long limit, int gateways) {
+        return (int) Math.max(1, Math.min(BORROW_MAX, limit / (4L * Math.max(1, gateways))));
+    }
+
+    private static long unsigned(long limit) {
+        return limit == TokenLimits.UNLIMITED ? Long.MAX_VALUE : limit;
+    }
+
+    private static long share(long limit, int split) {
+        return limit == TokenLimits.UNLIMITED || split <= 1 ? limit : Math.max(1, (limit + split - 1) / split);
+    }
+
+    private static Admission leaseRefusal(Admission.Outcome o, long limit, long retryAfterSeconds) {
+        return new Admission(o, retryAfterSeconds, o.limit() + " limit of " + limit + " reached across gateways"
+                + "; retry in " + formatDelay(retryAfterSeconds));
+    }
+
+    /**
+     * How the limits are enforced: {@link Sharing#LOCAL} (one gateway, or several each on its own: the default),
+     * {@link Sharing#LEASED} (several gateways, each spending a share leased from a shared store: {@link TokenLease}),
+     * or {@link Sharing#SPLIT} (the shared store is away: each of {@code gateways} allows its part of every limit).
+     *
+     * @param gateways the number of gateways sharing the limits: each allows its part in {@link Sharing#SPLIT}, and
+     *                 borrows at most {@link #borrow} units in {@link Sharing#LEASED}
+     */
+    public void sharing(Sharing mode, int gateways) {
+        this.splitBy = Math.max(1, gateways);
+        this.sharing = requireNonNull(mode, "mode");
+    }
+
+    /** The current {@link #sharing} mode. */
+    public Sharing sharing() {
+        return sharing;
+    }
+
+    /**
+     * Told (outside any lock, on the admitting thread, at most once until the leaser next looks at the token) when a
+     * token's lease runs low; it must only hand the token off. Null: nobody.
+     */
+    public void leaseListener(java.util.function.Consumer<UserToken> listener) {
+        this.leaseListener = listener;
+    }
+
+    /** How {@link TokenLimiter} counts with the other gateways. */
+    public enum Sharing {
+        /** Every gateway counts its own. */
+        LOCAL,
+        /** Shares leased from a shared store ({@link TokenLease}). */
+        LEASED,
+        /** The store is away: each gateway allows its part of the limits. */
+        SPLIT
     }
 
     /**
@@ -175,9 +350,13 @@ public final class TokenLimiter {
         }
     }
 
-    private static void addTokens(UsageCounters c, long day, long prompt, long output) {
+    private void addTokens(UsageCounters c, long day, long prompt, long output) {
         if (prompt == 0 && output == 0) {
             return;
+        }
+        if (sharing == Sharing.LEASED) {
+            c.lease.tokLeft -= prompt + output; // below 0: used beyond the allowance, reported by the leaser
+            c.lease.tokSpent += prompt + output;
         }
         c.rollDay(day);
         c.promptTokensToday += prompt;

@@ -31,6 +31,8 @@ final class UsageCounters {
     long totalTokens;
     /** Written under the lock, read without it. */
     volatile long lastUsed;
+    /** This gateway's share of the token's limits when gateways enforce them together; guarded by {@code this}. */
+    final TokenLease lease = new TokenLease(this);
 
     UsageCounters(DirtyFlag dirty) {
         this.dirty = dirty;

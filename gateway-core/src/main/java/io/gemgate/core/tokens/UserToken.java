@@ -73,6 +73,14 @@ public final class UserToken {
         return usage.lastUsed;
     }
 
+    /**
+     * This gateway's share of the token's limits when several gateways enforce them together through a shared store;
+     * unused otherwise. The same for every version of this token.
+     */
+    public TokenLease lease() {
+        return usage.lease;
+    }
+
     /** The persisted form, with the counters as they are now. */
     public TokenRecord toRecord() {
         synchronized (usage) {

@@ -201,6 +201,8 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_MASTER_KEY", "m", c -> c.state().masterKey(), "m"),
                 setBy("GEMGATE_AFFINITY_MAX_ENTRIES", "7", c -> c.affinity().maxEntries(), 7),
                 setBy("GEMGATE_AFFINITY_LOOKUP_MAX_KEYS", "0", c -> c.affinity().lookupMaxKeys(), 0),
+                setBy("GEMGATE_RESPONSES_STORE_MAX_BYTES", "1MiB", c -> c.responses().storeMaxBytes(), 1L << 20),
+                setBy("GEMGATE_RESPONSES_STORE_TTL", "30m", c -> c.responses().storeTtl(), Duration.ofMinutes(30)),
                 setBy("GEMGATE_BRAKE_SHARE", "0.25", c -> c.setAside().share(), 0.25),
                 setBy("GEMGATE_BRAKE_WINDOW", "5m", c -> c.setAside().window(), Duration.ofMinutes(5)),
                 setBy("GEMGATE_REQUESTS_ENABLED", "false", c -> c.requestLog().enabled(), false),

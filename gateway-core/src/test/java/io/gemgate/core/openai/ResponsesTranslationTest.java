@@ -132,7 +132,8 @@ class ResponsesTranslationTest {
             "{'model':'m'}|input",
             "{'model':'m','input':5}|input",
             "{'model':'m','input':[{'role':'robot','content':'x'}]}|input[0].role",
-            "{'model':'m','input':[{'type':'item_reference','id':'x'}]}|input[0].type",
+            "{'model':'m','input':[{'type':'computer_call','id':'x'}]}|input[0].type",
+            "{'model':'m','input':[{'type':'item_reference'}]}|input[0].id",
             "{'model':'m','input':[{'role':'user','content':[{'type':'input_audio'}]}]}|input[0].content[0].type",
             "{'model':'m','input':[{'role':'user','content':[{'type':'input_image','image_url':'ftp://x'}]}]}"
                     + "|input[0].content[0].image_url",
@@ -249,6 +250,26 @@ class ResponsesTranslationTest {
                 + "'function_call_output','call_id':'" + callId + "','output':'sunny'}]}");
         assertThat(g.path("contents").get(2)).isEqualTo(json("{'role':'user','parts':[{'functionResponse':"
                 + "{'name':'weather','response':{'result':'sunny'}}}]}"));
+    }
+
+    @Test
+    void itemReferencesResolveToStoredOutputItemsAndUnknownOnesAre404() {
+        TranslatedResponsesRequest first = translate("{'model':'m','input':'weather?'}");
+        ResponsesResult r = answers.translate(first, bytes("{'candidates':[{'content':{'parts':["
+                + "{'text':'checking','thought':true},{'functionCall':{'name':'weather','args':{'c':'P'}}}]},"
+                + "'finishReason':'STOP'}]}"));
+        store.put(first, r, "");
+        JsonNode call = tree(r.json()).path("output").get(0);
+        TranslatedResponsesRequest next = translate("{'model':'m','input':[{'role':'user','content':'weather?'},"
+                + "{'type':'item_reference','id':'" + call.path("id").asText() + "'},{'type':'function_call_output',"
+                + "'call_id':'" + call.path("call_id").asText() + "','output':'sunny'}]}");
+        assertThat(tree(next.chat().body()).path("contents")).isEqualTo(json("[{'role':'user','parts':[{'text':"
+                + "'weather?'}]},{'role':'model','parts':[{'functionCall':{'name':'weather','args':{'c':'P'}}}]},"
+                + "{'role':'user','parts':[{'functionResponse':{'name':'weather','response':{'result':'sunny'}}}]}]"));
+        assertThat(next.referencedResponses()).containsExactly(first.id());
+        OpenAiRequestException e = refused("{'model':'m','input':[{'type':'item_reference','id':'fc_gone'}]}");
+        assertThat(e.status()).isEqualTo(404);
+        assertThat(e.param()).isEqualTo("input[0].id");
     }
 
     @Test

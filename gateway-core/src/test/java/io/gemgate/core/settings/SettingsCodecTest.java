@@ -230,35 +230,4 @@ class SettingsCodecTest {
         assertThatThrownBy(() -> SettingsCodec.decodeOverrides(DEFAULTS, utf8("{\"maxAttempts\":40}")))
                 .isInstanceOfSatisfying(SettingsException.class, e -> assertThat(e.field()).isEqualTo("maxAttempts"));
     }
-
-    @Test
-    void overridesEmbedInALargerDocument() throws Exception {
-        JsonFactory f = new JsonFactory();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator g = f.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeNumberField("version", 2);
-            g.writeFieldName("settings");
-            SettingsCodec.writeOverrides(g, sample(), DEFAULTS);
-            g.writeNumberField("after", 1);
-            g.writeEndObject();
-        }
-        RuntimeSettings read = null;
-        int after = 0;
-        try (JsonParser p = f.createParser(out.toByteArray())) {
-            p.nextToken();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                p.nextToken();
-                if (name.equals("settings")) {
-                    read = SettingsCodec.readOverrides(p, DEFAULTS);
-                    assertThat(p.currentToken()).isEqualTo(JsonToken.END_OBJECT);
-                } else if (name.equals("after")) {
-                    after = p.getIntValue();
-                }
-            }
-        }
-        assertThat(read).isEqualTo(sample());
-        assertThat(after).isEqualTo(1);
-    }
 }

@@ -65,6 +65,9 @@ class TokenCodecTest {
             "{\"name\":\"a\",\"expiresAtMillis\":-1}     | expiresAtMillis: -1 (expected: 0 for never, or epoch millis > 0)",
             "{\"name\":\"a\",\"enabled\":false}          | enabled: unknown field (expected one of: name, requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels, expiresAt, expiresAtMillis, keyGroups)",
             "{\"name\":\"a\",\"rpm\":5}                  | rpm: unknown field (expected one of: name, requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency, allowedModels, expiresAt, expiresAtMillis, keyGroups)",
+            "{\"name\":null}                             | name: null (expected: a string)",
+            "{\"name\":\"a\",\"allowedModels\":[null]} | allowedModels[0]: null (expected: a model name)",
+            "{\"name\":\"a\",\"keyGroups\":{}}       | keyGroups: an object (expected: an array of model names)",
             "[]                                          | body: an array (expected: a JSON object)",
             "{\"name\":\"a\"} {}                         | body: content after the object (expected: one JSON object)",
     })
@@ -95,6 +98,10 @@ class TokenCodecTest {
         assertThat(TokenCodec.parseUpdate(t, utf8("{}"))).isEqualTo(new TokenCodec.Update("alice", true, t.limits()));
         assertThatThrownBy(() -> TokenCodec.parseUpdate(t, utf8("{\"enabled\":\"no\"}")))
                 .hasMessage("enabled: a string (expected: true or false)");
+        assertThatThrownBy(() -> TokenCodec.parseUpdate(t, utf8("{\"enabled\":null}")))
+                .hasMessage("enabled: null (expected: true or false)");
+        UserToken grouped = registry.create("g", TokenLimits.builder().keyGroups(Set.of("paid")).build()).token();
+        assertThat(TokenCodec.parseUpdate(grouped, utf8("{\"keyGroups\":null}")).limits().keyGroups()).isEmpty();
     }
 
     @Test

@@ -154,6 +154,7 @@ public final class AdminApi {
             case "stats" -> seg.length == 1 && expect(method, "GET") ? stats(query) : notFound(method, path);
             case "exits" -> seg.length == 1 && expect(method, "GET") ? exits() : notFound(method, path);
             case "affinity" -> seg.length == 1 && expect(method, "GET") ? affinity() : notFound(method, path);
+            case "instances" -> seg.length == 1 && expect(method, "GET") ? instances() : notFound(method, path);
             default -> notFound(method, path);
         };
     }
@@ -184,7 +185,8 @@ public final class AdminApi {
                     "POST /admin/api/tokens", "GET /admin/api/tokens/{id}", "PATCH /admin/api/tokens/{id}",
                     "DELETE /admin/api/tokens/{id}", "GET /admin/api/settings", "PATCH /admin/api/settings",
                     "GET /admin/api/stats", "GET /admin/api/exits", "GET /admin/api/affinity",
-                    "GET /admin/api/requests", "GET /admin/api/requests/{id}", "GET /admin/api/usage")) {
+                    "GET /admin/api/requests", "GET /admin/api/requests/{id}", "GET /admin/api/usage",
+                    "GET /admin/api/instances")) {
                 g.writeString(r);
             }
             g.writeEndArray();
@@ -242,6 +244,43 @@ public final class AdminApi {
      * "stats":{"hits","recorded","lookups","lookupCalls","failures":{reason:n}}}}: which key holds which file, cache,
      * batch, store and upload session (issue 13); keys masked.
      */
+    /**
+     * The gateways sharing this one's state through Redis (issue 18), as the last heartbeat found them: id, address,
+     * version, start, last heartbeat and upstream calls per second; this one is marked {@code self}.
+     */
+    private AdminResponse instances() {
+        io.gemgate.server.shared.RedisSharedState shared = gw.shared();
+        return AdminJson.respond(200, g -> {
+            g.writeStartObject();
+            g.writeBooleanField("shared", shared != null);
+            if (shared == null) {
+                g.writeNullField("redis");
+                g.writeBooleanField("connected", false);
+                g.writeNullField("self");
+            } else {
+                g.writeStringField("redis", shared.where());
+                g.writeBooleanField("connected", shared.isConnected());
+                g.writeStringField("self", shared.instanceId());
+            }
+            g.writeArrayFieldStart("instances");
+            if (shared != null) {
+                for (io.gemgate.server.shared.RedisSharedState.Instance i : shared.instances()) {
+                    g.writeStartObject();
+                    g.writeStringField("id", i.id());
+                    g.writeStringField("address", i.address());
+                    g.writeStringField("version", i.version());
+                    AdminJson.instant(g, "started", i.startedAt());
+                    AdminJson.instant(g, "lastSeen", i.lastSeen());
+                    g.writeNumberField("requestsPerSecond", i.requestsPerSecond());
+                    g.writeBooleanField("self", i.id().equals(shared.instanceId()));
+                    g.writeEndObject();
+                }
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
     private AdminResponse affinity() {
         io.gemgate.core.affinity.AffinityMap map = gw.affinity();
         io.gemgate.core.affinity.AffinityStats st = gw.affinityStats();

@@ -1,11 +1,12 @@
 package io.gemgate.server.admin;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gemgate.core.json.Databind;
 import io.gemgate.core.json.JsonTokens;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,13 +18,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * JSON in and out for the admin API: answers written with Jackson's streaming generator, request bodies read into a
- * flat map of plain values and checked field by field, so that every refusal names its field.
+ * JSON in and out for the admin API, on one jackson-databind mapper ({@link #MAPPER}): answers are documents written
+ * through a generator ({@link #respond(int, Body)}), whose parts may be records ({@code MAPPER.writeValue(g, record)},
+ * as {@link KeyViews} does); request bodies are read as a tree into a flat map of plain values and checked field by
+ * field, so that every refusal names its field.
  */
 final class AdminJson {
-    static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
+    /** The admin API's mapper (the reading rules of {@link Databind#newMapper()}; duplicate fields refused). */
+    static final ObjectMapper MAPPER = Databind.newMapper();
+    /** Generators from it can write records ({@link JsonGenerator#writeObject}). */
+    static final JsonFactory FACTORY = MAPPER.getFactory();
 
     /** The value of a JSON {@code null} in a {@link #readObject} map. */
     static final Object NULL = new Object() {
@@ -62,11 +66,13 @@ final class AdminJson {
 
     /** {@code field: "2026-01-01T00:00:00Z"}, or {@code null} for 0. */
     static void instant(JsonGenerator g, String field, long millis) throws IOException {
-        if (millis <= 0) {
-            g.writeNullField(field);
-        } else {
-            g.writeStringField(field, Instant.ofEpochMilli(millis).toString());
-        }
+        g.writeFieldName(field);
+        g.writeString(iso(millis));
+    }
+
+    /** {@code "2026-01-01T00:00:00Z"}, or null for 0 (and below). */
+    static String iso(long millis) {
+        return millis <= 0 ? null : Instant.ofEpochMilli(millis).toString();
     }
 
     /** {@code "until": ISO or null, "untilMillis": n (0 when none)}. */
@@ -94,32 +100,31 @@ final class AdminJson {
         if (body == null || body.length == 0) {
             throw new AdminException(400, "empty body (expected: a JSON object)", null);
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        try (JsonParser p = FACTORY.createParser(body)) {
-            JsonToken t = p.nextToken();
-            if (t != JsonToken.START_OBJECT) {
-                throw new AdminException(400, JsonTokens.describe(t) + " (expected: a JSON object)", null);
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                p.nextToken();
-                if (!allowed.contains(field)) {
-                    throw new AdminException(400, field + ": unknown field (expected one of: "
-                            + String.join(", ", allowed) + ")", field);
-                }
-                out.put(field, value(p));
-            }
-            if (p.nextToken() != null) {
-                throw new AdminException(400, "content after the object (expected: one JSON object)", null);
-            }
-        } catch (JsonProcessingException e) {
-            String dup = e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Duplicate field")
-                    ? duplicateField(e.getOriginalMessage()) : null;
+        Databind.Document d;
+        try {
+            d = Databind.read(MAPPER, body);
+        } catch (JacksonException e) {
+            Databind.Problem p = Databind.problem(e);
+            String dup = p.detail().startsWith("Duplicate field") ? duplicateField(p.detail()) : null;
             throw new AdminException(400, dup != null ? dup + ": given twice"
-                    : "malformed JSON: " + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr()
-                    + " column " + e.getLocation().getColumnNr(), dup);
+                    : "malformed JSON: " + e.getOriginalMessage() + " at line " + p.line() + " column " + p.column(),
+                    dup);
         } catch (IOException e) {
             throw new UncheckedIOException("reading a request from memory", e);
+        }
+        if (d.first() != JsonToken.START_OBJECT) {
+            throw new AdminException(400, JsonTokens.describe(d.first()) + " (expected: a JSON object)", null);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        d.root().fields().forEachRemaining(e -> {
+            if (!allowed.contains(e.getKey())) {
+                throw new AdminException(400, e.getKey() + ": unknown field (expected one of: "
+                        + String.join(", ", allowed) + ")", e.getKey());
+            }
+            out.put(e.getKey(), value(e.getValue()));
+        });
+        if (d.trailing() != null) {
+            throw new AdminException(400, "content after the object (expected: one JSON object)", null);
         }
         return out;
     }
@@ -130,27 +135,20 @@ final class AdminJson {
         return a >= 0 && b > a ? message.substring(a + 1, b) : null;
     }
 
-    private static Object value(JsonParser p) throws IOException {
-        JsonToken t = p.currentToken();
-        return switch (t) {
-            case VALUE_STRING -> p.getText();
-            case VALUE_TRUE -> Boolean.TRUE;
-            case VALUE_FALSE -> Boolean.FALSE;
-            case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
-                    ? (Object) p.getDoubleValue() : (Object) p.getLongValue();
-            case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
-            case VALUE_NULL -> NULL;
-            case START_ARRAY -> {
-                List<Object> list = new ArrayList<>();
-                while (p.nextToken() != JsonToken.END_ARRAY) {
-                    list.add(value(p));
-                }
+    /** A tree value as a plain one: a big integer reads as a double (out of every range asked for). */
+    private static Object value(JsonNode v) {
+        return switch (v.getNodeType()) {
+            case STRING -> v.textValue();
+            case BOOLEAN -> v.booleanValue();
+            case NUMBER -> v.canConvertToLong() && v.isIntegralNumber() ? (Object) v.longValue()
+                    : (Object) v.doubleValue();
+            case NULL -> NULL;
+            case ARRAY -> {
+                List<Object> list = new ArrayList<>(v.size());
+                v.forEach(element -> list.add(value(element)));
                 yield list;
             }
-            default -> {
-                p.skipChildren();
-                yield OBJECT;
-            }
+            default -> OBJECT;
         };
     }
 

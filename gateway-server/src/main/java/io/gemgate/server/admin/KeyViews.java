@@ -1,6 +1,13 @@
 package io.gemgate.server.admin;
 
+import static com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.gemgate.core.egress.Exit;
+import io.gemgate.core.egress.Exits;
+import io.gemgate.core.egress.ProxySpec;
 import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.BudgetUse;
 import io.gemgate.core.keys.Health;
@@ -12,7 +19,9 @@ import io.gemgate.core.keys.KeyUsage;
 import io.gemgate.core.keys.ModelRef;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * How the admin API shows a key: never its secret, at most its first and last 4 characters ({@link ApiKey#masked()}).
@@ -39,6 +48,8 @@ import java.util.List;
  * the key served today or rests for, with its {@code budget} when the live setting {@code keyBudgets} gives the
  * model one: the limits per key ({@code -1}: none) and what the key used of them in the current minute (its requests
  * today are {@code requests}).
+ *
+ * <p>The answer is the {@link KeyView} record and its parts, written by jackson-databind ({@link AdminJson#MAPPER}).
  */
 final class KeyViews {
     private KeyViews() {
@@ -82,23 +93,46 @@ final class KeyViews {
         };
     }
 
-    /**
-     * The key's egress: {@code proxy} as configured (empty, {@code direct}, or its URL masked), {@code exit} the exit
-     * it is pinned to ({@code host:port}, or {@code direct}), {@code exitNow} the one it uses now (another while its
-     * own fails or cools; null when none may carry it).
-     */
-    private static void writeExit(JsonGenerator g, ApiKey k, io.gemgate.core.egress.Exits exits, long now)
-            throws IOException {
-        io.gemgate.core.egress.ProxySpec own = k.proxySpec();
-        g.writeStringField("proxy", own != null ? own.masked() : k.proxy());
-        io.gemgate.core.egress.Exit pinned = exits.pinned(k);
-        g.writeStringField("exit", pinned == null ? "direct" : pinned.label());
-        io.gemgate.core.egress.Exit used = exits.route(k, now);
-        if (used == io.gemgate.core.egress.Exits.NONE) {
-            g.writeNullField("exitNow");
-        } else {
-            g.writeStringField("exitNow", used == null ? "direct" : used.label());
+    /** The counters of a model, or of the day over all models, as the answers name them. */
+    record Counters(long requests, long successes, long failures, long rateLimited, long promptTokens,
+                    long outputTokens, long tokens) {
+        /** What {@link AdminStats#add} summed. */
+        static Counters of(long[] c) {
+            return new Counters(c[0], c[1], c[2], c[3], c[4], c[5], c[4] + c[5]);
         }
+    }
+
+    /**
+     * One key, field for field in answer order (see the class documentation). Nulls are written as {@code null};
+     * the history fields are left out when no prober runs.
+     */
+    record KeyView(String id, String key, String label, String project, int weight, int resources, int tier,
+                   Set<String> groups, boolean enabled, boolean removed, String proxy, String exit, String exitNow,
+                   String status, String reason, String model, String until, long untilMillis, boolean invalid,
+                   String invalidReason, String invalidSince, long invalidSinceMillis, HealthView health,
+                   List<ModelView> models, TodayView today, boolean checking, CheckView lastCheck,
+                   @JsonInclude(NON_NULL) Integer serverErrorsInARow, @JsonInclude(NON_NULL) Integer badDays,
+                   @JsonInclude(NON_NULL) List<DayView> history) {
+    }
+
+    record HealthView(double score, double successRate, double latencyMillis, String lastFailureAt) {
+    }
+
+    record ModelView(String model, String status, String reason, String until, long untilMillis,
+                     @JsonUnwrapped Counters counters, @JsonInclude(NON_NULL) BudgetView budget) {
+    }
+
+    record BudgetView(long rpm, long tpm, long rpd, long minuteRequests, long minuteTokens) {
+    }
+
+    /** @param successRate successes over ended calls, null when none ended */
+    record TodayView(@JsonUnwrapped Counters counters, Double successRate) {
+    }
+
+    record CheckView(String at, String outcome, String reason, long latencyMillis) {
+    }
+
+    record DayView(String day, String dayStart, long ok, long failed, long checks, long checksFailed, boolean bad) {
     }
 
     /**
@@ -108,50 +142,26 @@ final class KeyViews {
      * @param minChecks          the live {@code minChecksPerDay}: what makes a day bad
      */
     static void write(JsonGenerator g, KeyPool pool, ApiKey k, List<ModelRef> models, long invalidSinceMillis,
-                      KeyProber prober, long now, int minChecks, int resources, io.gemgate.core.egress.Exits exits)
-            throws IOException {
+                      KeyProber prober, long now, int minChecks, int resources, Exits exits) throws IOException {
+        AdminJson.MAPPER.writeValue(g, view(pool, k, models, invalidSinceMillis, prober, now, minChecks, resources,
+                exits));
+    }
+
+    /** One key as {@link #write} writes it. */
+    static KeyView view(KeyPool pool, ApiKey k, List<ModelRef> models, long invalidSinceMillis, KeyProber prober,
+                        long now, int minChecks, int resources, Exits exits) {
         KeyHealthHistory history = prober == null ? null : prober.cleanup().history();
-        g.writeStartObject();
-        g.writeStringField("id", k.id());
-        g.writeStringField("key", k.masked());
-        g.writeStringField("label", k.label());
-        g.writeStringField("project", k.project());
-        g.writeNumberField("weight", k.weight());
-        g.writeNumberField("resources", resources); // files, caches, batches, stores it holds (issue 13)
-        g.writeNumberField("tier", k.tier());
-        g.writeArrayFieldStart("groups");
-        for (String group : k.groups()) {
-            g.writeString(group);
-        }
-        g.writeEndArray();
-        g.writeBooleanField("enabled", k.isEnabled());
-        g.writeBooleanField("removed", k.isRemoved());
-        writeExit(g, k, exits, now);
         Summary s = summary(pool, k, models);
         String removedReason = history == null || !k.isRemoved() ? "" : history.removedReason(k.id());
-        g.writeStringField("status", s.state().label());
-        g.writeStringField("reason", removedReason.isEmpty() ? s.reason() : removedReason);
-        if (s.model() == null) {
-            g.writeNullField("model");
-        } else {
-            g.writeStringField("model", s.model());
-        }
-        AdminJson.until(g, s.untilMillis());
-        g.writeBooleanField("invalid", k.isInvalid());
-        g.writeStringField("invalidReason", k.invalidReason());
-        AdminJson.instant(g, "invalidSince", invalidSinceMillis);
-        g.writeNumberField("invalidSinceMillis", invalidSinceMillis);
-
+        // the key's egress: its proxy as configured (URL masked), the exit it is pinned to, the one it uses now
+        // (another while its own fails or cools; null when none may carry it)
+        ProxySpec own = k.proxySpec();
+        Exit pinned = exits.pinned(k);
+        Exit used = exits.route(k, now);
         Health h = k.health();
-        g.writeObjectFieldStart("health");
-        g.writeNumberField("score", AdminJson.round(h.score(now), 4));
-        g.writeNumberField("successRate", AdminJson.round(h.successRate(), 4));
-        g.writeNumberField("latencyMillis", AdminJson.round(h.latencyMillis(), 1));
-        AdminJson.instant(g, "lastFailureAt", h.lastFailureMillis());
-        g.writeEndObject();
 
         long[] today = new long[6];
-        g.writeArrayFieldStart("models");
+        List<ModelView> modelViews = new ArrayList<>();
         for (ModelRef m : models) {
             KeyUsage u = pool.usage(k, m);
             KeyStatus st = pool.status(k, m);
@@ -160,71 +170,41 @@ final class KeyViews {
             if (u.equals(KeyUsage.ZERO) && !resting) {
                 continue;
             }
-            g.writeStartObject();
-            g.writeStringField("model", m.name());
-            g.writeStringField("status", st.state().label());
-            g.writeStringField("reason", st.reason());
-            AdminJson.until(g, st.untilMillis());
-            AdminStats.counters(g, new long[] {u.requests(), u.successes(), u.failures(), u.rateLimited(),
-                    u.promptTokens(), u.outputTokens()});
             BudgetUse b = pool.budgetUse(k, m);
-            if (b != null) {
-                g.writeObjectFieldStart("budget");
-                g.writeNumberField("rpm", b.budget().rpm());
-                g.writeNumberField("tpm", b.budget().tpm());
-                g.writeNumberField("rpd", b.budget().rpd());
-                g.writeNumberField("minuteRequests", b.minuteRequests());
-                g.writeNumberField("minuteTokens", b.minuteTokens());
-                g.writeEndObject();
-            }
-            g.writeEndObject();
+            modelViews.add(new ModelView(m.name(), st.state().label(), st.reason(), AdminJson.iso(st.untilMillis()),
+                    Math.max(0, st.untilMillis()), Counters.of(new long[] {u.requests(), u.successes(), u.failures(),
+                    u.rateLimited(), u.promptTokens(), u.outputTokens()}),
+                    b == null ? null : new BudgetView(b.budget().rpm(), b.budget().tpm(), b.budget().rpd(),
+                            b.minuteRequests(), b.minuteTokens())));
         }
-        g.writeEndArray();
-        g.writeObjectFieldStart("today");
-        AdminStats.counters(g, today);
         long ended = today[1] + today[2];
-        if (ended == 0) {
-            g.writeNullField("successRate");
-        } else {
-            g.writeNumberField("successRate", AdminJson.round(today[1] / (double) ended, 4));
-        }
-        g.writeEndObject();
-
-        g.writeBooleanField("checking", prober != null && prober.isChecking(k.id()));
         KeyProber.Result r = prober == null ? null : prober.lastResult(k.id());
-        if (r == null) {
-            g.writeNullField("lastCheck");
-        } else {
-            g.writeObjectFieldStart("lastCheck");
-            AdminJson.instant(g, "at", r.atMillis());
-            g.writeStringField("outcome", r.outcome().label());
-            g.writeStringField("reason", r.reason());
-            g.writeNumberField("latencyMillis", r.latencyMillis());
-            g.writeEndObject();
-        }
-        if (history != null) {
-            writeHistory(g, pool, k, history, now, minChecks);
-        }
-        g.writeEndObject();
+        return new KeyView(k.id(), k.masked(), k.label(), k.project(), k.weight(), resources, k.tier(), k.groups(),
+                k.isEnabled(), k.isRemoved(), own != null ? own.masked() : k.proxy(),
+                pinned == null ? "direct" : pinned.label(),
+                used == Exits.NONE ? null : used == null ? "direct" : used.label(),
+                s.state().label(), removedReason.isEmpty() ? s.reason() : removedReason, s.model(),
+                AdminJson.iso(s.untilMillis()), Math.max(0, s.untilMillis()), k.isInvalid(), k.invalidReason(),
+                AdminJson.iso(invalidSinceMillis), invalidSinceMillis,
+                new HealthView(AdminJson.round(h.score(now), 4), AdminJson.round(h.successRate(), 4),
+                        AdminJson.round(h.latencyMillis(), 1), AdminJson.iso(h.lastFailureMillis())),
+                modelViews,
+                new TodayView(Counters.of(today), ended == 0 ? null : AdminJson.round(today[1] / (double) ended, 4)),
+                prober != null && prober.isChecking(k.id()),
+                r == null ? null : new CheckView(AdminJson.iso(r.atMillis()), r.outcome().label(), r.reason(),
+                        r.latencyMillis()),
+                history == null ? null : history.serverErrors(k.id()),
+                history == null ? null : history.badStreak(k.id(), now, minChecks),
+                history == null ? null : days(pool, history.days(k.id()), minChecks));
     }
 
-    private static void writeHistory(JsonGenerator g, KeyPool pool, ApiKey k, KeyHealthHistory history, long now,
-                                     int minChecks) throws IOException {
-        g.writeNumberField("serverErrorsInARow", history.serverErrors(k.id()));
-        g.writeNumberField("badDays", history.badStreak(k.id(), now, minChecks));
-        g.writeArrayFieldStart("history");
-        for (HealthDay d : history.days(k.id())) {
-            g.writeStartObject();
-            g.writeStringField("day", Instant.ofEpochMilli(d.dayStartMillis()).atZone(pool.calendar().zone())
-                    .toLocalDate().toString());
-            AdminJson.instant(g, "dayStart", d.dayStartMillis());
-            g.writeNumberField("ok", d.ok());
-            g.writeNumberField("failed", d.failed());
-            g.writeNumberField("checks", d.checks());
-            g.writeNumberField("checksFailed", d.checksFailed());
-            g.writeBooleanField("bad", KeyHealthHistory.isBad(d, minChecks));
-            g.writeEndObject();
+    private static List<DayView> days(KeyPool pool, List<HealthDay> days, int minChecks) {
+        List<DayView> out = new ArrayList<>(days.size());
+        for (HealthDay d : days) {
+            out.add(new DayView(Instant.ofEpochMilli(d.dayStartMillis()).atZone(pool.calendar().zone()).toLocalDate()
+                    .toString(), AdminJson.iso(d.dayStartMillis()), d.ok(), d.failed(), d.checks(), d.checksFailed(),
+                    KeyHealthHistory.isBad(d, minChecks)));
         }
-        g.writeEndArray();
+        return out;
     }
 }

@@ -118,6 +118,9 @@ public final class OpenAiJsonExchange extends Exchange {
         try {
             plan.served(key, bodies);
             json = plan.answer(bodies);
+        } catch (io.gemgate.core.openai.OpenAiRequestException e) { // the answer says the request was refused
+            sendError(OpenAiErrors.of(e));
+            return;
         } catch (RuntimeException e) {
             sendError(OpenAiErrors.serverError(502, "upstream answer could not be read: " + e.getMessage()));
             return;

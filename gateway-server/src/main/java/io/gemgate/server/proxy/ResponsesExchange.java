@@ -48,8 +48,9 @@ import java.util.concurrent.TimeUnit;
  * next key; keep-alive comments while a streamed answer is awaited.
  *
  * <p>A finished response is kept in the {@link ResponseStore} (unless {@code store: false}) for
- * {@code previous_response_id} and {@code GET /v1/responses/{id}}, owned by the caller's token. A
- * {@code previous_response_id} the caller does not hold is a 404 before any upstream call.
+ * {@code previous_response_id}, {@code item_reference} and {@code GET /v1/responses/{id}}, owned by the caller's
+ * token. A {@code previous_response_id} or referenced item the caller does not hold is a 404 before any upstream
+ * call.
  *
  * <p>Not thread-safe: one per request, on the client connection's event loop.
  */
@@ -84,12 +85,15 @@ public final class ResponsesExchange extends Exchange {
     public void start() {
         streamed(request.stream());
         owner = userId();
-        String previous = request.previousResponseId();
-        if (previous != null && !gw.openAi().responseStore().holds(previous, owner)) {
-            phase = Phase.BODY;
-            sendError(OpenAiErrors.of(new OpenAiRequestException(404, "previous_response_id",
-                    "Previous response with id '" + previous + "' not found.", "previous_response_not_found")));
-            return;
+        for (String id : request.referencedResponses()) {
+            if (!gw.openAi().responseStore().holds(id, owner)) { // another token's, or gone since the translation
+                phase = Phase.BODY;
+                boolean previous = id.equals(request.previousResponseId());
+                sendError(OpenAiErrors.of(new OpenAiRequestException(404, previous ? "previous_response_id" : "input",
+                        (previous ? "Previous response with id '" : "Response with id '") + id + "' not found.",
+                        previous ? "previous_response_not_found" : null)));
+                return;
+            }
         }
         if (request.stream()) {
             long every = gw.openAi().keepAliveInterval().toMillis();

@@ -86,6 +86,17 @@ final class CounterSync {
             return day;
         }
 
+        /** Requests among the deltas (attempts made by this instance since the last confirmed batch). */
+        long requests() {
+            long n = 0;
+            for (int i = 0; i < owners.size(); i++) {
+                if (counters.get(i) == DayCounters.REQUESTS) {
+                    n += deltas.get(owners.get(i).field(DayCounters.REQUESTS));
+                }
+            }
+            return count ? n : 0;
+        }
+
         /** Hash field → amount to add. */
         Map<String, Long> deltas() {
             return deltas;

@@ -26,9 +26,20 @@ import static java.util.Objects.requireNonNull;
  *   <tr><td>{@code gemgate:tokens:revoked}</td><td>hash</td><td>token id → when it was revoked: no gateway brings it
  *       back</td></tr>
  *   <tr><td>{@code gemgate:settings}</td><td>hash</td><td>{@code current} → stamped JSON of the live settings</td></tr>
+ *   <tr><td>{@code gemgate:instances}</td><td>hash</td><td>instance id → stamped JSON of each gateway sharing the
+ *       state (address, version, started, requests per second), refreshed every round; gone after
+ *       {@link RedisSharedState#INSTANCE_GONE} without a beat</td></tr>
+ *   <tr><td>{@code gemgate:lease:{gemgate:TOKENID}}</td><td>hash</td><td>one user token's limits across gateways:
+ *       the quota day, requests and tokens granted that day, and units granted per second of the last minute
+ *       ({@link #LEASE_TOKEN}); expires an hour after the day ends</td></tr>
+ *   <tr><td>{@code gemgate:lease:{gemgate:TOKENID}:slots}</td><td>hash</td><td>instance id →
+ *       {@code slots:untilMillis}: the token's concurrency slots each gateway holds</td></tr>
  *   <tr><td>{@code gemgate:DB:events}</td><td>pub/sub channel</td><td>{@link SharedEvent}s; it names the database
  *       because pub/sub is global to the server while keys are per database</td></tr>
  * </table>
+ *
+ * <p><b>Redis Cluster.</b> Every name of the shared state carries the prefix as a hash tag ({@code {gemgate:}keys}):
+ * one slot, so that the scripts that touch several keys work; a token's two lease hashes share the tag of that token.
  *
  * <p><b>Precedence.</b> A stamped value is {@code changedAtMillis json}: the latest change wins, whatever the order
  * in which gateways write ({@link #PUT_IF_NEWER}); cooldowns and exhaustion take the later end; counters add up.
@@ -102,6 +113,144 @@ final class RedisLayout {
             return 1
             """;
 
+    /**
+     * Leases a share of one user token's limits to one gateway, takes back what it gives back and records what it
+     * admitted without a lease (issue 18; {@code TokenLeases} describes the protocol). KEYS: the token's lease hash
+     * ({@link #lease}), its concurrency hash ({@link #leaseSlots}); one hash tag, so one slot in a cluster.
+     * ARGV: 1 now (millis), 2 now (second), 3 seconds a grant counts toward the minute, 4 quota day start, 5 next
+     * reset (millis), 6-9 requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency (-1: none), 10 instance,
+     * 11 units wanted, 12 tokens wanted, 13 slots wanted (absolute), 14 units admitted without a lease, 15 tokens used
+     * beyond the allowance, 16 tokens given back, 17 slot lifetime (millis), then pairs (second, units): unused units
+     * given back to the second they were granted at.
+     * Returns {units granted, tokens granted, slots held, units blocked until (millis, 0: not), 1 per minute or
+     * 2 per day, tokens blocked until, 1 when every slot is held, units in the minute, requests today, tokens today}.
+     *
+     * <p>The lease hash holds {@code day} (the quota day its counts belong to), {@code dreq} and {@code dtok} (granted
+     * for the day, less what came back, plus debts) and {@code mSECOND}: units granted at that second. A grant is
+     * counted toward the minute from its second for 60 s plus the grant's life (ARGV 3), so that a unit spent at the
+     * very end of its life is still counted for a whole minute after.
+     */
+    static final String LEASE_TOKEN = """
+            local h, hs = KEYS[1], KEYS[2]
+            local now, sec, span = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+            local nextDay = tonumber(ARGV[5])
+            local rpm, rpd, tpd, conc = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+            local wantReq, wantTok, wantSlots = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+            local debtReq, debtTok, backTok = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+            if redis.call('HGET', h, 'day') ~= ARGV[4] then
+              redis.call('HSET', h, 'day', ARGV[4], 'dreq', 0, 'dtok', 0)
+            end
+            local dreq = tonumber(redis.call('HGET', h, 'dreq')) or 0
+            local dtok = tonumber(redis.call('HGET', h, 'dtok')) or 0
+            local buckets, dirty, minute = {}, {}, 0
+            local all = redis.call('HGETALL', h)
+            for i = 1, #all, 2 do
+              local f = all[i]
+              if string.byte(f, 1) == 109 then
+                local s = tonumber(string.sub(f, 2))
+                if s == nil or s <= sec - span then
+                  redis.call('HDEL', h, f)
+                else
+                  buckets[s] = tonumber(all[i + 1]) or 0
+                end
+              end
+            end
+            for i = 18, #ARGV, 2 do
+              local s, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+              local have = buckets[s]
+              if have then
+                local back = math.min(have, n)
+                buckets[s] = have - back
+                dirty[s] = true
+                dreq = dreq - back
+              end
+            end
+            if dreq < 0 then dreq = 0 end
+            buckets[sec] = (buckets[sec] or 0) + debtReq
+            dirty[sec] = true
+            dreq = dreq + debtReq
+            for s, n in pairs(buckets) do minute = minute + n end
+            local room = math.huge
+            if rpm >= 0 then room = rpm - minute end
+            if rpd >= 0 and rpd - dreq < room then room = rpd - dreq end
+            local grant = math.max(0, math.min(wantReq, room))
+            if grant > 0 then
+              buckets[sec] = buckets[sec] + grant
+              dreq = dreq + grant
+              minute = minute + grant
+            end
+            local blocked, by = 0, 0
+            if rpd >= 0 and dreq >= rpd then
+              blocked, by = nextDay, 2
+            elseif rpm >= 0 and minute >= rpm then
+              local secs = {}
+              for s, n in pairs(buckets) do if n > 0 then secs[#secs + 1] = s end end
+              table.sort(secs)
+              local left = minute
+              for _, s in ipairs(secs) do
+                left = left - buckets[s]
+                if left < rpm then blocked = (s + span) * 1000 break end
+              end
+              by = 1
+            end
+            for s, _ in pairs(dirty) do
+              local n = buckets[s]
+              if n > 0 then redis.call('HSET', h, 'm' .. s, n) else redis.call('HDEL', h, 'm' .. s) end
+            end
+            dtok = math.max(0, dtok - backTok) + debtTok
+            local grantTok = 0
+            if tpd >= 0 then
+              grantTok = math.max(0, math.min(wantTok, tpd - dtok))
+              dtok = dtok + grantTok
+            end
+            local tokBlocked = 0
+            if tpd >= 0 and dtok >= tpd then tokBlocked = nextDay end
+            redis.call('HSET', h, 'dreq', dreq, 'dtok', dtok)
+            redis.call('PEXPIREAT', h, nextDay + 3600000)
+            local held, full = 0, 0
+            if conc >= 0 then
+              local others = 0
+              local sl = redis.call('HGETALL', hs)
+              for i = 1, #sl, 2 do
+                if sl[i] ~= ARGV[10] then
+                  local n, untilMs = string.match(sl[i + 1], '^(%d+):(%d+)$')
+                  if n == nil or tonumber(untilMs) <= now then
+                    redis.call('HDEL', hs, sl[i])
+                  else
+                    others = others + tonumber(n)
+                  end
+                end
+              end
+              held = math.max(0, math.min(wantSlots, conc - others))
+              if held > 0 then
+                redis.call('HSET', hs, ARGV[10], held .. ':' .. (now + tonumber(ARGV[17])))
+                redis.call('PEXPIRE', hs, tonumber(ARGV[17]) * 2)
+              else
+                redis.call('HDEL', hs, ARGV[10])
+              end
+              if others + held >= conc then full = 1 end
+            end
+            return {grant, grantTok, held, blocked, by, tokBlocked, full, minute, dreq, dtok}
+            """;
+
+    /**
+     * One gateway's heartbeat: stores its {@link #stamp stamped} description, keeps the hash alive while any gateway
+     * beats, drops the gateways not seen for a while, and returns the others' descriptions. KEYS: {@link #instances}.
+     * ARGV: instance id, stamped description, now (millis), how long unseen counts as gone (millis), hash lifetime
+     * (millis). Returns the stamped descriptions of the live instances, this one included.
+     */
+    static final String HEARTBEAT = """
+            redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+            redis.call('PEXPIRE', KEYS[1], ARGV[5])
+            local oldest = tonumber(ARGV[3]) - tonumber(ARGV[4])
+            local all, out = redis.call('HGETALL', KEYS[1]), {}
+            for i = 1, #all, 2 do
+              local t = tonumber(string.match(all[i + 1], '^(%d+) '))
+              if t == nil or t < oldest then redis.call('HDEL', KEYS[1], all[i]) else out[#out + 1] = all[i + 1] end
+            end
+            return out
+            """;
+
     /** The one field of {@link #settings()}. */
     static final String SETTINGS_FIELD = "current";
 
@@ -112,6 +261,7 @@ final class RedisLayout {
     static final String DEFAULT_PREFIX = "gemgate:";
 
     private final String prefix;
+    private final String leasePrefix;
     private final String channel;
 
     /**
@@ -119,7 +269,18 @@ final class RedisLayout {
      * @param database the Redis database number, part of the channel name
      */
     RedisLayout(String prefix, int database) {
-        this.prefix = requireNonNull(prefix, "prefix");
+        this(prefix, database, false);
+    }
+
+    /**
+     * @param cluster true for a Redis Cluster: the prefix becomes a hash tag ({@code {gemgate:}keys}), so that the
+     *                shared state, whose scripts touch several keys, lives in one slot; each token's leases are
+     *                tagged by token ({@code gemgate:lease:{gemgate:tok_...}}) and spread over the slots
+     */
+    RedisLayout(String prefix, int database, boolean cluster) {
+        requireNonNull(prefix, "prefix");
+        this.prefix = cluster ? "{" + prefix + "}" : prefix;
+        this.leasePrefix = prefix;
         this.channel = prefix + database + ":events";
     }
 
@@ -192,6 +353,24 @@ final class RedisLayout {
 
     private static String clean(String s) {
         return s.replace(SEP, '_');
+    }
+
+    /**
+     * Hash: instance id → {@link #stamp stamped} JSON (id, address, version, started, requests per second) of each
+     * gateway sharing the state, written by its heartbeat ({@link #HEARTBEAT}); the hash expires when none beats.
+     */
+    String instances() {
+        return prefix + "instances";
+    }
+
+    /** Hash: one user token's leases and its counts across gateways ({@link #LEASE_TOKEN}). */
+    String lease(String tokenId) {
+        return leasePrefix + "lease:{" + leasePrefix + tokenId + "}";
+    }
+
+    /** Hash: instance → {@code slots:untilMillis}, the token's concurrency slots held by each gateway. */
+    String leaseSlots(String tokenId) {
+        return lease(tokenId) + ":slots";
     }
 
     /** Pub/sub channel of {@link SharedEvent}s. */

@@ -22,24 +22,18 @@ import io.gemgate.core.tokens.UserToken;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.shared.SharedCodec.AddedKey;
 import io.gemgate.server.shared.SharedCodec.KeyState;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisChannelHandler;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.net.SocketAddress;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -96,7 +90,14 @@ public final class RedisSharedState implements AutoCloseable {
     static final int FULL_READ_EVERY = 10;
     /** Most fields in one counters script call. */
     private static final int COUNTER_BATCH = 500;
+    /** An instance whose heartbeat (every round) has not been seen for this long is gone. */
+    static final Duration INSTANCE_GONE = Duration.ofSeconds(10);
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(3);
+    /** Made on the first heartbeat, not at start: building it costs a start on a busy machine a noticeable time. */
+    private static final class Json {
+        static final com.fasterxml.jackson.databind.ObjectMapper MAPPER =
+                new com.fasterxml.jackson.databind.ObjectMapper();
+    }
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
 
     private final GatewayContext gw;
@@ -111,10 +112,18 @@ public final class RedisSharedState implements AutoCloseable {
     /** This process, in messages: its own are ignored. */
     private final String origin;
     private final ClientResources resources;
-    private final RedisClient client;
+    private final RedisLink client;
     private final ScheduledExecutorService thread;
     private volatile Thread sharedThread;
     private final CounterSync counters;
+    private final TokenLeases leases;
+    private final long startedAt;
+    private volatile String address = "";
+    /** The gateways sharing this state as the last heartbeat found them, this one included. */
+    private volatile List<Instance> instances = List.of();
+    /** The lease thread's own connection (its calls must not queue behind a full read). */
+    private volatile StatefulConnection<String, String> leaseConn;
+    private long leaseConnTried;
 
     // Changes not yet written: filled by any thread, drained by the shared-state thread.
     private final Set<String> dirtyKeys = ConcurrentHashMap.newKeySet();
@@ -137,13 +146,16 @@ public final class RedisSharedState implements AutoCloseable {
     private volatile boolean up;
 
     // Shared-state thread only.
-    private StatefulRedisConnection<String, String> conn;
+    private StatefulConnection<String, String> conn;
     private StatefulRedisPubSubConnection<String, String> sub;
     private String epoch;
     private boolean contributionsDue;
     private boolean everUp;
     private boolean downLogged;
     private long rounds;
+    private long requestsPushed;
+    private long lastBeatRequests;
+    private long lastBeatAt;
     /** Fingerprint → the secret as stored in Redis, so that a key is encrypted once. */
     private final Map<String, String> storedSecrets = new HashMap<>();
     /** Stored keys already reported as unreadable (logged once each). */
@@ -164,11 +176,9 @@ public final class RedisSharedState implements AutoCloseable {
             fps.add(KeyMask.fingerprint(k.secret()));
         }
         this.configured = Set.copyOf(fps);
-        RedisURI uri = b.uri;
-        uri.setTimeout(COMMAND_TIMEOUT);
-        this.where = uri.getSocket() != null ? uri.getSocket() + "/" + uri.getDatabase()
-                : uri.getHost() + ":" + uri.getPort() + "/" + uri.getDatabase();
-        this.layout = new RedisLayout(b.prefix, uri.getDatabase());
+        this.client = b.link;
+        this.where = client.where();
+        this.layout = new RedisLayout(b.prefix, client.database(), client.isCluster());
         byte[] id = new byte[6];
         new SecureRandom().nextBytes(id);
         this.origin = HexFormat.of().formatHex(id);
@@ -179,20 +189,15 @@ public final class RedisSharedState implements AutoCloseable {
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(100), Duration.ofSeconds(5), 2,
                         TimeUnit.MILLISECONDS))
                 .build();
-        this.client = RedisClient.create(resources, uri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                // Fail at once while disconnected: our own marks keep the changes, Lettuce need not buffer them.
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT).keepAlive(true).build())
-                .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
-                .build());
-        client.addListener(new RedisConnectionStateListener() {
+        client.open(resources, COMMAND_TIMEOUT, CONNECT_TIMEOUT, new RedisConnectionStateListener() {
             @Override
             public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
                 fullReadDue = true; // messages may have been missed while the connection was down
             }
         });
+        this.startedAt = gw.now();
+        this.leases = new TokenLeases(gw, layout, origin, this::leaseCommands,
+                () -> Math.max(1, instances.size()));
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "gemgate-shared-state");
             t.setDaemon(true);
@@ -205,29 +210,12 @@ public final class RedisSharedState implements AutoCloseable {
      * Shares a gateway's state through the Redis at {@code redisUrl}; checks the URL at once, so that a bad one stops
      * the start before anything else is built.
      *
-     * @param redisUrl {@code redis://[:password@]host:port/db} (or {@code rediss://}); never logged whole
+     * @param redisUrl one of the forms of {@link RedisLink} (one server, Sentinel, Cluster, with or without TLS);
+     *                 never logged whole
      * @throws ConfigException when the URL is not a Redis URL; the message names GEMGATE_REDIS_URL
      */
     public static Builder builder(String redisUrl) {
-        return new Builder(parse(redisUrl));
-    }
-
-    /** Lettuce's reading of the URL, with the host checked (Lettuce takes {@code host:notaport} for a host name). */
-    private static RedisURI parse(String url) {
-        requireNonNull(url, "url");
-        try {
-            RedisURI uri = RedisURI.create(url);
-            String scheme = URI.create(url).getScheme();
-            if ((scheme.equals(RedisURI.URI_SCHEME_REDIS) || scheme.equals(RedisURI.URI_SCHEME_REDIS_SECURE))
-                    && URI.create(url).getHost() == null) {
-                throw new IllegalArgumentException("no host");
-            }
-            return uri;
-        } catch (IllegalArgumentException e) {
-            // Not e's message: it may repeat the URL, which may hold a password.
-            throw new ConfigException("GEMGATE_REDIS_URL (state.redisUrl): not a Redis URL (expected: "
-                    + "redis://[:password@]host[:port][/database], rediss://... or redis-socket://path)");
-        }
+        return new Builder(RedisLink.parse(redisUrl));
     }
 
     private void start() {
@@ -257,6 +245,7 @@ public final class RedisSharedState implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        leases.start();
     }
 
     /** True while the last round reached Redis. */
@@ -372,6 +361,9 @@ public final class RedisSharedState implements AutoCloseable {
         try {
             if (connect()) {
                 checkEpoch();
+                if (everUp) {
+                    heartbeat(); // from the second round: the first one is what the start waits for
+                }
                 writeChanges();
                 syncCounters();
                 syncRests();
@@ -457,7 +449,7 @@ public final class RedisSharedState implements AutoCloseable {
      * ours again (and our counter contributions), unless we only just joined an existing shared state.
      */
     private void checkEpoch() throws Exception {
-        RedisAsyncCommands<String, String> r = conn.async();
+        RedisClusterAsyncCommands<String, String> r = RedisLink.async(conn);
         String e = await(r.get(layout.epoch()));
         boolean created = false;
         if (e == null) {
@@ -476,6 +468,9 @@ public final class RedisSharedState implements AutoCloseable {
         fullReadDue = true;
         if (first && !created) {
             return; // joining: Redis's state wins, the full read publishes what only we hold
+        }
+        if (!first) {
+            leases.reset(); // the counts of the limits went with the data
         }
         if (first) {
             counters.seedFromBaseline(); // the first instance brings the counts of its state file along
@@ -520,7 +515,7 @@ public final class RedisSharedState implements AutoCloseable {
             return;
         }
         try {
-            RedisAsyncCommands<String, String> r = conn.async();
+            RedisClusterAsyncCommands<String, String> r = RedisLink.async(conn);
             List<RedisFuture<?>> pending = new ArrayList<>();
             Map<String, RedisFuture<Long>> keyPuts = new HashMap<>();
             for (String fp : keys) {
@@ -574,14 +569,14 @@ public final class RedisSharedState implements AutoCloseable {
         }
     }
 
-    private RedisFuture<Long> putIfNewer(RedisAsyncCommands<String, String> r, String hash, String tombstones,
+    private RedisFuture<Long> putIfNewer(RedisClusterAsyncCommands<String, String> r, String hash, String tombstones,
                                          String field, long changedAt, String value) {
         String[] keys = tombstones == null ? new String[] {hash} : new String[] {hash, tombstones};
         return r.eval(RedisLayout.PUT_IF_NEWER, ScriptOutputType.INTEGER, keys, field, Long.toString(changedAt),
                 RedisLayout.stamp(changedAt, value));
     }
 
-    private void writeKey(RedisAsyncCommands<String, String> r, String fp, List<RedisFuture<?>> pending,
+    private void writeKey(RedisClusterAsyncCommands<String, String> r, String fp, List<RedisFuture<?>> pending,
                           Map<String, RedisFuture<Long>> puts) {
         ApiKey k = pool.find(fp);
         if (k == null) {
@@ -608,7 +603,7 @@ public final class RedisSharedState implements AutoCloseable {
         pending.add(r.publish(layout.channel(), SharedEvent.key(origin, fp).encode()));
     }
 
-    private void writeRest(RedisAsyncCommands<String, String> r, Rest x, long now, List<RedisFuture<?>> pending) {
+    private void writeRest(RedisClusterAsyncCommands<String, String> r, Rest x, long now, List<RedisFuture<?>> pending) {
         KeyRest rest = pool.rest(x.key(), x.model()); // cooldown and exhaustion from the same change
         long c = rest.cooldownUntilMillis();
         long e = rest.exhaustedUntilMillis();
@@ -623,7 +618,7 @@ public final class RedisSharedState implements AutoCloseable {
                 SharedEvent.rest(origin, x.key().id(), x.model().name(), c, e).encode()));
     }
 
-    private void writeToken(RedisAsyncCommands<String, String> r, String id, long now, List<RedisFuture<?>> pending,
+    private void writeToken(RedisClusterAsyncCommands<String, String> r, String id, long now, List<RedisFuture<?>> pending,
                             Map<String, RedisFuture<Long>> puts) {
         Optional<UserToken> t = tokens.get(id);
         if (t.isPresent()) {
@@ -642,7 +637,7 @@ public final class RedisSharedState implements AutoCloseable {
     // -------------------------------------------------------------------------------------------------- counters
 
     private void syncCounters() throws Exception {
-        RedisAsyncCommands<String, String> r = conn.async();
+        RedisClusterAsyncCommands<String, String> r = RedisLink.async(conn);
         if (contributionsDue) {
             for (CounterSync.Batch b : counters.contributions(COUNTER_BATCH)) {
                 addCounters(r, b);
@@ -654,14 +649,15 @@ public final class RedisSharedState implements AutoCloseable {
         counters.apply(today, await(r.hgetall(layout.counters(today))));
     }
 
-    private void pushCounters(RedisAsyncCommands<String, String> r) throws Exception {
+    private void pushCounters(RedisClusterAsyncCommands<String, String> r) throws Exception {
         for (CounterSync.Batch b : counters.deltas(COUNTER_BATCH)) {
             addCounters(r, b);
             b.confirm();
+            requestsPushed += b.requests();
         }
     }
 
-    private void addCounters(RedisAsyncCommands<String, String> r, CounterSync.Batch b) throws Exception {
+    private void addCounters(RedisClusterAsyncCommands<String, String> r, CounterSync.Batch b) throws Exception {
         String[] args = new String[2 + 2 * b.deltas().size()];
         args[0] = epoch;
         args[1] = Long.toString(b.day() + RedisLayout.COUNTERS_TTL_MILLIS);
@@ -677,11 +673,100 @@ public final class RedisSharedState implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------- instances
+
+    /**
+     * One gateway as its heartbeat describes it.
+     *
+     * @param id                the instance id (random per process, as in the log's "instance" line)
+     * @param address           where it listens, {@code host:port}, as it knows itself
+     * @param version           its version
+     * @param startedAt         epoch millis of its start
+     * @param lastSeen          epoch millis of its last heartbeat (its clock)
+     * @param requestsPerSecond upstream calls per second between its last two heartbeats
+     */
+    public record Instance(String id, String address, String version, long startedAt, long lastSeen,
+                           double requestsPerSecond) {
+    }
+
+    /** The gateways sharing this state, as the last heartbeat found them (this one included), by id. */
+    public List<Instance> instances() {
+        return instances;
+    }
+
+    /** Where Redis is, for people: host and port (or Sentinel master, cluster nodes), never the password. */
+    public String where() {
+        return where;
+    }
+
+    /** This process's instance id. */
+    public String instanceId() {
+        return origin;
+    }
+
+    /** Where this gateway listens, for the heartbeat ({@code host:port}). */
+    public void address(String hostAndPort) {
+        this.address = requireNonNull(hostAndPort, "hostAndPort");
+    }
+
+    /** Token-limit lease calls made so far (the sizing figures; tests). */
+    public long leaseCalls() {
+        return leases.calls();
+    }
+
+    private void heartbeat() throws Exception {
+        long now = gw.now();
+        double rps = lastBeatAt == 0 || now <= lastBeatAt ? 0
+                : (requestsPushed - lastBeatRequests) * 1000.0 / (now - lastBeatAt);
+        lastBeatAt = now;
+        lastBeatRequests = requestsPushed;
+        Instance me = new Instance(origin, address, version(), startedAt, now, Math.round(rps * 10) / 10.0);
+        List<Object> all = await(RedisLink.async(conn).eval(RedisLayout.HEARTBEAT, ScriptOutputType.MULTI,
+                new String[] {layout.instances()}, origin, RedisLayout.stamp(now, Json.MAPPER.writeValueAsString(me)),
+                Long.toString(now), Long.toString(INSTANCE_GONE.toMillis()),
+                Long.toString(INSTANCE_GONE.toMillis() * 3)));
+        List<Instance> seen = new ArrayList<>();
+        for (Object o : all) {
+            try {
+                seen.add(Json.MAPPER.readValue(RedisLayout.stampValue(String.valueOf(o)), Instance.class));
+            } catch (com.fasterxml.jackson.core.JacksonException bad) {
+                log.debug("instance description in Redis ignored: {}", bad.getOriginalMessage());
+            }
+        }
+        seen.sort(java.util.Comparator.comparing(Instance::id));
+        instances = List.copyOf(seen);
+        gw.budgetSplit(seen.size()); // each paces the keys at its part of the minute budgets
+    }
+
+    private static String version() {
+        String v = RedisSharedState.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** The lease thread's commands, on its own connection, made on first use (at most one try a second). */
+    private RedisClusterAsyncCommands<String, String> leaseCommands() {
+        StatefulConnection<String, String> c = leaseConn;
+        if (c == null) {
+            long now = System.nanoTime();
+            if (leaseConnTried != 0 && now - leaseConnTried < 1_000_000_000L || closed) {
+                return null;
+            }
+            leaseConnTried = now;
+            try {
+                c = client.connect();
+            } catch (RuntimeException e) {
+                return null;
+            }
+            leaseConn = c;
+        }
+        return RedisLink.async(c);
+    }
+
     // ----------------------------------------------------------------------------------------------------- rests
 
     /** Applies the cooldowns and exhaustion in Redis, publishes the local ones Redis lacks, cleans ended ones. */
     private void syncRests() throws Exception {
-        RedisAsyncCommands<String, String> r = conn.async();
+        RedisClusterAsyncCommands<String, String> r = RedisLink.async(conn);
         Map<String, String> all = await(r.hgetall(layout.rests()));
         long now = gw.now();
         List<RedisFuture<?>> cleanups = new ArrayList<>();
@@ -720,7 +805,7 @@ public final class RedisSharedState implements AutoCloseable {
      * written yet; what only this instance holds is published (marked, then written).
      */
     private void readAll() throws Exception {
-        RedisAsyncCommands<String, String> r = conn.async();
+        RedisClusterAsyncCommands<String, String> r = RedisLink.async(conn);
         RedisFuture<Map<String, String>> addedF = r.hgetall(layout.addedKeys());
         RedisFuture<Map<String, String>> statesF = r.hgetall(layout.keyStates());
         RedisFuture<Map<String, String>> tokensF = r.hgetall(layout.tokens());
@@ -776,7 +861,7 @@ public final class RedisSharedState implements AutoCloseable {
     }
 
     /** Applies the shared affinity map, deletes its expired fields, and marks what only this instance holds. */
-    private void readAffinity(RedisAsyncCommands<String, String> r, Map<String, String> shared) {
+    private void readAffinity(RedisClusterAsyncCommands<String, String> r, Map<String, String> shared) {
         long now = gw.now();
         List<String> expired = new ArrayList<>();
         for (Map.Entry<String, String> e : shared.entrySet()) {
@@ -798,7 +883,7 @@ public final class RedisSharedState implements AutoCloseable {
     }
 
     /** Reads one resource's holder back (another gateway recorded or removed it) and applies it. */
-    private void readAffinityOf(RedisAsyncCommands<String, String> r, String name) throws Exception {
+    private void readAffinityOf(RedisClusterAsyncCommands<String, String> r, String name) throws Exception {
         if (dirtyAffinity.contains(name)) {
             return;
         }
@@ -829,7 +914,7 @@ public final class RedisSharedState implements AutoCloseable {
             return;
         }
         try {
-            RedisAsyncCommands<String, String> r = conn.async();
+            RedisClusterAsyncCommands<String, String> r = RedisLink.async(conn);
             switch (ev.kind()) {
                 case REST -> pool.applyRest(ev.id(), ev.model(), ev.cooldownUntil(), ev.exhaustedUntil());
                 case KEY -> readKey(r, ev.id());
@@ -846,7 +931,7 @@ public final class RedisSharedState implements AutoCloseable {
     }
 
     /** Reads one key's definition and state back and applies them, unless the key changed here since. */
-    private void readKey(RedisAsyncCommands<String, String> r, String fp) throws Exception {
+    private void readKey(RedisClusterAsyncCommands<String, String> r, String fp) throws Exception {
         if (dirtyKeys.contains(fp)) {
             return; // ours is written next; the newer change wins there
         }
@@ -863,7 +948,7 @@ public final class RedisSharedState implements AutoCloseable {
     }
 
     /** Reads one token back and applies it (or its revocation), unless it changed here since. */
-    private void readToken(RedisAsyncCommands<String, String> r, String id) throws Exception {
+    private void readToken(RedisClusterAsyncCommands<String, String> r, String id) throws Exception {
         if (dirtyTokens.contains(id)) {
             return;
         }
@@ -877,7 +962,7 @@ public final class RedisSharedState implements AutoCloseable {
         }
     }
 
-    private void readSettings(RedisAsyncCommands<String, String> r) throws Exception {
+    private void readSettings(RedisClusterAsyncCommands<String, String> r) throws Exception {
         if (settingsDirty.get()) {
             return;
         }
@@ -1038,6 +1123,7 @@ public final class RedisSharedState implements AutoCloseable {
         if (closed) {
             return;
         }
+        leases.close(); // gives back the shares it holds while Redis is still connected
         closed = true;
         pool.listener(null);
         tokens.removeListener(tokenListener);
@@ -1045,7 +1131,7 @@ public final class RedisSharedState implements AutoCloseable {
             if (up && conn != null) {
                 try {
                     writeChanges();
-                    pushCounters(conn.async());
+                    pushCounters(RedisLink.async(conn));
                 } catch (Exception e) {
                     log.warn("last write to Redis at {} failed: {}", where, describe(e));
                 }
@@ -1067,24 +1153,27 @@ public final class RedisSharedState implements AutoCloseable {
         if (sub != null) {
             sub.close();
         }
+        if (leaseConn != null) {
+            leaseConn.close();
+        }
         if (conn != null) {
             conn.close();
         }
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        client.shutdown();
         resources.shutdown(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
     }
 
     /** Options of {@link RedisSharedState}. */
     public static final class Builder {
-        private final RedisURI uri;
+        private final RedisLink link;
         private GatewayContext gw;
         private String prefix = RedisLayout.DEFAULT_PREFIX;
         private List<KeySpec> configured = List.of();
         private KeyCipher cipher;
         private RuntimeSettings defaults;
 
-        private Builder(RedisURI uri) {
-            this.uri = uri;
+        private Builder(RedisLink link) {
+            this.link = link;
         }
 
         /** Starts the name of every Redis key and of the channel ({@code gemgate:}). */

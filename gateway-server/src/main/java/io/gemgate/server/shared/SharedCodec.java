@@ -2,18 +2,31 @@ package io.gemgate.server.shared;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gemgate.core.json.Databind;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.Set;
+import java.util.TreeSet;
 
-/** The JSON values of the key hashes in Redis ({@link RedisLayout#addedKeys()}, {@link RedisLayout#keyStates()}). */
+/**
+ * The JSON values of the key hashes in Redis ({@link RedisLayout#addedKeys()}, {@link RedisLayout#keyStates()}):
+ * the records below, bound by jackson-databind ({@link Databind#newMapper()}).
+ *
+ * <p>Gateways of different versions share one Redis during a rolling upgrade, so the shape stays fixed both ways:
+ * fields in component order, {@code tier} and {@code groups} (sorted) always written, {@code proxy} only when set;
+ * fields a newer version adds are skipped, fields an older version left out take their defaults (weight 1, enabled,
+ * everything else empty or 0). Refusals are {@link IllegalArgumentException}s naming the field.
+ */
 final class SharedCodec {
-    private static final JsonFactory FACTORY = new JsonFactory();
+    private static final ObjectMapper MAPPER = Databind.newMapper();
 
     private SharedCodec() {
     }
@@ -25,25 +38,41 @@ final class SharedCodec {
      * @param project       its project, {@code ""} for none
      * @param weight        1 to 100
      * @param label         {@code ""} for none
-     * @param addedAtMillis when it was first published
+     * @param addedAtMillis when it was first published (JSON {@code addedAt})
      * @param tier          its tier (0 when an older gateway published it)
-     * @param groups        its groups (none when an older gateway published it)
+     * @param groups        its groups (none when an older gateway published it), kept sorted
      * @param proxy         its own exit ({@code KeySpec.proxy()}), encrypted when it holds credentials and a master key
      *                      is set; {@code ""} when an older gateway published it
      */
-    record AddedKey(String secret, String project, int weight, String label, long addedAtMillis, int tier,
-                    java.util.Set<String> groups, String proxy) {
+    record AddedKey(String secret, String project, int weight, String label,
+                    @JsonProperty("addedAt") long addedAtMillis, int tier, Set<String> groups,
+                    @JsonInclude(JsonInclude.Include.NON_EMPTY) String proxy) {
         AddedKey {
             requireNonNull(proxy, "proxy");
             requireNonNull(secret, "secret");
             requireNonNull(project, "project");
             requireNonNull(label, "label");
+            groups = sorted(groups);
+        }
+
+        /** Reads a stored value: absent fields take their defaults, a missing secret is refused. */
+        @JsonCreator
+        static AddedKey read(@JsonProperty("secret") String secret, @JsonProperty("project") String project,
+                             @JsonProperty("weight") Long weight, @JsonProperty("label") String label,
+                             @JsonProperty("addedAt") long addedAt, @JsonProperty("tier") long tier,
+                             @JsonProperty("groups") Set<String> groups, @JsonProperty("proxy") String proxy) {
+            if (secret == null) {
+                throw new IllegalArgumentException("secret: missing");
+            }
+            return new AddedKey(secret, orEmpty(project), weight == null ? 1 : clamp("weight", weight),
+                    orEmpty(label), nonNegative("addedAt", addedAt), clamp("tier", tier), groups, orEmpty(proxy));
         }
 
         /** Leaves the secret out. */
         @Override
         public String toString() {
-            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]"; // no proxy: it may hold a password
+            // no proxy either: it may hold a password
+            return "AddedKey[project=" + project + ", weight=" + weight + ", label=" + label + "]";
         }
     }
 
@@ -53,167 +82,93 @@ final class SharedCodec {
      * @param invalidSince epoch millis; 0 = valid
      */
     record KeyState(boolean enabled, boolean removed, long invalidSince, String invalidReason, String project,
-                    int weight, String label, int tier, java.util.Set<String> groups) {
+                    int weight, String label, int tier, Set<String> groups) {
         KeyState {
             requireNonNull(invalidReason, "invalidReason");
             requireNonNull(project, "project");
             requireNonNull(label, "label");
+            groups = sorted(groups);
+        }
+
+        /** Reads a stored value: absent fields take their defaults. */
+        @JsonCreator
+        static KeyState read(@JsonProperty("enabled") Boolean enabled, @JsonProperty("removed") boolean removed,
+                             @JsonProperty("invalidSince") long invalidSince,
+                             @JsonProperty("invalidReason") String invalidReason,
+                             @JsonProperty("project") String project, @JsonProperty("weight") Long weight,
+                             @JsonProperty("label") String label, @JsonProperty("tier") long tier,
+                             @JsonProperty("groups") Set<String> groups) {
+            return new KeyState(enabled == null || enabled, removed, nonNegative("invalidSince", invalidSince),
+                    orEmpty(invalidReason), orEmpty(project), weight == null ? 1 : clamp("weight", weight),
+                    orEmpty(label), clamp("tier", tier), groups);
         }
     }
 
     static String encodeAddedKey(AddedKey k) {
-        return write(g -> {
-            g.writeStringField("secret", k.secret());
-            g.writeStringField("project", k.project());
-            g.writeNumberField("weight", k.weight());
-            g.writeStringField("label", k.label());
-            g.writeNumberField("addedAt", k.addedAtMillis());
-            tierAndGroups(g, k.tier(), k.groups());
-            if (!k.proxy().isEmpty()) {
-                g.writeStringField("proxy", k.proxy());
-            }
-        });
+        return write(k);
     }
 
     /** @throws IllegalArgumentException when the value is not one {@link #encodeAddedKey} wrote */
     static AddedKey decodeAddedKey(String json) {
-        Fields f = read(json);
-        if (f.secret == null) {
-            throw new IllegalArgumentException("secret: missing");
-        }
-        return new AddedKey(f.secret, f.project, f.weight, f.label, f.addedAt, f.tier, f.groups, f.proxy);
+        return read(json, AddedKey.class);
     }
 
     static String encodeKeyState(KeyState s) {
-        return write(g -> {
-            g.writeBooleanField("enabled", s.enabled());
-            g.writeBooleanField("removed", s.removed());
-            g.writeNumberField("invalidSince", s.invalidSince());
-            g.writeStringField("invalidReason", s.invalidReason());
-            g.writeStringField("project", s.project());
-            g.writeNumberField("weight", s.weight());
-            g.writeStringField("label", s.label());
-            tierAndGroups(g, s.tier(), s.groups());
-        });
+        return write(s);
     }
 
     /** @throws IllegalArgumentException when the value is not one {@link #encodeKeyState} wrote */
     static KeyState decodeKeyState(String json) {
-        Fields f = read(json);
-        return new KeyState(f.enabled, f.removed, f.invalidSince, f.invalidReason, f.project, f.weight, f.label,
-                f.tier, f.groups);
-    }
-
-    private static void tierAndGroups(JsonGenerator g, int tier, java.util.Set<String> groups) throws IOException {
-        g.writeNumberField("tier", tier);
-        g.writeArrayFieldStart("groups");
-        for (String group : new java.util.TreeSet<>(groups)) {
-            g.writeString(group);
-        }
-        g.writeEndArray();
+        return read(json, KeyState.class);
     }
 
     // ------------------------------------------------------------------------------------------------------ private
 
-    private interface Body {
-        void write(JsonGenerator g) throws IOException;
-    }
-
-    private static String write(Body body) {
-        StringWriter out = new StringWriter(128);
-        try (JsonGenerator g = FACTORY.createGenerator(out)) {
-            g.writeStartObject();
-            body.write(g);
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing JSON in memory", e); // cannot happen with a StringWriter
+    private static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JacksonException e) {
+            throw new UncheckedIOException("writing JSON in memory", e); // cannot happen with these records
         }
-        return out.toString();
     }
 
-    /** The union of both records' fields, with their defaults; unknown fields are skipped (newer versions). */
-    private static final class Fields {
-        String secret;
-        String project = "";
-        int weight = 1;
-        String label = "";
-        long addedAt;
-        String proxy = "";
-        boolean enabled = true;
-        boolean removed;
-        long invalidSince;
-        String invalidReason = "";
-        int tier;
-        java.util.Set<String> groups = java.util.Set.of();
-    }
-
-    private static Fields read(String json) {
-        Fields f = new Fields();
-        try (JsonParser p = FACTORY.createParser(requireNonNull(json, "json"))) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
+    private static <T> T read(String json, Class<T> type) {
+        try {
+            Databind.Document d = Databind.read(MAPPER, requireNonNull(json, "json").getBytes(StandardCharsets.UTF_8));
+            if (d.first() != JsonToken.START_OBJECT) {
                 throw new IllegalArgumentException("not a JSON object");
             }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken t = p.nextToken();
-                switch (name) {
-                    case "secret" -> f.secret = text(p, t, name);
-                    case "project" -> f.project = text(p, t, name);
-                    case "weight" -> f.weight = (int) Math.min(Integer.MAX_VALUE, number(p, t, name));
-                    case "label" -> f.label = text(p, t, name);
-                    case "addedAt" -> f.addedAt = number(p, t, name);
-                    case "proxy" -> f.proxy = text(p, t, name);
-                    case "enabled" -> f.enabled = bool(t, name);
-                    case "removed" -> f.removed = bool(t, name);
-                    case "invalidSince" -> f.invalidSince = number(p, t, name);
-                    case "invalidReason" -> f.invalidReason = text(p, t, name);
-                    case "tier" -> f.tier = (int) Math.min(Integer.MAX_VALUE, number(p, t, name));
-                    case "groups" -> f.groups = groups(p, t, name);
-                    default -> p.skipChildren();
-                }
-            }
-            return f;
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("malformed JSON: " + e.getOriginalMessage());
+            return MAPPER.treeToValue(d.root(), type);
+        } catch (JacksonException e) {
+            Databind.Problem p = Databind.problem(e);
+            throw new IllegalArgumentException(switch (p.kind()) {
+                case WRONG_TYPE -> p.path() + ": not " + p.expected();
+                case OUT_OF_RANGE -> p.path() + ": out of range (" + p.detail() + ")";
+                case INVALID -> p.join(p.detail());
+                default -> "malformed JSON: " + p.detail();
+            });
         } catch (IOException e) {
             throw new UncheckedIOException("reading JSON from memory", e);
         }
     }
 
-    private static String text(JsonParser p, JsonToken t, String field) throws IOException {
-        if (t != JsonToken.VALUE_STRING) {
-            throw new IllegalArgumentException(field + ": not a string");
-        }
-        return p.getText();
+    private static Set<String> sorted(Set<String> groups) {
+        return groups == null ? Set.of() : Collections.unmodifiableSet(new TreeSet<>(groups));
     }
 
-    private static java.util.Set<String> groups(JsonParser p, JsonToken t, String field) throws IOException {
-        if (t != JsonToken.START_ARRAY) {
-            throw new IllegalArgumentException(field + ": not an array");
-        }
-        java.util.Set<String> out = new java.util.TreeSet<>();
-        JsonToken e;
-        while ((e = p.nextToken()) != JsonToken.END_ARRAY) {
-            out.add(text(p, e, field));
-        }
-        return out;
+    private static String orEmpty(String s) {
+        return s == null ? "" : s;
     }
 
-    private static long number(JsonParser p, JsonToken t, String field) throws IOException {
-        if (t != JsonToken.VALUE_NUMBER_INT) {
-            throw new IllegalArgumentException(field + ": not an integer");
-        }
-        long v = p.getLongValue();
+    private static long nonNegative(String field, long v) {
         if (v < 0) {
             throw new IllegalArgumentException(field + ": negative (" + v + ")");
         }
         return v;
     }
 
-    private static boolean bool(JsonToken t, String field) {
-        if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
-            throw new IllegalArgumentException(field + ": not a boolean");
-        }
-        return t == JsonToken.VALUE_TRUE;
+    /** Within int, as the older reader did (it capped larger values rather than refuse them). */
+    private static int clamp(String field, long v) {
+        return (int) Math.min(Integer.MAX_VALUE, nonNegative(field, v));
     }
 }
