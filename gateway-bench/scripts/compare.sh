@@ -19,7 +19,16 @@
 #                                                     gemgate's is split in runs, each with new connections)
 #   RATE=5000 RATE_ROUNDS=3 RATE_DURATION=8          the fixed-rate runs (RATE=0 skips them)
 #   UPSTREAM_THREADS=1 NGINX_WORKERS=auto HAPROXY_THREADS=<cpus> GEMGATE_THREADS=<its default: one per cpu>
-#   ACCESS_LOG=off|on                                 on: every proxy writes an access log to a file
+#   ACCESS_LOG=off|on|compare                         on: every proxy writes an access log to a file;
+#                                                     compare (issue 17): nginx and Gemgate twice each, with their
+#                                                     logging off (nginx, gemgate) and as shipped (nginx-log: nginx's
+#                                                     default access log, combined format, to a file; gemgate-log:
+#                                                     config/log4j2.xml as shipped, standard output to a file); no
+#                                                     haproxy. Ratios: gemgate-log/nginx-log (target >= 1.00),
+#                                                     gemgate/nginx, gemgate-log/gemgate (target >= 0.97)
+#   LOG_CONFIG=config/log4j2.xml                      gemgate-log's logging configuration (compare)
+#   UPSTREAM=fast|nginx                               the fake Gemini: FastUpstream (a JVM) or an nginx answering
+#                                                     the same generateContent body (lighter on a small machine)
 #   GEMGATE_JAVA_OPTS="..."                           extra JVM options of the gateway (e.g. -XX:StartFlightRecording)
 #   KEEP=1                                            keep the work directory (configs, logs, raw outputs)
 set -euo pipefail
@@ -42,6 +51,7 @@ NGINX_WORKERS=${NGINX_WORKERS:-auto}
 HAPROXY_THREADS=${HAPROXY_THREADS:-$(nproc)}
 GEMGATE_THREADS=${GEMGATE_THREADS:-}
 ACCESS_LOG=${ACCESS_LOG:-off}
+UPSTREAM=${UPSTREAM:-fast}
 GEMGATE_JAVA_OPTS=${GEMGATE_JAVA_OPTS:-}
 KEEP=${KEEP:-0}
 TOKEN=bench-token
@@ -69,8 +79,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Four ports free on 127.0.0.1 now: upstream, nginx, haproxy, gemgate.
-read -r -d '' UP_PORT NGINX_PORT HAPROXY_PORT GEMGATE_PORT < <("$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.FreePorts 4; printf '\0') || true
+[[ $ACCESS_LOG =~ ^(off|on|compare)$ ]] || die "ACCESS_LOG=$ACCESS_LOG (expected: off, on or compare)"
+[[ $UPSTREAM =~ ^(fast|nginx)$ ]] || die "UPSTREAM=$UPSTREAM (expected: fast or nginx)"
+
+# Six ports free on 127.0.0.1 now: upstream, nginx, haproxy, gemgate, and the logging nginx and gemgate (compare).
+read -r -d '' UP_PORT NGINX_PORT HAPROXY_PORT GEMGATE_PORT NGINX_LOG_PORT GEMGATE_LOG_PORT < <("$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.FreePorts 6; printf '\0') || true
 
 # true when GET/POST on 127.0.0.1:$1 answers 200 (bash's /dev/tcp: no curl needed)
 http_200() {
@@ -93,28 +106,60 @@ wait_200() { # name port method path [body]
 BODY='{"contents":[{"role":"user","parts":[{"text":"Say hello in five words."}]}]}'
 
 # ---------------------------------------------------------------------------------------------------- upstream
-"$JAVA" -Xms256m -Xmx256m -cp "$BENCH_JAR" io.gemgate.bench.e2e.FastUpstream --port "$UP_PORT" \
-  --threads "$UPSTREAM_THREADS" >"$WORK/upstream.log" 2>&1 &
+if [[ $UPSTREAM == nginx ]]; then
+  # The body FastUpstream answers (CannedAnswers.generateContentJson), from nginx itself.
+  ANSWER='{"candidates":[{"content":{"parts":[{"text":"Hello! This answer comes from the fake upstream of the Gemgate benchmark. It is about as long as a short reply of a chat model, so that every proxy relays a realistic body; its words do not matter. A real answer would now go on to say something useful."}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":41,"totalTokenCount":49,"promptTokensDetails":[{"modality":"TEXT","tokenCount":8}]},"modelVersion":"gemini-2.5-flash","responseId":"bench-gc-QkVOQ0hNQVJLLVJFU1BPTlNF"}'
+  mkdir -p "$WORK/upstream/tmp"
+  cat >"$WORK/upstream/nginx.conf" <<EOF
+daemon off;
+worker_processes $UPSTREAM_THREADS;
+pid $WORK/upstream/nginx.pid;
+error_log $WORK/upstream/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/upstream/tmp/body;
+  proxy_temp_path $WORK/upstream/tmp/proxy;
+  fastcgi_temp_path $WORK/upstream/tmp/fastcgi;
+  uwsgi_temp_path $WORK/upstream/tmp/uwsgi;
+  scgi_temp_path $WORK/upstream/tmp/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$UP_PORT;
+    location / {
+      default_type application/json;
+      return 200 '$ANSWER';
+    }
+  }
+}
+EOF
+  nginx -p "$WORK/upstream" -c "$WORK/upstream/nginx.conf" -e "$WORK/upstream/error.log" >"$WORK/upstream.log" 2>&1 &
+else
+  "$JAVA" -Xms256m -Xmx256m -cp "$BENCH_JAR" io.gemgate.bench.e2e.FastUpstream --port "$UP_PORT" \
+    --threads "$UPSTREAM_THREADS" >"$WORK/upstream.log" 2>&1 &
+fi
 PIDS+=($!)
 declare -A PID_OF=([direct]=$!)
 wait_200 upstream "$UP_PORT" POST "$PATH_GC" "$BODY"
 
 # ---------------------------------------------------------------------------------------------------- nginx
-mkdir -p "$WORK/nginx/tmp"
-if [[ $ACCESS_LOG == on ]]; then NGINX_ACCESS="access_log $WORK/nginx/access.log;"; else NGINX_ACCESS="access_log off;"; fi
-cat >"$WORK/nginx/nginx.conf" <<EOF
+# start_nginx NAME PORT ACCESS_DIRECTIVE: nginx in front of the upstream, its files under $WORK/NAME
+start_nginx() {
+local name=$1 port=$2 access=$3 dir="$WORK/$1"
+mkdir -p "$dir/tmp"
+cat >"$dir/nginx.conf" <<EOF
 daemon off;
 worker_processes $NGINX_WORKERS;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
 events { worker_connections 8192; }
 http {
-  $NGINX_ACCESS
-  client_body_temp_path $WORK/nginx/tmp/body;
-  proxy_temp_path $WORK/nginx/tmp/proxy;
-  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-  scgi_temp_path $WORK/nginx/tmp/scgi;
+  $access
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
   keepalive_requests 1000000;
   upstream fake {
     server 127.0.0.1:$UP_PORT;
@@ -122,7 +167,7 @@ http {
     keepalive_requests 1000000;
   }
   server {
-    listen 127.0.0.1:$NGINX_PORT;
+    listen 127.0.0.1:$port;
     location / {
       proxy_pass http://fake;
       proxy_http_version 1.1;
@@ -131,9 +176,19 @@ http {
   }
 }
 EOF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" >"$WORK/nginx/stdout.log" 2>&1 &
+nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
 PIDS+=($!)
-PID_OF[nginx]=$!
+PID_OF[$name]=$!
+}
+if [[ $ACCESS_LOG == on ]]; then
+  start_nginx nginx "$NGINX_PORT" "access_log $WORK/nginx/access.log;"
+else
+  start_nginx nginx "$NGINX_PORT" "access_log off;"
+fi
+if [[ $ACCESS_LOG == compare ]]; then
+  # nginx's default: "access_log logs/access.log combined;", unbuffered (one write per request).
+  start_nginx nginx-log "$NGINX_LOG_PORT" "access_log $WORK/nginx-log/access.log combined;"
+fi
 
 # ---------------------------------------------------------------------------------------------------- haproxy
 if [[ $ACCESS_LOG == on ]]; then HAPROXY_LOG=$'  log stdout format raw local0\n  option httplog'; else HAPROXY_LOG=""; fi
@@ -156,9 +211,11 @@ frontend fe
 backend be
   server fake 127.0.0.1:$UP_PORT
 EOF
-haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
-PIDS+=($!)
-PID_OF[haproxy]=$!
+if [[ $ACCESS_LOG != compare ]]; then
+  haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+  PIDS+=($!)
+  PID_OF[haproxy]=$!
+fi
 
 # ---------------------------------------------------------------------------------------------------- gemgate
 mkdir -p "$WORK/gemgate"
@@ -184,27 +241,43 @@ cat >"$WORK/gemgate/log4j2.xml" <<EOF
   </Loggers>
 </Configuration>
 EOF
-# shellcheck disable=SC2086 # GEMGATE_JAVA_OPTS is a list of options
-(cd "$WORK/gemgate" && exec env GEMGATE_HOST=127.0.0.1 GEMGATE_PORT="$GEMGATE_PORT" \
-  GEMGATE_UPSTREAM="http://127.0.0.1:$UP_PORT" GEMGATE_TOKEN="$TOKEN" GEMGATE_KEYS_FILE="$WORK/gemgate/keys.txt" \
-  GEMGATE_DATA_DIR="$WORK/gemgate/data" GEMGATE_LOG_CONFIG="$WORK/gemgate/log4j2.xml" \
-  GEMGATE_LOG_DIR="$WORK/gemgate/logs" ${GEMGATE_THREADS:+GEMGATE_SERVER_IO_THREADS=$GEMGATE_THREADS} \
-  "$JAVA" $GEMGATE_JAVA_OPTS -jar "$GEMGATE_JAR") >"$WORK/gemgate/gemgate.log" 2>&1 &
-PIDS+=($!)
-PID_OF[gemgate]=$!
+# start_gemgate NAME PORT LOG_CONFIG: a gateway with its files under $WORK/NAME, standard output to NAME/gemgate.log
+start_gemgate() {
+  local name=$1 port=$2 logconfig=$3 dir="$WORK/$1"
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086 # GEMGATE_JAVA_OPTS is a list of options
+  (cd "$dir" && exec env GEMGATE_HOST=127.0.0.1 GEMGATE_PORT="$port" \
+    GEMGATE_UPSTREAM="http://127.0.0.1:$UP_PORT" GEMGATE_TOKEN="$TOKEN" GEMGATE_KEYS_FILE="$WORK/gemgate/keys.txt" \
+    GEMGATE_DATA_DIR="$dir/data" GEMGATE_LOG_CONFIG="$logconfig" \
+    GEMGATE_LOG_DIR="$dir/logs" ${GEMGATE_THREADS:+GEMGATE_SERVER_IO_THREADS=$GEMGATE_THREADS} \
+    "$JAVA" $GEMGATE_JAVA_OPTS -jar "$GEMGATE_JAR") >"$dir/gemgate.log" 2>&1 &
+  PIDS+=($!)
+  PID_OF[$name]=$!
+}
+start_gemgate gemgate "$GEMGATE_PORT" "$WORK/gemgate/log4j2.xml"
+if [[ $ACCESS_LOG == compare ]]; then
+  # As shipped: the repository's config/log4j2.xml (or LOG_CONFIG's), nothing set but the log directory.
+  start_gemgate gemgate-log "$GEMGATE_LOG_PORT" "${LOG_CONFIG:-$ROOT/config/log4j2.xml}"
+fi
 
-wait_200 nginx "$NGINX_PORT" POST "$PATH_GC" "$BODY"
-wait_200 haproxy "$HAPROXY_PORT" POST "$PATH_GC" "$BODY"
-wait_200 gemgate "$GEMGATE_PORT" POST "$PATH_GC" "$BODY"
-
-declare -A PORT=([direct]=$UP_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [gemgate]=$GEMGATE_PORT)
-TARGETS=(direct nginx haproxy gemgate)
+declare -A PORT=([direct]=$UP_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [gemgate]=$GEMGATE_PORT
+  [nginx-log]=$NGINX_LOG_PORT [gemgate-log]=$GEMGATE_LOG_PORT)
+if [[ $ACCESS_LOG == compare ]]; then
+  TARGETS=(direct nginx nginx-log gemgate gemgate-log)
+  RATIOS="gemgate-log/nginx-log:1.00 gemgate/nginx:1.00 gemgate-log/gemgate:0.97 nginx-log/nginx:0" # a/b:target
+else
+  TARGETS=(direct nginx haproxy gemgate)
+  RATIOS="gemgate/nginx:1.00 gemgate/haproxy:1.00"
+fi
+for t in "${TARGETS[@]:1}"; do
+  wait_200 "$t" "${PORT[$t]}" POST "$PATH_GC" "$BODY"
+done
 CPUS=$(nproc)
 echo "compare.sh: $CPUS CPU(s), $(uname -sr), $("$JAVA" -version 2>&1 | head -1), $(nginx -v 2>&1 | sed 's/.*: //'),"\
   "$(haproxy -v | head -1 | awk '{print "haproxy " $3}'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk " $2}')"
 echo "ports: upstream $UP_PORT, nginx $NGINX_PORT, haproxy $HAPROXY_PORT, gemgate $GEMGATE_PORT (127.0.0.1);" \
   "upstream threads $UPSTREAM_THREADS, nginx workers $NGINX_WORKERS, haproxy threads $HAPROXY_THREADS," \
-  "gemgate io threads ${GEMGATE_THREADS:-default (one per CPU)}; access logs $ACCESS_LOG"
+  "gemgate io threads ${GEMGATE_THREADS:-default (one per CPU)}; access logs $ACCESS_LOG; upstream $UPSTREAM"
 
 cat >"$WORK/post.lua" <<EOF
 wrk.method = "POST"
@@ -248,7 +321,7 @@ echo
 echo "warm-up, not recorded: ${WARMUP}s per target, gemgate ${GEMGATE_WARMUP}s in $GEMGATE_WARMUP_RUNS runs (its JIT" \
   "compiles the hot path first, and the paths of connections closing and opening that every recorded run goes through)"
 for t in "${TARGETS[@]}"; do
-  if [[ $t == gemgate ]]; then
+  if [[ $t == gemgate* ]]; then
     for ((w = 0; w < GEMGATE_WARMUP_RUNS; w++)); do
       run_wrk "$t" $(((GEMGATE_WARMUP + GEMGATE_WARMUP_RUNS - 1) / GEMGATE_WARMUP_RUNS)) >/dev/null
     done
@@ -272,7 +345,7 @@ done
 
 echo
 echo "== throughput (medians over $ROUNDS round(s); ratios taken within each round) =="
-awk '
+awk -v targets="${TARGETS[*]}" -v ratios="$RATIOS" '
   function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -281,26 +354,25 @@ awk '
   { rps[$1, $2] = $3; RPS[$2] = RPS[$2] " " $3; P50[$2] = P50[$2] " " $4; P99[$2] = P99[$2] " " $5; ERR[$2] += $6
     CPU[$2] = CPU[$2] " " $7; UCPU[$2] = UCPU[$2] " " $8; if ($1 > rounds) rounds = $1 }
   END {
-    printf "%-8s %10s %9s %9s %8s %10s %11s %11s\n", "target", "req/s", "p50 ms", "p99 ms", "errors", "vs direct",
+    printf "%-11s %10s %9s %9s %8s %10s %11s %11s\n", "target", "req/s", "p50 ms", "p99 ms", "errors", "vs direct",
       "CPU us/req", "user us/req"
-    split("direct nginx haproxy gemgate", order, " ")
-    for (k = 1; k <= 4; k++) {
+    nt = split(targets, order, " ")
+    for (k = 1; k <= nt; k++) {
       t = order[k]; vd = ""
       for (r = 1; r <= rounds; r++) vd = vd " " rps[r, t] / rps[r, "direct"]
-      printf "%-8s %10.0f %9.3f %9.3f %8d %10.2f %11.1f %11.1f\n", t, median(RPS[t]), median(P50[t]), median(P99[t]),
+      printf "%-11s %10.0f %9.3f %9.3f %8d %10.2f %11.1f %11.1f\n", t, median(RPS[t]), median(P50[t]), median(P99[t]),
         ERR[t], median(vd), median(CPU[t]), median(UCPU[t])
     }
-    split("nginx haproxy", other, " ")
-    for (k = 1; k <= 2; k++) {
-      o = other[k]; list = ""; each = ""
-      for (r = 1; r <= rounds; r++) { v = rps[r, "gemgate"] / rps[r, o]; list = list " " v; each = each sprintf(" %.2f", v) }
-      printf "RATIO gemgate/%s %.2f (rounds:%s)\n", o, median(list), each
+    np = split(ratios, pair, " ")
+    for (k = 1; k <= np; k++) {
+      split(pair[k], goal, ":"); split(goal[1], nd, "/"); a = nd[1]; o = nd[2]; list = ""; each = ""
+      for (r = 1; r <= rounds; r++) { v = rps[r, a] / rps[r, o]; list = list " " v; each = each sprintf(" %.2f", v) }
+      printf "RATIO %s/%s %.2f (rounds:%s) target %s\n", a, o, median(list), each, goal[2]
     }
-    for (k = 1; k <= 2; k++) {
-      o = other[k]
-      printf "CPU gemgate/%s %.2f (CPU time per request, medians: %.1f / %.1f us; user %.1f / %.1f us)\n", o,
-        median(CPU["gemgate"]) / median(CPU[o]), median(CPU["gemgate"]), median(CPU[o]), median(UCPU["gemgate"]),
-        median(UCPU[o])
+    for (k = 1; k <= np; k++) {
+      split(pair[k], goal, ":"); split(goal[1], nd, "/"); a = nd[1]; o = nd[2]
+      printf "CPU %s/%s %.2f (CPU time per request, medians: %.1f / %.1f us; user %.1f / %.1f us)\n", a, o,
+        median(CPU[a]) / median(CPU[o]), median(CPU[a]), median(CPU[o]), median(UCPU[a]), median(UCPU[o])
     }
   }' "$WORK/throughput.txt" | tee "$WORK/throughput-summary.txt"
 
@@ -308,20 +380,21 @@ if [[ $RATE != 0 ]]; then
   echo
   echo "latency: LoadGenerator at a fixed $RATE requests/s, $CONNECTIONS connections, ${RATE_DURATION}s after 2s warm-up," \
     "$RATE_ROUNDS round(s), coordinated omission corrected"
-  "$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.LoadGenerator --scenario native --token "$TOKEN" \
-    --target "direct=http://127.0.0.1:$UP_PORT" --target "nginx=http://127.0.0.1:$NGINX_PORT" \
-    --target "haproxy=http://127.0.0.1:$HAPROXY_PORT" --target "gemgate=http://127.0.0.1:$GEMGATE_PORT" \
+  LG_TARGETS=()
+  for t in "${TARGETS[@]}"; do LG_TARGETS+=(--target "$t=http://127.0.0.1:${PORT[$t]}"); done
+  "$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.LoadGenerator --scenario native --token "$TOKEN" "${LG_TARGETS[@]}" \
     --connections "$CONNECTIONS" --rate "$RATE" --duration "${RATE_DURATION}s" --warmup 2s --prewarm 2s \
     --rounds "$RATE_ROUNDS" --baseline direct | tee "$WORK/fixed-rate.txt" | grep -v '^SUMMARY'
 fi
 
 echo
 echo "== targets =="
-awk '/^RATIO/ { split($2, n, "/"); printf "throughput gemgate/%-8s %s  (target >= 1.00): %s\n", n[2], $3, ($3 >= 1.0 ? "met" : "NOT met") }' \
+awk '/^RATIO/ { if ($NF == 0) printf "throughput %-21s %s\n", $2, $3
+    else printf "throughput %-21s %s  (target >= %s): %s\n", $2, $3, $NF, ($3 >= $NF ? "met" : "NOT met") }' \
   "$WORK/throughput-summary.txt"
 if [[ $RATE != 0 ]]; then
   awk -v rate="$RATE" '/^SUMMARY/ && $2 != "direct" {
       printf "added p99 at %s/s, %-8s %6.3f ms", rate, $2, $11
-      if ($2 == "gemgate") printf "  (target < 1 ms): %s", ($11 < 1.0 ? "met" : "NOT met")
+      if ($2 ~ /^gemgate/) printf "  (target < 1 ms): %s", ($11 < 1.0 ? "met" : "NOT met")
       printf "\n" }' "$WORK/fixed-rate.txt"
 fi

@@ -1,16 +1,120 @@
 package io.gemgate.server;
 
 import io.gemgate.core.route.NativePath;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
- * What the access log ({@code gemgate.access}) shows of a request: its method and target made safe for one log line
- * (no credential parameter, no control or non-ASCII character, bounded length), and a hint of the client's token.
+ * The access log ({@code gemgate.access}): one line per request, and what it shows of a request: its method and
+ * target made safe for one log line (no credential parameter, no control or non-ASCII character, bounded length), and
+ * a hint of the client's token.
+ *
+ * <p>Cost: {@link #write} builds the line in a builder of its thread, reused (no formatting, no boxing), and hands it to
+ * log4j2, whose asynchronous loggers copy it into their ring buffer and write it on their own thread, through the one
+ * appender the log configuration names (config/log4j2.xml). When that ring buffer is full the line is dropped and
+ * counted ({@link #dropped()}, {@link LogQueueFullPolicy}), so that a slow disk or console never holds an event loop.
  */
 public final class AccessLog {
     private static final int MAX_TARGET = 512;
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+    private static final Logger ACCESS = LogManager.getLogger("gemgate.access");
+    /** Access lines dropped because log4j2's ring buffer was full. */
+    private static final LongAdder DROPPED = new LongAdder();
+    private static final FastThreadLocal<Line> LINE = new FastThreadLocal<>() {
+        @Override
+        protected Line initialValue() {
+            return new Line();
+        }
+    };
+
+    /** A thread's line builder, the last token hint it made, and whether it is handing a line to log4j2 now. */
+    private static final class Line {
+        final StringBuilder text = new StringBuilder(256);
+        String token;
+        String hint;
+        boolean writing;
+
+        String hint(String t) {
+            if (t == null) {
+                return "-";
+            }
+            if (!t.equals(token)) {
+                hint = tokenHint(t);
+                token = t;
+            }
+            return hint;
+        }
+    }
 
     private AccessLog() {
+    }
+
+    /** Whether access lines are written at all (the {@code gemgate.access} logger's level): check before building. */
+    public static boolean isEnabled() {
+        return ACCESS.isInfoEnabled();
+    }
+
+    /**
+     * Writes one access line, {@code REQUEST STATUS model=M key=K tier=T attempts=N Nms token=H} (README, Logging).
+     * Call on the thread that served the request; it never blocks.
+     *
+     * @param request    method and target as the line shows them, already made safe ({@link #target},
+     *                   {@code ClientConnection.forLog})
+     * @param model      the model, {@code *} or {@code -}
+     * @param keyMasked  the last key tried, masked; null when none was
+     * @param tier       that key's tier (ignored without a key)
+     * @param tokenHint  the token the client presented as the line shows it ({@link #cachedHint})
+     */
+    public static void write(CharSequence request, int status, String model, String keyMasked, int tier,
+                             int attempts, long millis, String tokenHint) {
+        Line line = LINE.get();
+        StringBuilder b = line.text;
+        b.setLength(0);
+        b.append(request).append(' ').append(status).append(" model=").append(model).append(" key=");
+        if (keyMasked == null) {
+            b.append("- tier=-");
+        } else {
+            b.append(keyMasked).append(" tier=").append(tier);
+        }
+        b.append(" attempts=").append(attempts).append(' ').append(millis).append("ms token=").append(tokenHint);
+        line.writing = true;
+        try {
+            ACCESS.info(b); // log4j2 copies the text before returning (its reusable messages): the builder is ours again
+        } finally {
+            line.writing = false;
+        }
+        if (b.capacity() > 4096) {
+            line.text.setLength(0);
+            line.text.trimToSize(); // a long target once does not keep a large builder per thread
+        }
+    }
+
+    /**
+     * {@link #tokenHint} of {@code token}, remembered per thread for the last token seen: a connection's requests
+     * (and most of a loop's) carry the same token, so the hint is made once, not per request.
+     */
+    public static String cachedHint(String token) {
+        return LINE.get().hint(token);
+    }
+
+    /** Access lines dropped so far because the log's queue was full (metric {@code gemgate_access_log_dropped_total}). */
+    public static long dropped() {
+        return DROPPED.sum();
+    }
+
+    /**
+     * Called by {@link LogQueueFullPolicy} when log4j2 drops an event on this thread: true (and counted here) when it
+     * was an access line.
+     */
+    static boolean droppedOnThisThread() {
+        Line line = LINE.getIfExists();
+        if (line == null || !line.writing) {
+            return false;
+        }
+        DROPPED.increment();
+        return true;
     }
 
     /**

@@ -24,8 +24,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 
 /**
  * The one writer of a client connection: every byte the client receives is written here, whoever made it (the
@@ -42,7 +40,6 @@ import org.apache.logging.log4j.Logger;
  * <p>Not thread-safe: the connection's event loop only. One per connection.
  */
 final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientConnection {
-    private static final Logger access = LogManager.getLogger("gemgate.access");
     /** How long a connection closing after an error keeps draining the client's input. */
     private static final long LINGER_MILLIS = 2_000;
     private static final byte[] CORS_ANY = ("access-control-allow-origin: *\r\n"
@@ -129,7 +126,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
                 codec.cors(null, false);
             }
         }
-        if (access.isInfoEnabled()) {
+        if (AccessLog.isEnabled()) {
             request.headNanos = System.nanoTime();
             request.logRequest = req;
         }
@@ -338,7 +335,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
 
     /** The access log line of a request the gateway answered itself (no key was used). */
     private void logAnswer(int status) {
-        if (!access.isInfoEnabled()) {
+        if (!AccessLog.isEnabled()) {
             return;
         }
         HttpRequest req = request.logRequest;
@@ -346,8 +343,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         long ms = req == null ? 0 : (System.nanoTime() - request.headNanos) / 1_000_000;
         String method = req == null ? "-" : AccessLog.visible(req.method().name(), 32);
         String target = req == null ? "-" : AccessLog.withoutToken(AccessLog.target(req.uri()), token);
-        access.info("{} {} {} model=- key=- tier=- attempts=0 {}ms token={}", method,
-                target, status, ms, AccessLog.tokenHint(token));
+        AccessLog.write(method + " " + target, status, "-", null, 0, 0, ms, AccessLog.cachedHint(token));
         request.logRequest = null;
     }
 
@@ -514,7 +510,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
 
     @Override
     public String tokenHint() {
-        return AccessLog.tokenHint(request.clientToken);
+        return AccessLog.cachedHint(request.clientToken);
     }
 
     /** The CORS fields of the current request's answers: {@code allowOrigin} or null; {@code vary} adds Vary. */

@@ -1,6 +1,8 @@
 package io.gemgate.core.keys;
 
 import io.gemgate.core.settings.KeyBudget;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
@@ -15,20 +17,25 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Each tier is a {@link Lane}: its keys' smooth weighted round-robin schedule with a {@link UsableBits} over the
  * schedule's positions (set: the key may serve), a shared cursor that every request moves past the positions it
- * skips (a resting key's turns are shared by all usable keys, not handed to its neighbour), and the usable keys as a
- * dense array for random choices. A verdict that rests a key takes it out of every lane of the model
+ * skips (a resting key's turns are shared by all usable keys, not handed to its neighbour), the usable keys as a
+ * dense array for random choices, and per key the figure least_used or adaptive last read for it ({@link
+ * Lane#figures}), so that a key drawn at random is first compared without reading its objects. A verdict that rests a key takes it out of every lane of the model
  * ({@link #update}) and files its end in a {@link WakeHeap}; the first selection after that end puts it back
  * ({@link #wake}). A key that rests without the lanes having heard of it yet (a concurrent verdict, a budget spent,
  * another gateway's cooldown) is found when a selection meets it: the selection takes it out and moves on, so each
  * such key costs one extra probe, once.
  *
  * <p>Thread-safety: readers (selection) take no lock and allocate nothing; they read the arrays as they are and check
- * the key they land on. Writers ({@link #update}, {@link #wake}) hold the lock; {@link #wake} and the selection's own
+ * the key they land on; the figures they keep are written with opaque stores (whole values, no order). Writers ({@link #update}, {@link #wake}) hold the lock; {@link #wake} and the selection's own
  * updates only try it, so that no event loop waits for another.
  */
 final class ModelLanes {
     /** Lanes of at most this many usable keys are scanned whole by least_used (exact); larger ones use two choices. */
     static final int EXACT_SCAN = 8;
+    /** What an adaptive figure is stamped with in {@link Lane#figures}; a stamp of 0 means "not known". */
+    private static final int ADAPTIVE_STAMP = Integer.MIN_VALUE;
+    /** Whole (never torn) reads and writes of {@link Lane#figures}, without ordering: on x86 plain moves. */
+    private static final VarHandle FIGURES = MethodHandles.arrayElementVarHandle(long[].class);
 
     final ApiKey[] keys;
     final ModelRef model;
@@ -66,6 +73,14 @@ final class ModelLanes {
         volatile int size;
         /** The next schedule position to look at, shared by every request. */
         final AtomicInteger cursor = new AtomicInteger();
+        /**
+         * Per lane-local index: the figure two choices compare (least_used: today's requests per weight; adaptive:
+         * the health score) as it was when a selection last read the key, with what it is a figure of in the high
+         * half ({@link #stamp}). Contiguous, so that looking at a key drawn at random costs one read in this array
+         * rather than a walk through the key's objects (see {@link #twoChoices}). Read and written with
+         * {@link #FIGURES} (opaque: whole, never torn); a racy value only costs a closer look.
+         */
+        final long[] figures;
 
         Lane(int tier, List<ApiKey> list, int[] indexOf) {
             this.tier = tier;
@@ -75,6 +90,7 @@ final class ModelLanes {
             this.bits = new UsableBits(schedule.length);
             this.members = new int[keys.length];
             this.memberPos = new int[keys.length];
+            this.figures = new long[keys.length];
             java.util.Arrays.fill(memberPos, -1);
             if (schedule.length == keys.length) {
                 positions = null;
@@ -242,6 +258,8 @@ final class ModelLanes {
         Lane lane = lanes[w >>> WakeHeap.INDEX_BITS];
         int local = w & (WakeHeap.MAX_KEYS - 1);
         long wake = pool.wakeAt(k, model, now);
+        // Forget the figure the selection kept: it may be above the truth (a request counted ahead, then refused).
+        FIGURES.setOpaque(lane.figures, local, 0L);
         if (wake <= now) {
             lane.admit(local);
             return;
@@ -296,72 +314,119 @@ final class ModelLanes {
     }
 
     private ApiKey roundRobin(Lane l, KeyAttempts attempts, long now, KeyBudget budget) {
+        int local = nextInRotation(l, attempts, now, budget);
+        return local < 0 ? null : l.keys[local];
+    }
+
+    /**
+     * The lane-local index of the next usable key of the rotation that this request has not tried, the shared cursor
+     * moved past it; -1 when none is left.
+     */
+    private int nextInRotation(Lane l, KeyAttempts attempts, long now, KeyBudget budget) {
         int len = l.schedule.length;
         // Each turn moves the shared cursor or takes a key out of the lane: bounded by both counts.
         for (int guard = 2 * l.keys.length + attempts.count() + 4; guard > 0; guard--) {
             if (l.size == 0) {
-                return null;
+                return -1;
             }
             int c = l.cursor.get();
             int p = l.bits.nextWrapping(c < len ? c : 0);
             if (p < 0) {
-                return null;
+                return -1;
             }
             if (!l.cursor.compareAndSet(c, p + 1 == len ? 0 : p + 1)) {
                 continue; // another request took this turn: look again from where it left the cursor
             }
             int local = l.positions == null ? p : l.schedule[p];
-            ApiKey k = l.keys[local];
-            if (check(k, l.indexOf[local], attempts, now, budget)) {
-                return k;
+            if (check(l.keys[local], l.indexOf[local], attempts, now, budget)) {
+                return local;
             }
         }
-        return null;
+        return -1;
     }
 
     /**
      * least_used ({@code byUse}): the usable key with the fewest requests today for the model divided by its weight;
      * adaptive: the one with the best health score. Small lanes ({@value #EXACT_SCAN} usable keys or fewer) are
-     * scanned whole; larger ones compare two keys drawn at random among the usable ones (the power of two choices),
-     * which keeps the load within a small gap of even at O(1).
+     * scanned whole. Larger ones use the power of two choices, which keeps the load within a small gap of even at
+     * O(1): the first choice is the next key of the weighted rotation (the round-robin cursor), the second a usable
+     * key drawn at random, and the better of the two serves.
+     *
+     * <p>Why the first choice is not drawn at random too: a key drawn at random among 100,000 is a walk through
+     * objects that are in no cache (the key, its per-model state, its counters), twice per request; the rotation meets
+     * the keys in the order their objects were made, which the caches and the prefetcher serve well (round robin
+     * selects 8 times faster than two random choices at 100,000 keys, docs/benchmarks.md). The second choice is first
+     * compared by the figure it had when a selection last read it ({@link Lane#figures}, one read in a contiguous
+     * array); the key itself is read only when that figure says it may beat the first. For least_used that figure is
+     * a lower bound of the key's load for the quota day (requests only grow within a day; a figure from another day
+     * counts as 0), so the comparison gives the answer a full read would. For adaptive it is the score when last read,
+     * at most one rotation old. The balance: every key is the first choice once per rotation and the second at random,
+     * as often as with two random choices; a key behind the others wins both; TwoChoicesBalanceTest compares the spread
+     * with that of two random choices.
      */
     private ApiKey twoChoices(Lane l, KeyAttempts attempts, long now, KeyBudget budget, boolean byUse) {
+        int n = l.size;
+        if (n == 0) {
+            return null;
+        }
         long day = byUse ? pool.calendar().dayStart(now) : 0;
-        for (int guard = 2 * l.keys.length + attempts.count() + 4; guard > 0; guard--) {
-            int n = l.size;
-            if (n == 0) {
-                return null;
-            }
-            if (n <= EXACT_SCAN) {
-                return scan(l, n, attempts, now, budget, byUse, day);
-            }
-            ThreadLocalRandom rnd = ThreadLocalRandom.current();
-            int i = rnd.nextInt(n);
-            int j = rnd.nextInt(n - 1);
-            if (j >= i) {
+        if (n <= EXACT_SCAN) {
+            return scan(l, n, attempts, now, budget, byUse, day);
+        }
+        int la = nextInRotation(l, attempts, now, budget);
+        if (la < 0) {
+            return null;
+        }
+        ApiKey a = l.keys[la];
+        int stamp = byUse ? dayStamp(day) : ADAPTIVE_STAMP;
+        float fa = down(figure(a, now, byUse, day));
+        n = l.size;
+        if (n > 1) {
+            // A key other than the first choice: draw among the n - 1 other positions of the dense array.
+            int j = ThreadLocalRandom.current().nextInt(n - 1);
+            int pa = l.memberPos[la];
+            if (j >= pa && pa >= 0) {
                 j++;
             }
-            int la = l.members[i];
             int lb = l.members[j];
-            ApiKey a = l.keys[la];
-            ApiKey b = l.keys[lb];
-            boolean okA = check(a, l.indexOf[la], attempts, now, budget);
-            boolean okB = a != b && check(b, l.indexOf[lb], attempts, now, budget);
-            if (okA && okB) {
-                return better(a, b, now, byUse, day) ? a : b;
-            }
-            if (okA) {
-                return a;
-            }
-            if (okB) {
-                return b;
-            }
-            if (attempts.count() >= n) {
-                // This request may have tried every usable key: settle it with a scan of the few it did not.
-                return scan(l, n, attempts, now, budget, byUse, day);
+            long seen = (long) FIGURES.getOpaque(l.figures, lb);
+            float fs = Float.intBitsToFloat((int) seen);
+            boolean known = (int) (seen >>> 32) == stamp;
+            if (!known || (byUse ? fs < fa : fs > fa)) {
+                ApiKey b = l.keys[lb];
+                if (check(b, l.indexOf[lb], attempts, now, budget)) {
+                    float fb = down(figure(b, now, byUse, day));
+                    if (byUse ? fb < fa : fb > fa) {
+                        remember(l, la, stamp, fa);
+                        remember(l, lb, stamp, byUse ? down(fb + 1.0 / b.weight()) : fb);
+                        return b;
+                    }
+                    remember(l, lb, stamp, fb);
+                }
             }
         }
-        return null;
+        // The chosen key's load as it is once the pool has counted this request for it.
+        remember(l, la, stamp, byUse ? down(fa + 1.0 / a.weight()) : fa);
+        return a;
+    }
+
+    private double figure(ApiKey k, long now, boolean byUse, long day) {
+        return byUse ? load(k, day) : k.health().score(now);
+    }
+
+    /** The largest float not above {@code v}: a lower bound stays one once stored as a float. */
+    private static float down(double v) {
+        float f = (float) v;
+        return f > v ? Math.nextDown(f) : f;
+    }
+
+    /** The quota day a least_used figure belongs to: minutes since the epoch of the day's start (never 0). */
+    private static int dayStamp(long dayStart) {
+        return (int) (dayStart / 60_000);
+    }
+
+    private static void remember(Lane l, int local, int stamp, float figure) {
+        FIGURES.setOpaque(l.figures, local, ((long) stamp << 32) | (Float.floatToRawIntBits(figure) & 0xFFFF_FFFFL));
     }
 
     private ApiKey scan(Lane l, int n, KeyAttempts attempts, long now, KeyBudget budget, boolean byUse, long day) {

@@ -8,7 +8,7 @@ public enum Strategy {
     ROUND_ROBIN("round_robin"),
     /** The available key with the fewest requests today for the requested model. */
     LEAST_USED("least_used"),
-    /** Power of two random choices on a health score (moving averages of success rate and latency). */
+    /** Power of two choices on a health score (moving averages of success rate and latency): see ModelLanes. */
     ADAPTIVE("adaptive");
 
     private final String wireName;

@@ -263,6 +263,15 @@ public final class GatewayMeters {
     /** Gauge {@code gemgate_exit_keys}, tag {@value #EXIT}: keys pinned to the exit (whatever their state). */
     public static final String EXIT_KEYS = "gemgate.exit.keys";
 
+    /**
+     * Counter {@code gemgate_access_log_dropped_total}: access lines dropped because the log's queue was full (the
+     * disk or console slower than the requests); no tags.
+     */
+    public static final String ACCESS_LOG_DROPPED = "gemgate.access.log.dropped";
+
+    /** Counter {@code gemgate_log_dropped_total}: other log events dropped for the same reason; no tags. */
+    public static final String LOG_DROPPED = "gemgate.log.dropped";
+
     private GatewayMeters() {
     }
 }

@@ -122,6 +122,14 @@ public final class MicrometerMetrics implements MetricsBinding, GatewayEvents, A
                 .description("Requests handed to an exchange and not yet ended").register(registry);
         Gauge.builder(GatewayMeters.CONNECTIONS_OPEN, connections, LongAdder::sum)
                 .description("Open client connections").register(registry);
+        // Static counters (log4j2's queue-full policy is one per process): read at each scrape.
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.ACCESS_LOG_DROPPED, this,
+                m -> io.gemgate.server.AccessLog.dropped())
+                .description("Access lines dropped because the log's queue was full").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(GatewayMeters.LOG_DROPPED, this,
+                m -> io.gemgate.server.LogQueueFullPolicy.droppedOther())
+                .description("Log events other than access lines dropped because the log's queue was full")
+                .register(registry);
         this.sseEvents = Counter.builder(GatewayMeters.SSE_EVENTS)
                 .description("SSE events relayed or produced for clients").register(registry);
         this.received = Counter.builder(GatewayMeters.CLIENT_RECEIVED).baseUnit("bytes")

@@ -11,6 +11,7 @@ import io.gemgate.core.keys.Unavailable;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.keys.VerdictClassifier;
 import io.gemgate.core.keys.VerdictKind;
+import io.gemgate.server.AccessLog;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.upstream.ExitConnectException;
 import io.gemgate.server.upstream.PoolExhaustedException;
@@ -61,7 +62,6 @@ import org.apache.logging.log4j.Logger;
  */
 public abstract class Exchange implements UpstreamListener, ClientConnection.Deadline {
     private static final Logger log = LogManager.getLogger(Exchange.class);
-    private static final Logger access = LogManager.getLogger("gemgate.access");
     /** Error bodies are read up to this size to classify them; larger ones are handed on unclassified. */
     private static final int MAX_ERROR_BODY = 256 * 1024;
     /** Request bodies up to this size go upstream in the head's buffer (a copy cheaper than a second buffer). */
@@ -1206,12 +1206,11 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     }
 
     private void logAccess(long nowNanos) {
-        if (!access.isInfoEnabled()) {
+        if (!AccessLog.isEnabled()) {
             return;
         }
         long ms = (nowNanos - startNanos) / 1_000_000;
-        access.info("{} {} model={} key={} tier={} attempts={} {}ms token={}", client.forLog(logLine()), status,
-                model.name(), key == null ? "-" : key.masked(), key == null ? "-" : key.tier(), attempts.count(), ms,
-                client.tokenHint());
+        AccessLog.write(client.forLog(logLine()), status, model.name(), key == null ? null : key.masked(),
+                key == null ? 0 : key.tier(), attempts.count(), ms, client.tokenHint());
     }
 }
