@@ -24,15 +24,18 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * The client connection's handlers on an {@link EmbeddedChannel}, with a {@link GatewayContext} built without a
@@ -47,6 +50,8 @@ final class EdgeFixture implements AutoCloseable {
     final GatewayContext gw;
     private final UpstreamClient upstream;
     private final List<Connection> connections = new ArrayList<>();
+    /** The data directory made for this fixture, deleted by {@link #close()}. */
+    private final Path dataDir;
 
     /**
      * A context with {@code keys} keys (0: one key, disabled, so that no key can serve) and the environment {@code env}
@@ -57,10 +62,11 @@ final class EdgeFixture implements AutoCloseable {
         e.put("GEMGATE_TOKEN", TOKEN);
         e.put("GEMGATE_UPSTREAM", "http://127.0.0.1:9");
         try {
-            e.put("GEMGATE_DATA_DIR", Files.createTempDirectory("gemgate-edge-").toString());
+            dataDir = Files.createTempDirectory("gemgate-edge-");
         } catch (IOException x) {
             throw new UncheckedIOException(x);
         }
+        e.put("GEMGATE_DATA_DIR", dataDir.toString());
         e.putAll(env);
         GatewayConfig cfg = ConfigLoader.load(null, e);
         KeyPool pool = new KeyPool(GatewayHarness.specs(Math.max(1, keys)), PoolSettings.from(cfg.pool()),
@@ -98,6 +104,13 @@ final class EdgeFixture implements AutoCloseable {
             c.close();
         }
         upstream.close();
+        try (Stream<Path> paths = Files.walk(dataDir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException x) {
+            throw new UncheckedIOException(x);
+        }
     }
 
     /** One client connection. */
