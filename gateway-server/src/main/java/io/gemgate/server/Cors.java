@@ -47,10 +47,17 @@ final class Cors {
         return origins.contains(origin.toLowerCase(Locale.ROOT)) ? origin : null;
     }
 
-    /** True for the routes a web page may call cross-origin: the native and OpenAI APIs (never admin, metrics). */
+    /**
+     * True for the routes a web page may call cross-origin: the native, OpenAI (chat, embeddings, models, files,
+     * responses, images) and Anthropic APIs (never admin, metrics).
+     */
     static boolean isApiPath(String path) {
-        return NativePath.isNative(path) || path.startsWith("/openai/v1/") || path.equals("/v1/chat/completions")
-                || path.equals("/v1/embeddings") || path.equals("/v1/models") || path.startsWith("/v1/models/");
+        return NativePath.isNative(path) || path.startsWith("/openai/v1/") || path.startsWith("/anthropic/v1/")
+                || path.equals("/v1/chat/completions") || path.equals("/v1/embeddings") || path.equals("/v1/models")
+                || path.startsWith("/v1/models/") || path.equals("/v1/files") || path.startsWith("/v1/files/")
+                || path.equals("/v1/responses") || path.startsWith("/v1/responses/")
+                || path.equals("/v1/images/generations") || path.equals("/v1/messages")
+                || path.equals("/v1/messages/count_tokens");
     }
 
     /**

@@ -37,7 +37,9 @@ class CorsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"/v1beta/models/gemini-2.5-flash:generateContent", "/v1/chat/completions",
-            "/openai/v1/chat/completions", "/v1/models", "/v1beta/models", "/upload/v1beta/files"})
+            "/openai/v1/chat/completions", "/v1/models", "/v1beta/models", "/upload/v1beta/files", "/v1/files",
+            "/v1/files/file-abc", "/v1/responses", "/v1/responses/resp_abc", "/v1/images/generations",
+            "/v1/messages", "/v1/messages/count_tokens", "/anthropic/v1/messages"})
     void aPreflightToAnApiRouteIs204WithTheMethodsAndHeadersAskedForAndNoToken(String path) throws Exception {
         gw = GatewayHarness.start(1, Map.of("GEMGATE_ADMIN_TOKEN", "admin-token-cors-0123"));
         String answer = send("OPTIONS " + path + " HTTP/1.1\r\nHost: x\r\nOrigin: " + ORIGIN
