@@ -24,6 +24,7 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -33,6 +34,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -1168,6 +1170,26 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         } else if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
+    }
+
+    /**
+     * Writes the 200 head of an answer the exchange streams as SSE of its own making (the translated routes): not
+     * cached, not buffered by proxies in between, chunked (HTTP/1.0: ended by the close). It is the answer's first
+     * byte ({@link #markFirstByte()}). The caller writes it once.
+     */
+    protected final void writeSseHead() {
+        markFirstByte();
+        HttpResponse r = new DefaultHttpResponse(clientVersion, HttpResponseStatus.OK);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)
+                .set("x-accel-buffering", "no");
+        if (clientVersion.equals(HttpVersion.HTTP_1_0)) {
+            closeAfter = true;
+        } else {
+            HttpUtil.setTransferEncodingChunked(r, true);
+        }
+        connectionHeader(r);
+        client.write(r);
     }
 
     /** The client went away: abandon the upstream call (never pool it mid-answer) and free everything. */
