@@ -21,16 +21,16 @@ import java.util.List;
  * <ul>
  *   <li>Requests (per minute and per day): a grant of units, usable for {@link TokenLeases#LIFE} and counted by Redis
  *       toward the minute for {@link TokenLeases#SPAN_SECONDS} from the second it was granted, so that a key's minute
- *       holds whenever its units are spent. A grant is sized to {@link TokenLeases#TARGET_SECONDS} of this gateway's
- *       own rate on that key and model, at least {@link TokenLeases#MIN_UNITS} and at most
+ *       holds whenever its units are spent. A grant is sized to {@link #TARGET_SECONDS} of this gateway's
+ *       own rate on that key and model, at least {@link #MIN_UNITS} and at most
  *       {@code min(rpm, rpd) / (4 * gateways)}; the next is asked when less than half a grant is left, unused units go
  *       back when a grant's life ends or after {@link TokenLeases#IDLE} without a request.</li>
  *   <li>Before the first grant, or while one is on its way, selection admits at most {@code borrow(budget, gateways)}
  *       units Redis does not know of yet (the worst-case overshoot per gateway: at most 4); they are reported with the
  *       next call.</li>
- *   <li>Tokens per minute: the tokens answers reported are sent to Redis with the next call, or within a second, or
- *       as soon as they reach {@code tpm / (4 * gateways)}; Redis answers when the key's minute of tokens across the
- *       gateways is spent.</li>
+ *   <li>Tokens per minute: the tokens answers reported are sent to Redis with the next call, as soon as they reach
+ *       {@code tpm / (4 * gateways)}, and within {@link #TOKENS_EVERY} anyway; Redis answers when the key's minute of
+ *       tokens across the gateways is spent.</li>
  * </ul>
  * Redis answers when a key's minute (or day, or minute of tokens) is spent across the gateways; selection then passes
  * the key over for that model until then, and this ledger puts it back in the lanes when the time comes or units
@@ -43,9 +43,19 @@ final class BudgetLeases implements LeaseEngine.Ledger {
     private static final LeaseEngine.Script SCRIPT = LeaseEngine.Script.of(RedisLayout.LEASE_BUDGET);
     /** A book without a request and without units for this long is dropped. */
     private static final long FORGET = 60_000;
-    /** Tokens reported by answers go to Redis at least this often while there are any. */
-    private static final long TOKENS_EVERY = 1_000;
+    /**
+     * Tokens reported by answers go to Redis with every call, as soon as they reach {@code tpm / (4 * gateways)}, and
+     * at least this often while there are any.
+     */
+    static final long TOKENS_EVERY = 10_000;
     private static final int RING = 8;
+    /**
+     * Grants are sized to last about this long at the gateway's rate on the key (within a grant's 10 s life): keys
+     * share a pool's traffic, so each key sees a fraction of it, and larger grants keep the calls per request low.
+     */
+    static final double TARGET_SECONDS = 8.0;
+    /** The smallest grant (when the budget allows it): about a grant's life of a key that serves 3 requests a second. */
+    static final long MIN_UNITS = 32;
 
     private final GatewayContext gw;
     private final KeyPool pool;
@@ -137,8 +147,7 @@ final class BudgetLeases implements LeaseEngine.Ledger {
 
             long limit = Math.min(unlimitedAsMax(budget.rpm()), unlimitedAsMax(budget.rpd()));
             long maxUnits = Math.max(1, limit / (4L * g));
-            long units = clamp((long) Math.ceil(b.rate * TokenLeases.TARGET_SECONDS),
-                    Math.min(TokenLeases.MIN_UNITS, maxUnits), maxUnits);
+            long units = clamp((long) Math.ceil(b.rate * TARGET_SECONDS), Math.min(MIN_UNITS, maxUnits), maxUnits);
             long low = Math.max(1, units / 2);
             long want = perUnit && !idle && b.held < low && b.count < RING && b.blockedUntil <= now ? units : 0;
             long tokenStep = budget.tpm() == KeyBudget.UNLIMITED ? Long.MAX_VALUE
@@ -156,11 +165,9 @@ final class BudgetLeases implements LeaseEngine.Ledger {
                 }
                 continue;
             }
-            long tokens = tokensDue ? b.tokens : 0;
-            if (tokensDue) {
-                b.tokens = 0;
-                b.tokensSince = now;
-            }
+            long tokens = b.tokens; // with every call
+            b.tokens = 0;
+            b.tokensSince = now;
             String[] args = args(now, budget, want, borrowed, tokens, returns, returnCount);
             long second = Math.floorDiv(now, 1000L);
             calls.add(SCRIPT, new String[] {layout.budget(b.lease.key().id(), b.lease.model().name())}, args,

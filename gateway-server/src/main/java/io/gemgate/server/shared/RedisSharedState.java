@@ -1182,6 +1182,15 @@ public final class RedisSharedState implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A PEM file of CA certificates trusted for Redis's TLS instead of the JVM's ({@code
+         * state.redisTrustCertificates}); null: the JVM's. Hostname verification stays on.
+         */
+        public Builder trustCertificates(java.nio.file.Path pemFile) {
+            link.trustCertificates(pemFile);
+            return this;
+        }
+
         /** The keys of the keys file; every other key of the pool was added at run time and is shared whole. */
         public Builder configuredKeys(List<KeySpec> keys) {
             this.configured = List.copyOf(keys);
