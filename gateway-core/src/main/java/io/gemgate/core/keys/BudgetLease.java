@@ -68,9 +68,17 @@ public final class BudgetLease {
         LEFT.getAndAdd(s, units);
     }
 
-    /** Units admitted without a lease since the last call (a debt to report); resets them. */
-    public long takeBorrowed() {
-        return (long) BORROWED.getAndSet(s, 0L);
+    /**
+     * Units admitted without a lease and not settled yet (a debt to report). They stay borrowed, so that selection
+     * borrows no more, until {@link #settle} says the store counted them.
+     */
+    public long borrowed() {
+        return (long) BORROWED.getVolatile(s);
+    }
+
+    /** The store counted {@code units} borrowed units: selection may borrow again (if the store has room). */
+    public void settle(long units) {
+        BORROWED.getAndAdd(s, -units);
     }
 
     /** Tokens answers reported since the last call; resets them. */
@@ -81,11 +89,6 @@ public final class BudgetLease {
     /** Requests refused for want of a unit since the last call (demand the next grant must cover); resets them. */
     public long takeRefused() {
         return (long) REFUSED.getAndSet(s, 0L);
-    }
-
-    /** Owes units again (the call that reported them failed): they count as borrowed until reported. */
-    public void oweAgain(long units) {
-        BORROWED.getAndAdd(s, units);
     }
 
     /**

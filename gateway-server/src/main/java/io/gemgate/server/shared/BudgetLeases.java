@@ -27,7 +27,7 @@ import java.util.List;
  *       back when a grant's life ends or after {@link TokenLeases#IDLE} without a request.</li>
  *   <li>Before the first grant, or while one is on its way, selection admits at most {@code borrow(budget, gateways)}
  *       units Redis does not know of yet (the worst-case overshoot per gateway: at most 4); they are reported with the
- *       next call.</li>
+ *       next call and stay borrowed until Redis has answered it, so that no more are borrowed meanwhile.</li>
  *   <li>Tokens per minute: the tokens answers reported are sent to Redis with the next call, as soon as they reach
  *       {@code tpm / (4 * gateways)}, and within {@link #TOKENS_EVERY} anyway; Redis answers when the key's minute of
  *       tokens across the gateways is spent.</li>
@@ -133,7 +133,7 @@ final class BudgetLeases implements LeaseEngine.Ledger {
             long[] returns = new long[2 * RING];
             int returnCount = reconcile(b, now, gone || idleBefore, returns);
             long spent = b.lastSpent;
-            long borrowed = b.lease.takeBorrowed();
+            long borrowed = b.lease.borrowed(); // settled when Redis has counted them: no more meanwhile
             long refused = b.lease.takeRefused();
             b.tokens += b.lease.takeTokens();
             if (spent + borrowed + refused > 0) {
@@ -171,10 +171,10 @@ final class BudgetLeases implements LeaseEngine.Ledger {
             String[] args = args(now, budget, want, borrowed, tokens, returns, returnCount);
             long second = Math.floorDiv(now, 1000L);
             calls.add(SCRIPT, new String[] {layout.budget(b.lease.key().id(), b.lease.model().name())}, args,
-                    a -> apply(b, a, now, second, low), () -> {
-                        b.lease.oweAgain(borrowed); // given-back units are lost: counted until they end
-                        b.tokens += tokens;
-                    });
+                    a -> {
+                        b.lease.settle(borrowed);
+                        apply(b, a, now, second, low);
+                    }, () -> b.tokens += tokens); // given-back units are lost: counted until they end
         }
     }
 
@@ -257,7 +257,7 @@ final class BudgetLeases implements LeaseEngine.Ledger {
         for (Book b : books) {
             long[] returns = new long[2 * RING];
             int n = reconcile(b, now, true, returns);
-            long borrowed = b.lease.takeBorrowed();
+            long borrowed = b.lease.borrowed();
             long tokens = b.tokens + b.lease.takeTokens();
             if (n == 0 && borrowed == 0 && tokens == 0) {
                 continue;

@@ -81,6 +81,8 @@ final class LeaseEngine implements AutoCloseable {
     final class Calls {
         private final RedisClusterAsyncCommands<String, String> r;
         private final List<Pending> pending = new ArrayList<>();
+        /** A call was due while there was no connection. */
+        private boolean unreachable;
 
         private Calls(RedisClusterAsyncCommands<String, String> r) {
             this.r = r;
@@ -92,6 +94,7 @@ final class LeaseEngine implements AutoCloseable {
          */
         void add(Script s, String[] keys, String[] args, Consumer<List<Object>> answered, Runnable failed) {
             if (r == null) {
+                unreachable = true;
                 failed.run();
                 return;
             }
@@ -102,7 +105,6 @@ final class LeaseEngine implements AutoCloseable {
 
         /** Waits for every answer; false when one failed (Redis is then taken as away). */
         private boolean finish() throws InterruptedException {
-            boolean failed = false;
             Exception first = null;
             for (Pending p : pending) {
                 List<Object> a;
@@ -116,15 +118,17 @@ final class LeaseEngine implements AutoCloseable {
                     if (first == null) {
                         first = e;
                     }
-                    failed = true;
                     continue;
                 }
                 p.answered().accept(a);
             }
+            if (first == null && unreachable) {
+                first = new IllegalStateException("no connection");
+            }
             if (first != null) {
                 down(first);
             }
-            return !failed;
+            return first == null;
         }
     }
 
