@@ -1,6 +1,6 @@
 // OpenAI's Node SDK (openai) against a running gateway, set up as the gateway's README says: baseURL = the gateway's
 // /v1 and the gateway token as apiKey. Started by OpenAiNodeSdkTest with BASE_URL and TOKEN.
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import { BASE_URL, TOKEN, check, step, raised, describe, done } from "./checks.mjs";
 
 const client = new OpenAI({ baseURL: BASE_URL + "/v1", apiKey: TOKEN, maxRetries: 0 });
@@ -130,6 +130,31 @@ await step("responses", async () => {
   check(text === "Hello!" && completed?.output?.[0]?.content?.[0]?.text === "Hello!", "responses.create stream", { text, completed });
   const next = await client.responses.create({ model: MODEL, previous_response_id: r.id, input: "And again." });
   check(next.output_text === "ok", "previous_response_id continues the conversation", next.output_text);
+});
+
+await step("files", async () => {
+  const file = await client.files.create({
+    file: await toFile(Buffer.from("The quick brown fox."), "fox.txt", { type: "text/plain" }),
+    purpose: "user_data",
+  });
+  check(/^file-[a-z0-9]+$/.test(file.id) && file.filename === "fox.txt" && file.purpose === "user_data",
+    "files.create", file);
+  const got = await client.files.retrieve(file.id);
+  check(got.id === file.id && got.bytes === file.bytes, "files.retrieve", got);
+  const listed = [];
+  for await (const f of client.files.list()) {
+    listed.push(f.id);
+  }
+  check(listed.includes(file.id), "files.list", listed);
+  for (let i = 0; i < 2; i++) {
+    const r = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: [{ type: "file", file: { file_id: file.id } }, { type: "text", text: "Summarise the fox file." }] }],
+    });
+    check(r.choices[0].message.content === "ok", `a chat completion with the file (${i + 1} of 2)`, r.choices[0]);
+  }
+  const deleted = await client.files.delete(file.id);
+  check(deleted.deleted === true && deleted.id === file.id, "files.delete", deleted);
 });
 
 await step("images", async () => {

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * OpenAI's Node SDK ({@code openai}), driven by {@code src/test/node/openai.test.mjs} against a gateway with two keys:
  * chat completions (plain, streamed with usage, the stream helper, tools plain and streamed, JSON output), embeddings,
- * models, the Responses API (plain, streamed, continued), images, and the SDK's typed errors. What the SDK returned is
+ * models, the Responses API (plain, streamed, continued), files (uploaded, then used on the key that holds them), images,
+ * and the SDK's typed errors. What the SDK returned is
  * checked by the script; what reached the upstream here.
  */
 @ExtendWith(LeakDetection.class)
@@ -60,6 +61,16 @@ class OpenAiNodeSdkTest {
                     .filter(r -> r.path().endsWith(":predict")).findFirst().orElseThrow();
             assertThat(images.path()).isEqualTo("/v1beta/models/imagen-4.0-generate-001:predict");
             assertThat(JSON.readTree(images.body()).at("/parameters/sampleCount").asInt()).isEqualTo(2);
+
+            // POST /v1/files uploads through one key; the chats that use the file go to that key (its project).
+            RecordedRequest upload = gw.fake().requests().stream().filter(r -> r.path().startsWith("/upload/"))
+                    .findFirst().orElseThrow();
+            List<RecordedRequest> withFile = containing(gw, "Summarise the fox file.");
+            assertThat(withFile).hasSize(2).allSatisfy(r -> {
+                assertThat(r.key()).isEqualTo(upload.key());
+                assertThat(r.body()).contains("\"fileUri\":\"https://generativelanguage.googleapis.com/v1beta/files/");
+            });
+            assertThat(gw.fake().requests().stream().map(RecordedRequest::key).distinct()).hasSize(2);
 
             // previous_response_id: the stored turns go first, then the new input.
             JsonNode continued = JSON.readTree(containing(gw, "And again.").get(0).body());
