@@ -149,7 +149,9 @@ final class BudgetLeases implements LeaseEngine.Ledger {
             long maxUnits = Math.max(1, limit / (4L * g));
             long units = clamp((long) Math.ceil(b.rate * TARGET_SECONDS), Math.min(MIN_UNITS, maxUnits), maxUnits);
             long low = Math.max(1, units / 2);
-            long want = perUnit && !idle && b.held < low && b.count < RING && b.blockedUntil <= now ? units : 0;
+            // While Redis said the budget is spent, ask only with units given back (which may make room again).
+            long want = perUnit && !idle && b.held < low && b.count < RING
+                    && (b.blockedUntil <= now || returnCount > 0) ? units : 0;
             long tokenStep = budget.tpm() == KeyBudget.UNLIMITED ? Long.MAX_VALUE
                     : Math.max(1, budget.tpm() / (4L * g));
             boolean tokensDue = b.tokens > 0 && (gone || b.tokens >= tokenStep || now - b.tokensSince >= TOKENS_EVERY);
@@ -246,9 +248,10 @@ final class BudgetLeases implements LeaseEngine.Ledger {
         }
         b.lease.store(minuteUntil, dayUntil, tokensUntil, low);
         long blocked = Math.max(minuteUntil, Math.max(dayUntil, tokensUntil));
+        boolean wasBlocked = b.blockedUntil > now;
         b.blockedUntil = blocked > now ? blocked : 0;
-        if (units > 0) {
-            b.lease.refile(now); // selection may have passed the key over while it had no unit
+        if (units > 0 || wasBlocked && b.blockedUntil == 0) {
+            b.lease.refile(now); // selection may have passed the key over while it had no unit or was spent
         }
     }
 
