@@ -74,6 +74,24 @@ await step("countTokens", async () => {
   check(r.input_tokens === 7, "messages.countTokens", r);
 });
 
+await step("models", async () => {
+  const models = [];
+  for await (const m of client.models.list()) {
+    models.push(m);
+  }
+  check(models.some((m) => m.id === "gemini-2.5-flash" && m.type === "model" && m.display_name === "Gemini 2.5 Flash"
+    && m.created_at === "2025-01-01T00:00:00Z"), "models.list in Anthropic's shape", models);
+  check(!models.some((m) => m.id === "gemini-embedding-001"), "models.list leaves out what Messages cannot call", models);
+  const m = await client.models.retrieve("claude-sonnet-4-5");
+  check(m.id === "claude-sonnet-4-5" && m.type === "model" && m.display_name === "Gemini 2.5 Flash",
+    "models.retrieve of a Claude name answers for the model it goes to", m);
+  const prefixed = await viaPrefix.models.retrieve("gemini-2.5-pro");
+  check(prefixed.id === "gemini-2.5-pro", "models.retrieve under /anthropic", prefixed);
+  const missing = await raised(() => client.models.retrieve("no-such-model"));
+  check(missing instanceof Anthropic.NotFoundError && missing.status === 404, "an unknown model: NotFoundError",
+    describe(missing));
+});
+
 await step("errors", async () => {
   const missing = await raised(() => client.messages.create({
     model: "no-such-model", max_tokens: 16, messages: [{ role: "user", content: "hi" }],

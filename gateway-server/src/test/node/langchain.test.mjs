@@ -1,7 +1,8 @@
 // LangChain JS chat models against a running gateway: ChatGoogleGenerativeAI (@langchain/google-genai, the native
 // Gemini API; baseUrl = the gateway), ChatOpenAI (@langchain/openai, configuration.baseURL = the gateway's /v1) and
-// ChatAnthropic (@langchain/anthropic, anthropicApiUrl = the gateway). For each: invoke, stream, and bindTools with a
-// tool call and its result sent back. Started by LangChainSdkTest with BASE_URL and TOKEN.
+// ChatAnthropic (@langchain/anthropic, anthropicApiUrl = the gateway). For each: invoke, stream, bindTools with a
+// tool call and its result sent back, a streamed tool call, and withStructuredOutput (the model's default method, and
+// function calling). Started by LangChainSdkTest with BASE_URL and TOKEN.
 import { ChatGoogleGenerativeAI } from "@langchain/google-genai";
 import { ChatOpenAI } from "@langchain/openai";
 import { ChatAnthropic } from "@langchain/anthropic";
@@ -47,6 +48,22 @@ for (const [name, model] of models) {
     messages.push(new ToolMessage({ tool_call_id: call.id, content: await weather.invoke(call.args) }));
     const answer = await withTools.invoke(messages);
     check(answer.content === "ok" || answer.text === "ok", `${name}: the tool's result goes back`, answer.content);
+
+    let streamed = null;
+    for await (const chunk of await withTools.stream(`Weather in Paris, streamed? (${name})`)) {
+      streamed = streamed ? streamed.concat(chunk) : chunk;
+    }
+    check(streamed?.tool_calls?.[0]?.name === "get_weather" && streamed.tool_calls[0].args.city === "Paris",
+      `${name}: a streamed tool call`, streamed?.tool_calls);
+  });
+
+  await step(`${name} withStructuredOutput`, async () => {
+    const weatherSchema = z.object({ city: z.string(), temp: z.number() });
+    const json = await model.withStructuredOutput(weatherSchema).invoke(`Weather as JSON (${name})`);
+    check(json.city === "Paris" && json.temp === 21, `${name}: withStructuredOutput`, json);
+    const called = await model.withStructuredOutput(weatherSchema, { method: "functionCalling", name: "report" })
+      .invoke(`Weather through a function (${name})`);
+    check(called.city === "Paris" && called.temp === 21, `${name}: withStructuredOutput by function calling`, called);
   });
 }
 

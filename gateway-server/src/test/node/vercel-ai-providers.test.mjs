@@ -1,7 +1,7 @@
 // The Vercel AI SDK (ai) with the providers that do not go through /v1/responses: @ai-sdk/google (the native Gemini
 // API, baseURL = the gateway's /v1beta), @ai-sdk/anthropic (baseURL = the gateway's /v1) and @ai-sdk/openai in chat
-// mode (openai.chat(model): /v1/chat/completions). For each: generateText, streamText, a tool round trip and
-// generateObject. Started by VercelAiProvidersSdkTest with BASE_URL and TOKEN.
+// mode (openai.chat(model): /v1/chat/completions). For each: generateText, streamText, a tool round trip (plain and
+// streamed) and generateObject. Started by VercelAiProvidersSdkTest with BASE_URL and TOKEN.
 import { createGoogleGenerativeAI } from "@ai-sdk/google";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
@@ -54,6 +54,32 @@ for (const [name, model] of providers) {
     });
     check(asked === "Paris", `${name}: the tool is called`, asked);
     check(r.steps.length === 2 && r.text === "ok", `${name}: the tool's result goes back`, { steps: r.steps.length, text: r.text });
+  });
+
+  await step(`${name} streamText with tools`, async () => {
+    let asked = null;
+    const s = streamText({
+      model,
+      prompt: `Weather in Paris, streamed? (${name})`,
+      maxRetries: 0,
+      stopWhen: stepCountIs(2),
+      tools: {
+        get_weather: tool({
+          description: "Current weather in a city",
+          inputSchema: z.object({ city: z.string() }),
+          execute: async ({ city }) => {
+            asked = city;
+            return { temp: 21 };
+          },
+        }),
+      },
+    });
+    let text = "";
+    for await (const delta of s.textStream) {
+      text += delta;
+    }
+    check(asked === "Paris" && text === "Hello!" && (await s.steps).length === 2, `${name}: streamText with a tool`,
+      { asked, text });
   });
 
   await step(`${name} generateObject`, async () => {

@@ -63,7 +63,7 @@ final class ExchangeHandler extends EdgeHandler {
             case NATIVE -> new NativeExchange(gw, writer, req, body, request.path,
                     NativePath.withoutKey(request.query), request.keepAlive);
             case OPENAI_CHAT, OPENAI_MODELS, OPENAI_MODEL, OPENAI_EMBEDDINGS, OPENAI_FILES, OPENAI_FILE,
-                    OPENAI_RESPONSES, OPENAI_RESPONSE, OPENAI_IMAGES ->
+                    OPENAI_RESPONSES, OPENAI_RESPONSE, OPENAI_IMAGES, ANTHROPIC_MODELS, ANTHROPIC_MODEL ->
                     OpenAiRoutes.exchange(route, gw, writer, req, body, request.path, request.keepAlive);
             case ANTHROPIC_MESSAGES, ANTHROPIC_COUNT_TOKENS ->
                     AnthropicRoutes.exchange(route, gw, writer, req, body, request.path, request.keepAlive);

@@ -6,6 +6,8 @@ import io.gemgate.core.keys.ApiKey;
 import io.gemgate.core.keys.KeyPool;
 import io.gemgate.core.openai.OpenAiFiles;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.gemgate.core.anthropic.AnthropicModelList;
+import io.gemgate.core.anthropic.AnthropicRequestException;
 import io.gemgate.core.metrics.GatewayEvents;
 import io.gemgate.core.openai.EmbeddingsRequest;
 import io.gemgate.core.openai.OpenAiError;
@@ -48,6 +50,10 @@ final class OpenAiRoutes {
                         "/v1beta/models?pageSize=1000", NO_BODY, page -> ai.models().list(page)));
                 case OPENAI_CHAT -> chat(gw, client, req, body, path, keepAlive);
                 case OPENAI_MODEL -> model(gw, client, req, path, keepAlive, log);
+                case ANTHROPIC_MODELS -> new OpenAiJsonExchange(gw, client, req.protocolVersion(),
+                        KeyPool.ANY_MODEL, GatewayEvents.OPENAI_MODELS, log, keepAlive, OpenAiJsonExchange.single(
+                        HttpMethod.GET, "/v1beta/models?pageSize=1000", NO_BODY, AnthropicModelList::list));
+                case ANTHROPIC_MODEL -> anthropicModel(gw, client, req, path, keepAlive, log);
                 case OPENAI_EMBEDDINGS -> embeddings(gw, client, req, body, keepAlive, log);
                 case OPENAI_FILES -> req.method().equals(HttpMethod.POST)
                         ? fileUpload(gw, client, req, body, keepAlive, log)
@@ -195,6 +201,27 @@ final class OpenAiRoutes {
                         return status == 404 ? OpenAiErrors.modelNotFound(id) : OpenAiErrors.fromGemini(status, body);
                     }
                 });
+    }
+
+    /**
+     * Anthropic's {@code GET /v1/models/{id}}: the Gemini model the name resolves to (a {@code claude-*} name through
+     * the aliases or the defaults, as on {@code /v1/messages}), answered with the id as asked.
+     */
+    private static Exchange anthropicModel(GatewayContext gw, ClientConnection client,
+                                           HttpRequest req, String path, boolean keepAlive, String log) {
+        String id = path.substring(path.indexOf("/models/") + "/models/".length());
+        if (!MODEL_ID.matcher(id).matches()) {
+            throw new OpenAiRequestException("model", "invalid model id '" + id + "'");
+        }
+        String upstreamId;
+        try {
+            upstreamId = gw.anthropic().requests().models().resolve(id).name();
+        } catch (AnthropicRequestException e) {
+            throw new OpenAiRequestException("model", e.getMessage());
+        }
+        return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
+                GatewayEvents.OPENAI_MODELS, log, keepAlive, OpenAiJsonExchange.single(HttpMethod.GET,
+                "/v1beta/models/" + upstreamId, NO_BODY, model -> AnthropicModelList.model(model, id)));
     }
 
     // ---------------------------------------------------------------------------------- files (issue 13 item 7)

@@ -14,7 +14,9 @@ import io.netty.util.AsciiString;
  * OpenAI's when the caller authenticated with {@code Authorization: Bearer} and not the Google way
  * ({@code x-goog-api-key} or {@code ?key=}); so are {@code /v1/files[/{id}]} (also for a {@code multipart/form-data}
  * upload). {@code /openai/v1/...} is always OpenAI's. {@code /v1/messages} and {@code /v1/messages/count_tokens}
- * (also under {@code /anthropic}) are Anthropic's Messages API.
+ * (also under {@code /anthropic}) are Anthropic's Messages API, and {@code GET /v1/models[/{id}]} is Anthropic's
+ * Models API for a caller that sends {@code anthropic-version} without a Google-style key (always under
+ * {@code /anthropic}).
  */
 enum Route {
     NATIVE(false, GatewayEvents.NATIVE),
@@ -36,6 +38,10 @@ enum Route {
     ANTHROPIC_MESSAGES(false, GatewayEvents.ANTHROPIC_MESSAGES),
     /** {@code POST /v1/messages/count_tokens}. */
     ANTHROPIC_COUNT_TOKENS(false, GatewayEvents.ANTHROPIC_COUNT_TOKENS),
+    /** {@code GET /v1/models} from an Anthropic client ({@code anthropic-version}), or under {@code /anthropic}. */
+    ANTHROPIC_MODELS(false, GatewayEvents.OPENAI_MODELS),
+    /** {@code GET /v1/models/{id}} from an Anthropic client, or under {@code /anthropic}. */
+    ANTHROPIC_MODEL(false, GatewayEvents.OPENAI_MODELS),
     ADMIN(false, GatewayEvents.ADMIN),
     WRONG_METHOD(false, GatewayEvents.OTHER),
     NOT_FOUND(false, GatewayEvents.OTHER);
@@ -44,6 +50,8 @@ enum Route {
     static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
     /** Anthropic's key header. */
     static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
+    /** The API version header every Anthropic SDK sends. */
+    static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
 
     /** Errors go out in OpenAI's shape. */
     final boolean openAi;
@@ -110,12 +118,28 @@ enum Route {
         if (p.equals("/v1/messages/count_tokens")) {
             return post ? ANTHROPIC_COUNT_TOKENS : WRONG_METHOD;
         }
+        boolean one = p.startsWith("/v1/models/") && p.length() > "/v1/models/".length() && p.indexOf(':') < 0
+                && p.indexOf('/', "/v1/models/".length()) < 0;
+        if ((p.equals("/v1/models") || one) && req.method().equals(HttpMethod.GET)
+                && (path.startsWith("/anthropic/") || isAnthropicCaller(req))) {
+            return one ? ANTHROPIC_MODEL : ANTHROPIC_MODELS;
+        }
         return null;
+    }
+
+    /**
+     * An Anthropic SDK: it sends {@code anthropic-version} on every call (Anthropic's API reference, "Versions"), and
+     * no Google-style key.
+     */
+    private static boolean isAnthropicCaller(HttpRequest req) {
+        return req.headers().contains(ANTHROPIC_VERSION) && !req.headers().contains(X_GOOG_API_KEY)
+                && !req.uri().contains("key=");
     }
 
     /** Errors go out in Anthropic's shape. */
     boolean anthropic() {
-        return this == ANTHROPIC_MESSAGES || this == ANTHROPIC_COUNT_TOKENS;
+        return this == ANTHROPIC_MESSAGES || this == ANTHROPIC_COUNT_TOKENS || this == ANTHROPIC_MODELS
+                || this == ANTHROPIC_MODEL;
     }
 
     /** For a 404: answer in Anthropic's shape when the path is clearly meant for the Anthropic API. */

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Anthropic's TypeScript SDK ({@code @anthropic-ai/sdk}), driven by {@code src/test/node/anthropic.test.mjs} against a
  * gateway with two keys: messages.create (with an API key, and with an auth token under {@code /anthropic}),
- * messages.stream and {@code stream: true}, tool use plain and streamed, countTokens, and the SDK's typed errors.
+ * messages.stream and {@code stream: true}, tool use plain and streamed, countTokens, models.list and retrieve
+ * (Anthropic's Models API), and the SDK's typed errors.
  */
 @ExtendWith(LeakDetection.class)
 class AnthropicNodeSdkTest {
@@ -51,9 +52,14 @@ class AnthropicNodeSdkTest {
             assertThat(JSON.readTree(count.body()).at("/generateContentRequest/contents/0/parts/0/text").asText())
                     .isEqualTo("How many?");
 
+            // Anthropic's Models API: one models.list page, then models.get of what each name resolves to.
+            assertThat(gw.fake().requests().stream().filter(r -> r.method().equals("GET")).map(RecordedRequest::uri))
+                    .containsExactly("/v1beta/models?pageSize=1000", "/v1beta/models/gemini-2.5-flash",
+                            "/v1beta/models/gemini-2.5-pro", "/v1beta/models/" + NodeScripts.UNKNOWN_MODEL);
+
             // The unknown model reached the upstream once; the wrong key and the empty messages cost no call.
-            assertThat(gw.fake().requests().stream().filter(r -> NodeScripts.UNKNOWN_MODEL.equals(r.model())))
-                    .hasSize(1);
+            assertThat(gw.fake().requests().stream().filter(r -> r.method().equals("POST")
+                    && NodeScripts.UNKNOWN_MODEL.equals(r.model()))).hasSize(1);
             assertThat(containing(gw, "\"hi\"")).hasSize(1);
         }
     }

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * LangChain JS chat models ({@code @langchain/google-genai}, {@code @langchain/openai}, {@code @langchain/anthropic}),
- * driven by {@code src/test/node/langchain.test.mjs}: invoke, stream, and bindTools with the tool's result sent back,
- * through each.
+ * driven by {@code src/test/node/langchain.test.mjs}: invoke, stream, bindTools with the tool's result sent back, a
+ * streamed tool call and withStructuredOutput, through each.
  */
 @ExtendWith(LeakDetection.class)
 class LangChainSdkTest {
@@ -45,6 +45,13 @@ class LangChainSdkTest {
                 assertThat(back.at("/contents/2/parts/0/functionResponse/name").asText()).as(provider)
                         .isEqualTo(NodeScripts.TOOL);
                 assertThat(back.toString()).as(provider).contains("21");
+                assertThat(containing(gw, "Weather in Paris, streamed? (" + provider + ")")).as(provider)
+                        .singleElement().satisfies(r -> assertThat(r.uri()).endsWith(":streamGenerateContent?alt=sse"));
+
+                JsonNode called = JSON.readTree(containing(gw, "Weather through a function (" + provider + ")").get(0)
+                        .body());
+                assertThat(called.at("/tools/0/functionDeclarations/0/name").asText()).as(provider).isEqualTo("report");
+                assertThat(containing(gw, "Weather as JSON (" + provider + ")")).as(provider).hasSize(1);
             }
         }
     }

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The Vercel AI SDK ({@code ai}) with {@code @ai-sdk/google} (native Gemini API), {@code @ai-sdk/anthropic} (Messages
  * API) and {@code @ai-sdk/openai} in chat mode (Chat Completions), driven by
- * {@code src/test/node/vercel-ai-providers.test.mjs}: generateText, streamText, a tool round trip and generateObject
- * through each. ({@link VercelAiSdkTest} covers {@code @ai-sdk/openai}'s default, the Responses API.)
+ * {@code src/test/node/vercel-ai-providers.test.mjs}: generateText, streamText, a tool round trip (plain and
+ * streamed) and generateObject through each. ({@link VercelAiSdkTest} covers {@code @ai-sdk/openai}'s default, the
+ * Responses API.)
  */
 @ExtendWith(LeakDetection.class)
 class VercelAiProvidersSdkTest {
@@ -42,6 +43,9 @@ class VercelAiProvidersSdkTest {
                         .isEqualTo(NodeScripts.TOOL);
                 assertThat(back.at("/contents/2/parts/0/functionResponse/name").asText()).as(provider)
                         .isEqualTo(NodeScripts.TOOL);
+
+                assertThat(containing(gw, "Weather in Paris, streamed? (" + provider + ")")).as(provider).hasSize(2)
+                        .allSatisfy(r -> assertThat(r.uri()).endsWith(":streamGenerateContent?alt=sse"));
 
                 JsonNode object = JSON.readTree(containing(gw, "as an object (" + provider + ")").get(0).body());
                 assertThat(object.at("/generationConfig/responseMimeType").asText()).as(provider)

@@ -6,6 +6,7 @@ import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 import static io.gemgate.testing.FakeGemini.quote;
@@ -150,9 +151,15 @@ public final class Behavior {
     }
 
     /**
-     * Answers like {@code then} when {@code test} holds for the request, else like {@code otherwise}: an upstream
-     * that answers by what a request asks (a tool declaration, a model name) whichever key the rotation picked.
+     * Answers like the behavior {@code choose} picks for the request: an upstream that answers by what a request asks
+     * (a tool declaration, a model name) whichever key the rotation picked. {@code choose} runs on the event loop.
      */
+    public static Behavior byRequest(String name, Function<RecordedRequest, Behavior> choose) {
+        requireNonNull(choose, "choose");
+        return new Behavior(name, ex -> choose.apply(ex.request).respond(ex));
+    }
+
+    /** Answers like {@code then} when {@code test} holds for the request, else like {@code otherwise}. */
     public static Behavior when(String name, Predicate<RecordedRequest> test, Behavior then,
                                 Behavior otherwise) {
         requireNonNull(test, "test");

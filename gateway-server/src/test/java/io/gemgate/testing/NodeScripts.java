@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -30,17 +32,17 @@ public final class NodeScripts {
     public static final String JSON_ANSWER = "{\"city\":\"Paris\",\"temp\":21}";
     /** The model name that {@link #upstream()} does not know. */
     public static final String UNKNOWN_MODEL = "no-such-model";
+    private static final Pattern FIRST_FUNCTION = Pattern.compile(
+            "\"functionDeclarations\"\\s*:\\s*\\[\\s*\\{[^{]*?\"name\"\\s*:\\s*\"([^\"]+)\"");
 
     /**
      * How the fake answers the SDK scripts, whichever key the rotation picks (set it with {@code always} on every key):
-     * a request that declares functions and carries no function result yet gets a call of {@link #TOOL} with
-     * {@code {"city":"Paris"}} (as an SSE stream on {@code streamGenerateContent}); a request for JSON output
+     * a request that declares functions and carries no function result yet gets a call of the first declared function
+     * ({@link #TOOL} in the scripts) with {@code {"city":"Paris","temp":21}} (as an SSE stream on {@code streamGenerateContent}); a request for JSON output
      * ({@code responseMimeType: application/json}) gets {@link #JSON_ANSWER}; {@link #UNKNOWN_MODEL} gets Google's 404;
      * anything else the fake's default answer.
      */
     public static Behavior upstream() {
-        String call = FakeGemini.partsEvent(List.of(FakeGemini.functionCallPart(TOOL, "{\"city\":\"Paris\"}", null)),
-                "STOP", 9, 4, 0);
         String json = FakeGemini.partsEvent(List.of(FakeGemini.textPart(JSON_ANSWER)), "STOP", 8, 6, 0);
         Behavior unknown = Behavior.status(404, Behavior.error(404, "NOT_FOUND", "models/" + UNKNOWN_MODEL
                 + " is not found for API version v1beta, or is not supported for generateContent. Call ListModels to "
@@ -49,8 +51,16 @@ public final class NodeScripts {
                         && r.body().contains("\"responseMimeType\":\"application/json\""),
                 answer(json), Behavior.ok());
         answer = Behavior.when("tool call", r -> generation(r) && r.body().contains("\"functionDeclarations\"")
-                && !r.body().contains("\"functionResponse\""), answer(call), answer);
+                && !r.body().contains("\"functionResponse\""), Behavior.byRequest("call the first function",
+                r -> answer(FakeGemini.partsEvent(List.of(FakeGemini.functionCallPart(firstFunction(r.body()),
+                        "{\"city\":\"Paris\",\"temp\":21}", null)), "STOP", 9, 4, 0))), answer);
         return Behavior.when("unknown model", r -> UNKNOWN_MODEL.equals(r.model()), unknown, answer);
+    }
+
+    /** The name of the first function {@code body} declares (the tool a client forces is the only one, or first). */
+    private static String firstFunction(String body) {
+        Matcher m = FIRST_FUNCTION.matcher(body);
+        return m.find() ? m.group(1) : TOOL;
     }
 
     private static boolean generation(RecordedRequest r) {

@@ -36,6 +36,11 @@ public final class AnthropicRequestTranslator {
         this.writer = new MessagesRequestWriter(signatures);
     }
 
+    /** The model names, aliases and Claude defaults this translator resolves with. */
+    public AnthropicModels models() {
+        return models;
+    }
+
     /** Default models, signatures in ids. */
     public static AnthropicRequestTranslator defaults() {
         return new AnthropicRequestTranslator(AnthropicModels.DEFAULT, ThoughtSignatures.inId());
