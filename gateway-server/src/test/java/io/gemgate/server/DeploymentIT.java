@@ -69,7 +69,8 @@ import org.junit.jupiter.api.io.TempDir;
  * calls the fake saw.
  *
  * <p>The request log is configured not to sample ({@code GEMGATE_REQUESTS_SAMPLE_WHEN_BUSY=1},
- * {@code GEMGATE_REQUESTS_CPU_PERCENT=100}, a queue of 100,000): every request must be there. Run by failsafe after {@code package}.
+ * {@code GEMGATE_REQUESTS_CPU_PERCENT=100}, a queue of 100,000): every request must be there. Run by failsafe after
+ * {@code package}.
  */
 @ExtendWith(LeakDetection.class)
 class DeploymentIT {
@@ -290,6 +291,7 @@ class DeploymentIT {
         // ---- what the clients saw
         List<Call> all = List.copyOf(calls);
         List<Call> unexplained = new ArrayList<>();
+        List<Call> closedUnsent = new ArrayList<>();
         int limited = 0;
         int limitedByPart = 0;
         int killWindow = 0;
@@ -312,6 +314,15 @@ class DeploymentIT {
                 killWindow++;
                 report.append("  in flight at the kill: ").append(c.status()).append(' ')
                         .append(c.body(), 0, Math.min(200, c.body().length())).append('\n');
+                lb.output().lines().filter(l -> l.contains("cid=" + c.cid() + " "))
+                        .forEach(l -> report.append("  haproxy: ").append(l).append('\n'));
+            } else if (c.status() < 0 && c.body().contains("received no bytes")) {
+                // The client's keep-alive connection to haproxy closed as the request went out: checked below to
+                // have reached no gateway, and bounded.
+                closedUnsent.add(c);
+                report.append("  connection closed, no answer: ").append(c).append('\n');
+                lb.output().lines().filter(l -> l.contains("cid=" + c.cid() + " "))
+                        .forEach(l -> report.append("  haproxy: ").append(l).append('\n'));
             } else {
                 unexplained.add(c);
             }
@@ -319,7 +330,9 @@ class DeploymentIT {
         report.append("refused by a token's limit: ").append(limited).append(" (").append(limitedByPart)
                 .append(" naming a gateway's part of it)").append("; errors in flight at the kill: ")
                 .append(killWindow).append(" of ").append(inFlightAtKill).append(" in flight\n");
-        assertThat(unexplained).as("errors a client saw while a key could serve").isEmpty();
+        assertThat(unexplained).as("errors a client saw while a key could serve; haproxy's lines of them:\n%s",
+                lb.output().lines().filter(l -> unexplained.stream().anyMatch(c -> l.contains("cid=" + c.cid() + " ")))
+                        .collect(Collectors.joining("\n"))).isEmpty();
         assertThat(killWindow).as("errors from the kill: at most the requests in flight then")
                 .isLessThanOrEqualTo(inFlightAtKill);
 
@@ -413,6 +426,12 @@ class DeploymentIT {
         report.append("request log: ").append(answered).append(" answered requests, ").append(rowsByCid.size())
                 .append(" with a row; lost with the killed gateway's unwritten queue: ").append(lostAtKill.size())
                 .append('\n');
+        assertThat(closedUnsent).as("requests whose connection closed without an answer, outside the kill")
+                .hasSizeLessThanOrEqualTo(2);
+        for (Call c : closedUnsent) {
+            assertThat(upstreamByCid).as("%s reached no gateway", c.cid()).doesNotContainKey(c.cid());
+            assertThat(rowsByCid).as("%s reached no gateway", c.cid()).doesNotContainKey(c.cid());
+        }
         assertThat(twice).as("requests logged more than once").isEmpty();
         assertThat(missing).as("answered requests missing from the log").isEmpty();
         assertThat(attemptsDiffer).as("logged attempts against the upstream calls the fake saw").isEmpty();
