@@ -50,6 +50,21 @@ public final class GatewayProcess {
         return pb.start();
     }
 
+    /**
+     * Starts the packaged jar as a user does ({@code java -jar gemgate.jar}) in {@code dir}, with no {@code GEMGATE_}
+     * variable but those of {@code env}; stdout and stderr go to {@code log} (appended: a restarted gateway keeps
+     * its earlier output).
+     */
+    public static Process launchJar(Path jar, Path dir, Map<String, String> env, Path log) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-jar", jar.toString()).directory(dir.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("GEMGATE_"));
+        pb.environment().putAll(env);
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        return pb.start();
+    }
+
     /** Polls {@code /health} on 127.0.0.1 until it answers 200, for up to 30 s, failing if the process dies. */
     public static void awaitHealthy(Process p, int port) {
         awaitHealthy(p, port, () -> "");

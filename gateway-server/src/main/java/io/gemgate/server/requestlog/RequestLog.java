@@ -163,9 +163,11 @@ public final class RequestLog implements AutoCloseable {
     }
 
     /**
-     * Opens the database named by the settings (the SQLite file {@code requests.db} in {@code dataDir} by default),
-     * applies the schema's migrations and starts the writer. A database that cannot be reached at start is not
-     * fatal: the writer keeps trying, and the gateway serves meanwhile. With {@code requests.enabled: false} only the
+     * Starts the writer, which opens the database named by the settings (the SQLite file {@code requests.db} in
+     * {@code dataDir} by default) and applies the schema's migrations on its own thread: the gateway's start does not
+     * wait for them (Flyway and the driver's login cost about a second of CPU, many seconds on a loaded machine).
+     * Records queue meanwhile. A database that cannot be reached is not fatal: the writer keeps trying, and the
+     * gateway serves meanwhile. With {@code requests.enabled: false} only the
      * access log's writer starts, when the access log is on ({@link AccessLog#isEnabled()} at start).
      *
      * @param clock epoch milliseconds, for retention and usage buckets (the gateway's clock)
@@ -193,7 +195,7 @@ public final class RequestLog implements AutoCloseable {
         }
         RequestLog l = new RequestLog(settings, db, lines, calendar, clock);
         if (l.stores) {
-            l.connect();
+            l.retryAtNanos = System.nanoTime(); // the writer connects at its first round
             l.writer.start();
             log.info("request log in {}", db);
         }
