@@ -6,6 +6,7 @@ import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Predicate;
 
 import static io.gemgate.testing.FakeGemini.quote;
 import static java.util.Objects.requireNonNull;
@@ -146,6 +147,19 @@ public final class Behavior {
     /** Any status with {@code jsonBody} as {@code application/json}. */
     public static Behavior status(int code, String jsonBody) {
         return fixed("status(" + code + ")", code, requireNonNull(jsonBody, "jsonBody"));
+    }
+
+    /**
+     * Answers like {@code then} when {@code test} holds for the request, else like {@code otherwise}: an upstream
+     * that answers by what a request asks (a tool declaration, a model name) whichever key the rotation picked.
+     */
+    public static Behavior when(String name, Predicate<RecordedRequest> test, Behavior then,
+                                Behavior otherwise) {
+        requireNonNull(test, "test");
+        requireNonNull(then, "then");
+        requireNonNull(otherwise, "otherwise");
+        return new Behavior("when(" + name + ", " + then + ", else " + otherwise + ")",
+                ex -> (test.test(ex.request) ? then : otherwise).respond(ex));
     }
 
     /** Waits {@code delayBeforeHead} (an event-loop timer), then answers like {@code then}. */

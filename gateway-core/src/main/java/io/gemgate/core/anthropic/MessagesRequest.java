@@ -32,6 +32,10 @@ final class MessagesRequest {
     /** {@code enabled}, {@code adaptive} (also for {@code between_tools}), {@code disabled}, or null. */
     String thinking;
     Long thinkingBudget;
+    /** {@code output_config.format} (or the beta's {@code output_format}) asked for JSON: the answer is JSON. */
+    boolean jsonOutput;
+    /** That format's {@code schema} cleaned for Gemini's {@code responseSchema}; null when none. */
+    Object outputSchema;
 
     /** What a content block is. */
     enum Kind {

@@ -67,6 +67,8 @@ final class MessagesRequestParser {
                 case "tools" -> tools(p, r);
                 case "tool_choice" -> toolChoice(p, r);
                 case "thinking" -> thinking(p, r);
+                case "output_config" -> outputConfig(p, r);
+                case "output_format" -> outputFormat(p, r, "output_format");
                 default -> {
                     if (t.isStructStart()) {
                         p.skipChildren();
@@ -455,6 +457,76 @@ final class MessagesRequestParser {
             tools.add(new Tool(name, description, cleaned));
         }
         r.tools = tools;
+    }
+
+    /**
+     * {@code output_config} (Anthropic's API reference, "Structured outputs"): its {@code format} is read; its
+     * {@code effort} and anything else are ignored.
+     */
+    private static void outputConfig(JsonParser p, MessagesRequest r) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return;
+        }
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw typeError("output_config", "a valid dictionary", p);
+        }
+        while (TranslationParts.next(p) != JsonToken.END_OBJECT) {
+            String f = p.currentName();
+            JsonToken t = TranslationParts.next(p);
+            if (f.equals("format")) {
+                outputFormat(p, r, "output_config.format");
+            } else if (t.isStructStart()) {
+                p.skipChildren();
+            }
+        }
+    }
+
+    /**
+     * A structured output format, {@code {"type":"json_schema","schema":{...}}}: the answer is JSON
+     * ({@code responseMimeType: application/json}) following the schema ({@code responseSchema}, cleaned as tool schemas
+     * are).
+     */
+    private static void outputFormat(JsonParser p, MessagesRequest r, String where) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return;
+        }
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw typeError(where, "a valid dictionary", p);
+        }
+        String type = null;
+        Object schema = null;
+        while (TranslationParts.next(p) != JsonToken.END_OBJECT) {
+            String f = p.currentName();
+            JsonToken t = TranslationParts.next(p);
+            switch (f) {
+                case "type" -> type = string(p, where + ".type");
+                case "schema" -> {
+                    if (t != JsonToken.START_OBJECT) {
+                        throw typeError(where + ".schema", "a valid dictionary", p);
+                    }
+                    schema = TranslationParts.readTree(p);
+                }
+                default -> {
+                    if (t.isStructStart()) {
+                        p.skipChildren();
+                    }
+                }
+            }
+        }
+        if (!"json_schema".equals(type)) {
+            throw new AnthropicRequestException(where + ".type", type == null ? "Field required"
+                    : "Input tag '" + type + "' found using 'type' does not match any of the expected tags: "
+                    + "'json_schema'");
+        }
+        if (schema == null) {
+            throw new AnthropicRequestException(where + ".schema", "Field required");
+        }
+        try {
+            r.outputSchema = TranslationParts.cleanSchema(schema);
+        } catch (IllegalArgumentException e) {
+            throw new AnthropicRequestException(where + ".schema", e.getMessage());
+        }
+        r.jsonOutput = true;
     }
 
     private static void toolChoice(JsonParser p, MessagesRequest r) throws IOException {

@@ -48,7 +48,9 @@ import java.util.Objects;
  *       Gemini 3, the level nearest to it (up to 2048 LOW, 16384 MEDIUM, above HIGH), with
  *       {@code includeThoughts}; {@code adaptive} → Gemini's dynamic thinking (budget -1, or the model's default
  *       level), with {@code includeThoughts}; {@code disabled} → the family's off budget or lowest level; absent → the gateway's
- *       default thinking. The default {@code off} overrides a request's budget, as on the chat route.</li>
+ *       default thinking. The default {@code off} overrides a request's budget, as on the chat route.
+ *       {@code output_config.format} (or the beta's {@code output_format}) {@code json_schema} →
+ *       {@code responseMimeType: application/json} and {@code responseSchema} (cleaned as tool schemas are).</li>
  *   <li>{@code count_tokens}: the same request wrapped in {@code generateContentRequest} with its {@code model},
  *       without {@code generationConfig}.</li>
  * </ul>
@@ -410,6 +412,13 @@ final class MessagesRequestWriter {
             }
             if (n > 0) {
                 g.writeEndArray();
+            }
+        }
+        if (r.jsonOutput) {
+            g.writeStringField("responseMimeType", "application/json");
+            if (r.outputSchema != null) {
+                g.writeFieldName("responseSchema");
+                TranslationParts.writeTree(g, r.outputSchema);
             }
         }
         boolean thoughts = writeThinking(g, r, model, defaultThinking);

@@ -90,6 +90,16 @@ public final class TranslationParts {
     }
 
     /**
+     * A response schema cleaned into the OpenAPI subset Gemini takes as {@code generationConfig.responseSchema}
+     * ({@link SchemaCleaner}).
+     *
+     * @throws IllegalArgumentException when the schema is too large or too deep
+     */
+    public static Object cleanSchema(Object schemaTree) {
+        return SchemaCleaner.clean(schemaTree);
+    }
+
+    /**
      * Writes {@code {"inlineData":{"mimeType","data"}}}; the base64 (either alphabet, whitespace removed) is checked
      * and copied without a substring.
      *

@@ -104,6 +104,18 @@ class AnthropicRequestTranslatorTest {
                                 + "'stop_sequences':['a','','b','c','d','e','f'],'thinking':{'type':'disabled'},'messages':[{'role':'user','content':'x'}]}",
                         "{'contents':[{'role':'user','parts':[{'text':'x'}]}],'generationConfig':{'maxOutputTokens':7,"
                                 + "'temperature':0.3,'topP':0.9,'topK':20,'stopSequences':['a','b','c','d','e'],'thinkingConfig':{'thinkingBudget':128}}}"),
+                Arguments.of("structured output (output_config.format, as the Vercel AI SDK sends it): JSON with the schema",
+                        "{'model':'gemini-2.5-flash','max_tokens':9,'output_config':{'effort':'high','format':{'type':'json_schema',"
+                                + "'schema':{'type':'object','properties':{'city':{'type':'string'}},'required':['city'],'additionalProperties':false}}},"
+                                + "'messages':[{'role':'user','content':'x'}]}",
+                        "{'contents':[{'role':'user','parts':[{'text':'x'}]}],'generationConfig':{'maxOutputTokens':9,"
+                                + "'responseMimeType':'application/json','responseSchema':{'type':'OBJECT','properties':{'city':{'type':'STRING'}},"
+                                + "'required':['city']}}}"),
+                Arguments.of("structured output in the beta's top-level output_format",
+                        "{'model':'gemini-2.5-flash','max_tokens':9,'output_format':{'type':'json_schema','schema':{'type':'array','items':{'type':'integer'}}},"
+                                + "'messages':[{'role':'user','content':'x'}]}",
+                        "{'contents':[{'role':'user','parts':[{'text':'x'}]}],'generationConfig':{'maxOutputTokens':9,"
+                                + "'responseMimeType':'application/json','responseSchema':{'type':'ARRAY','items':{'type':'INTEGER'}}}}"),
                 Arguments.of("a Gemini 3 model gets a level; the first replayed call without a signature gets the skip value",
                         "{'model':'gemini-3-pro-preview','max_tokens':30000,'thinking':{'type':'enabled','budget_tokens':20000},"
                                 + "'messages':[{'role':'user','content':'x'},{'role':'assistant','content':[{'type':'tool_use','id':'toolu_1','name':'f','input':{}}]},"
@@ -147,6 +159,10 @@ class AnthropicRequestTranslatorTest {
                 Arguments.of("{'model':'m','max_tokens':1,'thinking':{'type':'enabled'},'messages':[{'role':'user','content':'x'}]}", "budget_tokens: Field required"),
                 Arguments.of("{'model':'m','max_tokens':100,'thinking':{'type':'enabled','budget_tokens':100},'messages':[{'role':'user','content':'x'}]}", "max_tokens"),
                 Arguments.of("{'model':'a b/c?','max_tokens':1,'messages':[{'role':'user','content':'x'}]}", "model: Invalid model name"),
+                Arguments.of("{'model':'m','max_tokens':1,'output_config':{'format':{'type':'xml'}},'messages':[{'role':'user','content':'x'}]}",
+                        "output_config.format.type: Input tag 'xml'"),
+                Arguments.of("{'model':'m','max_tokens':1,'output_format':{'type':'json_schema'},'messages':[{'role':'user','content':'x'}]}",
+                        "output_format.schema: Field required"),
                 Arguments.of("{'model':'m','max_tokens':'many','messages':[{'role':'user','content':'x'}]}", "max_tokens: Input should be a valid integer"));
     }
 
