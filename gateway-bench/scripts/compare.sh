@@ -21,12 +21,15 @@
 #   UPSTREAM_THREADS=1 NGINX_WORKERS=auto HAPROXY_THREADS=<cpus> GEMGATE_THREADS=<its default: one per cpu>
 #   ACCESS_LOG=off|on|compare                         on: every proxy writes an access log to a file;
 #                                                     compare (issue 17): nginx and Gemgate twice each, with their
-#                                                     logging off (nginx, gemgate) and as shipped (nginx-log: nginx's
+#                                                     logging off (nginx; gemgate: access log and request log off)
+#                                                     and as shipped (nginx-log: nginx's
 #                                                     default access log, combined format, to a file; gemgate-log:
 #                                                     config/log4j2.xml as shipped, standard output to a file); no
 #                                                     haproxy. Ratios: gemgate-log/nginx-log (target >= 1.00),
 #                                                     gemgate/nginx, gemgate-log/gemgate (target >= 0.97)
 #   LOG_CONFIG=config/log4j2.xml                      gemgate-log's logging configuration (compare)
+#   LOG_REQUESTS=true                                 gemgate-log's request log (compare; false: the access log's
+#                                                     cost alone)
 #   UPSTREAM=fast|nginx                               the fake Gemini: FastUpstream (a JVM) or an nginx answering
 #                                                     the same generateContent body (lighter on a small machine)
 #   GEMGATE_JAVA_OPTS="..."                           extra JVM options of the gateway (e.g. -XX:StartFlightRecording)
@@ -51,6 +54,7 @@ NGINX_WORKERS=${NGINX_WORKERS:-auto}
 HAPROXY_THREADS=${HAPROXY_THREADS:-$(nproc)}
 GEMGATE_THREADS=${GEMGATE_THREADS:-}
 ACCESS_LOG=${ACCESS_LOG:-off}
+LOG_REQUESTS=${LOG_REQUESTS:-true}
 UPSTREAM=${UPSTREAM:-fast}
 GEMGATE_JAVA_OPTS=${GEMGATE_JAVA_OPTS:-}
 KEEP=${KEEP:-0}
@@ -221,7 +225,7 @@ fi
 mkdir -p "$WORK/gemgate"
 for i in $(seq -w 0 9); do echo "AIzaSyBenchGood0000000000000000000000$i"; done >"$WORK/gemgate/keys.txt"
 if [[ $ACCESS_LOG == on ]]; then
-  ACCESS_LOGGER='<AsyncLogger name="gemgate.access" level="info" additivity="false"><AppenderRef ref="file"/></AsyncLogger>'
+  ACCESS_LOGGER='<Logger name="gemgate.access" level="info" additivity="false"><AppenderRef ref="file"/></Logger>'
 else
   ACCESS_LOGGER='<Logger name="gemgate.access" level="off" additivity="false"/>'
 fi
@@ -241,12 +245,14 @@ cat >"$WORK/gemgate/log4j2.xml" <<EOF
   </Loggers>
 </Configuration>
 EOF
-# start_gemgate NAME PORT LOG_CONFIG: a gateway with its files under $WORK/NAME, standard output to NAME/gemgate.log
+# start_gemgate NAME PORT LOG_CONFIG [REQUESTS]: a gateway with its files under $WORK/NAME, standard output to
+# NAME/gemgate.log; its request log (SQLite in NAME/data) only when REQUESTS is true: "gemgate" runs with both of its
+# logs off (as nginx and haproxy run with theirs off), "gemgate-log" as shipped (access log and request log on).
 start_gemgate() {
-  local name=$1 port=$2 logconfig=$3 dir="$WORK/$1"
+  local name=$1 port=$2 logconfig=$3 dir="$WORK/$1" requests=${4:-false}
   mkdir -p "$dir"
   # shellcheck disable=SC2086 # GEMGATE_JAVA_OPTS is a list of options
-  (cd "$dir" && exec env GEMGATE_HOST=127.0.0.1 GEMGATE_PORT="$port" \
+  (cd "$dir" && exec env GEMGATE_HOST=127.0.0.1 GEMGATE_PORT="$port" GEMGATE_REQUESTS_ENABLED="$requests" \
     GEMGATE_UPSTREAM="http://127.0.0.1:$UP_PORT" GEMGATE_TOKEN="$TOKEN" GEMGATE_KEYS_FILE="$WORK/gemgate/keys.txt" \
     GEMGATE_DATA_DIR="$dir/data" GEMGATE_LOG_CONFIG="$logconfig" \
     GEMGATE_LOG_DIR="$dir/logs" ${GEMGATE_THREADS:+GEMGATE_SERVER_IO_THREADS=$GEMGATE_THREADS} \
@@ -257,7 +263,7 @@ start_gemgate() {
 start_gemgate gemgate "$GEMGATE_PORT" "$WORK/gemgate/log4j2.xml"
 if [[ $ACCESS_LOG == compare ]]; then
   # As shipped: the repository's config/log4j2.xml (or LOG_CONFIG's), nothing set but the log directory.
-  start_gemgate gemgate-log "$GEMGATE_LOG_PORT" "${LOG_CONFIG:-$ROOT/config/log4j2.xml}"
+  start_gemgate gemgate-log "$GEMGATE_LOG_PORT" "${LOG_CONFIG:-$ROOT/config/log4j2.xml}" "$LOG_REQUESTS"
 fi
 
 declare -A PORT=([direct]=$UP_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [gemgate]=$GEMGATE_PORT

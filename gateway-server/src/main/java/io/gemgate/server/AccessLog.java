@@ -1,5 +1,7 @@
 package io.gemgate.server;
 
+import io.gemgate.core.requestlog.AttemptRecord;
+import io.gemgate.core.requestlog.RequestRecord;
 import io.gemgate.core.route.NativePath;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.util.concurrent.atomic.LongAdder;
@@ -11,16 +13,20 @@ import org.apache.logging.log4j.Logger;
  * target made safe for one log line (no credential parameter, no control or non-ASCII character, bounded length), and
  * a hint of the client's token.
  *
- * <p>Cost: {@link #write} builds the line in a builder of its thread, reused (no formatting, no boxing), and hands it to
- * log4j2, whose asynchronous loggers copy it into their ring buffer and write it on their own thread, through the one
- * appender the log configuration names (config/log4j2.xml). When that ring buffer is full the line is dropped and
- * counted ({@link #dropped()}, {@link LogQueueFullPolicy}), so that a slow disk or console never holds an event loop.
+ * <p>Cost (issue 17, item 6): the line is written from the request's {@link RequestRecord} by the request log's one
+ * writer thread ({@code RequestLog}), not by the event loop: the event loop's only work for both logs is to queue the
+ * record. The writer builds each line in a builder of its own, reused, hands it to log4j2 (a synchronous logger in
+ * config/log4j2.xml: the thread is already not an event loop) whose appender buffers it, and flushes the appenders
+ * once per batch of records ({@link #flush()}), so a line reaches the console or the file within the writer's idle
+ * wait (20 ms) and a busy gateway writes in large blocks. A record the queue had no room for loses its line too,
+ * counted in {@link #dropped()}.
  */
 public final class AccessLog {
     private static final int MAX_TARGET = 512;
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
     private static final Logger ACCESS = LogManager.getLogger("gemgate.access");
-    /** Access lines dropped because log4j2's ring buffer was full. */
+    /** Access lines dropped: the request log's queue was full, or log4j2's ring buffer when a configuration makes
+     *  the access logger asynchronous. */
     private static final LongAdder DROPPED = new LongAdder();
     private static final FastThreadLocal<Line> LINE = new FastThreadLocal<>() {
         @Override
@@ -32,6 +38,7 @@ public final class AccessLog {
     /** A thread's line builder, the last token hint it made, and whether it is handing a line to log4j2 now. */
     private static final class Line {
         final StringBuilder text = new StringBuilder(256);
+        final StringBuilder request = new StringBuilder(128);
         String token;
         String hint;
         boolean writing;
@@ -89,6 +96,41 @@ public final class AccessLog {
             line.text.setLength(0);
             line.text.trimToSize(); // a long target once does not keep a large builder per thread
         }
+    }
+
+    /**
+     * Writes the access line of {@code r} (on the request log's writer thread), {@code REQUEST STATUS model=M key=K
+     * tier=T attempts=N Nms token=H}: the key and tier of its last attempt, {@code model=-} for an answer the gateway
+     * gave before any exchange, {@code *} for a call that names no model.
+     */
+    public static void write(RequestRecord r) {
+        Line line = LINE.get();
+        StringBuilder req = line.request;
+        req.setLength(0);
+        req.append(r.method()).append(' ').append(r.path());
+        AttemptRecord last = r.lastAttempt();
+        String model = r.edge() ? "-" : r.model().isEmpty() ? (last == null ? "-" : "*") : r.model();
+        write(req, r.status(), model, last == null ? null : last.keyMasked(), last == null ? 0 : last.tier(),
+                r.attempts().size(), r.latencyMillis(), r.tokenHint());
+    }
+
+    /**
+     * Writes out what the access logger's appenders hold in their buffers (their {@code immediateFlush} is off):
+     * the request log's writer calls it after each batch of lines.
+     */
+    public static void flush() {
+        if (ACCESS instanceof org.apache.logging.log4j.core.Logger core) {
+            for (org.apache.logging.log4j.core.Appender a : core.getAppenders().values()) {
+                if (a instanceof org.apache.logging.log4j.core.appender.AbstractOutputStreamAppender<?> o) {
+                    o.getManager().flush();
+                }
+            }
+        }
+    }
+
+    /** Counts an access line lost with its record (the request log's queue was full). */
+    public static void lost() {
+        DROPPED.increment();
     }
 
     /**

@@ -20,13 +20,15 @@ final class ClientRequest {
     HttpVersion version;
     /** The client asked to keep the connection and the gateway is not stopping; {@link ClientWriter}. */
     boolean keepAlive;
-    /** When the head arrived ({@link System#nanoTime()}), when the access log is on. */
+    /** When the head arrived ({@link System#nanoTime()}), when the request log or the access log is on. */
     long headNanos;
     /**
      * The request, for the access line of an answer the gateway gives itself (proxied requests get theirs from the
-     * exchange); null when the access log is off or the line was written.
+     * exchange); null when both logs are off or the record was made.
      */
     HttpRequest logRequest;
+    /** The gateway refused the request (not a local endpoint's answer): its record is stored, with this message. */
+    String refusal;
     /** The token the client presented (any of the three ways), or null; {@link FramingHandler}, {@link AuthHandler}. */
     String clientToken;
     /** Path and query of the origin-form target; {@link FramingHandler}. */
@@ -60,6 +62,7 @@ final class ClientRequest {
         version = req.protocolVersion();
         keepAlive = false;
         logRequest = null;
+        refusal = null;
         clientToken = null;
         path = null;
         query = null;

@@ -126,7 +126,7 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
                 codec.cors(null, false);
             }
         }
-        if (AccessLog.isEnabled()) {
+        if (gw.requestLog().isOn()) {
             request.headNanos = System.nanoTime();
             request.logRequest = req;
         }
@@ -252,8 +252,8 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         closing = true;
         timer.clear();
         gw.events().requestRejected(request.routeLabel(), code);
-        logAnswer(code);
         logRefusal(code, message);
+        logAnswer(code);
         FullHttpResponse r = request.openAiShape
                 ? OpenAiResponses.error(ctx.alloc(), HttpVersion.HTTP_1_1,
                         OpenAiResponses.gatewayError(code, message, -1))
@@ -281,29 +281,11 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
     }
 
     /**
-     * The request log's record of a request the gateway refused itself (401, 404, 413, 429 of a token's limit...):
-     * no key was used. Its target without credentials, its token by id and name when one was recognised.
+     * Notes that the gateway refused the current request itself (401, 404, 413, 429 of a token's limit...), with the
+     * message the client gets: the record {@link #logAnswer} makes of it is stored in the request log.
      */
     private void logRefusal(int code, String message) {
-        io.gemgate.server.requestlog.RequestLog rl = gw.requestLog();
-        if (!rl.isOn()) {
-            return;
-        }
-        HttpRequest req = request.head;
-        String token = request.clientToken;
-        Route route = request.route;
-        String method = req == null ? "-" : AccessLog.visible(req.method().name(), 32);
-        String target = req == null ? "-" : AccessLog.withoutToken(AccessLog.target(req.uri()), token);
-        io.gemgate.core.tokens.UserToken u = route == null || route == Route.ADMIN ? null : request.user;
-        String tokenId = u != null ? u.id() : gw.token().matches(token) ? ""
-                : io.gemgate.core.requestlog.RequestRecord.UNAUTHENTICATED;
-        String protocol = route == null ? "-" : route == Route.ADMIN ? "admin"
-                : io.gemgate.server.proxy.Exchange.protocolOf(route.label);
-        rl.add(new io.gemgate.core.requestlog.RequestRecord(gw.now(), method, target, request.routeLabel(), protocol,
-                request.model == null ? "" : request.model, tokenId, u == null ? "" : u.name(), clientAddress(),
-                false, code, 0, 0, -1, 0, 0, 0, java.util.List.of(), refusalReason(code),
-                io.gemgate.core.requestlog.ErrorText.cap(message, io.gemgate.core.requestlog.ErrorText.MAX_MESSAGE),
-                null));
+        request.refusal = message == null ? "" : message;
     }
 
     private static String refusalReason(int code) {
@@ -333,9 +315,14 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         return a;
     }
 
-    /** The access log line of a request the gateway answered itself (no key was used). */
+    /**
+     * The record of a request the gateway answered itself (no key was used), for the access log and, when it was a
+     * refusal ({@link #logRefusal}), for the request log: its target without credentials, its token by id and name
+     * when one was recognised.
+     */
     private void logAnswer(int status) {
-        if (!AccessLog.isEnabled()) {
+        io.gemgate.server.requestlog.RequestLog rl = gw.requestLog();
+        if (!rl.isOn()) {
             return;
         }
         HttpRequest req = request.logRequest;
@@ -343,8 +330,22 @@ final class ClientWriter extends ChannelInboundHandlerAdapter implements ClientC
         long ms = req == null ? 0 : (System.nanoTime() - request.headNanos) / 1_000_000;
         String method = req == null ? "-" : AccessLog.visible(req.method().name(), 32);
         String target = req == null ? "-" : AccessLog.withoutToken(AccessLog.target(req.uri()), token);
-        AccessLog.write(method + " " + target, status, "-", null, 0, 0, ms, AccessLog.cachedHint(token));
         request.logRequest = null;
+        String refusal = request.refusal;
+        request.refusal = null;
+        Route route = request.route;
+        io.gemgate.core.tokens.UserToken u = route == null || route == Route.ADMIN ? null : request.user;
+        String tokenId = u != null ? u.id() : gw.token().matches(token) ? ""
+                : io.gemgate.core.requestlog.RequestRecord.UNAUTHENTICATED;
+        String protocol = route == null ? "-" : route == Route.ADMIN ? "admin"
+                : io.gemgate.server.proxy.Exchange.protocolOf(route.label);
+        rl.add(new io.gemgate.core.requestlog.RequestRecord(gw.now() - ms, method, target, request.routeLabel(),
+                protocol, request.model == null ? "" : request.model, tokenId, u == null ? "" : u.name(),
+                clientAddress(), false, status, 0, ms, -1, 0, 0, 0, java.util.List.of(),
+                refusal == null ? null : refusalReason(status),
+                refusal == null ? null : io.gemgate.core.requestlog.ErrorText.cap(refusal,
+                        io.gemgate.core.requestlog.ErrorText.MAX_MESSAGE),
+                null, AccessLog.cachedHint(token), refusal != null, true));
     }
 
     // ---------------------------------------------------------------------------------- answers under way

@@ -9,6 +9,7 @@ import io.gemgate.core.keys.KeySpec;
 import io.gemgate.server.requestlog.RequestLog;
 import io.gemgate.testing.Behavior;
 import io.gemgate.testing.FakeGemini;
+import io.gemgate.testing.CapturingAppender;
 import io.gemgate.testing.GatewayHarness;
 import io.gemgate.testing.LeakDetection;
 import java.net.http.HttpResponse;
@@ -143,6 +144,7 @@ class RequestUsageTest {
         RequestLog log = gw.server().context().requestLog();
         int successes = 40;
         int failures = 6;
+        int linesBefore = CapturingAppender.accessLines().size();
         try (Connection lock = DriverManager.getConnection("jdbc:sqlite:" + gw.dataDir().resolve("requests.db"));
              Statement s = lock.createStatement()) {
             s.execute("pragma busy_timeout=5000");
@@ -157,6 +159,10 @@ class RequestUsageTest {
             // No request waited for the database (each is answered while the writer is stuck).
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
             assertThat(log.dropped(RequestLog.Drop.SAMPLED)).isPositive();
+            // The access log does not wait for the database: every request's line is written while it stalls.
+            assertThat(NativeProxyTest.waitUntil(() -> CapturingAppender.accessLines().stream().skip(linesBefore)
+                    .filter(l -> l.contains(":generateContent 200 ") || l.contains("/no-such-route-"))
+                    .count() == successes + failures)).isTrue();
             s.execute("rollback");
         }
         JsonNode all = admin.get("/admin/api/requests?limit=500").json();

@@ -195,6 +195,7 @@ public final class GatewayHarness implements AutoCloseable {
         }
     }
 
+    /** Stops the gateway (and the fake when it is this harness's) and deletes the data directory it made. */
     @Override
     public void close() {
         if (server != null) {
@@ -202,6 +203,16 @@ public final class GatewayHarness implements AutoCloseable {
         }
         if (ownsFake) {
             fake.close();
+        }
+        deleteTree(dataDir);
+    }
+
+    /** Deletes {@code dir} and what it holds, as far as it can (a test's leftovers must not fill the disk). */
+    static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // already gone, or unreadable: nothing more to do
         }
     }
 }

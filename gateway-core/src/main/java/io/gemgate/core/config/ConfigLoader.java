@@ -246,7 +246,8 @@ public final class ConfigLoader {
                 v.intBetween(Setting.REQUEST_LOG_QUEUE_SIZE, 16, 10_000_000),
                 v.intBetween(Setting.REQUEST_LOG_SAMPLE_WHEN_BUSY, 1, 1_000_000),
                 (int) v.size(Setting.REQUEST_LOG_ERROR_BODY_BYTES, 0, 64 * KIB),
-                v.positiveDuration(Setting.REQUEST_LOG_FLUSH_INTERVAL));
+                v.positiveDuration(Setting.REQUEST_LOG_FLUSH_INTERVAL),
+                v.intBetween(Setting.REQUEST_LOG_CPU_PERCENT, 1, 100));
     }
 
     private static GatewayConfig.State state(Values v) {
@@ -443,7 +444,8 @@ public final class ConfigLoader {
         REQUEST_LOG_QUEUE_SIZE("requests.queueSize", "10000"),
         REQUEST_LOG_SAMPLE_WHEN_BUSY("requests.sampleWhenBusy", "10"),
         REQUEST_LOG_ERROR_BODY_BYTES("requests.errorBodyBytes", "4KiB"),
-        REQUEST_LOG_FLUSH_INTERVAL("requests.flushInterval", "1s");
+        REQUEST_LOG_FLUSH_INTERVAL("requests.flushInterval", "1s"),
+        REQUEST_LOG_CPU_PERCENT("requests.cpuPercent", "2");
 
         final String path;
         final String env;

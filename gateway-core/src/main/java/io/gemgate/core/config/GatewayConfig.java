@@ -75,10 +75,13 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                       ({@code requests.errorBodyBytes}, 4 KiB)
      * @param flushInterval  the usage counts reach the database at least this often; records are written as they
      *                       come, in batches ({@code requests.flushInterval}, 1s)
+     * @param cpuPercent     the writer's database work takes at most this share of one core, in percent, measured
+     *                       each second; past it successes are sampled (failures are always written, usage stays
+     *                       exact) ({@code requests.cpuPercent}, 2)
      */
     public record RequestLog(boolean enabled, String databaseUrl, Duration retention, long maxSize,
                              Duration usageRetention, int queueSize, int sampleWhenBusy, int errorBodyBytes,
-                             Duration flushInterval) {
+                             Duration flushInterval, int cpuPercent) {
         public RequestLog {
             requireNonNull(retention, "retention");
             requireNonNull(usageRetention, "usageRetention");
@@ -88,19 +91,19 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
         /** The defaults, as {@code config/gateway.yaml} lists them. */
         public static RequestLog defaults() {
             return new RequestLog(true, null, Duration.ofDays(7), 1L << 30, Duration.ofDays(90), 10_000, 10, 4096,
-                    Duration.ofSeconds(1));
+                    Duration.ofSeconds(1), 2);
         }
 
         /** The same settings with the request log on or off. */
         public RequestLog withEnabled(boolean on) {
             return new RequestLog(on, databaseUrl, retention, maxSize, usageRetention, queueSize, sampleWhenBusy,
-                    errorBodyBytes, flushInterval);
+                    errorBodyBytes, flushInterval, cpuPercent);
         }
 
         /** The same settings with another database URL (null: the SQLite file). */
         public RequestLog withDatabaseUrl(String url) {
             return new RequestLog(enabled, url, retention, maxSize, usageRetention, queueSize, sampleWhenBusy,
-                    errorBodyBytes, flushInterval);
+                    errorBodyBytes, flushInterval, cpuPercent);
         }
 
         @Override

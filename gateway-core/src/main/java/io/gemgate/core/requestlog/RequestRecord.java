@@ -29,18 +29,39 @@ import java.util.List;
  * @param errorReason      why the request failed, in a word (Google's reason, or the gateway's); null on success
  * @param errorMessage     the error message the client got (Google's, or the gateway's), capped; null on success
  * @param errorBody        Google's error body of the last failed call, capped; null when none or not kept
+ * @param tokenHint        the access line's hint of the token the client presented ({@code gg-t...5d1c}, {@code -})
+ * @param stored           false for an answer the gateway gave itself that only the access log shows (health,
+ *                         metrics, the admin page): not stored in the database, not counted in the usage
+ * @param edge             true when the gateway answered before any exchange (a refusal, a local endpoint): the
+ *                         access line shows {@code model=-}
  */
 public record RequestRecord(long startMillis, String method, String path, String route, String protocol,
                             String model, String tokenId, String tokenName, String client, boolean stream,
                             int status, long bytesOut, long latencyMillis, long firstByteMillis, long promptTokens,
                             long outputTokens, long reasoningTokens, List<AttemptRecord> attempts,
-                            String errorReason, String errorMessage, String errorBody) {
+                            String errorReason, String errorMessage, String errorBody, String tokenHint,
+                            boolean stored, boolean edge) {
 
     /** The token id of a request that presented no token the gateway accepts. */
     public static final String UNAUTHENTICATED = "-";
 
     public RequestRecord {
         attempts = attempts == null ? List.of() : attempts;
+        tokenHint = tokenHint == null ? "-" : tokenHint;
+    }
+
+    /**
+     * A record of the database and the access log, as a test or a tool makes one: no token hint, stored, not an
+     * edge answer.
+     */
+    public RequestRecord(long startMillis, String method, String path, String route, String protocol, String model,
+                         String tokenId, String tokenName, String client, boolean stream, int status, long bytesOut,
+                         long latencyMillis, long firstByteMillis, long promptTokens, long outputTokens,
+                         long reasoningTokens, List<AttemptRecord> attempts, String errorReason, String errorMessage,
+                         String errorBody) {
+        this(startMillis, method, path, route, protocol, model, tokenId, tokenName, client, stream, status, bytesOut,
+                latencyMillis, firstByteMillis, promptTokens, outputTokens, reasoningTokens, attempts, errorReason,
+                errorMessage, errorBody, "-", true, false);
     }
 
     /** True when the client got an error status (4xx, 5xx, or 499 when it left). */

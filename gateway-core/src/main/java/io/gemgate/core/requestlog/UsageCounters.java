@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * ({@link #drain}) and adds them to the database's per-minute and per-day rows.
  *
  * <p>Thread-safe and lock-free: one map lookup per dimension (the names are the existing strings: no key object is
- * made) and atomic additions; a new minute, model, token or key makes its cell once.
+ * made) and atomic additions; a new minute, model, token or key makes its cell once. Each counting thread (an event
+ * loop) has cells of its own, so that two loops never pass one cache line back and forth per request; a drain adds
+ * the threads' counts up.
  */
 public final class UsageCounters {
     /** The shared client token (no user token) in the token dimension. */
@@ -66,12 +68,16 @@ public final class UsageCounters {
                       long outputTokens, long reasoningTokens) {
     }
 
-    private final ConcurrentHashMap<Long, Minute> minutes = new ConcurrentHashMap<>();
-    private volatile Minute current = new Minute(Long.MIN_VALUE);
+    private final java.util.Queue<Stripe> stripes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ThreadLocal<Stripe> mine = ThreadLocal.withInitial(() -> {
+        Stripe s = new Stripe();
+        stripes.add(s);
+        return s;
+    });
 
     /** Counts one ended request at {@code nowMillis}. */
     public void count(long nowMillis, RequestRecord r) {
-        Minute m = minute(nowMillis - Math.floorMod(nowMillis, MINUTE));
+        Minute m = mine.get().minute(nowMillis - Math.floorMod(nowMillis, MINUTE));
         boolean failed = r.isFailure();
         String token = r.tokenId().isEmpty() ? SHARED_TOKEN
                 : r.tokenId().equals(RequestRecord.UNAUTHENTICATED) ? NO_TOKEN : r.tokenId();
@@ -96,14 +102,20 @@ public final class UsageCounters {
         }
     }
 
-    private Minute minute(long start) {
-        Minute m = current;
-        if (m.start == start) {
+    /** One counting thread's minutes. */
+    private static final class Stripe {
+        final ConcurrentHashMap<Long, Minute> minutes = new ConcurrentHashMap<>();
+        Minute current = new Minute(Long.MIN_VALUE); // the owning thread's alone
+
+        Minute minute(long start) {
+            Minute m = current;
+            if (m.start == start) {
+                return m;
+            }
+            m = minutes.computeIfAbsent(start, Minute::new);
+            current = m;
             return m;
         }
-        m = minutes.computeIfAbsent(start, Minute::new);
-        current = m;
-        return m;
     }
 
     private static void add(Minute m, Dim d, String value, boolean failed, long prompt, long output, long reasoning) {
@@ -132,28 +144,41 @@ public final class UsageCounters {
      * ended more than two minutes before {@code nowMillis} once they are drained.
      */
     public List<Row> drain(long nowMillis) {
-        List<Row> out = new ArrayList<>();
-        for (Map.Entry<Long, Minute> e : minutes.entrySet()) {
-            Minute m = e.getValue();
-            boolean any = false;
-            for (Dim d : Dim.values()) {
-                for (Map.Entry<String, AtomicLongArray> cell : m.cells[d.ordinal()].entrySet()) {
-                    AtomicLongArray c = cell.getValue();
-                    long req = c.getAndSet(REQUESTS, 0);
-                    long fail = c.getAndSet(FAILURES, 0);
-                    long p = c.getAndSet(PROMPT, 0);
-                    long o = c.getAndSet(OUTPUT, 0);
-                    long t = c.getAndSet(REASONING, 0);
-                    if (req != 0 || fail != 0 || p != 0 || o != 0 || t != 0) {
-                        any = true;
-                        out.add(new Row(m.start, d, cell.getKey(), req, fail, p, o, t));
+        // The threads' counts of one minute, dimension and value add up to one row.
+        Map<Long, Map<Dim, Map<String, long[]>>> sums = new java.util.TreeMap<>();
+        for (Stripe stripe : stripes) {
+            for (Map.Entry<Long, Minute> e : stripe.minutes.entrySet()) {
+                Minute m = e.getValue();
+                boolean any = false;
+                for (Dim d : Dim.values()) {
+                    for (Map.Entry<String, AtomicLongArray> cell : m.cells[d.ordinal()].entrySet()) {
+                        AtomicLongArray c = cell.getValue();
+                        long req = c.getAndSet(REQUESTS, 0);
+                        long fail = c.getAndSet(FAILURES, 0);
+                        long p = c.getAndSet(PROMPT, 0);
+                        long o = c.getAndSet(OUTPUT, 0);
+                        long t = c.getAndSet(REASONING, 0);
+                        if (req != 0 || fail != 0 || p != 0 || o != 0 || t != 0) {
+                            any = true;
+                            long[] sum = sums.computeIfAbsent(m.start, k -> new java.util.EnumMap<>(Dim.class))
+                                    .computeIfAbsent(d, k -> new java.util.LinkedHashMap<>())
+                                    .computeIfAbsent(cell.getKey(), k -> new long[SLOTS]);
+                            sum[REQUESTS] += req;
+                            sum[FAILURES] += fail;
+                            sum[PROMPT] += p;
+                            sum[OUTPUT] += o;
+                            sum[REASONING] += t;
+                        }
                     }
                 }
-            }
-            if (!any && m.start < nowMillis - 2 * MINUTE) {
-                minutes.remove(e.getKey(), m);
+                if (!any && m.start < nowMillis - 2 * MINUTE) {
+                    stripe.minutes.remove(e.getKey(), m);
+                }
             }
         }
+        List<Row> out = new ArrayList<>();
+        sums.forEach((minute, dims) -> dims.forEach((d, values) -> values.forEach((value, c) -> out.add(
+                new Row(minute, d, value, c[REQUESTS], c[FAILURES], c[PROMPT], c[OUTPUT], c[REASONING])))));
         return out;
     }
 

@@ -217,6 +217,7 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_REQUESTS_ERROR_BODY_BYTES", "0", c -> c.requestLog().errorBodyBytes(), 0),
                 setBy("GEMGATE_REQUESTS_FLUSH_INTERVAL", "10s", c -> c.requestLog().flushInterval(),
                         Duration.ofSeconds(10)),
+                setBy("GEMGATE_REQUESTS_CPU_PERCENT", "20", c -> c.requestLog().cpuPercent(), 20),
                 setBy("GEMGATE_UPSTREAM_PROXIES", "http://u:p@proxy.corp:3128, socks5://10.0.0.7:1080",
                         c -> c.upstream().egress().proxies().stream().map(p -> p.id()).toList(),
                         List.of("http://proxy.corp:3128", "socks5://10.0.0.7:1080")),

@@ -11,7 +11,6 @@ import io.gemgate.core.keys.Unavailable;
 import io.gemgate.core.keys.Verdict;
 import io.gemgate.core.keys.VerdictClassifier;
 import io.gemgate.core.keys.VerdictKind;
-import io.gemgate.server.AccessLog;
 import io.gemgate.server.GatewayContext;
 import io.gemgate.server.upstream.ExitConnectException;
 import io.gemgate.server.upstream.PoolExhaustedException;
@@ -1116,13 +1115,12 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
 
     private void ended(long nowNanos) {
         releaseUser();
-        logAccess(nowNanos);
         gw.events().requestFinished(route, model.name(), status, nowNanos - startNanos, firstByteNanos);
         if (key != null && status < 400) {
             gw.events().servedByTier(key.tier());
         }
         if (attemptLog != null && !recorded) {
-            logRecord(nowNanos);
+            logRecord(nowNanos); // the access line is written from it too
         }
     }
 
@@ -1131,7 +1129,10 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         return routeLabel.startsWith("openai") ? "openai" : routeLabel.startsWith("anthropic") ? "anthropic" : "gemini";
     }
 
-    /** Hands the request's record to the request log (which queues it without blocking). */
+    /**
+     * Hands the request's record to the request log, which queues it without blocking; its writer writes the access
+     * line from it too.
+     */
     private void logRecord(long nowNanos) {
         recorded = true;
         long ms = (nowNanos - startNanos) / 1_000_000;
@@ -1159,7 +1160,8 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
                 model.name().equals(io.gemgate.core.keys.KeyPool.ANY_MODEL) ? "" : model.name(), u == null ? "" : u.id(),
                 u == null ? "" : u.name(), client.clientAddress(), streamed, status, bytesOut, ms,
                 firstByteNanos < 0 ? -1 : firstByteNanos / 1_000_000, usedPrompt, usedOutput, reasoningTokens,
-                java.util.Collections.unmodifiableList(attemptLog), reason, message, errorBody));
+                java.util.Collections.unmodifiableList(attemptLog), reason, message, errorBody, client.tokenHint(),
+                true, false));
     }
 
     /** Sets the Connection header of a response the exchange writes, and notes whether to close after it. */
@@ -1225,14 +1227,5 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     /** Method and path for the access log, made only when the access log is on. */
     protected String logLine() {
         return logLine;
-    }
-
-    private void logAccess(long nowNanos) {
-        if (!AccessLog.isEnabled()) {
-            return;
-        }
-        long ms = (nowNanos - startNanos) / 1_000_000;
-        AccessLog.write(client.forLog(logLine()), status, model.name(), key == null ? null : key.masked(),
-                key == null ? 0 : key.tier(), attempts.count(), ms, client.tokenHint());
     }
 }

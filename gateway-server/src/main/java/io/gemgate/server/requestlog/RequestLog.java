@@ -3,6 +3,7 @@ package io.gemgate.server.requestlog;
 import static java.util.Objects.requireNonNull;
 
 import io.gemgate.core.config.GatewayConfig;
+import io.gemgate.server.AccessLog;
 import io.gemgate.core.keys.QuotaCalendar;
 import io.gemgate.core.requestlog.RequestRecord;
 import io.gemgate.core.requestlog.UsageCounters;
@@ -24,11 +25,20 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * The request log (issue 17): each ended request's {@link RequestRecord} goes into a bounded lock-free queue from its
- * event loop, and one thread ({@code gemgate-request-log}) writes them to the database in batches, one transaction
- * each. The event loop never waits: when the database cannot keep up and the queue is past half full, successes are
- * sampled (one in {@code requests.sampleWhenBusy}) while failures are kept; when it is full, records are dropped.
- * Every drop is counted ({@link #dropped}).
+ * The request log (issue 17) and the access log's writer: each ended request's {@link RequestRecord} goes into a
+ * bounded lock-free queue from its event loop (the event loop's only work for both logs, with the usage counts), and
+ * one thread ({@code gemgate-request-log}) takes them out, writes each one's access line ({@link AccessLog#write},
+ * flushed once per batch) and the records to the database in batches, one transaction each. The event loop never
+ * waits, never wakes the writer (which looks every 20 ms when idle), and a slow or absent database never holds the
+ * access log: the queue is drained whatever the database does, into a backlog of rows to write bounded by
+ * {@code requests.queueSize}.
+ *
+ * <p>What is not written is counted ({@link #dropped}): when the queue is full, the record and its access line
+ * ({@link Drop#FULL}); when the database cannot keep up, successes are sampled and failures kept ({@link
+ * Drop#SAMPLED}): past half the backlog one success in {@code requests.sampleWhenBusy} is kept, and when the
+ * database work took more than {@code requests.cpuPercent} of one core in the last second, one success in N where
+ * N brings it back under (measured with the thread's CPU time around each batch: on a busy gateway the writer would
+ * otherwise take its share of the cores from the event loops). {@link #keepOneIn()} tells the current N.
  *
  * <p>Usage is counted apart from the records, on the event loop ({@link UsageCounters}), so that it stays exact
  * whatever is dropped; the writer adds the counts to the database every {@code requests.flushInterval}. The writer
@@ -36,8 +46,10 @@ import org.apache.logging.log4j.Logger;
  * day past {@code requests.usageRetention}, usage per minute past a day.
  *
  * <p>Reads for the admin API run on the same thread ({@link #read}), after what was queued before them is written,
- * so an answer shows every request that ended before it was asked. A database that is down is retried every second
- * (the batch in hand kept); reads then fail, and the queue's bound protects the gateway meanwhile.
+ * so an answer shows every request that ended before it was asked (bar the sampled ones). A database that is down is
+ * retried every second (the backlog kept); reads then fail, and the backlog's bound protects the gateway meanwhile.
+ * With {@code requests.enabled: false} the writer only writes access lines; with the access log off too there is no
+ * writer and no record ({@link #OFF}).
  */
 public final class RequestLog implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(RequestLog.class);
@@ -45,7 +57,11 @@ public final class RequestLog implements AutoCloseable {
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long PRUNE_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
+    private static final long CPU_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int MAX_KEEP_ONE_IN = 1000;
     private static final long DAY = 86_400_000L;
+    private static final java.lang.management.ThreadMXBean THREADS =
+            java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** A read of the database, run on the writer's thread. */
     @FunctionalInterface
@@ -53,7 +69,10 @@ public final class RequestLog implements AutoCloseable {
         T run(RequestStore store) throws SQLException;
     }
 
-    /** Why records were not written: sampled while the queue was busy, or dropped because it was full. */
+    /**
+     * Why records were not written: sampled because the database could not keep up (its backlog past half, or its
+     * work past {@code requests.cpuPercent}), or dropped because a queue was full.
+     */
     public enum Drop {
         SAMPLED("sampled"), FULL("full");
 
@@ -68,70 +87,98 @@ public final class RequestLog implements AutoCloseable {
         }
     }
 
-    /** The request log of a gateway that keeps none ({@code requests.enabled: false}). */
+    /** The request log of a gateway that keeps no records and writes no access lines. */
     public static final RequestLog OFF = new RequestLog();
 
     private final boolean on;
+    private final boolean stores;
+    private final boolean lines;
     private final GatewayConfig.RequestLog settings;
     private final Database db;
     private final QuotaCalendar calendar;
     private final LongSupplier clock;
     private final Queue<RequestRecord> queue;
+    private final Queue<RequestRecord> rows;
     private final int capacity;
     private final UsageCounters usage = new UsageCounters();
+    private final Queue<Runnable> pumpTasks = new ConcurrentLinkedQueue<>();
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicLong sampled = new AtomicLong();
     private final AtomicLong full = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong writeErrors = new AtomicLong();
+    private final Thread pump;
     private final Thread writer;
     private volatile boolean stopping;
+    private volatile boolean writerStopping;
     private volatile String lastError;
+    private volatile int keepOneIn = 1;
+    // the pump's
+    private long successes;
+    // the writer's
     private RequestStore store;
     private List<RequestRecord> pending = List.of();
     private List<UsageCounters.Row> pendingUsage = new ArrayList<>();
     private long retryAtNanos;
     private long nextUsageNanos;
     private long nextPruneNanos;
+    private long windowStartNanos;
+    private long windowCpuNanos;
 
     private RequestLog() {
         this.on = false;
+        this.stores = false;
+        this.lines = false;
         this.settings = null;
         this.db = null;
         this.calendar = null;
         this.clock = System::currentTimeMillis;
         this.queue = null;
+        this.rows = null;
         this.capacity = 0;
+        this.pump = null;
         this.writer = null;
     }
 
-    private RequestLog(GatewayConfig.RequestLog settings, Database db, QuotaCalendar calendar, LongSupplier clock) {
+    private RequestLog(GatewayConfig.RequestLog settings, Database db, boolean lines, QuotaCalendar calendar,
+                       LongSupplier clock) {
         this.on = true;
+        this.stores = db != null;
+        this.lines = lines;
         this.settings = settings;
         this.db = db;
         this.calendar = calendar;
         this.clock = clock;
         this.capacity = settings.queueSize();
         this.queue = PlatformDependent.newFixedMpscQueue(capacity);
-        this.writer = new Thread(this::run, "gemgate-request-log");
-        this.writer.setDaemon(true);
+        this.rows = stores ? PlatformDependent.newFixedMpscQueue(capacity) : null;
+        this.pump = new Thread(this::pumpLoop, "gemgate-access-log");
+        this.pump.setDaemon(true);
+        this.writer = stores ? new Thread(this::run, "gemgate-request-log") : null;
+        if (writer != null) {
+            writer.setDaemon(true);
+        }
     }
 
     /**
      * Opens the database named by the settings (the SQLite file {@code requests.db} in {@code dataDir} by default),
      * applies the schema's migrations and starts the writer. A database that cannot be reached at start is not
-     * fatal: the writer keeps trying, and the gateway serves meanwhile.
+     * fatal: the writer keeps trying, and the gateway serves meanwhile. With {@code requests.enabled: false} only the
+     * access log's writer starts, when the access log is on ({@link AccessLog#isEnabled()} at start).
      *
      * @param clock epoch milliseconds, for retention and usage buckets (the gateway's clock)
      */
     public static RequestLog start(GatewayConfig.RequestLog settings, Path dataDir, QuotaCalendar calendar,
                                    LongSupplier clock) {
         requireNonNull(settings, "settings");
-        if (!settings.enabled()) {
+        boolean lines = AccessLog.isEnabled();
+        if (!settings.enabled() && !lines) {
             return OFF;
         }
-        Database db;
-        if (settings.databaseUrl() == null) {
+        Database db = null;
+        if (!settings.enabled()) {
+            db = null;
+        } else if (settings.databaseUrl() == null) {
             try {
                 Files.createDirectories(dataDir);
             } catch (java.io.IOException e) {
@@ -142,51 +189,61 @@ public final class RequestLog implements AutoCloseable {
         } else {
             db = Database.postgres(settings.databaseUrl());
         }
-        RequestLog l = new RequestLog(settings, db, calendar, clock);
-        l.connect();
-        l.writer.start();
-        log.info("request log in {}", db);
+        RequestLog l = new RequestLog(settings, db, lines, calendar, clock);
+        if (l.stores) {
+            l.connect();
+            l.writer.start();
+            log.info("request log in {}", db);
+        }
+        l.pump.start();
         return l;
     }
 
-    /** True when records are kept. */
+    /** True when ended requests are handed here (records kept, or access lines written, or both). */
     public boolean isOn() {
         return on;
     }
 
+    /** True when records are kept in a database. */
+    public boolean stores() {
+        return stores;
+    }
+
     /** Where the records are kept ({@code sqlite /path} or {@code postgresql host:port/db}), "off" when not. */
     public String where() {
-        return on ? db.toString() : "off";
+        return stores ? db.toString() : "off";
     }
 
     /**
-     * Takes one ended request, on its event loop: counts its usage, then queues the record (or samples or drops it,
-     * counted, when the queue is busy). Never blocks.
+     * Takes one ended request, on its event loop: counts its usage, then queues the record for its access line and
+     * the database (or drops it, counted, when the queue is full). Never blocks, never wakes a thread.
      */
     public void add(RequestRecord r) {
         if (!on) {
             return;
         }
-        usage.count(clock.getAsLong(), r);
-        int size = queue.size(); // lock-free, approximate under contention: the bounds below hold to a few records
-        if (size >= capacity / 2 && !r.isFailure() && settings.sampleWhenBusy() > 1
-                && ThreadLocalRandom.current().nextInt(settings.sampleWhenBusy()) != 0) {
-            sampled.incrementAndGet();
-            return;
+        boolean kept = stores && r.stored();
+        if (kept) {
+            usage.count(clock.getAsLong(), r);
         }
         // The queue's array is a power of two, up to twice requests.queueSize: the setting is the bound.
-        if (size >= capacity || !queue.offer(r)) {
-            full.incrementAndGet();
+        if (queue.size() >= capacity || !queue.offer(r)) {
+            if (kept) {
+                full.incrementAndGet();
+            }
+            if (lines) {
+                AccessLog.lost();
+            }
         }
     }
 
     /**
      * Runs {@code read} on the writer's thread once what is queued now is written; the future completes there (the
-     * caller hops back to its own thread). Fails when the database is unavailable or the log is off.
+     * caller hops back to its own thread). Fails when the database is unavailable or records are not kept.
      */
     public <T> CompletableFuture<T> read(Read<T> read) {
         CompletableFuture<T> f = new CompletableFuture<>();
-        if (!on) {
+        if (!stores) {
             f.completeExceptionally(new IllegalStateException("the request log is off (requests.enabled: false)"));
             return f;
         }
@@ -194,9 +251,9 @@ public final class RequestLog implements AutoCloseable {
             f.completeExceptionally(new SQLException("the gateway is stopping"));
             return f;
         }
-        tasks.add(() -> {
+        Runnable onWriter = () -> {
             try {
-                drainQueue(true);
+                drainRows(true);
                 flushUsage();
                 if (store == null) { // not connected: the writer's retry stands, a read does not delay it
                     f.completeExceptionally(new SQLException(lastError == null ? "not connected" : lastError));
@@ -209,8 +266,13 @@ public final class RequestLog implements AutoCloseable {
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
             }
+        };
+        // Through the pump first, so that the records queued before this read reach the writer before it.
+        pumpTasks.add(() -> {
+            tasks.add(onWriter);
+            LockSupport.unpark(writer);
         });
-        LockSupport.unpark(writer);
+        LockSupport.unpark(pump);
         return f;
     }
 
@@ -236,13 +298,21 @@ public final class RequestLog implements AutoCloseable {
         return writeErrors.get();
     }
 
-    /** Records waiting for the writer. */
+    /** Records waiting: for their access line, and for the database. */
     public int queued() {
-        return on ? queue.size() : 0;
+        return !on ? 0 : queue.size() + (rows == null ? 0 : rows.size());
     }
 
     public int capacity() {
         return capacity;
+    }
+
+    /**
+     * One success in this many is written now because of {@code requests.cpuPercent} (1: every one); set each
+     * second from the database work of the second before.
+     */
+    public int keepOneIn() {
+        return keepOneIn;
     }
 
     /** The last database error, or null. */
@@ -263,13 +333,85 @@ public final class RequestLog implements AutoCloseable {
         return clock.getAsLong();
     }
 
+    // ------------------------------------------------------------------------------------------------ pump
+
+    private void pumpLoop() {
+        while (!stopping) {
+            try {
+                Runnable t;
+                while ((t = pumpTasks.poll()) != null) {
+                    pumpAll();
+                    t.run();
+                }
+                if (!pumpBatch()) {
+                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                }
+            } catch (RuntimeException e) {
+                log.warn("access log writer: {}", e.toString());
+            }
+        }
+        pumpAll();
+        Runnable t;
+        while ((t = pumpTasks.poll()) != null) {
+            t.run();
+        }
+    }
+
+    private void pumpAll() {
+        while (pumpBatch()) {
+            // more
+        }
+    }
+
+    /**
+     * Takes up to a batch of records from the queue: writes their access lines (flushed once for the batch) and
+     * passes the ones to keep on to the writer. Returns true when the batch was full (more may wait).
+     */
+    private boolean pumpBatch() {
+        int n = 0;
+        RequestRecord r;
+        while (n < BATCH && (r = queue.poll()) != null) {
+            n++;
+            if (lines) {
+                AccessLog.write(r);
+            }
+            if (stores && r.stored()) {
+                toWriter(r);
+            }
+        }
+        if (n > 0 && lines) {
+            AccessLog.flush();
+        }
+        return n == BATCH;
+    }
+
+    /** Failures always go on (unless the writer's backlog is full); successes are sampled when it cannot keep up. */
+    private void toWriter(RequestRecord r) {
+        if (!r.isFailure()) {
+            int sample = settings.sampleWhenBusy();
+            if (rows.size() >= capacity / 2 && sample > 1 && ThreadLocalRandom.current().nextInt(sample) != 0) {
+                sampled.incrementAndGet();
+                return;
+            }
+            int k = keepOneIn;
+            if (k > 1 && ++successes % k != 0) {
+                sampled.incrementAndGet();
+                return;
+            }
+        }
+        if (rows.size() >= capacity || !rows.offer(r)) {
+            full.incrementAndGet();
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ writer
 
     private void run() {
         long now = System.nanoTime();
         nextUsageNanos = now + settings.flushInterval().toNanos();
         nextPruneNanos = now + TimeUnit.SECONDS.toNanos(5);
-        while (!stopping) {
+        windowStartNanos = now;
+        while (!writerStopping) {
             try {
                 round();
             } catch (RuntimeException e) {
@@ -277,7 +419,7 @@ public final class RequestLog implements AutoCloseable {
             }
         }
         // Stopping: what is queued, and the usage counts, go out once more.
-        drainQueue(true);
+        drainRows(true);
         flushUsage();
         failPendingTasks();
         if (store != null) {
@@ -291,7 +433,7 @@ public final class RequestLog implements AutoCloseable {
         while ((t = tasks.poll()) != null) {
             t.run();
         }
-        boolean more = drainQueue(false);
+        boolean more = drainRows(false);
         long now = System.nanoTime();
         if (now - nextUsageNanos >= 0) {
             nextUsageNanos = now + settings.flushInterval().toNanos();
@@ -301,42 +443,81 @@ public final class RequestLog implements AutoCloseable {
             nextPruneNanos = now + PRUNE_EVERY_NANOS;
             prune();
         }
+        if (now - windowStartNanos >= CPU_WINDOW_NANOS) {
+            adjustSampling(now);
+        }
         if (!more && tasks.isEmpty()) {
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         }
     }
 
     /**
-     * Writes queued records in batches: all of them when {@code all}, else one batch. Returns true when more are
-     * waiting. While the database is failing, nothing is taken from the queue until the retry time.
+     * Sets {@link #keepOneIn} from the last window's database work: what it would have cost with every success
+     * written, against {@code requests.cpuPercent} of one core (aiming at 80 % of it, so that it settles under).
      */
-    private boolean drainQueue(boolean all) {
+    private void adjustSampling(long now) {
+        double share = (double) windowCpuNanos / (now - windowStartNanos);
+        int k = keepOneIn(share, keepOneIn, settings.cpuPercent());
+        if (k != keepOneIn) {
+            log.debug("request log: one success in {} written (database work {}% of a core)", k,
+                    Math.round(share * 1000) / 10.0);
+        }
+        keepOneIn = k;
+        windowStartNanos = now;
+        windowCpuNanos = 0;
+    }
+
+    /**
+     * The sampling that keeps the database work under {@code cpuPercent} of one core: {@code share} is the share of
+     * a core it took in the last window while one success in {@code keptOneIn} was written, so all of them would
+     * have taken {@code share * keptOneIn}. Within the budget every success is written; past it, one in N where N
+     * aims at 80 % of the budget (at most one in {@value #MAX_KEEP_ONE_IN}).
+     */
+    static int keepOneIn(double share, int keptOneIn, int cpuPercent) {
+        double budget = cpuPercent / 100.0;
+        double whole = share * keptOneIn;
+        return whole <= budget ? 1 : (int) Math.min(MAX_KEEP_ONE_IN, Math.ceil(whole / (0.8 * budget)));
+    }
+
+    private static long cpuNanos() {
+        long t = THREADS.getCurrentThreadCpuTime();
+        return t < 0 ? System.nanoTime() : t;
+    }
+
+    /**
+     * Writes waiting records in batches: all of them when {@code all}, else one batch. Returns true when more are
+     * waiting. While the database is failing, nothing is taken until the retry time.
+     */
+    private boolean drainRows(boolean all) {
         do {
             if (!ensureStore()) {
                 return false;
             }
             List<RequestRecord> batch = pending;
             if (batch.isEmpty()) {
-                batch = new ArrayList<>(Math.min(BATCH, Math.max(16, queue.size())));
+                batch = new ArrayList<>(Math.min(BATCH, Math.max(16, rows.size())));
                 RequestRecord r;
-                while (batch.size() < BATCH && (r = queue.poll()) != null) {
+                while (batch.size() < BATCH && (r = rows.poll()) != null) {
                     batch.add(r);
                 }
                 if (batch.isEmpty()) {
                     return false;
                 }
             }
+            long cpu = cpuNanos();
             try {
                 store.insert(batch);
                 written.addAndGet(batch.size());
                 pending = List.of();
             } catch (SQLException | RuntimeException e) {
-                pending = batch; // kept for the retry; new records wait in the queue meanwhile
+                pending = batch; // kept for the retry; new records wait in the backlog meanwhile
                 failed(e);
                 return false;
+            } finally {
+                windowCpuNanos += cpuNanos() - cpu;
             }
-        } while (all || queue.size() >= BATCH);
-        return !queue.isEmpty();
+        } while (all || rows.size() >= BATCH);
+        return !rows.isEmpty();
     }
 
     private void flushUsage() {
@@ -425,16 +606,24 @@ public final class RequestLog implements AutoCloseable {
         }
     }
 
-    /** Stops the writer after it wrote what was queued and the last usage counts (waits up to 10 s). */
+    /**
+     * Stops the access log's writer after it wrote the lines of what was queued, then the database's writer after
+     * it wrote the records and the last usage counts (waits up to 10 s for each).
+     */
     @Override
     public void close() {
         if (!on || stopping) {
             return;
         }
         stopping = true;
-        LockSupport.unpark(writer);
+        LockSupport.unpark(pump);
         try {
-            writer.join(10_000);
+            pump.join(10_000);
+            if (writer != null) {
+                writerStopping = true;
+                LockSupport.unpark(writer);
+                writer.join(10_000);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -395,6 +395,7 @@ public final class RequestLogApi {
         }
         g.writeEndObject();
         g.writeNumberField("queued", log.queued());
+        g.writeNumberField("keepOneIn", log.keepOneIn());
         g.writeNumberField("writeErrors", log.writeErrors());
         if (log.lastError() == null) {
             g.writeNullField("lastError");
