@@ -58,6 +58,7 @@ public final class RequestLog implements AutoCloseable {
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long PRUNE_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final long CPU_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long WRITE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final int MAX_KEEP_ONE_IN = 1000;
     private static final long DAY = 86_400_000L;
     private static final java.lang.management.ThreadMXBean THREADS =
@@ -124,6 +125,7 @@ public final class RequestLog implements AutoCloseable {
     private long nextPruneNanos;
     private long windowStartNanos;
     private long windowCpuNanos;
+    private long lastWriteNanos;
 
     private RequestLog() {
         this.on = false;
@@ -433,8 +435,14 @@ public final class RequestLog implements AutoCloseable {
         while ((t = tasks.poll()) != null) {
             t.run();
         }
-        boolean more = drainRows(false);
         long now = System.nanoTime();
+        boolean more = false;
+        // A transaction costs more than its rows at low rates: records are written when a batch is full, and at
+        // least every WRITE_EVERY_NANOS.
+        if (rows.size() >= BATCH || now - lastWriteNanos >= WRITE_EVERY_NANOS) {
+            lastWriteNanos = now;
+            more = drainRows(false);
+        }
         if (now - nextUsageNanos >= 0) {
             nextUsageNanos = now + settings.flushInterval().toNanos();
             flushUsage();
