@@ -12,7 +12,7 @@
 # work tree's gateway-bench/target/benchmarks.jar, built when missing (BUILD=1 builds it again). Never installs
 # anything in ~/.m2. Settings, as environment variables:
 #   ROUNDS=2 KEYS=10,1000,10000,100000 THREADS=select1Thread,select2Threads MIN=5 JMH="-f 1 -wi 3 -i 4 -w 1s -r 1s"
-#   BASE_JAR=<a base jar built already>
+#   BASE_JAR=<a base jar built already> NEW_JAR=<a new jar built already>
 # Timing: about 10 s per cell and run (JMH fork, 100,000-key pool set up, 7 iterations): the defaults take about
 # 2 x 2 x 2 x 24 x 10 s = 32 minutes. Say how loaded the machine was next to the figures (uptime is printed).
 set -euo pipefail
@@ -33,7 +33,7 @@ for tool in "$JAVA" mvn git awk; do command -v "$tool" >/dev/null || die "$tool 
 base_sha=$(git -C "$ROOT" rev-parse --verify "$BASE^{commit}") || die "no commit $BASE"
 BASE_TREE=/tmp/gemgate-selection-base-${base_sha:0:12}
 BASE_JAR=${BASE_JAR:-$BASE_TREE/gateway-bench/target/benchmarks.jar}
-NEW_JAR=$ROOT/gateway-bench/target/benchmarks.jar
+NEW_JAR=${NEW_JAR:-$ROOT/gateway-bench/target/benchmarks.jar}
 
 if [[ ! -f $BASE_JAR ]]; then
   [[ -d $BASE_TREE ]] || git -C "$ROOT" worktree add --detach "$BASE_TREE" "$base_sha" >/dev/null
