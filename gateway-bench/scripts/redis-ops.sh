@@ -8,12 +8,16 @@
 # at once, and reads INFO commandstats and INFO stats: commands, and bytes in and out of Redis, per request.
 #   limited  requests with the user token (requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency set)
 #   shared   requests with the shared placeholder token (no limits: what the rest of the shared state costs)
+#   budgets  the same with per-key budgets set (keyBudgets: BUDGET_RPM and BUDGET_TPM for every key on the model),
+#            leased across the gateways
 #   idle     no load for IDLE seconds: the background rounds and heartbeats, per gateway and second
 # Everything it started is stopped on exit (trap).
 #
 # Needs: java 17, wrk, redis-server, redis-cli, curl, and the jars (mvn -q -DskipTests package). Settings:
 #   GATEWAYS=3 KEYS=100 DURATION=15 CONNECTIONS=8 IDLE=10 WARMUP=5 KEEP=0
 #   RPM=10000000 RPD=1000000000 TPD=100000000000 CONCURRENCY=1000   the user token's limits
+#   BUDGET_RPM=100000 BUDGET_TPM=1000000000   the keys' budgets of the budgets scenario (high: nothing refused)
+#   SCENARIOS="limited shared budgets"
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +35,9 @@ RPD=${RPD:-1000000000}
 TPD=${TPD:-100000000000}
 CONCURRENCY=${CONCURRENCY:-1000}
 KEEP=${KEEP:-0}
+BUDGET_RPM=${BUDGET_RPM:-100000}
+BUDGET_TPM=${BUDGET_TPM:-1000000000}
+SCENARIOS=${SCENARIOS:-limited shared budgets}
 TOKEN=bench-token
 ADMIN=bench-admin-token-0123456789
 PATH_GC=/v1beta/models/gemini-2.5-flash:generateContent
@@ -142,9 +149,19 @@ monitor_start() { redis-cli -p "$REDIS_PORT" monitor >"$WORK/monitor" 2>&1 & MON
 monitor_stop() { kill "$MONITOR" 2>/dev/null || true; wait "$MONITOR" 2>/dev/null || true; }
 trips() { grep -av ' lua\]' "$WORK/monitor" | grep -ciE '"(eval|evalsha|get|set|setnx|hget|hgetall|hset|hdel|hexists|publish|ping|subscribe|pexpire|pexpireat|hincrby)"' || true; }
 
-for scenario in limited shared; do
+settings() { # json -> PATCH the live settings through the first gateway (they reach the others through Redis)
+  curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $ADMIN" \
+    -H 'content-type: application/json' -d "$1" "http://127.0.0.1:${PORTS[2]}/admin/api/settings"
+}
+for scenario in $SCENARIOS; do
   token=$TOKEN
   [[ $scenario == limited ]] && token=$USER_TOKEN
+  if [[ $scenario == budgets ]]; then
+    [[ $(settings "{\"keyBudgets\":{\"gemini-2.5-flash\":{\"rpm\":$BUDGET_RPM,\"tpm\":$BUDGET_TPM}}}") == 200 ]] \
+      || die "could not set keyBudgets"
+    sleep 2 # the settings reach every gateway (pub/sub), then one warm-up for the first grants
+    load "$token" "$WARMUP" >/dev/null
+  fi
   rc config resetstat >/dev/null
   monitor_start
   read -r n bad < <(load "$token" "$DURATION")
@@ -158,6 +175,7 @@ for scenario in limited shared; do
       t / n, l / n, c / n
     printf "         bytes into Redis per request %.1f (out: %.1f, MONITOR output included)\n", i / n, o / n }'
   echo "         commands run, by name: $(bycommand)"
+  [[ $scenario == budgets ]] && settings '{"keyBudgets":{}}' >/dev/null
 done
 sleep 3 # the last counts of the load go out first
 rc config resetstat >/dev/null

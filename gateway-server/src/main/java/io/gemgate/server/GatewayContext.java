@@ -175,7 +175,8 @@ public final class GatewayContext {
     /**
      * Shares the per-key minute budgets ({@code rpm}, {@code tpm} of {@code keyBudgets}) among {@code gateways}
      * gateways sharing the keys: each paces every key at its part (rounded down, at least 1). The {@code rpd} budget is
-     * read from the day's counters, which the shared store already adds up across gateways. 1: the whole budget.
+     * read from the day's counters, which the shared store already adds up across gateways. 1: the whole budget. The
+     * shared store sets 1 while it leases the budgets from Redis, and the number of gateways while Redis is away.
      */
     public void budgetSplit(int gateways) {
         int g = Math.max(1, gateways);

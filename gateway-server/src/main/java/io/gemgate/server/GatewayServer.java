@@ -68,7 +68,8 @@ public final class GatewayServer implements AutoCloseable {
     private GatewayServer(Builder b) throws SSLException {
         GatewayConfig cfg = b.config;
         RedisSharedState.Builder sharing = cfg.state().redisUrl() == null ? null
-                : RedisSharedState.builder(cfg.state().redisUrl()).prefix(cfg.state().redisPrefix());
+                : RedisSharedState.builder(cfg.state().redisUrl()).prefix(cfg.state().redisPrefix())
+                        .trustCertificates(cfg.state().redisTrustCertificates());
         KeyPool pool = new KeyPool(b.keys, PoolSettings.from(cfg.pool()), new QuotaCalendar(cfg.pool().quotaResetZone()),
                 b.clock);
         UpstreamClient upstream = new UpstreamClient(cfg.upstream(), b.upstreamSsl);

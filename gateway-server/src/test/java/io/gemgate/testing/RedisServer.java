@@ -27,17 +27,48 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * starts before the class's tests and stops after them. {@link #stop()} and {@link #start()} in between simulate an
  * outage; a restarted server has lost everything, as a Redis without persistence does.
  *
+ * <p>Modes besides the plain one: {@link #tls()} (TLS only, with a CA and a server certificate for 127.0.0.1 made
+ * by {@code openssl} for the test, and an ACL user with a password: {@link #url()} carries them, {@link
+ * #caFile()} is the CA to trust) and {@link #clusterNode()} (cluster mode, for {@link RedisCluster}).
+ *
  * <p>Without {@code redis-server} the tests fail (they are never skipped: a green build must have run them);
  * {@code .ci/run} installs it.
  */
 public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
+    /** The ACL user of {@link #tls()} mode. */
+    public static final String USER = "gemgate";
 
+    private final boolean tls;
+    private final boolean cluster;
+    private final String password;
     private Path binary;
     private int port;
+    private int busPort;
     private Process process;
     private Path dir;
     private Path log;
+
+    /** A plain server: no TLS, no password. */
+    public RedisServer() {
+        this(false, false);
+    }
+
+    private RedisServer(boolean tls, boolean cluster) {
+        this.tls = tls;
+        this.cluster = cluster;
+        this.password = tls ? "pw-" + Long.toHexString(new java.security.SecureRandom().nextLong()) : null;
+    }
+
+    /** A server that speaks TLS only, with ACL user {@value #USER} and a password; the default user is off. */
+    public static RedisServer tls() {
+        return new RedisServer(true, false);
+    }
+
+    /** A plain server in cluster mode (its cluster bus on a port of its own), for {@link RedisCluster}. */
+    static RedisServer clusterNode() {
+        return new RedisServer(false, true);
+    }
 
     @Override
     public void beforeAll(ExtensionContext context) {
@@ -53,6 +84,12 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
         }
         log = dir.resolve("redis.log");
         port = freePort();
+        if (cluster) {
+            busPort = freePort();
+        }
+        if (tls) {
+            certificates();
+        }
         start();
     }
 
@@ -69,13 +106,112 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
         }
     }
 
-    /** {@code redis://127.0.0.1:PORT/0}. */
+    /**
+     * {@code redis://127.0.0.1:PORT/0}; in {@link #tls()} mode {@code rediss://gemgate:PASSWORD@127.0.0.1:PORT/0}
+     * (verified against {@link #caFile()}).
+     */
     public String url() {
-        return "redis://127.0.0.1:" + port + "/0";
+        return tls ? "rediss://" + USER + ":" + password + "@127.0.0.1:" + port + "/0"
+                : "redis://127.0.0.1:" + port + "/0";
     }
 
     public int port() {
         return port;
+    }
+
+    /** The password of user {@value #USER} ({@link #tls()} mode), else null. */
+    public String password() {
+        return password;
+    }
+
+    /** The PEM file of the CA that signed the server's certificate ({@link #tls()} mode). */
+    public Path caFile() {
+        return dir.resolve("ca.crt");
+    }
+
+    /** Makes a CA and a certificate for 127.0.0.1 it signs, in the server's directory. */
+    private void certificates() {
+        Path ext = dir.resolve("server.ext");
+        try {
+            Files.writeString(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+                "-days", "2", "-subj", "/CN=Gemgate test CA");
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+                "-subj", "/CN=127.0.0.1");
+        run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "server.crt", "-days", "2", "-extfile", "server.ext");
+    }
+
+    /** Runs a tool in the server's directory and waits for it; fails the test when it fails. */
+    String run(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                throw new IllegalStateException(String.join(" ", command) + " failed:\n" + out);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** redis-server's arguments for the mode. */
+    private List<String> arguments() {
+        List<String> a = new java.util.ArrayList<>(List.of(binary.toString(), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", dir.toString()));
+        if (tls) {
+            a.addAll(List.of("--port", "0", "--tls-port", Integer.toString(port),
+                    "--tls-cert-file", dir.resolve("server.crt").toString(),
+                    "--tls-key-file", dir.resolve("server.key").toString(),
+                    "--tls-ca-cert-file", caFile().toString(), "--tls-auth-clients", "no",
+                    "--user", "default", "off",
+                    "--user", USER, "on", ">" + password, "~*", "&*", "+@all"));
+        } else {
+            a.addAll(List.of("--port", Integer.toString(port)));
+        }
+        if (cluster) {
+            a.addAll(List.of("--cluster-enabled", "yes", "--cluster-port", Integer.toString(busPort),
+                    "--cluster-config-file", dir.resolve("nodes.conf").toString(),
+                    "--cluster-node-timeout", "2000"));
+        }
+        return a;
+    }
+
+    /** True when the server answers PING (through redis-cli over TLS, with the user, in {@link #tls()} mode). */
+    private boolean answers() {
+        if (!tls) {
+            return ping();
+        }
+        try {
+            Process p = new ProcessBuilder(cli("ping")).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return p.waitFor(5, TimeUnit.SECONDS) && out.trim().equals("PONG");
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** A redis-cli command line for this server (TLS, user and password included in {@link #tls()} mode). */
+    List<String> cli(String... command) {
+        List<String> c = new java.util.ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p",
+                Integer.toString(port)));
+        if (tls) {
+            c.addAll(List.of("--tls", "--cacert", caFile().toString(), "--user", USER, "--pass", password,
+                    "--no-auth-warning"));
+        }
+        c.addAll(List.of(command));
+        return c;
     }
 
     /** Starts the server (again, on the same port, empty) and waits until it answers PING. */
@@ -84,8 +220,10 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
             return;
         }
         try {
-            process = new ProcessBuilder(List.of(binary.toString(), "--port", Integer.toString(port),
-                    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString()))
+            if (cluster) {
+                Files.deleteIfExists(dir.resolve("nodes.conf")); // a restarted node starts empty, out of the cluster
+            }
+            process = new ProcessBuilder(arguments())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
@@ -93,7 +231,7 @@ public final class RedisServer implements BeforeAllCallback, AfterAllCallback {
             throw new UncheckedIOException("cannot start " + binary, e);
         }
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!ping()) {
+        while (!answers()) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 String out;
                 try {

@@ -251,12 +251,19 @@ public final class ConfigLoader {
     }
 
     private static GatewayConfig.State state(Values v) {
+        String trust = v.optional(Setting.STATE_REDIS_TRUST_CERTIFICATES);
+        Path trustFile = trust == null ? null : v.path(Setting.STATE_REDIS_TRUST_CERTIFICATES);
+        if (trustFile != null && !Files.isReadable(trustFile)) {
+            throw new ConfigException(v.raw(Setting.STATE_REDIS_TRUST_CERTIFICATES).origin + ": "
+                    + trustFile.toAbsolutePath() + " is not a readable file");
+        }
         return new GatewayConfig.State(
                 v.path(Setting.STATE_DATA_DIR),
                 v.positiveDuration(Setting.STATE_FLUSH_INTERVAL),
                 v.optional(Setting.STATE_REDIS_URL),
                 v.redisPrefix(Setting.STATE_REDIS_PREFIX),
-                v.optional(Setting.STATE_MASTER_KEY));
+                v.optional(Setting.STATE_MASTER_KEY),
+                trustFile);
     }
 
     /** Reads the file into {@code section.name -> text}, rejecting unknown settings. */
@@ -425,6 +432,7 @@ public final class ConfigLoader {
         STATE_FLUSH_INTERVAL("state.flushInterval", "2s"),
         STATE_REDIS_URL("state.redisUrl", "GEMGATE_REDIS_URL", null),
         STATE_REDIS_PREFIX("state.redisPrefix", "GEMGATE_REDIS_PREFIX", "gemgate:"),
+        STATE_REDIS_TRUST_CERTIFICATES("state.redisTrustCertificates", "GEMGATE_REDIS_TRUST_CERTIFICATES", null),
         STATE_MASTER_KEY("state.masterKey", "GEMGATE_MASTER_KEY", null),
 
         AFFINITY_MAX_ENTRIES("affinity.maxEntries", "100000"),

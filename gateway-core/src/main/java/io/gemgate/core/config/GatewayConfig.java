@@ -331,12 +331,21 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                      {@code GEMGATE_REDIS_PREFIX}, {@code gemgate:}): gateways share state when they share it
      * @param masterKey     encrypt stored upstream keys with a key derived from this ({@code state.masterKey},
      *                      {@code GEMGATE_MASTER_KEY}); null: stored as given
+     * @param redisTrustCertificates a PEM file of CA certificates trusted for Redis's TLS ({@code rediss://} and the
+     *                      other TLS forms) instead of the JVM's ({@code state.redisTrustCertificates},
+     *                      {@code GEMGATE_REDIS_TRUST_CERTIFICATES}); hostname verification stays on; null: the JVM's
      */
-    public record State(Path dataDir, Duration flushInterval, String redisUrl, String redisPrefix, String masterKey) {
+    public record State(Path dataDir, Duration flushInterval, String redisUrl, String redisPrefix, String masterKey,
+                        Path redisTrustCertificates) {
         public State {
             requireNonNull(dataDir, "dataDir");
             requireNonNull(redisPrefix, "redisPrefix");
             requireNonNull(flushInterval, "flushInterval");
+        }
+
+        /** Without a trust file for Redis (the JVM's trust). */
+        public State(Path dataDir, Duration flushInterval, String redisUrl, String redisPrefix, String masterKey) {
+            this(dataDir, flushInterval, redisUrl, redisPrefix, masterKey, null);
         }
     }
 }

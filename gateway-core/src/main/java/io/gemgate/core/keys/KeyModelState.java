@@ -27,6 +27,23 @@ final class KeyModelState {
     /** This minute's requests and tokens, for {@link KeyBudgetMeter}: the minute and the count packed in one long. */
     volatile long minuteRequests;
     volatile long minuteTokens;
+    /**
+     * This gateway's lease of the key's budget for the model when several gateways share it ({@link BudgetLease}):
+     * request units held, units admitted without a lease and not reported yet, tokens not reported yet, requests
+     * refused for want of a unit, when the store said the minute's (day's, minute's tokens) budget is spent until,
+     * the low-water mark below which the leaser renews, and whether the leaser keeps a book on it (or was asked to).
+     * Untouched while budgets are not leased.
+     */
+    volatile long leaseLeft;
+    volatile long leaseBorrowed;
+    volatile long leaseTokens;
+    volatile long leaseRefused;
+    volatile long leaseMinuteUntil;
+    volatile long leaseDayUntil;
+    volatile long leaseTokensUntil;
+    volatile long leaseLow;
+    volatile boolean leaseBooked;
+    volatile boolean leaseWanted;
     /** Today's counters; replaced by compare-and-set when the day rolls over (a field, not an AtomicReference: one
      * object fewer between a key and its counts on the selection path). */
     private volatile DayCounters day;

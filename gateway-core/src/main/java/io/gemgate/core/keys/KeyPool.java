@@ -284,6 +284,52 @@ public final class KeyPool {
         ring.dropLanes(); // which keys are paced changed
     }
 
+    /**
+     * Leases the per-key budgets from a shared store (true: {@link #newBudgetLeases}, issue 18) or counts them here
+     * (false, the default: the budgets of {@link #budgets}). Applies to the next selection.
+     *
+     * @param gateways how many gateways share the budgets (sizes the units each may borrow)
+     * @param wake     wakes the leaser when a lease runs low; called on event loops: no I/O, no allocation
+     */
+    public void leaseBudgets(boolean on, int gateways, Runnable wake) {
+        boolean was = ring.budgets.isLeased();
+        ring.budgets.leased(on, gateways, wake);
+        if (was != on) {
+            ring.dropLanes(); // which keys are paced changed
+        }
+    }
+
+    /** True while the budgets are leased. */
+    public boolean budgetsLeased() {
+        return ring.budgets.isLeased();
+    }
+
+    /**
+     * The keys and models that asked for a lease (their first request while leased, or the first since the leaser
+     * forgot them) and have none yet; each is returned once until {@link BudgetLease#forget}. Cheap when none asked
+     * (one volatile read); otherwise a scan of the keys' budgeted models, on the caller's thread.
+     */
+    public List<BudgetLease> newBudgetLeases() {
+        KeyBudgetMeter m = ring.budgets;
+        if (!m.newcomers) {
+            return List.of();
+        }
+        m.newcomers = false;
+        List<BudgetLease> out = new java.util.ArrayList<>();
+        List<ModelRef> models = ring.models();
+        for (ApiKey k : ring.keys()) {
+            for (ModelRef model : models) {
+                KeyModelState s = k.peek(model.index());
+                if (s != null && s.leaseWanted && !s.leaseBooked) {
+                    s.leaseBooked = true;
+                    s.leaseWanted = false;
+                    out.add(new BudgetLease(ring, k, model, s));
+                }
+            }
+        }
+        return out;
+    }
+
     /** The budget of one key for the model: {@link KeyBudget#NONE} when nothing limits. */
     public KeyBudget budget(ModelRef model) {
         return ring.budgets.of(model);

@@ -173,7 +173,7 @@ final class KeySelector {
             if (budgets.overForDay(s, b, now)) {
                 w = Math.max(w, calendar.nextReset(now));
             } else if (budgets.overForMinute(s, b, now)) {
-                w = Math.max(w, KeyBudgetMeter.nextMinute(now));
+                w = Math.max(w, budgets.minuteFree(s, b, now));
             }
         }
         return w <= now ? now : w;
@@ -284,7 +284,7 @@ final class KeySelector {
         }
         long free = Math.max(now, r.cooldownUntilMillis());
         return budget != KeyBudget.NONE && budgets.overForMinute(s, budget, now)
-                ? Math.max(free, KeyBudgetMeter.nextMinute(now)) : free;
+                ? Math.max(free, budgets.minuteFree(s, budget, now)) : free;
     }
 
     private static long ceilSeconds(long millis) {
@@ -364,7 +364,7 @@ final class KeySelector {
                 return new KeyStatus(KeyStatus.State.EXHAUSTED, "daily budget", calendar.nextReset(now));
             }
             if (budgets.overForMinute(s, b, now)) {
-                return new KeyStatus(KeyStatus.State.COOLING, "budget for the minute", KeyBudgetMeter.nextMinute(now));
+                return new KeyStatus(KeyStatus.State.COOLING, "budget for the minute", budgets.minuteFree(s, b, now));
             }
         }
         return new KeyStatus(KeyStatus.State.ACTIVE, "", 0);

@@ -198,6 +198,8 @@ class ConfigLoaderTest {
                 setBy("GEMGATE_STATE_FLUSH_INTERVAL", "10s", c -> c.state().flushInterval(), Duration.ofSeconds(10)),
                 setBy("GEMGATE_REDIS_URL", "redis://r:6379", c -> c.state().redisUrl(), "redis://r:6379"),
                 setBy("GEMGATE_REDIS_PREFIX", "eu-gateways:", c -> c.state().redisPrefix(), "eu-gateways:"),
+                setBy("GEMGATE_REDIS_TRUST_CERTIFICATES", "pom.xml", c -> c.state().redisTrustCertificates(),
+                        Path.of("pom.xml")),
                 setBy("GEMGATE_MASTER_KEY", "m", c -> c.state().masterKey(), "m"),
                 setBy("GEMGATE_AFFINITY_MAX_ENTRIES", "7", c -> c.affinity().maxEntries(), 7),
                 setBy("GEMGATE_AFFINITY_LOOKUP_MAX_KEYS", "0", c -> c.affinity().lookupMaxKeys(), 0),
@@ -258,6 +260,11 @@ class ConfigLoaderTest {
                 "/no/such/ca.pem")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("/no/such/ca.pem is not a readable file");
+        assertThatThrownBy(() -> ConfigLoader.load(null, Map.of("GEMGATE_REDIS_TRUST_CERTIFICATES",
+                "/no/such/redis-ca.pem")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("GEMGATE_REDIS_TRUST_CERTIFICATES")
+                .hasMessageContaining("/no/such/redis-ca.pem is not a readable file");
     }
 
     @Test

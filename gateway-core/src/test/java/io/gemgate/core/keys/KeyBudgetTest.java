@@ -220,4 +220,41 @@ class KeyBudgetTest {
         assertThat(perKey).hasSize(keys);
         assertThat(perKey.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(rpm));
     }
+
+    @Test
+    void leasedAKeyServesFromItsUnitsBorrowsAFewThenWaitsForTheLeaser() {
+        KeyPool pool = pool(Strategy.ROUND_ROBIN, rpm(FLASH, 30), key("a"));
+        AtomicLong wakes = new AtomicLong();
+        pool.leaseBudgets(true, 3, wakes::incrementAndGet);
+        ModelRef flash = pool.model(FLASH);
+
+        // No units yet: B = 30 / (4 × 3) = 2 borrowed, then none; the leaser is woken and finds the newcomer.
+        assertThat(pick(pool, FLASH, 3)).containsExactly("a", "a", null);
+        assertThat(wakes.get()).isPositive();
+        List<BudgetLease> leases = pool.newBudgetLeases();
+        assertThat(leases).hasSize(1);
+        BudgetLease lease = leases.get(0);
+        assertThat(lease.borrowed()).isEqualTo(2);
+        lease.settle(2); // Redis counted them
+        assertThat(pool.newBudgetLeases()).isEmpty(); // booked: the leaser looks at it every round
+
+        // Waiting for a grant, the key is free again in 200 ms, not at the next minute.
+        Unavailable u = pool.unavailable(flash);
+        assertThat(u.status()).isEqualTo(429);
+        assertThat(u.retryAfterSeconds()).isEqualTo(1);
+
+        // Units granted: served from them, even after Redis said the minute is spent (they are part of it).
+        lease.add(2);
+        lease.store(now.get() + 30_000, 0, 0, 1);
+        lease.refile(now.get());
+        assertThat(pick(pool, FLASH, 3)).containsExactly("a", "a", null);
+        assertThat(lease.left()).isZero();
+        assertThat(lease.borrowed()).isZero(); // spent across the gateways: nothing borrowed
+        now.addAndGet(2_000);
+        assertThat(pool.unavailable(flash).retryAfterSeconds()).isEqualTo(28); // when Redis said the minute ends
+
+        // Without the leases the pool paces alone again, on its own minute.
+        pool.leaseBudgets(false, 1, () -> { });
+        assertThat(pool.budgetsLeased()).isFalse();
+    }
 }

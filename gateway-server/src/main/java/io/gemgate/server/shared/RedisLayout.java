@@ -34,6 +34,9 @@ import static java.util.Objects.requireNonNull;
  *       ({@link #LEASE_TOKEN}); expires an hour after the day ends</td></tr>
  *   <tr><td>{@code gemgate:lease:{gemgate:TOKENID}:slots}</td><td>hash</td><td>instance id →
  *       {@code slots:untilMillis}: the token's concurrency slots each gateway holds</td></tr>
+ *   <tr><td>{@code gemgate:budget:{gemgate:KEYID|MODEL}}</td><td>hash</td><td>one key's budget for one model
+ *       across gateways: the quota day, requests granted that day, units granted and tokens reported per second of
+ *       the last minute ({@link #LEASE_BUDGET}); expires an hour after the day ends</td></tr>
  *   <tr><td>{@code gemgate:DB:events}</td><td>pub/sub channel</td><td>{@link SharedEvent}s; it names the database
  *       because pub/sub is global to the server while keys are per database</td></tr>
  * </table>
@@ -234,6 +237,104 @@ final class RedisLayout {
             """;
 
     /**
+     * Leases a share of one key's budget for one model ({@code keyBudgets}: rpm, rpd, tpm) to one gateway, takes back
+     * what it gives back, records what it admitted without a lease and the tokens its answers reported (issue 18;
+     * {@code BudgetLeases} describes the protocol). KEYS: the budget's hash ({@link #budget}). ARGV: 1 now (millis),
+     * 2 now (second), 3 seconds a grant counts toward the minute, 4 quota day start, 5 next reset (millis), 6-8 rpm,
+     * rpd, tpm (-1: none), 9 units wanted, 10 units admitted without a lease, 11 tokens reported, then pairs (second,
+     * units): unused units given back to the second they were granted at.
+     * Returns {units granted, requests spent until (millis, 0: not), requests spent for the day until, tokens spent
+     * until, units in the minute, requests today, tokens in the minute}.
+     *
+     * <p>The hash holds {@code day}, {@code dreq} (granted for the day, less what came back, plus debts),
+     * {@code mSECOND} (units granted at that second; counted for ARGV 3 seconds, as {@link #LEASE_TOKEN}'s) and
+     * {@code tSECOND} (tokens reported at that second; counted for 60 s).
+     */
+    static final String LEASE_BUDGET = """
+            local h = KEYS[1]
+            local sec, span = tonumber(ARGV[2]), tonumber(ARGV[3])
+            local nextDay = tonumber(ARGV[5])
+            local rpm, rpd, tpm = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+            local want, debt, tok = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+            if redis.call('HGET', h, 'day') ~= ARGV[4] then
+              redis.call('HSET', h, 'day', ARGV[4], 'dreq', 0)
+            end
+            local dreq = tonumber(redis.call('HGET', h, 'dreq')) or 0
+            local units, toks, dirty, minute, mtok = {}, {}, {}, 0, 0
+            local all = redis.call('HGETALL', h)
+            for i = 1, #all, 2 do
+              local f = all[i]
+              local c = string.byte(f, 1)
+              if c == 109 or c == 116 then
+                local s = tonumber(string.sub(f, 2))
+                local life = span
+                if c == 116 then life = 60 end
+                if s == nil or s <= sec - life then
+                  redis.call('HDEL', h, f)
+                elseif c == 109 then
+                  units[s] = tonumber(all[i + 1]) or 0
+                else
+                  toks[s] = tonumber(all[i + 1]) or 0
+                end
+              end
+            end
+            for i = 12, #ARGV, 2 do
+              local s, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+              local have = units[s]
+              if have then
+                local back = math.min(have, n)
+                units[s] = have - back
+                dirty[s] = true
+                dreq = dreq - back
+              end
+            end
+            if dreq < 0 then dreq = 0 end
+            if debt > 0 then
+              units[sec] = (units[sec] or 0) + debt
+              dirty[sec] = true
+              dreq = dreq + debt
+            end
+            for s, n in pairs(units) do minute = minute + n end
+            local room = math.huge
+            if rpm >= 0 then room = rpm - minute end
+            if rpd >= 0 and rpd - dreq < room then room = rpd - dreq end
+            local grant = math.max(0, math.min(want, room))
+            if grant > 0 then
+              units[sec] = (units[sec] or 0) + grant
+              dirty[sec] = true
+              dreq = dreq + grant
+              minute = minute + grant
+            end
+            for s, _ in pairs(dirty) do
+              local n = units[s]
+              if n > 0 then redis.call('HSET', h, 'm' .. s, n) else redis.call('HDEL', h, 'm' .. s) end
+            end
+            if tok > 0 then
+              toks[sec] = (toks[sec] or 0) + tok
+              redis.call('HSET', h, 't' .. sec, toks[sec])
+            end
+            for s, n in pairs(toks) do mtok = mtok + n end
+            local function freeAt(buckets, total, limit, life)
+              local secs = {}
+              for s, n in pairs(buckets) do if n > 0 then secs[#secs + 1] = s end end
+              table.sort(secs)
+              local left = total
+              for _, s in ipairs(secs) do
+                left = left - buckets[s]
+                if left < limit then return (s + life) * 1000 end
+              end
+              return 0
+            end
+            local mBlocked, dBlocked, tBlocked = 0, 0, 0
+            if rpd >= 0 and dreq >= rpd then dBlocked = nextDay end
+            if rpm >= 0 and minute >= rpm then mBlocked = freeAt(units, minute, rpm, span) end
+            if tpm >= 0 and mtok >= tpm then tBlocked = freeAt(toks, mtok, tpm, 60) end
+            redis.call('HSET', h, 'dreq', dreq)
+            redis.call('PEXPIREAT', h, nextDay + 3600000)
+            return {grant, mBlocked, dBlocked, tBlocked, minute, dreq, mtok}
+            """;
+
+    /**
      * One gateway's heartbeat: stores its {@link #stamp stamped} description, keeps the hash alive while any gateway
      * beats, drops the gateways not seen for a while, and returns the others' descriptions. KEYS: {@link #instances}.
      * ARGV: instance id, stamped description, now (millis), how long unseen counts as gone (millis), hash lifetime
@@ -371,6 +472,11 @@ final class RedisLayout {
     /** Hash: instance → {@code slots:untilMillis}, the token's concurrency slots held by each gateway. */
     String leaseSlots(String tokenId) {
         return lease(tokenId) + ":slots";
+    }
+
+    /** Hash: one key's budget for one model across gateways ({@link #LEASE_BUDGET}); its own hash tag. */
+    String budget(String keyId, String model) {
+        return leasePrefix + "budget:{" + leasePrefix + keyId + SEP + model + "}";
     }
 
     /** Pub/sub channel of {@link SharedEvent}s. */

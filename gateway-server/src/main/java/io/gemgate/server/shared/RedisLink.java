@@ -9,6 +9,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -20,6 +21,7 @@ import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +51,7 @@ final class RedisLink {
     private final List<RedisURI> uris;
     private final boolean cluster;
     private final String where;
+    private Path trust;
     private AbstractRedisClient client;
 
     private RedisLink(List<RedisURI> uris, boolean cluster) {
@@ -154,6 +157,20 @@ final class RedisLink {
         return List.copyOf(out);
     }
 
+    /**
+     * Trusts the CA certificates of this PEM file for TLS instead of the JVM's (a private CA); null: the JVM's. Before
+     * {@link #open}. Host names are still verified (Lettuce's default for TLS URLs).
+     */
+    void trustCertificates(Path pemFile) {
+        this.trust = pemFile;
+    }
+
+    /** The TLS options: the trust file's CAs, or Lettuce's defaults (the JVM's trust). */
+    private SslOptions ssl() {
+        return trust == null ? SslOptions.create() : SslOptions.builder().jdkSslProvider().trustManager(trust.toFile())
+                .build();
+    }
+
     /** Where, for logs: host and port (or socket, Sentinel master, cluster nodes) and database; no credentials. */
     String where() {
         return where;
@@ -180,7 +197,7 @@ final class RedisLink {
         }
         SocketOptions socket = SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build();
         if (cluster) {
-            client = ClusterClients.create(resources, uris, socket, commandTimeout, listener);
+            client = ClusterClients.create(resources, uris, socket, ssl(), commandTimeout, listener);
         } else {
             RedisClient c = RedisClient.create(resources, uris.get(0));
             c.setOptions(ClientOptions.builder()
@@ -188,6 +205,7 @@ final class RedisLink {
                     // Fail at once while disconnected: our own marks keep the changes, Lettuce need not buffer them.
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .socketOptions(socket)
+                    .sslOptions(ssl())
                     .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
                     .build());
             c.addListener(listener);
@@ -219,12 +237,14 @@ final class RedisLink {
      */
     private static final class ClusterClients {
         static AbstractRedisClient create(ClientResources resources, List<RedisURI> uris, SocketOptions socket,
-                                          Duration commandTimeout, RedisConnectionStateListener listener) {
+                                          SslOptions ssl, Duration commandTimeout,
+                                          RedisConnectionStateListener listener) {
             RedisClusterClient c = RedisClusterClient.create(resources, uris);
             c.setOptions(ClusterClientOptions.builder()
                     .autoReconnect(true)
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .socketOptions(socket)
+                    .sslOptions(ssl)
                     .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
                     // A failover moves slots: follow it (MOVED, ASK, reconnect attempts) and now and then anyway.
                     .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()

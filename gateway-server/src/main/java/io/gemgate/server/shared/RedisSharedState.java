@@ -116,7 +116,7 @@ public final class RedisSharedState implements AutoCloseable {
     private final ScheduledExecutorService thread;
     private volatile Thread sharedThread;
     private final CounterSync counters;
-    private final TokenLeases leases;
+    private final LeaseEngine leases;
     private final long startedAt;
     private volatile String address = "";
     /** The gateways sharing this state as the last heartbeat found them, this one included. */
@@ -196,8 +196,9 @@ public final class RedisSharedState implements AutoCloseable {
             }
         });
         this.startedAt = gw.now();
-        this.leases = new TokenLeases(gw, layout, origin, this::leaseCommands,
-                () -> Math.max(1, instances.size()));
+        this.leases = new LeaseEngine(this::leaseCommands, () -> Math.max(1, instances.size()), gw::now);
+        leases.add(new TokenLeases(gw, layout, origin, leases));
+        leases.add(new BudgetLeases(gw, layout, leases));
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "gemgate-shared-state");
             t.setDaemon(true);
@@ -709,7 +710,7 @@ public final class RedisSharedState implements AutoCloseable {
         this.address = requireNonNull(hostAndPort, "hostAndPort");
     }
 
-    /** Token-limit lease calls made so far (the sizing figures; tests). */
+    /** Lease calls made so far, for the user tokens' limits and the keys' budgets (the sizing figures; tests). */
     public long leaseCalls() {
         return leases.calls();
     }
@@ -735,7 +736,6 @@ public final class RedisSharedState implements AutoCloseable {
         }
         seen.sort(java.util.Comparator.comparing(Instance::id));
         instances = List.copyOf(seen);
-        gw.budgetSplit(seen.size()); // each paces the keys at its part of the minute budgets
     }
 
     private static String version() {
@@ -1179,6 +1179,15 @@ public final class RedisSharedState implements AutoCloseable {
         /** Starts the name of every Redis key and of the channel ({@code gemgate:}). */
         public Builder prefix(String p) {
             this.prefix = requireNonNull(p, "prefix");
+            return this;
+        }
+
+        /**
+         * A PEM file of CA certificates trusted for Redis's TLS instead of the JVM's ({@code
+         * state.redisTrustCertificates}); null: the JVM's. Hostname verification stays on.
+         */
+        public Builder trustCertificates(java.nio.file.Path pemFile) {
+            link.trustCertificates(pemFile);
             return this;
         }
 

@@ -9,39 +9,18 @@ import io.gemgate.core.tokens.TokenLimits;
 import io.gemgate.core.tokens.TokenRegistry;
 import io.gemgate.core.tokens.UserToken;
 import io.gemgate.server.GatewayContext;
-import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.IntSupplier;
-import java.util.function.Supplier;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 
 /**
  * Makes the user tokens' limits hold across every gateway of a prefix (issue 18) without a Redis round trip per
  * request: each gateway leases a share of each limit from Redis ({@link RedisLayout#LEASE_TOKEN}, one atomic script
  * call per token and renewal), spends it in {@link TokenLimiter} from local memory ({@link TokenLease}), renews it
- * ahead of need on this class's own thread, and gives back what it did not use.
+ * ahead of need on the {@link LeaseEngine}'s thread, and gives back what it did not use.
  *
  * <h2>Shares</h2>
  * <ul>
@@ -63,11 +42,9 @@ import org.apache.logging.log4j.Logger;
  * The limiter switches to {@link TokenLimiter.Sharing#SPLIT}: each gateway allows its part of each limit (the limit
  * divided by the gateways last seen), on its own counters; leasing resumes when Redis answers.
  *
- * <p>Threads: {@link #asked} is called on event loops and only queues; everything else runs on the leaser thread,
- * which waits for Lettuce's futures with a timeout and is not an event loop.
+ * <p>Threads: {@link #asked} is called on event loops and only queues; everything else runs on the leaser thread.
  */
-final class TokenLeases implements AutoCloseable {
-    private static final Logger log = LogManager.getLogger(TokenLeases.class);
+final class TokenLeases implements LeaseEngine.Ledger {
     /** A grant is usable this long after Redis granted it. */
     static final long LIFE = 10_000;
     /** Redis counts a grant toward the minute this long from its second: 60 s, its life, and a second of margin. */
@@ -83,32 +60,20 @@ final class TokenLeases implements AutoCloseable {
     static final long MIN_UNITS = 8;
     /** Concurrency slots held by a gateway that stopped refreshing them come free after this. */
     static final long SLOT_TTL = 15_000;
-    /** The leaser looks at the tokens in use this often, and at once when one runs low. */
-    static final long TICK_MILLIS = 100;
     /** A token without a request and without a share for this long is no longer looked at. */
     private static final long FORGET = 60_000;
-    private static final long COMMAND_TIMEOUT_MILLIS = 3_000;
+    private static final LeaseEngine.Script SCRIPT = LeaseEngine.Script.of(RedisLayout.LEASE_TOKEN);
 
     private final GatewayContext gw;
     private final TokenRegistry tokens;
     private final TokenLimiter limiter;
     private final RedisLayout layout;
     private final String instance;
-    private final Supplier<RedisClusterAsyncCommands<String, String>> redis;
-    private final IntSupplier gateways;
-    private final String sha;
-    private final ScheduledExecutorService thread;
+    private final LeaseEngine engine;
     private final ConcurrentLinkedQueue<UserToken> queue = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean wakePending = new AtomicBoolean();
-    private final AtomicLong calls = new AtomicLong();
-    private volatile boolean closed;
 
     // Leaser thread only.
     private final Map<String, Book> books = new HashMap<>();
-    /** Until the first answer, the limiter splits the limits (by one: each gateway counts its own). */
-    private boolean down = true;
-    private long lastTry;
-    private int lastGateways = 1;
 
     /** The leaser's notes on one token: its rates, what was last asked. */
     private static final class Book {
@@ -127,117 +92,50 @@ final class TokenLeases implements AutoCloseable {
         }
     }
 
-    /**
-     * @param redis    the commands of the current connection, or null while there is none
-     * @param gateways how many gateways share the state now (instances seen), at least 1
-     */
-    TokenLeases(GatewayContext gw, RedisLayout layout, String instance,
-                Supplier<RedisClusterAsyncCommands<String, String>> redis, IntSupplier gateways) {
+    TokenLeases(GatewayContext gw, RedisLayout layout, String instance, LeaseEngine engine) {
         this.gw = requireNonNull(gw, "gw");
         this.tokens = gw.tokens();
         this.limiter = gw.limiter();
         this.layout = requireNonNull(layout, "layout");
         this.instance = requireNonNull(instance, "instance");
-        this.redis = requireNonNull(redis, "redis");
-        this.gateways = requireNonNull(gateways, "gateways");
-        this.sha = sha1(RedisLayout.LEASE_TOKEN);
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "gemgate-leases");
-            t.setDaemon(true);
-            return t;
-        });
-    }
-
-    void start() {
-        limiter.sharing(TokenLimiter.Sharing.SPLIT, 1);
+        this.engine = requireNonNull(engine, "engine");
         limiter.leaseListener(this::asked);
-        thread.scheduleWithFixedDelay(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
-    }
-
-    /** Script calls made so far (tests and the sizing figures). */
-    long calls() {
-        return calls.get();
     }
 
     /** A token runs low (or was refused for want of a share): look at it now. Any thread; no I/O. */
     private void asked(UserToken t) {
         queue.add(t);
-        if (!closed && wakePending.compareAndSet(false, true)) {
-            try {
-                thread.execute(this::tick);
-            } catch (RejectedExecutionException e) {
-                // closing
-            }
-        }
+        engine.wake();
+    }
+
+    @Override
+    public void sharing(boolean leased, int gateways) {
+        limiter.sharing(leased ? TokenLimiter.Sharing.LEASED : TokenLimiter.Sharing.SPLIT, gateways);
     }
 
     /** Redis lost its data: every share held is void (its counts went with it). */
-    void reset() {
-        thread.execute(() -> {
-            for (Book b : books.values()) {
-                tokens.get(b.id).ifPresent(t -> t.lease().reset());
-            }
-        });
+    @Override
+    public void reset() {
+        for (Book b : books.values()) {
+            tokens.get(b.id).ifPresent(t -> t.lease().reset());
+        }
+    }
+
+    @Override
+    public void closed() {
+        limiter.leaseListener(null);
     }
 
     // ------------------------------------------------------------------------------------------------ the leaser
 
-    private void tick() {
-        wakePending.set(false);
-        if (closed) {
-            return;
-        }
-        try {
-            long now = gw.now();
-            for (UserToken t; (t = queue.poll()) != null;) {
-                books.computeIfAbsent(t.id(), id -> new Book(id, now));
-            }
-            if (down) {
-                if (now - lastTry < 1000) {
-                    return;
-                }
-                lastTry = now;
-                tryUp();
-                if (down) {
-                    limiter.sharing(TokenLimiter.Sharing.SPLIT, Math.max(1, gateways.getAsInt()));
-                    return;
-                }
-            }
-            int g = Math.max(1, gateways.getAsInt());
-            if (g != lastGateways) {
-                lastGateways = g;
-                limiter.sharing(TokenLimiter.Sharing.LEASED, g);
-            }
-            if (!books.isEmpty()) {
-                round(now);
-            }
-        } catch (RuntimeException e) {
-            log.warn("token leases: {}", e.toString());
-        }
+    private record Pending(Book book, TokenLease lease, TokenLease.Call call, TokenLimits limits, long second) {
     }
 
-    /** While Redis is away: notice its return. */
-    private void tryUp() {
-        RedisClusterAsyncCommands<String, String> r = redis.get();
-        if (r == null) {
-            return;
+    @Override
+    public void round(long now, int g, LeaseEngine.Calls calls) {
+        for (UserToken t; (t = queue.poll()) != null;) {
+            books.computeIfAbsent(t.id(), id -> new Book(id, now));
         }
-        try {
-            await(r.ping());
-            up();
-        } catch (Exception e) {
-            // still away
-        }
-    }
-
-    private record Pending(Book book, TokenLease lease, TokenLease.Call call, TokenLimits limits, long second,
-                           RedisFuture<List<Object>> answer, String[] keys, String[] args) {
-    }
-
-    private void round(long now) {
-        int g = Math.max(1, gateways.getAsInt());
-        RedisClusterAsyncCommands<String, String> r = redis.get();
-        List<Pending> pending = new ArrayList<>();
         long second = Math.floorDiv(now, 1000L);
         for (Iterator<Book> it = books.values().iterator(); it.hasNext();) {
             Book b = it.next();
@@ -305,49 +203,13 @@ final class TokenLeases implements AutoCloseable {
                 }
                 continue;
             }
-            if (r == null) {
-                lease.failed(c);
-                continue;
-            }
             String[] keys = {layout.lease(b.id), layout.leaseSlots(b.id)};
             String[] args = args(now, l, wantUnits, wantTokens, perSlot ? wantSlots : 0, c);
             if (perSlot) {
                 b.slotsRefreshed = now;
             }
-            calls.incrementAndGet();
-            RedisFuture<List<Object>> f = r.evalsha(sha, ScriptOutputType.MULTI, keys, args);
-            pending.add(new Pending(b, lease, c, l, second, f, keys, args));
-        }
-        boolean failed = false;
-        for (Pending p : pending) {
-            List<Object> a;
-            try {
-                a = answer(r, p);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                p.lease().failed(p.call());
-                return;
-            } catch (Exception e) {
-                p.lease().failed(p.call());
-                if (!failed) {
-                    failed = true;
-                    down(e);
-                }
-                continue;
-            }
-            apply(p, a, now, g);
-        }
-        if (!failed && !pending.isEmpty()) {
-            up();
-        }
-    }
-
-    /** The script's answer; loads the script when this Redis does not know it yet (EVAL caches it). */
-    private List<Object> answer(RedisClusterAsyncCommands<String, String> r, Pending p) throws Exception {
-        try {
-            return await(p.answer());
-        } catch (RedisNoScriptException e) {
-            return await(r.eval(RedisLayout.LEASE_TOKEN, ScriptOutputType.MULTI, p.keys(), p.args()));
+            Pending p = new Pending(b, lease, c, l, second);
+            calls.add(SCRIPT, keys, args, a -> apply(p, a, now, g), () -> lease.failed(c));
         }
     }
 
@@ -370,26 +232,6 @@ final class TokenLeases implements AutoCloseable {
                 Math.min(1000, maxTokens), maxTokens) / 2);
         p.lease().granted(now, p.second(), units, LIFE, tokensGranted, slots, reqBlocked, by, tokBlocked, full, low,
                 lowTokens);
-    }
-
-    private void up() {
-        if (down || limiter.sharing() != TokenLimiter.Sharing.LEASED) {
-            if (down) {
-                log.info("token limits: leasing shares from Redis again");
-            }
-            down = false;
-        }
-        limiter.sharing(TokenLimiter.Sharing.LEASED, Math.max(1, gateways.getAsInt()));
-    }
-
-    private void down(Exception e) {
-        int g = Math.max(1, gateways.getAsInt());
-        limiter.sharing(TokenLimiter.Sharing.SPLIT, g);
-        if (!down) {
-            down = true;
-            log.debug("token limits: Redis unreachable ({}); each of {} gateway(s) allows its part of each limit",
-                    e.toString(), g);
-        }
     }
 
     // --------------------------------------------------------------------------------------------------- helpers
@@ -439,61 +281,9 @@ final class TokenLeases implements AutoCloseable {
         return o instanceof Number n ? n.longValue() : 0;
     }
 
-    private static <T> T await(RedisFuture<T> f) throws Exception {
-        try {
-            return f.get(COMMAND_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception c ? c : e;
-        } catch (TimeoutException e) {
-            f.cancel(true);
-            throw e;
-        }
-    }
-
-    static String sha1(String script) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1")
-                    .digest(script.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Gives back what every token holds (one last round, a few seconds at most) and stops. */
+    /** Gives back what every token holds (the gateway stops). */
     @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        var last = thread.submit(() -> {
-            RedisClusterAsyncCommands<String, String> r = redis.get();
-            if (r == null || down) {
-                return;
-            }
-            long now = gw.now();
-            for (Book b : books.values()) {
-                b.lastUse = Long.MIN_VALUE / 2;
-            }
-            try {
-                giveBack(r, now);
-            } catch (Exception e) {
-                log.debug("token leases not given back: {}", e.toString());
-            }
-        });
-        closed = true;
-        try {
-            last.get(COMMAND_TIMEOUT_MILLIS + 1000, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            log.debug("token leases not given back: {}", e.toString());
-        }
-        limiter.leaseListener(null);
-        thread.shutdownNow();
-    }
-
-    private void giveBack(RedisClusterAsyncCommands<String, String> r, long now) {
-        List<RedisFuture<List<Object>>> fs = new ArrayList<>();
+    public void giveBack(long now, LeaseEngine.Calls calls) {
         for (Book b : books.values()) {
             Optional<UserToken> t = tokens.get(b.id);
             if (t.isEmpty()) {
@@ -501,15 +291,7 @@ final class TokenLeases implements AutoCloseable {
             }
             TokenLease.Call c = t.get().lease().prepare(now, true);
             String[] args = args(now, t.get().limits(), 0, 0, 0, c);
-            fs.add(r.eval(RedisLayout.LEASE_TOKEN, ScriptOutputType.MULTI,
-                    new String[] {layout.lease(b.id), layout.leaseSlots(b.id)}, args));
-        }
-        for (RedisFuture<List<Object>> f : fs) {
-            try {
-                await(f);
-            } catch (Exception e) {
-                log.debug("token lease not given back: {}", e.toString());
-            }
+            calls.add(SCRIPT, new String[] {layout.lease(b.id), layout.leaseSlots(b.id)}, args, a -> { }, () -> { });
         }
     }
 }
