@@ -28,6 +28,12 @@ public final class ApiKey {
 
     /** Definition and marks as one value, replaced whole by compare-and-set ({@link #update}). */
     private volatile KeyState state;
+    /**
+     * {@link KeyState#isInRotation()} of {@link #state}, copied here by {@link #update} so that selection reads it
+     * without a step to the state object (one cache miss fewer per key at 100,000 keys, docs/benchmarks.md). It may
+     * lag the state for the instant of a change, as if read just before it, and ends equal to it.
+     */
+    private volatile boolean inRotation;
     private static final java.lang.invoke.VarHandle STATE;
 
     static {
@@ -59,6 +65,7 @@ public final class ApiKey {
         this.proxySpec = spec.proxySpec();
         this.routeHash = Long.parseUnsignedLong(fingerprint, 0, 16, 16);
         this.state = KeyState.of(spec);
+        this.inRotation = state.isInRotation();
     }
 
     /** Stable position of this key in the pool. */
@@ -172,15 +179,25 @@ public final class ApiKey {
         for (;;) {
             KeyState now = state;
             KeyState next = change.apply(now);
-            if (next == now || STATE.compareAndSet(this, now, next)) {
+            if (next == now) {
+                return next;
+            }
+            if (STATE.compareAndSet(this, now, next)) {
+                // Copy the flag from the state in force until it stays in force: the last change's writer sees its
+                // own state or a later one, so the flag ends as the state says whatever the order of writers.
+                KeyState in;
+                do {
+                    in = state;
+                    inRotation = in.isInRotation();
+                } while (state != in);
                 return next;
             }
         }
     }
 
-    /** True when the key is enabled, not removed and valid: one volatile read for selection. */
+    /** True when the key is enabled, not removed and valid: one volatile read of this object for selection. */
     boolean isInRotation() {
-        return state.isInRotation();
+        return inRotation;
     }
 
     public boolean isInvalid() {

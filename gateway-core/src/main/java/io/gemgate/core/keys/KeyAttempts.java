@@ -22,6 +22,14 @@ public final class KeyAttempts {
     private int[] table = new int[INITIAL_TABLE];
     private int count;
     private int costlyFailures;
+    /**
+     * The state for the model of the key the lanes selected last (null: the key had not met the model), so that
+     * {@link KeySelector} counts the request without walking from the key to it again. Set by {@link ModelLanes},
+     * read right after by {@link KeySelector}.
+     */
+    KeyModelState selectedState;
+    /** The same key's counters of the quota day of the selection, or null when the lanes found none for that day. */
+    DayCounters selectedDay;
 
     /**
      * @param maxCostlyFailures costly failures after which no further key is handed out (the live {@code maxAttempts})
@@ -60,6 +68,8 @@ public final class KeyAttempts {
             count = 0;
         }
         costlyFailures = 0;
+        selectedState = null;
+        selectedDay = null;
     }
 
     /** True when the key in this slot was handed to this request. O(1). */

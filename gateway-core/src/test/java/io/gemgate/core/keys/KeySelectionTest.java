@@ -209,4 +209,112 @@ class KeySelectionTest {
         assertThat(u.status()).isEqualTo(503);
         assertThat(u.message()).contains("of group paid", "model m", "1 exhausted");
     }
+
+    /**
+     * The lanes hand the caller the selected key's state and today's counters (so that it counts the request without
+     * walking the key again), and keep those counters between selections: each request must still land on the key
+     * it selected, and on the day it was made, not on the counters the lanes kept from the day before.
+     */
+    @ParameterizedTest
+    @EnumSource(Strategy.class)
+    void eachRequestIsCountedOnTheKeySelectedAndOnTheDayItWasMade(Strategy strategy) {
+        List<KeySpec> specs = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            specs.add(key("k" + i, 1 + i % 3, 0));
+        }
+        KeyPool pool = pool(strategy, specs);
+        ModelRef m = pool.model("m");
+        for (int day = 0; day < 2; day++) {
+            Map<ApiKey, Integer> selected = new HashMap<>();
+            for (int i = 0; i < 600; i++) {
+                selected.merge(pool.acquire(m, new KeyAttempts(3)), 1, Integer::sum);
+            }
+            assertThat(selected).doesNotContainKey(null);
+            for (ApiKey k : pool.keys()) {
+                assertThat(pool.usage(k, m).requests()).as("day %d, %s", day, k)
+                        .isEqualTo(selected.getOrDefault(k, 0).longValue());
+            }
+            now.addAndGet(24 * 3_600_000L); // the next quota day: today's counts start again from 0
+        }
+    }
+
+    /**
+     * Selections keep figures beside the usable keys in the lanes' dense array while verdicts and edits move keys in
+     * and out of it under the lanes' lock. Two threads select while a third rests and restores keys; afterwards
+     * every key is in the lanes once, and serves.
+     */
+    @ParameterizedTest
+    @EnumSource(Strategy.class)
+    void concurrentSelectionsAndRestsLeaveEveryKeyInTheLanesOnce(Strategy strategy) throws Exception {
+        int n = 300;
+        List<KeySpec> specs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            specs.add(key("k" + i, 1, 0));
+        }
+        KeyPool pool = pool(strategy, specs);
+        ModelRef m = pool.model("m");
+        List<ApiKey> keys = pool.keys();
+        pool.acquire(m, new KeyAttempts(3)); // builds the lanes
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean churning = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<?>> selectors = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                selectors.add(threads.submit(() -> {
+                    start.await();
+                    KeyAttempts attempts = new KeyAttempts(3);
+                    for (int i = 0; i < 200_000 && churning.get(); i++) {
+                        attempts.reset();
+                        pool.acquire(m, attempts);
+                    }
+                    return null;
+                }));
+            }
+            java.util.concurrent.Future<?> churn = threads.submit(() -> {
+                start.await();
+                try {
+                    for (int i = 0; i < 3_000; i++) {
+                        ApiKey k = keys.get((i * 7) % n);
+                        if (i % 2 == 0) {
+                            pool.record(k, m, new Verdict(VerdictKind.RATE_LIMIT, 60_000, "PerMinute"), 10);
+                            pool.liftCooldown(k, m);
+                        } else {
+                            pool.setEnabled(k.id(), false);
+                            pool.setEnabled(k.id(), true);
+                        }
+                    }
+                } finally {
+                    churning.set(false);
+                }
+                return null;
+            });
+            start.countDown();
+            churn.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            for (var f : selectors) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+
+        ModelLanes lanes = pool.allKeys().lanes.get(m.index());
+        ModelLanes.Lane lane = lanes.lanes[0];
+        assertThat(lane.size).isEqualTo(n);
+        java.util.Set<Integer> members = new java.util.HashSet<>();
+        for (int j = 0; j < n; j++) {
+            int local = (int) (lane.slots[j] & ((1 << WakeHeap.INDEX_BITS) - 1));
+            assertThat(lane.memberPos[local]).isEqualTo(j);
+            members.add(local);
+        }
+        assertThat(members).hasSize(n);
+        Map<String, Integer> counts = pick(pool, "m", 3 * n);
+        assertThat(counts).doesNotContainKey("none");
+        if (strategy == Strategy.ROUND_ROBIN) {
+            assertThat(counts).hasSize(n);
+            assertThat(counts.values()).allSatisfy(c -> assertThat(c).isEqualTo(3));
+        } else if (strategy == Strategy.LEAST_USED) {
+            assertThat(counts).hasSize(n); // adaptive rightly passes over the keys whose 429s lowered their health
+        }
+    }
 }
