@@ -55,6 +55,12 @@ public final class RequestLog implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(RequestLog.class);
     private static final int BATCH = 500;
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /**
+     * The pump's inbound queue holds at least this many records whatever {@code requests.queueSize} says: the pump
+     * never waits on the database, so this queue only covers the pump's park (20 ms) and scheduling delays, and a
+     * small database backlog (the setting) must not cost access lines.
+     */
+    private static final int PUMP_QUEUE_MIN = 4096;
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long PRUNE_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final long CPU_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -101,6 +107,7 @@ public final class RequestLog implements AutoCloseable {
     private final Queue<RequestRecord> queue;
     private final Queue<RequestRecord> rows;
     private final int capacity;
+    private final int pumpCapacity;
     private final UsageCounters usage = new UsageCounters();
     private final Queue<Runnable> pumpTasks = new ConcurrentLinkedQueue<>();
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
@@ -138,6 +145,7 @@ public final class RequestLog implements AutoCloseable {
         this.queue = null;
         this.rows = null;
         this.capacity = 0;
+        this.pumpCapacity = 0;
         this.pump = null;
         this.writer = null;
     }
@@ -152,7 +160,8 @@ public final class RequestLog implements AutoCloseable {
         this.calendar = calendar;
         this.clock = clock;
         this.capacity = settings.queueSize();
-        this.queue = PlatformDependent.newFixedMpscQueue(capacity);
+        this.pumpCapacity = Math.max(capacity, PUMP_QUEUE_MIN);
+        this.queue = PlatformDependent.newFixedMpscQueue(pumpCapacity);
         this.rows = stores ? PlatformDependent.newFixedMpscQueue(capacity) : null;
         this.pump = new Thread(this::pumpLoop, "gemgate-access-log");
         this.pump.setDaemon(true);
@@ -231,7 +240,7 @@ public final class RequestLog implements AutoCloseable {
             usage.count(clock.getAsLong(), r);
         }
         // The queue's array is a power of two, up to twice requests.queueSize: the setting is the bound.
-        if (queue.size() >= capacity || !queue.offer(r)) {
+        if (queue.size() >= pumpCapacity || !queue.offer(r)) {
             if (kept) {
                 full.incrementAndGet();
             }
