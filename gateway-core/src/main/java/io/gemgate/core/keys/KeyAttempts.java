@@ -23,13 +23,15 @@ public final class KeyAttempts {
     private int count;
     private int costlyFailures;
     /**
-     * The state for the model of the key the lanes selected last (null: the key had not met the model), so that
-     * {@link KeySelector} counts the request without walking from the key to it again. Set by {@link ModelLanes},
-     * read right after by {@link KeySelector}.
+     * Where the lanes found the key they selected last: its lane (tier position) and lane-local index, so that
+     * {@link KeySelector} reaches the key's state and counters through the lanes' arrays ({@link
+     * ModelLanes#selectedState}, {@link ModelLanes#selectedDay}) rather than by walking from the key again. Set by
+     * {@link ModelLanes#select}, read right after by {@link KeySelector}. Two ints rather than the two objects: a
+     * reference stored in a heap object costs the collector's write barriers on every selection (KeySelectionBenchmark
+     * at 10 keys, docs/benchmarks.md).
      */
-    KeyModelState selectedState;
-    /** The same key's counters of the quota day of the selection, or null when the lanes found none for that day. */
-    DayCounters selectedDay;
+    int selectedLane;
+    int selectedLocal;
 
     /**
      * @param maxCostlyFailures costly failures after which no further key is handed out (the live {@code maxAttempts})
@@ -68,8 +70,6 @@ public final class KeyAttempts {
             count = 0;
         }
         costlyFailures = 0;
-        selectedState = null;
-        selectedDay = null;
     }
 
     /** True when the key in this slot was handed to this request. O(1). */

@@ -322,13 +322,14 @@ final class ModelLanes {
     // ------------------------------------------------------------------------------------------------- selection
 
     /**
-     * A usable key of the lowest tier that has one, not yet tried by this request; null when none is left. The key's
-     * state for the model and its counters of the quota day {@code day}, as the lanes found them (null: the key has
-     * not met the model, or has no counters for that day yet), are left in {@link KeyAttempts#selectedState} and
-     * {@link KeyAttempts#selectedDay} for the caller, which counts the request there.
+     * A usable key of the lowest tier that has one, not yet tried by this request; null when none is left. Where the
+     * key was found is left in {@link KeyAttempts#selectedLane} and {@link KeyAttempts#selectedLocal}, for the caller
+     * to reach its state and counters with {@link #selectedState} and {@link #selectedDay}.
      */
     ApiKey select(Strategy strategy, KeyAttempts attempts, long now, long day, KeyBudget budget) {
-        for (Lane l : lanes) {
+        Lane[] all = lanes;
+        for (int t = 0; t < all.length; t++) {
+            Lane l = all[t];
             if (l.size == 0) {
                 continue;
             }
@@ -338,13 +339,31 @@ final class ModelLanes {
                 case ADAPTIVE -> twoChoices(l, attempts, now, day, budget, false);
             };
             if (local >= 0) {
-                KeyModelState s = state(l, local);
-                attempts.selectedState = s;
-                attempts.selectedDay = today(l, local, s, day);
+                attempts.selectedLane = t;
+                attempts.selectedLocal = local;
                 return l.keys[local];
             }
         }
         return null;
+    }
+
+    /**
+     * The state for the model of the key {@link #select} returned last for {@code attempts}, or null when the key has
+     * not met the model yet.
+     */
+    KeyModelState selectedState(KeyAttempts attempts) {
+        return state(lanes[attempts.selectedLane], attempts.selectedLocal);
+    }
+
+    /**
+     * The counters of the quota day {@code day} of the key {@link #select} returned last for {@code attempts}, or
+     * null when it has none for that day yet (the caller makes them through the key).
+     */
+    DayCounters selectedDay(KeyAttempts attempts, long day) {
+        Lane l = lanes[attempts.selectedLane];
+        int local = attempts.selectedLocal;
+        DayCounters d = (DayCounters) DAYS.getAcquire(l.days, local);
+        return d != null && d.dayStart == day ? d : today(l, local, state(l, local), day);
     }
 
     /**
