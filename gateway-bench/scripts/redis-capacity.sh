@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# What one Redis serves of the gateways' own commands (issue 18, item 4): redis-benchmark against a redis-server
-# started here on a free loopback port, running the scripts of RedisLayout.java as the gateways send them (EVALSHA
-# with their arguments) and the plain reads of a sync round. Each line: the command, calls per second, p50 latency.
-# Everything it started is stopped on exit.
+# What one Redis serves of the gateways' own commands (docs/operations.md, "What one Redis serves"): redis-benchmark
+# against a redis-server started here on a free loopback port, running the scripts of RedisLayout.java as the gateways
+# send them (EVALSHA with their arguments) and the plain reads of a sync round. Each line: the command, calls per
+# second, p50 latency. Everything it started is stopped on exit.
 #
 # Needs: redis-server, redis-cli, redis-benchmark, python3 (to read the scripts out of RedisLayout.java). Settings:
 #   REQUESTS=200000 CLIENTS=50 TOKENS=10000 COUNTER_FIELDS=40 KEYS_IN_DAY_HASH=600

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redis operations and bytes per request of several gateways sharing one Redis (issue 18, items 1 and 4).
+# Redis operations and bytes per request of several gateways sharing one Redis (docs/operations.md, "Sizing").
 #
 # Starts redis-server, the fake upstream (io.gemgate.bench.e2e.FastUpstream) and GATEWAYS gateways
 # (gateway-server/target/gemgate.jar) sharing that Redis, all on 127.0.0.1 on ports free at run time; creates one user

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# What the request log (issue 17) costs: two Gemgate processes from the same jar in front of the same fake upstream,
-# one with the request log on (the default: SQLite file in its data directory) and one with GEMGATE_REQUESTS_ENABLED
-# =false, loaded by wrk in turn (closed loop, POST :generateContent), interleaved for ROUNDS rounds, the order
-# alternating each round. Prints requests/s of each per round, the ratio on/off per round and its median, and the
-# CPU time each gateway process spent per request (from /proc, all threads, the writer's included). Access logs are
-# off in both, so that only the request log differs. Everything it started is stopped on exit.
+# What the request log (README, "Request log and usage") costs: two Gemgate processes from the same jar in front of the
+# same fake upstream, one with the request log on (the default: SQLite file in its data directory) and one with
+# GEMGATE_REQUESTS_ENABLED=false, loaded by wrk in turn (closed loop, POST :generateContent), interleaved for ROUNDS
+# rounds, the order alternating each round. Prints requests/s of each per round, the ratio on/off per round and its
+# median, and the CPU time each gateway process spent per request (from /proc, all threads, the writer's included).
+# Access logs are off in both, so that only the request log differs. Everything it started is stopped on exit.
 #
 # Needs: java 17, wrk, the two jars (mvn -q -DskipTests package). Settings, as environment variables:
 #   DURATION=10 ROUNDS=5 CONNECTIONS=32 WARMUP=20 UPSTREAM_THREADS=1 GEMGATE_THREADS=<one per cpu> KEEP=1

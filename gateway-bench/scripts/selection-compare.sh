@@ -5,8 +5,8 @@
 # each run's M selections/s, the ratio new/base of the means, the smallest and largest ratio of a new run to a base
 # run (the spread), and gc.alloc.rate.norm (B/op, the larger of the runs); then the cells below MIN M/s in any new run.
 #
-#   gateway-bench/scripts/selection-compare.sh [BASE_COMMIT]      # default: 9754622 (main before issue 14 item 5's
-#                                                                  # cache work)
+#   gateway-bench/scripts/selection-compare.sh [BASE_COMMIT]      # default: 9754622 (main at the second
+#                                                                  # session's start, docs/benchmarks.md)
 #
 # The base jar is built once in a git worktree under /tmp (kept, reused; built with -DskipTests); the new jar is the
 # work tree's gateway-bench/target/benchmarks.jar, built when missing (BUILD=1 builds it again). Never installs

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The soak (issue 5, item 5): STREAMS concurrent SSE streams held for HOLD seconds through one gateway, then closed;
-# the gateway's heap (after a full GC), direct memory, RSS, open files and client connections before, during and
-# after, streams opened, failed, dropped or stalled, and the warnings and errors it logged. Passes (exit 0) when every
-# stream lived through the hold, nothing was logged, the heap after is within 8 MiB of before and every file
-# descriptor and connection was released. See io.gemgate.bench.e2e.Soak.
+# The soak (the target, README "Benchmarks": 10,000 SSE streams with a bounded heap): STREAMS concurrent SSE streams
+# held for HOLD seconds through one gateway, then closed; the gateway's heap (after a full GC), direct memory, RSS, open
+# files and client connections before, during and after, streams opened, failed, dropped or stalled, and the warnings
+# and errors it logged. Passes (exit 0) when every stream lived through the hold, nothing was logged, the heap after is
+# within 8 MiB of before and every file descriptor and connection was released. See io.gemgate.bench.e2e.Soak.
 #
 # Open files: the gateway holds 2 per stream (client + upstream connection). The soft limit is raised to the hard one
 # here (ulimit -n "$(ulimit -Hn)") for the processes this starts; the soak still caps the streams to what that limit

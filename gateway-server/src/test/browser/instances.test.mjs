@@ -1,5 +1,5 @@
-// The admin page's Instances view in a real browser (issue 18 item 5): Debian's Chromium driven by playwright-core
-// against one of several gateways that InstancesBrowserTest started on one Redis.
+// The admin page's Instances view in a real browser (README, "Several gateways"): Debian's Chromium driven by
+// playwright-core against one of several gateways that InstancesBrowserTest started on one Redis.
 //
 //   BASE_URL        the gateway whose page is opened, e.g. http://127.0.0.1:41234
 //   ADMIN_TOKEN     its admin token

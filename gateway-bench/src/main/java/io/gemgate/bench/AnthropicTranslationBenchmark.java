@@ -18,8 +18,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.runner.RunnerException;
 
 /**
- * The Anthropic Messages translation (issue 19), next to {@link TranslationBenchmark}'s chat one and on the same
- * conversation, so that the two compare: run both in one JMH invocation.
+ * The Anthropic Messages translation (README, "Anthropic Messages API"), next to {@link TranslationBenchmark}'s chat
+ * one and on the same conversation, so that the two compare: run both in one JMH invocation.
  * <ul>
  *   <li>{@link #translateRequest}: {@link AnthropicRequestTranslator} of the chat benchmark's conversation in
  *       Anthropic's shape (system, 10 turns with a {@code tool_use} and its {@code tool_result}, 3 tools whose

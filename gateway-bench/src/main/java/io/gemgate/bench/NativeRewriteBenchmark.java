@@ -17,9 +17,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.runner.RunnerException;
 
 /**
- * The native hot path when a live setting applies (issue 4): {@link NativeBodyRewriter#rewrite} of a
- * {@code generateContent} body with the gateway's system instruction and {@link Thinking#OFF}, once per request.
- * The rewriter is made per operation, as the server makes it per request.
+ * The native hot path when a live setting applies (gateway-bench/README.md, "Native body rewrite"):
+ * {@link NativeBodyRewriter#rewrite} of a {@code generateContent} body with the gateway's system instruction and
+ * {@link Thinking#OFF}, once per request. The rewriter is made per operation, as the server makes it per request.
  *
  * <p>Bodies, held as the server receives them (a composite of pooled direct buffers of at most 8 KiB):
  * <ul>

@@ -17,12 +17,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.runner.RunnerException;
 
 /**
- * What key affinity (issue 13) adds to the native path of a generation call: {@link ReferenceScanner#scan} of the
- * request body, once per request, to find the files, caches and stores it references. Bodies as the server holds
- * them (a composite of pooled direct buffers of at most 8 KiB), the same conversation as
- * {@link NativeRewriteBenchmark}: about 2 KB of text, or 200 KB with an inline image (base64, no quotes to look at).
- * {@code refs}: {@code none} (the common case: must cost next to nothing and allocate nothing) or {@code file} (one
- * {@code fileData.fileUri} and a {@code cachedContent}).
+ * What key affinity (README, "Files, cached contents, batches and stores") adds to the native path of a generation
+ * call: {@link ReferenceScanner#scan} of the request body, once per request, to find the files, caches and stores it
+ * references. Bodies as the server holds them (a composite of pooled direct buffers of at most 8 KiB), the same
+ * conversation as {@link NativeRewriteBenchmark}: about 2 KB of text, or 200 KB with an inline image (base64, no quotes
+ * to look at). {@code refs}: {@code none} (the common case: must cost next to nothing and allocate nothing) or
+ * {@code file} (one {@code fileData.fileUri} and a {@code cachedContent}).
  */
 @State(Scope.Benchmark)
 public class ReferenceScanBenchmark extends AbstractBenchmark {

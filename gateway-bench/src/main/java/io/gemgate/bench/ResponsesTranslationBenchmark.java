@@ -24,8 +24,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.runner.RunnerException;
 
 /**
- * OpenAI's Responses API translation (issue 19), next to {@link TranslationBenchmark}'s chat completions, on the same
- * content so that the two compare:
+ * OpenAI's Responses API translation (README, "Responses API"), next to {@link TranslationBenchmark}'s chat
+ * completions, on the same content so that the two compare:
  * <ul>
  *   <li>{@link #translateRequest}: {@link ResponsesRequestTranslator#translate(ByteBuf, Thinking, String, String)} of
  *       {@link TranslationBenchmark#chatRequest()}'s conversation in the Responses shape: {@code instructions}, 10

@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.runner.RunnerException;
 
 /**
- * The OpenAI translation on the hot path (issue 3), in {@code gateway-core}, without sockets:
+ * The OpenAI translation on the hot path (README, "OpenAI-compatible API"), in {@code gateway-core}, without sockets:
  * <ul>
  *   <li>{@link #translateRequest}: {@link ChatRequestTranslator#translate(ByteBuf)} of a realistic chat request, once
  *       per {@code POST /v1/chat/completions}: a system message and 10 turns (text, an assistant tool call and its

@@ -11,7 +11,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Threads;
 
 /**
- * What each ended request costs its event loop for the usage history (issue 17, README "Request log and usage"):
+ * What each ended request costs its event loop for the usage history (README, "Request log and usage"):
  * {@link UsageCounters#count} of a served request (token, model, key and group cells), on one thread and on two at
  * once, as two event loops count. The second figure shows whether the loops share cache lines per request.
  *

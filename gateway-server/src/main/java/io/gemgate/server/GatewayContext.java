@@ -30,7 +30,7 @@ public final class GatewayContext {
     /** A LongAdder: both ends of every request change it, from every event loop (a shared atomic would contend). */
     private final LongAdder inFlight = new LongAdder();
     private final Cors cors;
-    /** Which key holds which file, cache, batch, store and upload session (issue 13). */
+    /** Which key holds which file, cache, batch, store and upload session (README, key affinity). */
     private final io.gemgate.core.affinity.AffinityMap affinity;
     private final io.gemgate.core.affinity.AffinityStats affinityStats = new io.gemgate.core.affinity.AffinityStats();
     /** Resources an owner lookup found no key for, until when that answer stands (no lookup storm). */
@@ -40,7 +40,7 @@ public final class GatewayContext {
     private volatile boolean shuttingDown;
     /** The link to the other gateways through Redis; null without one. */
     private volatile io.gemgate.server.shared.RedisSharedState shared;
-    /** Gateways the per-key minute budgets are shared among (issue 18). */
+    /** Gateways the per-key minute budgets are shared among (README, "Limits across gateways"). */
     private volatile int budgetSplit = 1;
     private volatile io.gemgate.core.egress.Exits exits;
     private final CopyOnWriteArrayList<Consumer<io.gemgate.core.settings.RuntimeSettings>> settingsListeners =
@@ -245,7 +245,7 @@ public final class GatewayContext {
     private volatile io.gemgate.server.requestlog.RequestLog requestLog =
             io.gemgate.server.requestlog.RequestLog.OFF;
 
-    /** The request log (issue 17): where each ended request's record goes; {@code OFF} when none is kept. */
+    /** The request log: where each ended request's record goes; {@code OFF} when none is kept. */
     public io.gemgate.server.requestlog.RequestLog requestLog() {
         return requestLog;
     }

@@ -61,7 +61,7 @@ public final class GatewayServer implements AutoCloseable {
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final Channel listener;
     private final io.gemgate.server.upstream.ExitChecker exitChecker;
-    /** Records of every request and the usage history (issue 17); {@code RequestLog.OFF} when not kept. */
+    /** Records of every request and the usage history; {@code RequestLog.OFF} when not kept. */
     private final io.gemgate.server.requestlog.RequestLog requestLog;
     private boolean closed;
 

@@ -38,11 +38,11 @@ public interface MetricsBinding {
     default void exits(io.gemgate.core.egress.Exits exits) {
     }
 
-    /** The key affinity counters and map of a gateway (issue 13), once they exist; a restart passes new ones. */
+    /** The key affinity counters and map of a gateway, once they exist; a restart passes new ones. */
     default void affinity(io.gemgate.core.affinity.AffinityStats stats, io.gemgate.core.affinity.AffinityMap map) {
     }
 
-    /** The request log of a gateway (issue 17), for its meters; a restarted gateway passes its new one. */
+    /** The request log of a gateway, for its meters; a restarted gateway passes its new one. */
     default void requestLog(io.gemgate.server.requestlog.RequestLog log) {
     }
 }

@@ -224,7 +224,7 @@ final class OpenAiRoutes {
                 "/v1beta/models/" + upstreamId, NO_BODY, model -> AnthropicModelList.model(model, id)));
     }
 
-    // ---------------------------------------------------------------------------------- files (issue 13 item 7)
+    // ------------------------------------------------------------------------------------------------------ files
 
     /** {@code POST /v1/files}: one Gemini multipart upload through one key, recorded as held by it. */
     private static Exchange fileUpload(GatewayContext gw, ClientConnection client,

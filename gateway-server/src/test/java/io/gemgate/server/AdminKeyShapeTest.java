@@ -17,7 +17,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The shape of a key in the admin API's answers, field by field and in order, as the admin page and scripts read it
- * (the answer is written from records since issue 16; this pins that nothing was renamed, moved or dropped).
+ * (the answer is written from records; this pins that nothing was renamed, moved or dropped).
  */
 @ExtendWith(LeakDetection.class)
 class AdminKeyShapeTest {

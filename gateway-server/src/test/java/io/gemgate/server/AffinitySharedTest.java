@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Issue 13 item 5: a file uploaded through one gateway is usable at once through another sharing its Redis. */
+/** A file uploaded through one gateway is usable at once through another sharing its Redis (README, key affinity). */
 @ExtendWith(LeakDetection.class)
 class AffinitySharedTest {
     @RegisterExtension

@@ -32,9 +32,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 13: files, cached contents, batches and stores stay with the key (Cloud project) that created them. With
- * Google's own Java SDK in front of a fake that enforces project binding as Google does, a file uploaded through the
- * gateway is usable by every later call, whichever key the rotation would have picked, and no key leaves the rotation.
+ * Files, cached contents, batches and stores stay with the key (Cloud project) that created them (README, key
+ * affinity). With Google's own Java SDK in front of a fake that enforces project binding as Google does, a file
+ * uploaded through the gateway is usable by every later call, whichever key the rotation would have picked, and no key
+ * leaves the rotation.
  */
 @ExtendWith(LeakDetection.class)
 class AffinityTest {

@@ -53,12 +53,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 18, item 3: a deployment as a user runs it. Three gateways from the packaged jar ({@code java -jar
- * gemgate.jar}, each in its own directory) share one redis-server (with its data directory, restarted as an operator
- * restarts it) and one PostgreSQL request log, behind Debian's haproxy running {@code ops/haproxy/haproxy.cfg} (the
- * configuration docs/operations.md shows). One fake upstream holds nine keys: four that serve, two that answer 429 for
- * the minute, one that serves until its day's quota runs out in the middle of the run, two that an operator disables
- * through the admin API on the way.
+ * A deployment as a user runs it (docs/operations.md, "Deployment" and "What the deployment test checks"). Three
+ * gateways from the packaged jar ({@code java -jar gemgate.jar}, each in its own directory) share one redis-server
+ * (with its data directory, restarted as an operator restarts it) and one PostgreSQL request log, behind Debian's
+ * haproxy running {@code ops/haproxy/haproxy.cfg} (the configuration docs/operations.md shows). One fake upstream holds
+ * nine keys: four that serve, two that answer 429 for the minute, one that serves until its day's quota runs out in the
+ * middle of the run, two that an operator disables through the admin API on the way.
  *
  * <p>Client threads send a bounded load through haproxy (paced, at most {@value #MAX_PER_CLIENT} requests each, for
  * 50 s when the machine keeps the schedule and never more than {@link #LOAD_CAP}) while the test kills one gateway

@@ -28,9 +28,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 18: a per-key budget ({@code keyBudgets}) holds across the gateways on one Redis, within the documented bound
- * (each gateway may send a key {@code B = clamp(min(rpm, rpd) / (4 × gateways), 1, 4)} requests Redis does not know
- * of yet), whichever gateway gets the traffic; without Redis each gateway paces alone as before.
+ * A per-key budget ({@code keyBudgets}) holds across the gateways on one Redis, within the bound documented in README,
+ * "Limits across gateways" (each gateway may send a key {@code B = clamp(min(rpm, rpd) / (4 × gateways), 1, 4)}
+ * requests Redis does not know of yet), whichever gateway gets the traffic; without Redis each gateway paces alone as
+ * before.
  */
 @ExtendWith(LeakDetection.class)
 class GlobalKeyBudgetsTest {

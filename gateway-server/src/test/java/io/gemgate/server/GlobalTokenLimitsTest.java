@@ -28,9 +28,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 18: a user token's limits hold across the gateways on one Redis, within the documented bound (each gateway
- * may admit {@link TokenLimiter#borrow} units the others do not know of yet), and without Redis each gateway counts on
- * its own as before.
+ * A user token's limits hold across the gateways on one Redis, within the bound documented in README, "Limits across
+ * gateways" (each gateway may admit {@link TokenLimiter#borrow} units the others do not know of yet), and without Redis
+ * each gateway counts on its own as before.
  */
 @ExtendWith(LeakDetection.class)
 class GlobalTokenLimitsTest {

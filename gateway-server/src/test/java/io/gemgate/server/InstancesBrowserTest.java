@@ -20,9 +20,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 18 item 5: three gateways on one Redis, and the admin page of one of them lists all three (id, address,
- * version, last seen, requests per second) in a real browser ({@code src/test/browser/instances.test.mjs}); the API
- * answer is checked here too, and without Redis the view says nothing is shared.
+ * Three gateways on one Redis (README, "Several gateways"), and the admin page of one of them lists all three (id,
+ * address, version, last seen, requests per second) in a real browser ({@code src/test/browser/instances.test.mjs});
+ * the API answer is checked here too, and without Redis the view says nothing is shared.
  *
  * <p>Needs {@code node}, {@code /usr/bin/chromium} and {@code npm ci} in {@code src/test/browser}, like
  * {@link AdminPageBrowserTest}.

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 13: a 401/403/404 sets a key aside only when Google says the key is at fault; a request never sets aside more
- * than one key; and a burst of set-asides is braked, so that no request content, wrong upstream or outage can empty
- * the pool.
+ * A 401/403/404 sets a key aside only when Google says the key is at fault (README, "Failover and verdicts"); a request
+ * never sets aside more than one key; and a burst of set-asides is braked, so that no request content, wrong upstream
+ * or outage can empty the pool.
  */
 @ExtendWith(LeakDetection.class)
 class KeyVerdictTest {

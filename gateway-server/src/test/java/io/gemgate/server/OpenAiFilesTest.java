@@ -29,9 +29,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 13 item 7: OpenAI's Files API over Gemini files, with the official openai-java SDK: an upload becomes a Gemini
- * file held by one key; chat completions whose {@code file} part names it go to that key; list, retrieve and delete
- * in OpenAI's shapes; with user tokens, each token sees only its own files.
+ * OpenAI's Files API over Gemini files (README, "OpenAI-compatible API" and key affinity), with the official
+ * openai-java SDK: an upload becomes a Gemini file held by one key; chat completions whose {@code file} part names it
+ * go to that key; list, retrieve and delete in OpenAI's shapes; with user tokens, each token sees only its own files.
  */
 @ExtendWith(LeakDetection.class)
 class OpenAiFilesTest {

@@ -15,9 +15,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 18: gateways share their state through a real Redis Cluster of three masters ({@code redis-cluster://}); the
- * scripts' keys carry hash tags ({@code RedisLayout}), so that each script call's keys are in one slot, while each
- * user token's and each key budget's lease hash has a tag of its own (spread over the nodes).
+ * Gateways share their state (README, "Several gateways") through a real Redis Cluster of three masters
+ * ({@code redis-cluster://}); the scripts' keys carry hash tags ({@code RedisLayout}), so that each script call's keys
+ * are in one slot, while each user token's and each key budget's lease hash has a tag of its own (spread over the
+ * nodes).
  */
 @ExtendWith(LeakDetection.class)
 class RedisClusterTest {

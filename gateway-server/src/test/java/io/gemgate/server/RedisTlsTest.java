@@ -16,9 +16,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Issue 18: gateways share their state through a Redis that speaks TLS only ({@code rediss://}), with an ACL user and
- * its password, whose certificate a private CA signed: trusted through {@code GEMGATE_REDIS_TRUST_CERTIFICATES}.
- * Without that setting the JVM's trust store does not know the CA, and the gateway serves alone.
+ * Gateways share their state (README, "Several gateways") through a Redis that speaks TLS only ({@code rediss://}),
+ * with an ACL user and its password, whose certificate a private CA signed: trusted through
+ * {@code GEMGATE_REDIS_TRUST_CERTIFICATES}. Without that setting the JVM's trust store does not know the CA, and the
+ * gateway serves alone.
  */
 @ExtendWith(LeakDetection.class)
 class RedisTlsTest {

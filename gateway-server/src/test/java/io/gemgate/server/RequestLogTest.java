@@ -22,9 +22,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The request log (issue 17) in its embedded SQLite file: one record per request with its attempts (success,
- * failover, exhaustion, refusal), read back through {@code GET /admin/api/requests}, kept across a restart, and never
- * holding a key or token whole.
+ * The request log (README, "Request log and usage") in its embedded SQLite file: one record per request with its
+ * attempts (success, failover, exhaustion, refusal), read back through {@code GET /admin/api/requests}, kept across a
+ * restart, and never holding a key or token whole.
  */
 @ExtendWith(LeakDetection.class)
 class RequestLogTest {

@@ -19,10 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 18 item 2: two gateways on Redis behind Sentinel ({@code redis-sentinel://...#gemgate}), real processes. The
- * master is killed with SIGKILL: the gateways keep serving from memory, follow the Sentinels to the promoted replica,
- * catch up (a change made on one during the outage reaches the other), and each says so once: one WARN when Redis
- * goes away, none per reconnection attempt.
+ * Two gateways on Redis behind Sentinel ({@code redis-sentinel://...#gemgate}; README, "Several gateways"), real
+ * processes. The master is killed with SIGKILL: the gateways keep serving from memory, follow the Sentinels to the
+ * promoted replica, catch up (a change made on one during the outage reaches the other), and each says so once: one
+ * WARN when Redis goes away, none per reconnection attempt.
  */
 @ExtendWith(LeakDetection.class)
 class SentinelFailoverTest {

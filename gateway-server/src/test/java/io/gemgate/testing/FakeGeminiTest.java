@@ -476,7 +476,7 @@ class FakeGeminiTest {
 
     // ---- helpers ----
 
-    // ---- projects (issue 13) ----
+    // ---- projects (README, key affinity) ----
 
     private String upload(String key, String displayName) throws Exception {
         HttpResponse<String> start = client.send(request("/upload/v1beta/files", key)

@@ -18,13 +18,12 @@ import java.util.regex.Pattern;
 
 /**
  * The fake's resources, bound to Cloud projects as Google binds them (Gemini API docs: Files API, Context caching;
- * issue 13): each key
- * belongs to a project ({@link FakeGemini#project}; by default a project of its own), and files, cached contents,
- * batches, file search stores and resumable upload sessions belong to the project of the key that created them. A key
- * of another project gets Google's answers: {@code 403 PERMISSION_DENIED} "You do not have permission to access the
- * File {id} or it may not exist." for files (also when it does not exist), "CachedContent not found (or permission
- * denied)" for caches, {@code 404 NOT_FOUND} "Requested entity was not found." for batches, stores and upload
- * sessions. A generation, token count or embedding whose body references a file ({@code fileUri}), a cache
+ * README, key affinity): each key belongs to a project ({@link FakeGemini#project}; by default a project of its own),
+ * and files, cached contents, batches, file search stores and resumable upload sessions belong to the project of the
+ * key that created them. A key of another project gets Google's answers: {@code 403 PERMISSION_DENIED} "You do not have
+ * permission to access the File {id} or it may not exist." for files (also when it does not exist), "CachedContent not
+ * found (or permission denied)" for caches, {@code 404 NOT_FOUND} "Requested entity was not found." for batches, stores
+ * and upload sessions. A generation, token count or embedding whose body references a file ({@code fileUri}), a cache
  * ({@code cachedContent}) or a store ({@code fileSearchStoreNames}) the key's project cannot see gets the same answer.
  *
  * <p>Files expire 48 hours after creation; caches at their {@code expireTime} (from {@code ttl}, default 1 hour).

@@ -34,13 +34,14 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
- * The soak (issue 5, item 5): {@code streams} SSE streams opened through one gateway to the {@link FastUpstream},
- * which keeps each one open with an event every {@code gap}; held for {@code hold}, then closed by the client. The
- * gateway is measured before (after a small warm-up soak, so that first-use allocations are not counted as growth),
- * during (at the end of the hold, streams open) and after (streams closed): heap used after a full GC ({@code jcmd
- * GC.run}, then {@code jvm_memory_used_bytes} from its {@code /metrics}), Netty's direct memory, RSS
- * ({@code /proc/PID/status}), open file descriptors ({@code /proc/PID/fd}) and client connections. Reported: streams
- * opened and failed (by reason), streams dropped or stalled during the hold, warnings and errors in the gateway's log.
+ * The soak (gateway-bench/README.md, "Soak"; the target in README, "Benchmarks": 10,000 SSE streams with a bounded
+ * heap): {@code streams} SSE streams opened through one gateway to the {@link FastUpstream}, which keeps each one open
+ * with an event every {@code gap}; held for {@code hold}, then closed by the client. The gateway is measured before
+ * (after a small warm-up soak, so that first-use allocations are not counted as growth), during (at the end of the
+ * hold, streams open) and after (streams closed): heap used after a full GC ({@code jcmd GC.run}, then
+ * {@code jvm_memory_used_bytes} from its {@code /metrics}), Netty's direct memory, RSS ({@code /proc/PID/status}), open
+ * file descriptors ({@code /proc/PID/fd}) and client connections. Reported: streams opened and failed (by reason),
+ * streams dropped or stalled during the hold, warnings and errors in the gateway's log.
  *
  * <p><b>Verdict.</b> Passed when every stream opened and lived through the hold, the gateway logged no warning or
  * error, its heap after is within {@link #HEAP_MARGIN_BYTES} of before, its file descriptors came back to within

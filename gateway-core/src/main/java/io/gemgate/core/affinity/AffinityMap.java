@@ -11,10 +11,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * Which upstream key holds which project-bound resource (issue 13): Gemini binds a file ({@code files/abc}), a cached
- * content ({@code cachedContents/xyz}), a batch ({@code batches/...}), a file search store
- * ({@code fileSearchStores/...}) and a resumable upload session ({@code upload_id}) to the Cloud project of the key
- * that created it, so a request that references one must go to that key (or a key of the same project).
+ * Which upstream key holds which project-bound resource (README, "Files, cached contents, batches and stores (key
+ * affinity)"): Gemini binds a file ({@code files/abc}), a cached content ({@code cachedContents/xyz}), a batch
+ * ({@code batches/...}), a file search store ({@code fileSearchStores/...}) and a resumable upload session
+ * ({@code upload_id}) to the Cloud project of the key that created it, so a request that references one must go to that
+ * key (or a key of the same project).
  *
  * <p>Entries expire with their resource ({@link Entry#expiresMillis}: files 48 hours after creation, caches at their
  * {@code expireTime}, batches a grace after they were last seen, upload sessions after a day) and are removed when

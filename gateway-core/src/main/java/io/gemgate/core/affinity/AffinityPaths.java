@@ -1,8 +1,8 @@
 package io.gemgate.core.affinity;
 
 /**
- * What a native Gemini request path says about project-bound resources (issue 13): the resource it acts on, whether
- * its body may reference some, and what its answer creates. Paths are without the query.
+ * What a native Gemini request path says about project-bound resources (README, key affinity): the resource it acts on,
+ * whether its body may reference some, and what its answer creates. Paths are without the query.
  */
 public final class AffinityPaths {
     /** What a successful answer to the request creates, changes or removes. */

@@ -3,8 +3,8 @@ package io.gemgate.core.affinity;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Counters of key affinity (issue 13 item 8), read by the metrics ({@code gemgate_affinity_*}) and the admin API.
- * Thread-safe; adding is a {@link LongAdder} increment.
+ * Counters of key affinity (README, "Files, cached contents, batches and stores"), read by the metrics
+ * ({@code gemgate_affinity_*}) and the admin API. Thread-safe; adding is a {@link LongAdder} increment.
  */
 public final class AffinityStats {
     /** Why a request that references a resource could not be served by its holder. Bounded: a metric tag. */

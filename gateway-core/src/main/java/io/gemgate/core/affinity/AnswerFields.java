@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The fields of a Gemini answer that say what it created (issue 13): the first resource {@code name}
+ * The fields of a Gemini answer that say what it created (README, key affinity): the first resource {@code name}
  * ({@code {"file":{"name":"files/abc",...}}}, {@code {"name":"cachedContents/xyz",...}}, a batch operation's
  * {@code "name":"batches/b"}), its end ({@code expirationTime} of a file, {@code expireTime} of a cache), the first
  * {@code state}, and result files ({@code responsesFile}). Read with Jackson's streaming parser on the (small, rare)

@@ -44,7 +44,8 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
     }
 
     /**
-     * Key affinity (issue 13): which key holds which file, cached content, batch, store and upload session.
+     * Key affinity (README, "Files, cached contents, batches and stores"): which key holds which file, cached content,
+     * batch, store and upload session.
      *
      * @param maxEntries    live entries kept at most; calls that would create more get 503
      *                      ({@code affinity.maxEntries}, 100000)
@@ -55,8 +56,8 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
     }
 
     /**
-     * The request log and usage history (issue 17): one record per request, written in batches by one thread to a
-     * SQLite file in the data directory, or to PostgreSQL.
+     * The request log and usage history (README, "Request log and usage"): one record per request, written in batches
+     * by one thread to a SQLite file in the data directory, or to PostgreSQL.
      *
      * @param enabled        records and usage are kept ({@code requests.enabled}, true)
      * @param databaseUrl    {@code postgres://user:pass@host:port/db} (also {@code postgresql://},
@@ -120,7 +121,7 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      */
     /**
      * The responses of OpenAI's Responses API kept in memory for {@code previous_response_id} and
-     * {@code GET /v1/responses/{id}} (issue 19).
+     * {@code GET /v1/responses/{id}} (README, "Responses API").
      *
      * @param storeMaxBytes estimated bytes kept at most, least recently used out first; 0 keeps none
      *                      ({@code responses.storeMaxBytes}, 64MiB)

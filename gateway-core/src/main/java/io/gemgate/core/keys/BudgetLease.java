@@ -5,10 +5,10 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * One key's lease of its budget for one model when several gateways share the budgets (issue 18): the leaser's side
- * of the counters that selection spends ({@link KeyBudgetMeter}, leased). Obtained from {@link KeyPool#newBudgetLeases}
- * and used by one leaser thread; selection touches the same counters by compare-and-set, so every change here is a
- * compare-and-set or an atomic add too.
+ * One key's lease of its budget for one model when several gateways share the budgets (README, "Limits across
+ * gateways"): the leaser's side of the counters that selection spends ({@link KeyBudgetMeter}, leased). Obtained from
+ * {@link KeyPool#newBudgetLeases} and used by one leaser thread; selection touches the same counters by
+ * compare-and-set, so every change here is a compare-and-set or an atomic add too.
  */
 public final class BudgetLease {
     private static final VarHandle LEFT;

@@ -29,7 +29,7 @@ import java.util.function.Function;
  * resolved when the budgets change or the model is first met, so that selection reads it from an array: models
  * without a budget cost that read and one comparison.
  *
- * <h2>Leased (several gateways, issue 18)</h2>
+ * <h2>Leased (several gateways: README, "Limits across gateways")</h2>
  * When gateways share the keys through a store that leases ({@link #leased}), the RPM and RPD hold across all of
  * them: a key is sent a request for a model only with a unit of this gateway's lease ({@link BudgetLease}, fed by a
  * leaser in the background), or, while it holds none, with one of a few borrowed units ({@link #borrow}) the store

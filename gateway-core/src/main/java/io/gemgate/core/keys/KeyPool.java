@@ -138,9 +138,9 @@ public final class KeyPool {
     }
 
     /**
-     * Acquires the key that holds a resource the request references (issue 13: files, caches, batches and stores are
-     * bound to the project of the key that created them), or another key of its project, when it can serve the
-     * model now and this request has not tried it; adds it to {@code attempts} and counts one request for it, as
+     * Acquires the key that holds a resource the request references (README, key affinity: files, caches, batches and
+     * stores are bound to the project of the key that created them), or another key of its project, when it can serve
+     * the model now and this request has not tried it; adds it to {@code attempts} and counts one request for it, as
      * {@link #acquire} does. Lock-free and allocation-free.
      *
      * @return the key, or null when neither the holder nor a key of its project can serve now (then
@@ -234,7 +234,10 @@ public final class KeyPool {
         verdicts.recordUsage(k, model, promptTokens, outputTokens);
     }
 
-    /** The brake on invalid-key set-asides (issue 13): its alerts are shown by the admin API and page. */
+    /**
+     * The brake on invalid-key set-asides (README, "Failover and verdicts"): its alerts are shown by the admin API and
+     * page.
+     */
     public SetAsideBrake brake() {
         return verdicts.brake();
     }
@@ -285,8 +288,8 @@ public final class KeyPool {
     }
 
     /**
-     * Leases the per-key budgets from a shared store (true: {@link #newBudgetLeases}, issue 18) or counts them here
-     * (false, the default: the budgets of {@link #budgets}). Applies to the next selection.
+     * Leases the per-key budgets from a shared store (true: {@link #newBudgetLeases}; README, "Limits across gateways")
+     * or counts them here (false, the default: the budgets of {@link #budgets}). Applies to the next selection.
      *
      * @param gateways how many gateways share the budgets (sizes the units each may borrow)
      * @param wake     wakes the leaser when a lease runs low; called on event loops: no I/O, no allocation

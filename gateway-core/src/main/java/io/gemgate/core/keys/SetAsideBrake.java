@@ -12,7 +12,7 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * The brake on setting keys aside as invalid: a wrong upstream, a Google outage or a bug in the verdict rules must not
- * turn into "every key invalid" (issue 13; docs/architecture.md, verdicts).
+ * turn into "every key invalid" (README, "Failover and verdicts"; docs/architecture.md, "The exchange").
  *
  * <p>For each reason ({@code API_KEY_INVALID}, {@code SERVICE_DISABLED} ...) the brake counts the keys set aside
  * within the last {@link #windowMillis()}. When one more would take the count above {@link #share()} of the pool

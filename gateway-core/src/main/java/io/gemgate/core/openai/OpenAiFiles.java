@@ -12,8 +12,8 @@ import java.util.Set;
 
 /**
  * OpenAI's Files API ({@code POST/GET /v1/files}, {@code GET/DELETE /v1/files/{id}}, OpenAI API reference "Files")
- * over Gemini files (issue 13 item 7): an upload is stored as one Gemini file through one key
- * ({@code POST /upload/v1beta/files}, multipart), whose id {@code files/abc} is the OpenAI id {@code file-abc}.
+ * over Gemini files (README, "OpenAI-compatible API" and key affinity): an upload is stored as one Gemini file through
+ * one key ({@code POST /upload/v1beta/files}, multipart), whose id {@code files/abc} is the OpenAI id {@code file-abc}.
  * OpenAI's {@code filename}, {@code purpose} and {@code bytes} are kept beside the gateway's record of the file
  * ({@link #meta}); {@code file} parts and {@code file_id} references in chat become {@code fileData} of that file.
  *

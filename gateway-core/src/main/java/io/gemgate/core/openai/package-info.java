@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible API translated to and from Gemini, without sockets (OpenAI API reference:
- * Chat, Embeddings, Models, Files; Gemini API reference; docs/architecture.md, OpenAI translation; issue 3).
+ * Chat, Embeddings, Models, Files; Gemini API reference; docs/architecture.md, "The OpenAI translation path").
  *
  * <p>Per gateway, built once from configuration and shared by all event loops (all thread-safe):
  * <pre>{@code

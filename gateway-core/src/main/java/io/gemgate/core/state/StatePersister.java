@@ -72,7 +72,7 @@ public final class StatePersister implements AutoCloseable {
     private final Map<String, KeySpec> configured;
     private final KeyCipher cipher;
     private final KeyHealthHistory health;
-    /** Which key holds which resource (issue 13); null: not persisted. */
+    /** Which key holds which resource (README, key affinity); null: not persisted. */
     private final io.gemgate.core.affinity.AffinityMap affinity;
     private final ScheduledExecutorService writer;
     /** Fingerprint → the secret as stored, so that a key is encrypted once, not at every write. */

@@ -351,7 +351,7 @@ public record StateSnapshot(int version, long savedAtMillis, List<KeyRecord> key
     }
 
     /**
-     * Which key holds a project-bound resource (issue 13, {@code io.gemgate.core.affinity.AffinityMap}).
+     * Which key holds a project-bound resource (README, key affinity; {@code io.gemgate.core.affinity.AffinityMap}).
      *
      * @param name          {@code files/abc}, {@code cachedContents/xyz}, {@code batches/b}, {@code fileSearchStores/s}
      *                      or {@code upload_id/<id>}

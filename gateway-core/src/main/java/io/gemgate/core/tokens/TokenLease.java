@@ -1,10 +1,10 @@
 package io.gemgate.core.tokens;
 
 /**
- * This gateway's share of one user token's limits when several gateways enforce them together (issue 18): request
- * units (one per request, toward {@code requestsPerMinute} and {@code requestsPerDay}), an allowance of tokens (toward
- * {@code tokensPerDay}) and concurrency slots (toward {@code maxConcurrency}), each leased from a shared store by a
- * background leaser and spent here without asking anyone.
+ * This gateway's share of one user token's limits when several gateways enforce them together (README, "Limits across
+ * gateways"): request units (one per request, toward {@code requestsPerMinute} and {@code requestsPerDay}), an
+ * allowance of tokens (toward {@code tokensPerDay}) and concurrency slots (toward {@code maxConcurrency}), each leased
+ * from a shared store by a background leaser and spent here without asking anyone.
  *
  * <h2>Who does what</h2>
  * {@link TokenLimiter#admit} spends: one request unit from the oldest grant, or, when there is none and the store has

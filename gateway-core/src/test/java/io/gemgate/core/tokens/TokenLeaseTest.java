@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
-/** {@link TokenLimiter} spending a {@link TokenLease} (several gateways, issue 18), the store played by the test. */
+/**
+ * {@link TokenLimiter} spending a {@link TokenLease} (several gateways: README, "Limits across gateways"), the store
+ * played by the test.
+ */
 class TokenLeaseTest {
     private static final long NOON = Instant.parse("2026-03-10T12:00:00Z").toEpochMilli();
     private static final long SECOND = NOON / 1000;

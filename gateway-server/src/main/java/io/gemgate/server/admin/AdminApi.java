@@ -242,11 +242,11 @@ public final class AdminApi {
     /**
      * {@code {"limit","size","entries":[{"resource","key","keyId","project","owner","created","expires"}],
      * "stats":{"hits","recorded","lookups","lookupCalls","failures":{reason:n}}}}: which key holds which file, cache,
-     * batch, store and upload session (issue 13); keys masked.
+     * batch, store and upload session (README, key affinity); keys masked.
      */
     /**
-     * The gateways sharing this one's state through Redis (issue 18), as the last heartbeat found them: id, address,
-     * version, start, last heartbeat and upstream calls per second; this one is marked {@code self}.
+     * The gateways sharing this one's state through Redis (README, "Several gateways"), as the last heartbeat found
+     * them: id, address, version, start, last heartbeat and upstream calls per second; this one is marked {@code self}.
      */
     private AdminResponse instances() {
         io.gemgate.server.shared.RedisSharedState shared = gw.shared();

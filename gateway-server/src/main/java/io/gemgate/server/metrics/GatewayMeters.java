@@ -154,7 +154,7 @@ public final class GatewayMeters {
      */
     public static final String KEYS_SET_ASIDE_BRAKE_ENGAGED = "gemgate.keys.setaside.brake.engaged";
 
-    /** Prefix of the key affinity meters (issue 13). */
+    /** Prefix of the key affinity meters (README, "Metrics"). */
     public static final String AFFINITY_PREFIX = "gemgate.affinity.";
 
     /** Counter {@code gemgate_affinity_hits_total}: requests sent to the key that holds what they reference. */
@@ -178,7 +178,7 @@ public final class GatewayMeters {
     /** Gauge {@code gemgate_affinity_entries}: entries in the affinity map. */
     public static final String AFFINITY_ENTRIES = "gemgate.affinity.entries";
 
-    /** Prefix of the request log's meters (issue 17). */
+    /** Prefix of the request log's meters (README, "Metrics"). */
     public static final String REQUEST_LOG_PREFIX = "gemgate.request.log.";
 
     /** Counter {@code gemgate_request_log_written_total}: request records written to the database. */

@@ -109,7 +109,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     private FullHttpResponse lastError;
     private Verdict lastVerdict;
     private boolean paused;
-    /** The key that holds what this request references (issue 13), or null: any key. */
+    /** The key that holds what this request references (README, key affinity), or null: any key. */
     private ApiKey pinned;
     private String pinnedResource;
     /** An upstream refused one of this request's keys as invalid (at most one is set aside per request). */
@@ -125,7 +125,8 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     /** A key was passed over because no exit could carry it (not its fault, not counted against it). */
     private boolean exitUnavailable;
 
-    // The request log's record (issue 17), gathered from what the exchange knows anyway; null lists when it is off.
+    // The request log's record (README, "Request log and usage"), gathered from what the exchange knows anyway; null
+    // lists when it is off.
     /** The upstream calls so far, for the record; null when the request log is off. */
     private java.util.ArrayList<io.gemgate.core.requestlog.AttemptRecord> attemptLog;
     /** The user token, kept for the record after its admission is released. */
@@ -213,7 +214,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
 
     /**
      * Starts the first attempt: with the key that holds what the request references, when it references a file,
-     * cache, batch, store or upload session (issue 13), else with the pool's pick.
+     * cache, batch, store or upload session (README, key affinity), else with the pool's pick.
      */
     public void start() {
         groups = gw.pool().groups(gw.settings().groupsFor(model.name()),
@@ -244,7 +245,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         for (String n : refs) {
             io.gemgate.core.affinity.AffinityMap.Entry e = map.get(n);
             if (e != null && !user.isEmpty() && !user.equals(e.owner()) && !n.startsWith(io.gemgate.core.affinity.AffinityMap.UPLOAD)) {
-                // Per-user scoping: a user token sees and uses only what it created (issue 13 item 7).
+                // Per-user scoping: a user token sees and uses only what it created.
                 gw.affinityStats().failure(io.gemgate.core.affinity.AffinityStats.Failure.NOT_FOUND);
                 notFound(n, " It was created with another token of this gateway.");
                 return;
@@ -361,7 +362,8 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
 
     /**
      * Sends every attempt of this request to {@code holder} (or a key of its project): the request references
-     * {@code resource}, which Gemini binds to that key's Cloud project (issue 13). Call before {@link #start}.
+     * {@code resource}, which Gemini binds to that key's Cloud project (README, key affinity). Call before
+     * {@link #start}.
      */
     protected final void pin(ApiKey holder, String resource) {
         this.pinned = holder;
@@ -389,9 +391,10 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     }
 
     /**
-     * The holder of a resource this request references cannot serve it now (issue 13 item 4): cooling down, wait
-     * within failover.maxWait, else 429 with Retry-After; exhausted for the day, invalid, disabled or removed: a
-     * clear error naming the resource and why. Never another project's key: it would answer 403.
+     * The holder of a resource this request references cannot serve it now (README, key affinity, "When the holder
+     * cannot serve"): cooling down, wait within failover.maxWait, else 429 with Retry-After; exhausted for the day,
+     * invalid, disabled or removed: a clear error naming the resource and why. Never another project's key: it would
+     * answer 403.
      */
     private void holderCannotServe() {
         KeyPool pool = gw.pool();
@@ -625,10 +628,10 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
      */
     protected final void attemptFailed(Verdict verdict, FullHttpResponse error) {
         if (verdict.kind() == VerdictKind.INVALID_KEY && refusedKey) {
-            // One request sets aside at most one key (issue 13): a further refusal is counted, never set aside. The
-            // request still goes on to the next key, so that a pool holding several dead keys answers from a good
-            // one; each further refusal spends one of pool.maxAttempts, so an upstream that refuses every key costs
-            // a request at most that many more calls.
+            // One request sets aside at most one key (README, "Failover and verdicts"): a further refusal is counted,
+            // never set aside. The request still goes on to the next key, so that a pool holding several dead keys
+            // answers from a good one; each further refusal spends one of pool.maxAttempts, so an upstream that refuses
+            // every key costs a request at most that many more calls.
             record(new Verdict(VerdictKind.CLIENT_ERROR, -1, verdict.reason()), true);
             extraRefusals++;
             attempts.costlyFailure();

@@ -99,7 +99,7 @@ public final class NativeExchange extends Exchange {
     /** Native path without the query, and the query without {@code key}. */
     private final String path;
     private final String query;
-    /** What a successful answer creates, changes or removes (issue 13). */
+    /** What a successful answer creates, changes or removes (README, key affinity). */
     private final AffinityPaths.Effect effect;
     /** The resource the path acts on ({@code files/abc}), or null. */
     private final String pathResource;
@@ -145,9 +145,9 @@ public final class NativeExchange extends Exchange {
     // ------------------------------------------------------------------------------------------------- affinity
 
     /**
-     * Issue 13: a request that acts on or references a file, cache, batch, store or upload session goes to the key
-     * that holds it (see {@link AffinityMap}). Requests that reference nothing start at once; their body is scanned
-     * only on the generation, counting, embedding, batch and cache-creation calls ({@link ReferenceScanner}).
+     * A request that acts on or references a file, cache, batch, store or upload session goes to the key that holds
+     * it (README, key affinity; {@link AffinityMap}). Requests that reference nothing start at once; their body is
+     * scanned only on the generation, counting, embedding, batch and cache-creation calls ({@link ReferenceScanner}).
      */
     @Override
     public void start() {

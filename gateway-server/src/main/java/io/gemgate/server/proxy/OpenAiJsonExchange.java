@@ -55,7 +55,7 @@ public final class OpenAiJsonExchange extends Exchange {
             return java.util.Map.of();
         }
 
-        /** The project-bound resources the calls act on (issue 13): they go to the key that holds them. */
+        /** The project-bound resources the calls act on (README, key affinity): they go to the key that holds them. */
         default List<String> references() {
             return null;
         }

@@ -15,12 +15,12 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Finds which key holds a resource created outside Gemgate (or before it recorded them), issue 13 item 3: a cheap
- * metadata call per key ({@code GET /v1beta/files/abc}, {@code /v1beta/cachedContents/xyz} ...; never a generation),
- * one key at a time, one key per project (keys of a project see the same resources), at most
- * {@code affinity.lookupMaxKeys} keys. A 200 names the holder, which is recorded in the {@link AffinityMap} with the resource's end
- * from the answer; a 403 or 404 means "not this project's"; anything else (429, 5xx, no answer) leaves the question
- * open for that key.
+ * Finds which key holds a resource created outside Gemgate (or before it recorded them; README, key affinity, "Unknown
+ * holder"): a cheap metadata call per key ({@code GET /v1beta/files/abc}, {@code /v1beta/cachedContents/xyz} ...; never
+ * a generation), one key at a time, one key per project (keys of a project see the same resources), at most
+ * {@code affinity.lookupMaxKeys} keys. A 200 names the holder, which is recorded in the {@link AffinityMap} with the
+ * resource's end from the answer; a 403 or 404 means "not this project's"; anything else (429, 5xx, no answer) leaves
+ * the question open for that key.
  *
  * <p>Runs on one event loop, the requesting connection's; the calls go through the shared upstream pool and are not
  * counted as requests of the keys. Not thread-safe: one instance per lookup.

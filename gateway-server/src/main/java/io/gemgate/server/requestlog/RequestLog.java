@@ -25,13 +25,13 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * The request log (issue 17) and the access log's writer: each ended request's {@link RequestRecord} goes into a
- * bounded lock-free queue from its event loop (the event loop's only work for both logs, with the usage counts), and
- * one thread ({@code gemgate-request-log}) takes them out, writes each one's access line ({@link AccessLog#write},
- * flushed once per batch) and the records to the database in batches, one transaction each. The event loop never
- * waits, never wakes the writer (which looks every 20 ms when idle), and a slow or absent database never holds the
- * access log: the queue is drained whatever the database does, into a backlog of rows to write bounded by
- * {@code requests.queueSize}.
+ * The request log (README, "Request log and usage") and the access log's writer: each ended request's
+ * {@link RequestRecord} goes into a bounded lock-free queue from its event loop (the event loop's only work for both
+ * logs, with the usage counts), and one thread ({@code gemgate-request-log}) takes them out, writes each one's access
+ * line ({@link AccessLog#write}, flushed once per batch) and the records to the database in batches, one transaction
+ * each. The event loop never waits, never wakes the writer (which looks every 20 ms when idle), and a slow or absent
+ * database never holds the access log: the queue is drained whatever the database does, into a backlog of rows to write
+ * bounded by {@code requests.queueSize}.
  *
  * <p>What is not written is counted ({@link #dropped}): when the queue is full, the record and its access line
  * ({@link Drop#FULL}); when the database cannot keep up, successes are sampled and failures kept ({@link

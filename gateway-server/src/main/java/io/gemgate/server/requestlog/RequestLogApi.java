@@ -30,8 +30,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
 
 /**
- * The admin API's request log and usage routes (issue 17). They read the database, so they are answered later: the
- * read runs on the request log's thread ({@link RequestLog#read}) and the caller writes the answer on its event loop.
+ * The admin API's request log and usage routes (README, "Request log and usage"; README, "Admin API"). They read the
+ * database, so they are answered later: the read runs on the request log's thread ({@link RequestLog#read}) and the
+ * caller writes the answer on its event loop.
  *
  * <pre>
  * GET /admin/api/requests          newest first; filters from, to (ISO instant, date or epoch ms), status (404, 5xx,

@@ -12,11 +12,11 @@ import java.util.List;
 
 /**
  * Makes the per-key budgets ({@code keyBudgets}: rpm, rpd and tpm of each key for each model) hold across every
- * gateway of a prefix (issue 18), with the protocol of the user tokens' limits ({@link TokenLeases}) on the same
- * {@link LeaseEngine}: each gateway leases units of a key's budget for a model from Redis ({@link
- * RedisLayout#LEASE_BUDGET}, one atomic script call per grant), selection spends them from counters in the key's state
- * ({@link BudgetLease}; no lock, no allocation, no Redis round trip), and this ledger renews them ahead of need and
- * gives back what was not used.
+ * gateway of a prefix (README, "Limits across gateways"), with the protocol of the user tokens' limits
+ * ({@link TokenLeases}) on the same {@link LeaseEngine}: each gateway leases units of a key's budget for a model from
+ * Redis ({@link RedisLayout#LEASE_BUDGET}, one atomic script call per grant), selection spends them from counters in
+ * the key's state ({@link BudgetLease}; no lock, no allocation, no Redis round trip), and this ledger renews them ahead
+ * of need and gives back what was not used.
  *
  * <ul>
  *   <li>Requests (per minute and per day): a grant of units, usable for {@link TokenLeases#LIFE} and counted by Redis

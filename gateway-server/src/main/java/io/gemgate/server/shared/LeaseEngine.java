@@ -29,11 +29,12 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * The leaser that makes limits hold across every gateway of a prefix without a Redis round trip per request (issue
- * 18): one thread that, every {@link #TICK_MILLIS} and at once when a {@link Ledger} asks ({@link #wake}), lets each
- * ledger say which shares to lease, renew or give back, sends those script calls to Redis together, and hands each
- * answer back to its ledger. Two ledgers use it: the user tokens' limits ({@link TokenLeases}) and the keys' budgets
- * ({@link BudgetLeases}); the hot paths only spend what the ledgers put in local counters.
+ * The leaser that makes limits hold across every gateway of a prefix without a Redis round trip per request
+ * (README, "Limits across gateways"): one thread that, every {@link #TICK_MILLIS} and at once when a {@link Ledger}
+ * asks ({@link #wake}), lets each ledger say which shares to lease, renew or give back, sends those script calls to
+ * Redis together, and hands each answer back to its ledger. Two ledgers use it: the user tokens' limits
+ * ({@link TokenLeases}) and the keys' budgets ({@link BudgetLeases}); the hot paths only spend what the ledgers put in
+ * local counters.
  *
  * <p>Redis away: the first failed call (or none connected) switches every ledger to "split" ({@link
  * Ledger#sharing}: each gateway allows its part of each limit on its own counters); the engine then tries a PING once

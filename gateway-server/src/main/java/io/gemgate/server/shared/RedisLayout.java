@@ -118,15 +118,15 @@ final class RedisLayout {
 
     /**
      * Leases a share of one user token's limits to one gateway, takes back what it gives back and records what it
-     * admitted without a lease (issue 18; {@code TokenLeases} describes the protocol). KEYS: the token's lease hash
-     * ({@link #lease}), its concurrency hash ({@link #leaseSlots}); one hash tag, so one slot in a cluster.
-     * ARGV: 1 now (millis), 2 now (second), 3 seconds a grant counts toward the minute, 4 quota day start, 5 next
-     * reset (millis), 6-9 requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency (-1: none), 10 instance,
+     * admitted without a lease ({@code TokenLeases} describes the protocol; README, "Limits across gateways"). KEYS:
+     * the token's lease hash ({@link #lease}), its concurrency hash ({@link #leaseSlots}); one hash tag, so one slot in
+     * a cluster. ARGV: 1 now (millis), 2 now (second), 3 seconds a grant counts toward the minute, 4 quota day start, 5
+     * next reset (millis), 6-9 requestsPerMinute, requestsPerDay, tokensPerDay, maxConcurrency (-1: none), 10 instance,
      * 11 units wanted, 12 tokens wanted, 13 slots wanted (absolute), 14 units admitted without a lease, 15 tokens used
      * beyond the allowance, 16 tokens given back, 17 slot lifetime (millis), then pairs (second, units): unused units
-     * given back to the second they were granted at.
-     * Returns {units granted, tokens granted, slots held, units blocked until (millis, 0: not), 1 per minute or
-     * 2 per day, tokens blocked until, 1 when every slot is held, units in the minute, requests today, tokens today}.
+     * given back to the second they were granted at. Returns {units granted, tokens granted, slots held, units blocked
+     * until (millis, 0: not), 1 per minute or 2 per day, tokens blocked until, 1 when every slot is held, units in the
+     * minute, requests today, tokens today}.
      *
      * <p>The lease hash holds {@code day} (the quota day its counts belong to), {@code dreq} and {@code dtok} (granted
      * for the day, less what came back, plus debts) and {@code mSECOND}: units granted at that second. A grant is
@@ -238,13 +238,13 @@ final class RedisLayout {
 
     /**
      * Leases a share of one key's budget for one model ({@code keyBudgets}: rpm, rpd, tpm) to one gateway, takes back
-     * what it gives back, records what it admitted without a lease and the tokens its answers reported (issue 18;
-     * {@code BudgetLeases} describes the protocol). KEYS: the budget's hash ({@link #budget}). ARGV: 1 now (millis),
-     * 2 now (second), 3 seconds a grant counts toward the minute, 4 quota day start, 5 next reset (millis), 6-8 rpm,
-     * rpd, tpm (-1: none), 9 units wanted, 10 units admitted without a lease, 11 tokens reported, then pairs (second,
-     * units): unused units given back to the second they were granted at.
-     * Returns {units granted, requests spent until (millis, 0: not), requests spent for the day until, tokens spent
-     * until, units in the minute, requests today, tokens in the minute}.
+     * what it gives back, records what it admitted without a lease and the tokens its answers reported
+     * ({@code BudgetLeases} describes the protocol; README, "Limits across gateways"). KEYS: the budget's hash
+     * ({@link #budget}). ARGV: 1 now (millis), 2 now (second), 3 seconds a grant counts toward the minute, 4 quota day
+     * start, 5 next reset (millis), 6-8 rpm, rpd, tpm (-1: none), 9 units wanted, 10 units admitted without a lease, 11
+     * tokens reported, then pairs (second, units): unused units given back to the second they were granted at. Returns
+     * {units granted, requests spent until (millis, 0: not), requests spent for the day until, tokens spent until,
+     * units in the minute, requests today, tokens in the minute}.
      *
      * <p>The hash holds {@code day}, {@code dreq} (granted for the day, less what came back, plus debts),
      * {@code mSECOND} (units granted at that second; counted for ARGV 3 seconds, as {@link #LEASE_TOKEN}'s) and
@@ -427,7 +427,8 @@ final class RedisLayout {
 
     /**
      * Hash: resource name ({@code files/abc}, {@code upload_id/...}) → {@code keyFingerprint|project|createdMillis|
-     * expiresMillis|owner|meta}: which key holds it (issue 13). Expired fields are deleted by the full read.
+     * expiresMillis|owner|meta}: which key holds it (README, key affinity). Expired fields are deleted by the full
+     * read.
      */
     String affinity() {
         return prefix + "affinity";

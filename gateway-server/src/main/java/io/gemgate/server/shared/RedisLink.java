@@ -27,7 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One Redis deployment as {@code GEMGATE_REDIS_URL} names it, and Lettuce's client for it (issue 18):
+ * One Redis deployment as {@code GEMGATE_REDIS_URL} names it, and Lettuce's client for it (README, "Several gateways"):
  * <ul>
  *   <li>{@code redis://[[user]:password@]host[:port][/database]}, {@code rediss://...} (TLS), {@code redis-socket://path}:
  *       one server;</li>

@@ -128,7 +128,7 @@ public final class RedisSharedState implements AutoCloseable {
     // Changes not yet written: filled by any thread, drained by the shared-state thread.
     private final Set<String> dirtyKeys = ConcurrentHashMap.newKeySet();
     private final Set<String> dirtyTokens = ConcurrentHashMap.newKeySet();
-    /** Resource names whose holder was recorded or removed here and not written yet (issue 13). */
+    /** Resource names whose holder was recorded or removed here and not written yet (README, key affinity). */
     private final Set<String> dirtyAffinity = ConcurrentHashMap.newKeySet();
     private final Set<Rest> dirtyRests = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean settingsDirty = new AtomicBoolean();

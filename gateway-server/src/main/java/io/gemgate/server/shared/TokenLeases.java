@@ -17,10 +17,11 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * Makes the user tokens' limits hold across every gateway of a prefix (issue 18) without a Redis round trip per
- * request: each gateway leases a share of each limit from Redis ({@link RedisLayout#LEASE_TOKEN}, one atomic script
- * call per token and renewal), spends it in {@link TokenLimiter} from local memory ({@link TokenLease}), renews it
- * ahead of need on the {@link LeaseEngine}'s thread, and gives back what it did not use.
+ * Makes the user tokens' limits hold across every gateway of a prefix (README, "Limits across gateways") without a
+ * Redis round trip per request: each gateway leases a share of each limit from Redis ({@link RedisLayout#LEASE_TOKEN},
+ * one atomic script call per token and renewal), spends it in {@link TokenLimiter} from local memory
+ * ({@link TokenLease}), renews it ahead of need on the {@link LeaseEngine}'s thread, and gives back what it did not
+ * use.
  *
  * <h2>Shares</h2>
  * <ul>

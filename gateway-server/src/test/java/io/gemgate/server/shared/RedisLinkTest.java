@@ -8,7 +8,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The forms of {@code GEMGATE_REDIS_URL} (issue 18 item 2): what each names, and that a bad one never shows its password. */
+/**
+ * The forms of {@code GEMGATE_REDIS_URL} (README, "Several gateways"): what each names, and that a bad one never shows
+ * its password.
+ */
 class RedisLinkTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
