@@ -5,9 +5,10 @@
 import { createGoogleGenerativeAI } from "@ai-sdk/google";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
-import { generateText, streamText, generateObject, tool, stepCountIs } from "ai";
+import { generateText, streamText, generateObject, stepCountIs } from "ai";
 import { z } from "zod";
 import { BASE_URL, TOKEN, check, step, done } from "./checks.mjs";
+import { weatherTools } from "./weather-tool.mjs";
 
 const google = createGoogleGenerativeAI({ baseURL: BASE_URL + "/v1beta", apiKey: TOKEN });
 const anthropic = createAnthropic({ baseURL: BASE_URL + "/v1", apiKey: TOKEN });
@@ -41,16 +42,9 @@ for (const [name, model] of providers) {
       prompt: `Weather in Paris? (${name})`,
       maxRetries: 0,
       stopWhen: stepCountIs(2),
-      tools: {
-        get_weather: tool({
-          description: "Current weather in a city",
-          inputSchema: z.object({ city: z.string() }),
-          execute: async ({ city }) => {
-            asked = city;
-            return { temp: 21 };
-          },
-        }),
-      },
+      tools: weatherTools((city) => {
+        asked = city;
+      }),
     });
     check(asked === "Paris", `${name}: the tool is called`, asked);
     check(r.steps.length === 2 && r.text === "ok", `${name}: the tool's result goes back`, { steps: r.steps.length, text: r.text });
@@ -63,16 +57,9 @@ for (const [name, model] of providers) {
       prompt: `Weather in Paris, streamed? (${name})`,
       maxRetries: 0,
       stopWhen: stepCountIs(2),
-      tools: {
-        get_weather: tool({
-          description: "Current weather in a city",
-          inputSchema: z.object({ city: z.string() }),
-          execute: async ({ city }) => {
-            asked = city;
-            return { temp: 21 };
-          },
-        }),
-      },
+      tools: weatherTools((city) => {
+        asked = city;
+      }),
     });
     let text = "";
     for await (const delta of s.textStream) {

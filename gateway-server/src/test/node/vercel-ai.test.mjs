@@ -1,8 +1,8 @@
 // The Vercel AI SDK (ai + @ai-sdk/openai) against a running gateway: its default OpenAI model calls /v1/responses.
 // Started by VercelAiSdkTest with BASE_URL and TOKEN; prints one "ok N - ..." line per check, exits 1 on a failure.
 import { createOpenAI } from "@ai-sdk/openai";
-import { generateText, streamText, tool, stepCountIs } from "ai";
-import { z } from "zod";
+import { generateText, streamText, stepCountIs } from "ai";
+import { weatherTools } from "./weather-tool.mjs";
 
 const openai = createOpenAI({ baseURL: process.env.BASE_URL + "/v1", apiKey: process.env.TOKEN });
 let n = 0;
@@ -33,16 +33,9 @@ const tools = await generateText({
   prompt: "Weather in Paris?",
   maxRetries: 0,
   stopWhen: stepCountIs(2),
-  tools: {
-    get_weather: tool({
-      description: "Current weather in a city",
-      inputSchema: z.object({ city: z.string() }),
-      execute: async ({ city }) => {
-        asked = city;
-        return { temp: 21 };
-      },
-    }),
-  },
+  tools: weatherTools((city) => {
+    asked = city;
+  }),
 });
 check(asked === "Paris", "the tool call reaches the tool", asked);
 check(tools.steps.length === 2 && tools.text === "ok", "the tool result goes back and the model answers",
