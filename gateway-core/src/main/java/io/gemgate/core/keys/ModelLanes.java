@@ -360,21 +360,20 @@ final class ModelLanes {
      * null when it has none for that day yet (the caller makes them through the key).
      */
     DayCounters selectedDay(KeyAttempts attempts, long day) {
-        Lane l = lanes[attempts.selectedLane];
-        int local = attempts.selectedLocal;
-        DayCounters d = (DayCounters) DAYS.getAcquire(l.days, local);
-        return d != null && d.dayStart == day ? d : today(l, local, state(l, local), day);
+        return today(lanes[attempts.selectedLane], attempts.selectedLocal, day);
     }
 
     /**
-     * The key's counters of the quota day {@code day}, or null when it has none (its state {@code s} is null, or its
-     * counters are of an earlier day). One read beside {@code s} once a selection has found them this day.
+     * The key's counters of the quota day {@code day}, or null when it has none (it has not met the model, or its
+     * counters are of an earlier day). One read in the lane once a selection has found them this day; the key's state
+     * is looked up only when they are not there.
      */
-    private static DayCounters today(Lane l, int local, KeyModelState s, long day) {
+    private DayCounters today(Lane l, int local, long day) {
         DayCounters d = (DayCounters) DAYS.getAcquire(l.days, local);
         if (d != null && d.dayStart == day) {
             return d;
         }
+        KeyModelState s = state(l, local);
         if (s == null) {
             return null;
         }
@@ -506,7 +505,7 @@ final class ModelLanes {
         if (!byUse) {
             return l.keys[local].health().score(now);
         }
-        DayCounters d = today(l, local, state(l, local), day);
+        DayCounters d = today(l, local, day);
         return (d == null ? 0 : d.get(DayCounters.REQUESTS)) / (double) l.weights[local];
     }
 
