@@ -63,6 +63,29 @@ class PackagedJarIT {
                 .doesNotContain("Exception").doesNotContain(key(0)).doesNotContain(TOKEN);
     }
 
+    /**
+     * The access line of the one request, as the shipped layout writes it (AccessLineWriter writes it straight to the
+     * stream in that layout's bytes): with the embedded defaults on standard output, with config/log4j2.xml and
+     * GEMGATE_LOG_TO=file in logs/gemgate.log and nowhere else.
+     */
+    @Test
+    void theAccessLineIsWrittenInTheShippedLayoutToTheConsoleOrTheFile() throws Exception {
+        String line = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) INFO  \\[gemgate-access-log]"
+                + " access - POST /v1beta/models/gemini-2\\.5-flash:generateContent 200 model=gemini-2\\.5-flash"
+                + " key=AIza\\.\\.\\.[\\w-]{4} tier=0 attempts=1 \\d+ms token=\\S+";
+        assertThat(runAndStop(Map.of()).lines().filter(l -> l.contains(" access - POST ")).toList())
+                .singleElement().asString().matches(line);
+
+        Files.createDirectories(dir.resolve("config"));
+        Files.copy(Path.of("../config/log4j2.xml"), dir.resolve("config/log4j2.xml"));
+        String out = runAndStop(Map.of("GEMGATE_LOG_TO", "file"));
+        assertThat(out).doesNotContain(" access - ");
+        String file = Files.readString(dir.resolve("logs/gemgate.log"));
+        assertThat(file).contains("Gemgate listening on 127.0.0.1", "Gemgate stopped");
+        assertThat(file.lines().filter(l -> l.contains(" access - POST ")).toList()).singleElement().asString()
+                .matches(line);
+    }
+
     @Test
     void aCleanStartSharingStateThroughRedisLogsNoWarning() throws Exception {
         String out = runAndStop(Map.of("GEMGATE_REDIS_URL", redis.url()));

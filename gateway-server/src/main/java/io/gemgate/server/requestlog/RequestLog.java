@@ -132,6 +132,7 @@ public final class RequestLog implements AutoCloseable {
     private long nextPruneNanos;
     private long windowStartNanos;
     private long windowCpuNanos;
+    private long windowFixedNanos;
     private long lastWriteNanos;
 
     private RequestLog() {
@@ -456,11 +457,15 @@ public final class RequestLog implements AutoCloseable {
         }
         if (now - nextUsageNanos >= 0) {
             nextUsageNanos = now + settings.flushInterval().toNanos();
+            long cpu = cpuNanos();
             flushUsage();
+            windowFixedNanos += cpuNanos() - cpu; // database work too (requests.cpuPercent), not sampled
         }
         if (now - nextPruneNanos >= 0) {
             nextPruneNanos = now + PRUNE_EVERY_NANOS;
+            long cpu = cpuNanos();
             prune();
+            windowFixedNanos += cpuNanos() - cpu;
         }
         if (now - windowStartNanos >= CPU_WINDOW_NANOS) {
             adjustSampling(now);
@@ -475,27 +480,35 @@ public final class RequestLog implements AutoCloseable {
      * written, against {@code requests.cpuPercent} of one core (aiming at 80 % of it, so that it settles under).
      */
     private void adjustSampling(long now) {
-        double share = (double) windowCpuNanos / (now - windowStartNanos);
-        int k = keepOneIn(share, keepOneIn, settings.cpuPercent());
+        double span = now - windowStartNanos;
+        double share = windowCpuNanos / span;
+        double fixed = windowFixedNanos / span;
+        int k = keepOneIn(share, fixed, keepOneIn, settings.cpuPercent());
         if (k != keepOneIn) {
             log.debug("request log: one success in {} written (database work {}% of a core)", k,
-                    Math.round(share * 1000) / 10.0);
+                    Math.round((share + fixed) * 1000) / 10.0);
         }
         keepOneIn = k;
         windowStartNanos = now;
         windowCpuNanos = 0;
+        windowFixedNanos = 0;
     }
 
     /**
      * The sampling that keeps the database work under {@code cpuPercent} of one core: {@code share} is the share of
-     * a core it took in the last window while one success in {@code keptOneIn} was written, so all of them would
-     * have taken {@code share * keptOneIn}. Within the budget every success is written; past it, one in N where N
-     * aims at 80 % of the budget (at most one in {@value #MAX_KEEP_ONE_IN}).
+     * a core the records' inserts took in the last window while one success in {@code keptOneIn} was written, so all
+     * of them would have taken {@code share * keptOneIn}; {@code fixed} is the share of the work that sampling does
+     * not change (the usage counts, pruning), taken from the budget first. Within the budget every success is
+     * written; past it, one in N where N aims at 80 % of what the budget leaves (at most one in
+     * {@value #MAX_KEEP_ONE_IN}).
      */
-    static int keepOneIn(double share, int keptOneIn, int cpuPercent) {
-        double budget = cpuPercent / 100.0;
+    static int keepOneIn(double share, double fixed, int keptOneIn, int cpuPercent) {
+        double budget = cpuPercent / 100.0 - fixed;
         double whole = share * keptOneIn;
-        return whole <= budget ? 1 : (int) Math.min(MAX_KEEP_ONE_IN, Math.ceil(whole / (0.8 * budget)));
+        if (whole <= Math.max(budget, 0)) {
+            return 1;
+        }
+        return budget <= 0 ? MAX_KEEP_ONE_IN : (int) Math.min(MAX_KEEP_ONE_IN, Math.ceil(whole / (0.8 * budget)));
     }
 
     private static long cpuNanos() {

@@ -240,8 +240,11 @@ final class RequestStore implements AutoCloseable {
         }
         for (int round = 0; round < 20; round++) {
             long size = recordBytes();
+            if (size <= maxBytes) {
+                break; // the usual case, read from the page counts: no count of the rows (a scan of the table)
+            }
             long rows = count();
-            if (size <= maxBytes || rows == 0) {
+            if (rows == 0) {
                 break;
             }
             // Down to 90% of the bound, so that pruning by size does not run for every few records.

@@ -27,6 +27,26 @@ class RequestLogSamplingTest {
             """)
     void theSamplingBringsTheDatabaseWorkUnderItsBudget(double share, int keptOneIn, int cpuPercent,
                                                        int expected) {
-        assertThat(RequestLog.keepOneIn(share, keptOneIn, cpuPercent)).isEqualTo(expected);
+        assertThat(RequestLog.keepOneIn(share, 0, keptOneIn, cpuPercent)).isEqualTo(expected);
     }
+
+    /**
+     * Work that sampling does not change (the usage counts, pruning: a size check once a minute) comes out of the
+     * budget first and is not multiplied by the sampling: a window with a prune does not keep successes out for good.
+     */
+    @ParameterizedTest(name = "{0} inserts + {1} fixed at 1 in {2}, budget {3}% -> 1 in {4}")
+    @CsvSource(textBlock = """
+            0.01,  0.005, 1,  2, 1
+            0.01,  0.01,  1,  2, 1
+            0.01,  0.015, 1,  2, 3
+            0.016, 0.005, 1,  2, 2
+            0.001, 0.005, 30, 2, 3
+            0.001, 0.05,  30, 2, 1000
+            0.0,   0.05,  30, 2, 1
+            """)
+    void workThatSamplingDoesNotChangeComesOutOfTheBudgetFirst(double share, double fixed, int keptOneIn,
+                                                             int cpuPercent, int expected) {
+        assertThat(RequestLog.keepOneIn(share, fixed, keptOneIn, cpuPercent)).isEqualTo(expected);
+    }
+
 }

@@ -1,0 +1,281 @@
+package io.gemgate.server;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.Appender;
+import org.apache.logging.log4j.core.Layout;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.AbstractOutputStreamAppender;
+import org.apache.logging.log4j.core.appender.OutputStreamManager;
+import org.apache.logging.log4j.core.appender.rolling.RollingFileManager;
+import org.apache.logging.log4j.core.config.AppenderRef;
+import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.impl.MutableLogEvent;
+import org.apache.logging.log4j.message.SimpleMessage;
+
+/**
+ * Writes access lines straight into the output streams of the access logger's appenders, formatted as the shipped
+ * layout formats them ({@link #PATTERN}, config/log4j2.xml), without going through log4j2's logger, event and layout
+ * for each line: those cost the writer about 1.2 us a line (docs/benchmarks.md, "End to end"), this about a tenth.
+ *
+ * <p>Only when that gives the very bytes log4j2 would write: the logger configuration of {@code gemgate.access} has
+ * no filter and is not additive, its appender references no level or filter, and every appender is a stream appender
+ * (console, file, rolling file) without a filter whose layout formats two probe events byte for byte as this class
+ * does (which the shipped pattern in UTF-8 does; a pattern, charset or replacement of one's own does not, and then
+ * every line goes through log4j2 as before: {@link #write} returns false). Checked again whenever log4j2's
+ * configuration changes (a reload, {@code GEMGATE_LOG_CONFIG}).
+ *
+ * <p>Lines are gathered in a buffer of this writer's and handed to each appender's manager in blocks (its
+ * {@code writeBytes}, synchronized with the other loggers' lines, whole lines only); a rolling file's manager is
+ * asked whether to roll over before each block, as its appender asks before each event. One thread only: the access
+ * log's writer.
+ */
+final class AccessLineWriter {
+    /** The layout of the access lines in config/log4j2.xml and the embedded log4j2.xml. */
+    static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%t] %c{1} - %msg%n%throwable";
+    private static final DateTimeFormatter SECOND = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss");
+    private static final DateTimeFormatter OFFSET = DateTimeFormatter.ofPattern("XXX");
+    private static final int BLOCK = 64 * 1024;
+
+    private final org.apache.logging.log4j.core.Logger logger;
+    private final String shortName;
+    private final byte[] buffer = new byte[BLOCK];
+    private int used;
+    private Configuration resolvedFor;
+    private List<OutputStreamManager> managers = List.of();
+    private boolean direct;
+    private MutableLogEvent rolloverProbe;
+    // the time prefix of the current second and the zone's offset after the milliseconds
+    private long secondStart = Long.MIN_VALUE;
+    private long secondEnd = Long.MIN_VALUE;
+    private byte[] secondText = new byte[0];
+    private byte[] offsetText = new byte[0];
+    private ZoneId zone;
+    private byte[] threadText = Thread.currentThread().getName().getBytes(StandardCharsets.UTF_8);
+
+    AccessLineWriter(org.apache.logging.log4j.core.Logger logger) {
+        this.logger = logger;
+        String name = logger.getName();
+        this.shortName = name.substring(name.lastIndexOf('.') + 1);
+    }
+
+    /**
+     * Adds one access line (its message; the time, level, thread and logger are added here) to the block, or returns
+     * false when lines must go through log4j2 (see the class comment). Call {@link #flush()} after a batch.
+     */
+    boolean write(CharSequence message) {
+        if (!resolve()) {
+            return false;
+        }
+        int max = 64 + threadText.length + 3 * message.length(); // the prefix, and UTF-8's worst case per char
+        if (used + max > buffer.length) {
+            push();
+            if (max > buffer.length) {
+                return false; // a line longer than a block (never: targets are cut at 512): log4j2 writes it
+            }
+        }
+        used = line(System.currentTimeMillis(), message, buffer, used);
+        return true;
+    }
+
+
+    /**
+     * Formats {@code message} as the shipped layout does at {@code millis} into {@code out} from {@code at}; returns
+     * the end. Package-private for the test that holds it against log4j2's own layout.
+     */
+    int line(long millis, CharSequence message, byte[] out, int at) {
+        if (millis < secondStart || millis >= secondEnd) {
+            second(millis);
+        }
+        int p = copy(secondText, out, at);
+        int ms = (int) (millis - secondStart);
+        out[p++] = '.';
+        out[p++] = (byte) ('0' + ms / 100);
+        out[p++] = (byte) ('0' + ms / 10 % 10);
+        out[p++] = (byte) ('0' + ms % 10);
+        p = copy(offsetText, out, p);
+        out[p++] = ' ';
+        out[p++] = 'I';
+        out[p++] = 'N';
+        out[p++] = 'F';
+        out[p++] = 'O';
+        out[p++] = ' ';
+        out[p++] = ' ';
+        out[p++] = '[';
+        p = copy(threadText, out, p);
+        out[p++] = ']';
+        out[p++] = ' ';
+        p = ascii(shortName, out, p);
+        out[p++] = ' ';
+        out[p++] = '-';
+        out[p++] = ' ';
+        p = utf8(message, out, p);
+        out[p++] = '\n';
+        return p;
+    }
+
+    private void second(long millis) {
+        if (zone == null) {
+            zone = ZoneId.systemDefault();
+        }
+        long start = Math.floorDiv(millis, 1000L) * 1000L;
+        ZonedDateTime t = Instant.ofEpochMilli(start).atZone(zone);
+        secondText = SECOND.format(t).getBytes(StandardCharsets.US_ASCII);
+        offsetText = OFFSET.format(t).getBytes(StandardCharsets.US_ASCII);
+        secondStart = start;
+        secondEnd = start + 1000L;
+    }
+
+    /** The zone the times are written in (the default zone, as log4j2's date converter without a zone uses). */
+    void zone(ZoneId z) {
+        zone = z;
+        secondStart = Long.MIN_VALUE;
+        secondEnd = Long.MIN_VALUE;
+    }
+
+    private static int copy(byte[] src, byte[] out, int p) {
+        System.arraycopy(src, 0, out, p, src.length);
+        return p + src.length;
+    }
+
+    private static int ascii(String s, byte[] out, int p) {
+        for (int i = 0; i < s.length(); i++) {
+            out[p++] = (byte) s.charAt(i);
+        }
+        return p;
+    }
+
+    /** UTF-8 of {@code s}, an unpaired surrogate as {@code ?} (as Java's encoder replaces it). */
+    private static int utf8(CharSequence s, byte[] out, int p) {
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                out[p++] = (byte) c;
+            } else if (c < 0x800) {
+                out[p++] = (byte) (0xc0 | (c >> 6));
+                out[p++] = (byte) (0x80 | (c & 0x3f));
+            } else if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    int cp = Character.toCodePoint(c, s.charAt(++i));
+                    out[p++] = (byte) (0xf0 | (cp >> 18));
+                    out[p++] = (byte) (0x80 | ((cp >> 12) & 0x3f));
+                    out[p++] = (byte) (0x80 | ((cp >> 6) & 0x3f));
+                    out[p++] = (byte) (0x80 | (cp & 0x3f));
+                } else {
+                    out[p++] = '?';
+                }
+            } else {
+                out[p++] = (byte) (0xe0 | (c >> 12));
+                out[p++] = (byte) (0x80 | ((c >> 6) & 0x3f));
+                out[p++] = (byte) (0x80 | (c & 0x3f));
+            }
+        }
+        return p;
+    }
+
+    /** Hands the lines gathered so far to the appenders' managers (which write them out when flushed). */
+    void push() {
+        if (used == 0) {
+            return;
+        }
+        int n = used;
+        used = 0;
+        for (OutputStreamManager m : managers) {
+            try {
+                if (m instanceof RollingFileManager r) {
+                    rolloverProbe.setTimeMillis(System.currentTimeMillis());
+                    r.checkRollover(rolloverProbe);
+                }
+                m.writeBytes(buffer, 0, n);
+            } catch (RuntimeException e) {
+                resolvedFor = null; // stopped by a reconfiguration: look again at the next line
+            }
+        }
+    }
+
+    /** True when lines may be written here under the current configuration (looked at again when it changes). */
+    private boolean resolve() {
+        Configuration config = logger.getContext().getConfiguration();
+        if (config != resolvedFor) {
+            push(); // lines of the old configuration go to its streams
+            resolvedFor = config;
+            threadText = Thread.currentThread().getName().getBytes(StandardCharsets.UTF_8);
+            zone = null;
+            secondStart = Long.MIN_VALUE;
+            secondEnd = Long.MIN_VALUE;
+            List<OutputStreamManager> found = streams(config);
+            direct = found != null;
+            managers = found == null ? List.of() : found;
+            if (rolloverProbe == null) {
+                rolloverProbe = new MutableLogEvent();
+                rolloverProbe.setLoggerName(logger.getName());
+                rolloverProbe.setLevel(Level.INFO);
+                rolloverProbe.setMessage(new SimpleMessage(""));
+            }
+        }
+        return direct;
+    }
+
+    /** The managers to write to, or null when the configuration asks for log4j2's own path. */
+    private List<OutputStreamManager> streams(Configuration config) {
+        LoggerConfig lc = config.getLoggerConfig(logger.getName());
+        if (!lc.getName().equals(logger.getName()) || lc.isAdditive() || lc.getFilter() != null
+                || lc.getAppenders().isEmpty()) {
+            return null;
+        }
+        for (AppenderRef ref : lc.getAppenderRefs()) {
+            if (ref.getLevel() != null || ref.getFilter() != null) {
+                return null;
+            }
+        }
+        List<OutputStreamManager> out = new ArrayList<>();
+        for (Appender a : lc.getAppenders().values()) {
+            if (!(a instanceof AbstractOutputStreamAppender<?> s) || s.getFilter() != null || !a.isStarted()
+                    || !formatsAsWe(a.getLayout())) {
+                return null;
+            }
+            out.add(s.getManager());
+        }
+        return List.copyOf(out);
+    }
+
+    /** True when {@code layout} writes two probe events exactly as {@link #line} does. */
+    private boolean formatsAsWe(Layout<?> layout) {
+        if (layout == null) {
+            return false;
+        }
+        String thread = new String(threadText, StandardCharsets.UTF_8);
+        String[] probes = {"GET /v1beta/models 200 model=* key=AIza...0000 tier=0 attempts=1 3ms token=gg-t...5d1c",
+            "POST /p%C3%A9 429 model=gemini-\u00e9\u4e2d\ud83d\ude00 key=- tier=- attempts=0 0ms token=-"};
+        long[] times = {1_700_000_000_123L, 1_712_345_678_009L};
+        for (int i = 0; i < probes.length; i++) {
+            MutableLogEvent e = new MutableLogEvent();
+            e.setLoggerName(logger.getName());
+            e.setLoggerFqcn(org.apache.logging.log4j.spi.AbstractLogger.class.getName());
+            e.setLevel(Level.INFO);
+            e.setMessage(new SimpleMessage(probes[i]));
+            e.setThreadName(thread);
+            e.setTimeMillis(times[i]);
+            byte[] theirs;
+            try {
+                theirs = layout.toByteArray(e);
+            } catch (RuntimeException ex) {
+                return false;
+            }
+            byte[] ours = new byte[64 + threadText.length + 3 * probes[i].length()];
+            int n = line(times[i], probes[i], ours, 0);
+            if (!java.util.Arrays.equals(theirs, 0, theirs.length, ours, 0, n)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

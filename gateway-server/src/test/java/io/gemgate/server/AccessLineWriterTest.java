@@ -1,0 +1,200 @@
+package io.gemgate.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.config.ConfigurationSource;
+import org.apache.logging.log4j.core.config.xml.XmlConfiguration;
+import org.apache.logging.log4j.core.impl.MutableLogEvent;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+import org.apache.logging.log4j.message.SimpleMessage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The access lines written straight to the appenders' streams are the bytes log4j2's layout would have written, reach
+ * the file the configuration names (rolled over as configured), and give way to log4j2 when the configuration is
+ * not the shipped layout.
+ */
+class AccessLineWriterTest {
+    @TempDir
+    Path dir;
+    private final List<LoggerContext> contexts = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        contexts.forEach(LoggerContext::stop);
+    }
+
+    @Test
+    void aLineIsTheBytesOfTheShippedLayout() throws IOException {
+        PatternLayout layout = PatternLayout.newBuilder().withPattern(AccessLineWriter.PATTERN)
+                .withCharset(StandardCharsets.UTF_8).build();
+        AccessLineWriter w = new AccessLineWriter(context(config("file.log", AccessLineWriter.PATTERN, ""))
+                .getLogger("gemgate.access"));
+        String[] messages = {
+            "POST /v1beta/models/gemini-2.5-flash:generateContent 200 model=gemini-2.5-flash key=AIza...Q9xk tier=1"
+                    + " attempts=2 1834ms token=gg-t...5d1c",
+            "GET /v1beta/models 401 model=- key=- tier=- attempts=0 0ms token=wron...4567",
+            "POST /x 200 model=caf\u00e9-\u4e2d\u6587-\ud83d\ude00-\ud83d tier=- token=-",
+            ""};
+        long[] times = {0L, 999L, 1_000L, 1_700_000_000_000L, 1_700_000_000_999L, 1_711_846_799_500L,
+            1_711_846_800_001L, 4_102_444_799_999L, System.currentTimeMillis()};
+        byte[] out = new byte[4096];
+        for (long t : times) {
+            for (String m : messages) {
+                MutableLogEvent e = new MutableLogEvent();
+                e.setLoggerName("gemgate.access");
+                e.setLevel(Level.INFO);
+                e.setMessage(new SimpleMessage(m));
+                e.setThreadName(Thread.currentThread().getName());
+                e.setTimeMillis(t);
+                int n = w.line(t, m, out, 0);
+                assertThat(new String(out, 0, n, StandardCharsets.UTF_8)).as("at %d", t)
+                        .isEqualTo(new String(layout.toByteArray(e), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    @Test
+    void linesReachTheConfiguredFileInOrderAndItRollsOverBySize() throws IOException {
+        LoggerContext ctx = context(config("access.log", AccessLineWriter.PATTERN, ""));
+        AccessLineWriter w = new AccessLineWriter(ctx.getLogger("gemgate.access"));
+        List<String> sent = new ArrayList<>();
+        for (int i = 0; i < 3_000; i++) { // in batches of 100, as the access log's writer writes them
+            String m = "GET /v1beta/models/" + i + " 200 model=* key=AIza...0000 tier=0 attempts=1 3ms token=-";
+            assertThat(w.write(m)).isTrue();
+            sent.add(m);
+            if (i % 100 == 99) {
+                w.push();
+                flush(ctx);
+            }
+        }
+        ctx.stop();
+        contexts.clear();
+
+        List<String> lines = allLines();
+        assertThat(lines).hasSize(sent.size());
+        for (int i = 0; i < sent.size(); i++) {
+            assertThat(lines.get(i)).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d)"
+                    + " INFO  \\[" + java.util.regex.Pattern.quote(Thread.currentThread().getName())
+                    + "] access - " + java.util.regex.Pattern.quote(sent.get(i)));
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.filter(p -> p.getFileName().toString().startsWith("access-")).count())
+                    .as("rolled files (100 KB each)").isGreaterThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void anotherLayoutAFilterOrAnAdditiveLoggerGoThroughLog4j() throws IOException {
+        assertThat(new AccessLineWriter(context(config("a.log", "%d %p %c - %m%n", ""))
+                .getLogger("gemgate.access")).write("GET / 200")).isFalse();
+        assertThat(new AccessLineWriter(context(config("b.log", AccessLineWriter.PATTERN,
+                "<ThresholdFilter level=\"warn\"/>")).getLogger("gemgate.access")).write("GET / 200")).isFalse();
+        String additive = config("c.log", AccessLineWriter.PATTERN, "").replace("additivity=\"false\"",
+                "additivity=\"true\"");
+        assertThat(new AccessLineWriter(context(additive).getLogger("gemgate.access")).write("GET / 200")).isFalse();
+        assertThat(new AccessLineWriter(context(config("d.log", AccessLineWriter.PATTERN, ""))
+                .getLogger("gemgate.access")).write("GET / 200")).isTrue();
+    }
+
+    @Test
+    void bothShippedConfigurationsTakeTheDirectPath() throws IOException {
+        for (Path shipped : List.of(Path.of("../config/log4j2.xml"), Path.of("src/main/resources/log4j2.xml"))) {
+            LoggerContext ctx = context(Files.readString(shipped));
+            AccessLineWriter w = new AccessLineWriter(ctx.getLogger("gemgate.access"));
+            assertThat(w.write("GET /probe-of-the-shipped-configuration 200")).as("%s", shipped).isTrue();
+            w.push();
+        }
+    }
+
+    @Test
+    void aNewConfigurationIsFollowed() throws IOException {
+        LoggerContext ctx = context(config("first.log", AccessLineWriter.PATTERN, ""));
+        AccessLineWriter w = new AccessLineWriter(ctx.getLogger("gemgate.access"));
+        assertThat(w.write("GET /one 200")).isTrue();
+        w.push();
+        flush(ctx);
+        ctx.reconfigure(xml(ctx, config("second.log", AccessLineWriter.PATTERN, "")));
+        assertThat(w.write("GET /two 200")).isTrue();
+        w.push();
+        flush(ctx);
+        ctx.reconfigure(xml(ctx, config("third.log", "%m%n", "")));
+        assertThat(w.write("GET /three 200")).isFalse();
+
+        assertThat(Files.readString(dir.resolve("first.log"))).endsWith(" access - GET /one 200\n");
+        assertThat(Files.readString(dir.resolve("second.log"))).endsWith(" access - GET /two 200\n");
+    }
+
+    private static void flush(LoggerContext ctx) {
+        ((org.apache.logging.log4j.core.appender.AbstractOutputStreamAppender<?>) ctx.getConfiguration()
+                .getAppender("out")).getManager().flush();
+    }
+
+    private List<String> allLines() throws IOException {
+        List<Path> rolled;
+        try (Stream<Path> files = Files.list(dir)) {
+            rolled = files.filter(p -> p.getFileName().toString().startsWith("access-")).sorted((a, b) ->
+                    Integer.compare(index(a), index(b))).toList();
+        }
+        List<String> lines = new ArrayList<>();
+        for (Path p : rolled) {
+            try (InputStream in = new GZIPInputStream(Files.newInputStream(p))) {
+                lines.addAll(new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList());
+            }
+        }
+        lines.addAll(Files.readAllLines(dir.resolve("access.log")));
+        return lines;
+    }
+
+    private static int index(Path p) {
+        String n = p.getFileName().toString();
+        return Integer.parseInt(n.substring(n.lastIndexOf('-') + 1, n.indexOf(".log")));
+    }
+
+    private String config(String file, String pattern, String filter) {
+        String f = dir.resolve(file).toString();
+        String rolled = dir.resolve(file.replace(".log", "") + "-%i.log.gz").toString();
+        return """
+                <Configuration status="warn">
+                  <Appenders>
+                    <RollingFile name="out" fileName="%s" filePattern="%s" bufferedIO="true" bufferSize="8192"
+                                 immediateFlush="false">
+                      <PatternLayout pattern="%s" charset="UTF-8"/>
+                      <Policies><SizeBasedTriggeringPolicy size="100 KB"/></Policies>
+                      <DefaultRolloverStrategy max="100"/>
+                    </RollingFile>
+                  </Appenders>
+                  <Loggers>
+                    <Logger name="gemgate.access" level="info" additivity="false">%s<AppenderRef ref="out"/></Logger>
+                    <Root level="warn"/>
+                  </Loggers>
+                </Configuration>
+                """.formatted(f, rolled, pattern.replace("'", "&apos;"), filter);
+    }
+
+    private LoggerContext context(String xml) throws IOException {
+        LoggerContext ctx = new LoggerContext("access-line-test-" + contexts.size());
+        contexts.add(ctx);
+        ctx.start(xml(ctx, xml));
+        return ctx;
+    }
+
+    private static XmlConfiguration xml(LoggerContext ctx, String xml) throws IOException {
+        return new XmlConfiguration(ctx, new ConfigurationSource(new ByteArrayInputStream(
+                xml.getBytes(StandardCharsets.UTF_8))));
+    }
+}
