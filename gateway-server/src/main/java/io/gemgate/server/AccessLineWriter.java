@@ -1,5 +1,7 @@
 package io.gemgate.server;
 
+import io.gemgate.core.requestlog.AttemptRecord;
+import io.gemgate.core.requestlog.RequestRecord;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -43,10 +45,17 @@ final class AccessLineWriter {
     private static final DateTimeFormatter SECOND = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss");
     private static final DateTimeFormatter OFFSET = DateTimeFormatter.ofPattern("XXX");
     private static final int BLOCK = 64 * 1024;
+    private static final byte[] MODEL = bytes(" model=");
+    private static final byte[] KEY = bytes(" key=");
+    private static final byte[] NO_KEY = bytes("- tier=-");
+    private static final byte[] TIER = bytes(" tier=");
+    private static final byte[] ATTEMPTS = bytes(" attempts=");
+    private static final byte[] TOKEN = bytes("ms token=");
 
     private final org.apache.logging.log4j.core.Logger logger;
     private final String shortName;
     private final byte[] buffer = new byte[BLOCK];
+    private final byte[] shortNameText;
     private int used;
     private Configuration resolvedFor;
     private List<OutputStreamManager> managers = List.of();
@@ -64,6 +73,7 @@ final class AccessLineWriter {
         this.logger = logger;
         String name = logger.getName();
         this.shortName = name.substring(name.lastIndexOf('.') + 1);
+        this.shortNameText = shortName.getBytes(StandardCharsets.UTF_8);
     }
 
     /**
@@ -87,10 +97,68 @@ final class AccessLineWriter {
 
 
     /**
+     * Adds the access line of {@code r} to the block, encoded from its fields (the text {@link AccessLog#message}
+     * makes, without making it), or returns false when lines must go through log4j2.
+     */
+    boolean write(RequestRecord r) {
+        if (!resolve()) {
+            return false;
+        }
+        AttemptRecord last = r.lastAttempt();
+        String model = AccessLog.model(r);
+        int max = 160 + threadText.length + 3 * (r.method().length() + r.path().length() + model.length()
+                + r.tokenHint().length() + (last == null ? 0 : last.keyMasked().length()));
+        if (used + max > buffer.length) {
+            push();
+            if (max > buffer.length) {
+                return false;
+            }
+        }
+        used = line(System.currentTimeMillis(), r, buffer, used);
+        return true;
+    }
+
+    /**
      * Formats {@code message} as the shipped layout does at {@code millis} into {@code out} from {@code at}; returns
      * the end. Package-private for the test that holds it against log4j2's own layout.
      */
     int line(long millis, CharSequence message, byte[] out, int at) {
+        int p = prefix(millis, out, at);
+        p = utf8(message, out, p);
+        out[p++] = '\n';
+        return p;
+    }
+
+    /** The line of {@code r} ({@link AccessLog#message}'s text after the prefix), as {@link #line}. */
+    int line(long millis, RequestRecord r, byte[] out, int at) {
+        int p = prefix(millis, out, at);
+        p = utf8(r.method(), out, p);
+        out[p++] = ' ';
+        p = utf8(r.path(), out, p);
+        out[p++] = ' ';
+        p = decimal(r.status(), out, p);
+        p = copy(MODEL, out, p);
+        p = utf8(AccessLog.model(r), out, p);
+        p = copy(KEY, out, p);
+        AttemptRecord last = r.lastAttempt();
+        if (last == null) {
+            p = copy(NO_KEY, out, p);
+        } else {
+            p = utf8(last.keyMasked(), out, p);
+            p = copy(TIER, out, p);
+            p = decimal(last.tier(), out, p);
+        }
+        p = copy(ATTEMPTS, out, p);
+        p = decimal(r.attempts().size(), out, p);
+        out[p++] = ' ';
+        p = decimal(r.latencyMillis(), out, p);
+        p = copy(TOKEN, out, p);
+        p = utf8(r.tokenHint(), out, p);
+        out[p++] = '\n';
+        return p;
+    }
+
+    private int prefix(long millis, byte[] out, int at) {
         if (millis < secondStart || millis >= secondEnd) {
             second(millis);
         }
@@ -112,13 +180,32 @@ final class AccessLineWriter {
         p = copy(threadText, out, p);
         out[p++] = ']';
         out[p++] = ' ';
-        p = ascii(shortName, out, p);
+        p = copy(shortNameText, out, p);
         out[p++] = ' ';
         out[p++] = '-';
         out[p++] = ' ';
-        p = utf8(message, out, p);
-        out[p++] = '\n';
         return p;
+    }
+
+    /** {@code v} in decimal, as {@link StringBuilder#append(long)} writes it. */
+    private static int decimal(long v, byte[] out, int p) {
+        if (v < 0) {
+            if (v == Long.MIN_VALUE) {
+                return ascii("-9223372036854775808", out, p);
+            }
+            out[p++] = '-';
+            v = -v;
+        }
+        int digits = 1;
+        for (long x = v; x >= 10; x /= 10) {
+            digits++;
+        }
+        int end = p + digits;
+        for (int i = end - 1; i >= p; i--) {
+            out[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        return end;
     }
 
     private void second(long millis) {
@@ -138,6 +225,10 @@ final class AccessLineWriter {
         zone = z;
         secondStart = Long.MIN_VALUE;
         secondEnd = Long.MIN_VALUE;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
     }
 
     private static int copy(byte[] src, byte[] out, int p) {

@@ -119,19 +119,32 @@ public final class AccessLog {
      */
     public static void write(RequestRecord r) {
         Line line = LINE.get();
+        if (line.direct == null && ACCESS instanceof org.apache.logging.log4j.core.Logger core) {
+            line.direct = new AccessLineWriter(core);
+        }
+        if (line.direct == null || !line.direct.write(r)) {
+            log(line, message(line, r));
+        }
+    }
+
+    /** The access line's text of {@code r} (what {@link AccessLineWriter} encodes straight to bytes). */
+    static String message(RequestRecord r) {
+        return message(LINE.get(), r).toString();
+    }
+
+    private static StringBuilder message(Line line, RequestRecord r) {
         StringBuilder req = line.request;
         req.setLength(0);
         req.append(r.method()).append(' ').append(r.path());
         AttemptRecord last = r.lastAttempt();
-        String model = r.edge() ? "-" : r.model().isEmpty() ? (last == null ? "-" : "*") : r.model();
-        StringBuilder b = format(line, req, r.status(), model, last == null ? null : last.keyMasked(),
+        return format(line, req, r.status(), model(r), last == null ? null : last.keyMasked(),
                 last == null ? 0 : last.tier(), r.attempts().size(), r.latencyMillis(), r.tokenHint());
-        if (line.direct == null && ACCESS instanceof org.apache.logging.log4j.core.Logger core) {
-            line.direct = new AccessLineWriter(core);
-        }
-        if (line.direct == null || !line.direct.write(b)) {
-            log(line, b);
-        }
+    }
+
+    /** The access line's model: {@code -} for an answer the gateway gave before any exchange, {@code *} for a call
+     *  that names no model. */
+    static String model(RequestRecord r) {
+        return r.edge() ? "-" : r.model().isEmpty() ? (r.attempts().isEmpty() ? "-" : "*") : r.model();
     }
 
     /**

@@ -2,6 +2,8 @@ package io.gemgate.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gemgate.core.requestlog.AttemptRecord;
+import io.gemgate.core.requestlog.RequestRecord;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,6 +68,45 @@ class AccessLineWriterTest {
                         .isEqualTo(new String(layout.toByteArray(e), StandardCharsets.UTF_8));
             }
         }
+    }
+
+    /** The line encoded from a record's fields is the bytes of the text AccessLog makes of it for log4j2. */
+    @Test
+    void aRecordsLineIsTheTextTheLog4jPathWrites() throws IOException {
+        AccessLineWriter w = new AccessLineWriter(context(config("r.log", AccessLineWriter.PATTERN, ""))
+                .getLogger("gemgate.access"));
+        AttemptRecord failed = new AttemptRecord("k1", "AIza...Q9xk", 0, "", 429, "rate_limit", "RESOURCE_EXHAUSTED",
+                "slow down", 12);
+        AttemptRecord served = new AttemptRecord("k2", "AIza...0000", 3, "paid", 200, "success", null, null, 1834);
+        List<RequestRecord> records = List.of(
+                record("POST", "/v1beta/models/gemini-2.5-flash:generateContent", "gemini-2.5-flash", 200,
+                        List.of(failed, served), 1834, "gg-t...5d1c", false),
+                record("GET", "/v1beta/models", "", 200, List.of(served), 0, "-", false),
+                record("GET", "/v1beta/files/abc", "", 404, List.of(), 7, "-", false),
+                record("GET", "/health", "", 200, List.of(), 3, "-", true),
+                record("POST", "/v1beta/models/modèle-中:generateContent", "modèle-中", 503,
+                        List.of(failed), 123_456_789_012L, "wron...4567", false),
+                record("POST", "/x", "m", 499, List.of(), -1, "...", false));
+        byte[] ours = new byte[4096];
+        byte[] theirs = new byte[4096];
+        long t = 1_700_000_000_042L;
+        for (RequestRecord r : records) {
+            int n = w.line(t, r, ours, 0);
+            int m = w.line(t, AccessLog.message(r), theirs, 0);
+            assertThat(new String(ours, 0, n, StandardCharsets.UTF_8))
+                    .isEqualTo(new String(theirs, 0, m, StandardCharsets.UTF_8));
+        }
+        assertThat(AccessLog.message(records.get(0))).isEqualTo("POST /v1beta/models/gemini-2.5-flash:generateContent"
+                + " 200 model=gemini-2.5-flash key=AIza...0000 tier=3 attempts=2 1834ms token=gg-t...5d1c");
+        assertThat(AccessLog.message(records.get(3))).isEqualTo(
+                "GET /health 200 model=- key=- tier=- attempts=0 3ms token=-");
+        assertThat(AccessLog.message(records.get(1))).contains(" model=* ");
+    }
+
+    private static RequestRecord record(String method, String path, String model, int status,
+                                        List<AttemptRecord> attempts, long millis, String hint, boolean edge) {
+        return new RequestRecord(0L, method, path, "native", "gemini", model, "", "", "127.0.0.1", false, status,
+                10, millis, 1, 0, 0, 0, attempts, null, null, null, hint, !edge, edge);
     }
 
     @Test

@@ -35,10 +35,12 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>What is not written is counted ({@link #dropped}): when the queue is full, the record and its access line
  * ({@link Drop#FULL}); when the database cannot keep up, successes are sampled and failures kept ({@link
- * Drop#SAMPLED}): past half the backlog one success in {@code requests.sampleWhenBusy} is kept, and when the
- * database work took more than {@code requests.cpuPercent} of one core in the last second, one success in N where
- * N brings it back under (measured with the thread's CPU time around each batch: on a busy gateway the writer would
- * otherwise take its share of the cores from the event loops). {@link #keepOneIn()} tells the current N.
+ * Drop#SAMPLED}): past half the backlog one success in {@code requests.sampleWhenBusy} is kept, and when writing
+ * every success would take the database work past {@code requests.cpuPercent} of one core, one success in N where N
+ * keeps it under: the writer measures what a row costs (the thread's CPU time around each batch) and what the usage
+ * counts and pruning cost, and the pump sets N every 50 ms from the rate successes arrive at, so a burst after an
+ * idle spell is sampled within 50 ms (on a busy gateway the writer would otherwise take its share of the cores from
+ * the event loops). {@link #keepOneIn()} tells the current N.
  *
  * <p>Usage is counted apart from the records, on the event loop ({@link UsageCounters}), so that it stays exact
  * whatever is dropped; the writer adds the counts to the database every {@code requests.flushInterval}. The writer
@@ -58,7 +60,7 @@ public final class RequestLog implements AutoCloseable {
     /**
      * The pump's inbound queue holds at least this many records whatever {@code requests.queueSize} says: the pump
      * never waits on the database, so this queue only covers the pump's park (20 ms) and scheduling delays, and a
-     * small database backlog (the setting) must not cost access lines.
+     * small database backlog (the setting) must not cost access lines. Rounded up to a power of two.
      */
     private static final int PUMP_QUEUE_MIN = 4096;
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -66,6 +68,10 @@ public final class RequestLog implements AutoCloseable {
     private static final long CPU_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long WRITE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final int MAX_KEEP_ONE_IN = 1000;
+    /** How often the pump sets the sampling from the rate successes arrive at. */
+    private static final long SAMPLE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** What a row is taken to cost before the writer has measured it (CPU of its share of a batch insert). */
+    private static final long FIRST_ROW_COST_NANOS = 20_000;
     private static final long DAY = 86_400_000L;
     private static final java.lang.management.ThreadMXBean THREADS =
             java.lang.management.ManagementFactory.getThreadMXBean();
@@ -121,8 +127,15 @@ public final class RequestLog implements AutoCloseable {
     private volatile boolean writerStopping;
     private volatile String lastError;
     private volatile int keepOneIn = 1;
+    /** The writer's measures, for the pump's sampling: CPU per row written, and the share of a core the work that
+     *  sampling does not change takes (usage counts, pruning). */
+    private volatile long rowCostNanos = FIRST_ROW_COST_NANOS;
+    private volatile double fixedShare;
     // the pump's
     private long successes;
+    private long offered;
+    private long failuresOffered;
+    private long sampleWindowStart = System.nanoTime();
     // the writer's
     private RequestStore store;
     private List<RequestRecord> pending = List.of();
@@ -132,6 +145,7 @@ public final class RequestLog implements AutoCloseable {
     private long nextPruneNanos;
     private long windowStartNanos;
     private long windowCpuNanos;
+    private long windowRows;
     private long windowFixedNanos;
     private long lastWriteNanos;
 
@@ -161,7 +175,9 @@ public final class RequestLog implements AutoCloseable {
         this.calendar = calendar;
         this.clock = clock;
         this.capacity = settings.queueSize();
-        this.pumpCapacity = Math.max(capacity, PUMP_QUEUE_MIN);
+        // A power of two: the queue's own bound, so that queuing a record reads no index the pump writes.
+        this.pumpCapacity = io.netty.util.internal.MathUtil.safeFindNextPositivePowerOfTwo(
+                Math.max(capacity, PUMP_QUEUE_MIN));
         this.queue = PlatformDependent.newFixedMpscQueue(pumpCapacity);
         this.rows = stores ? PlatformDependent.newFixedMpscQueue(capacity) : null;
         this.pump = new Thread(this::pumpLoop, "gemgate-access-log");
@@ -240,8 +256,7 @@ public final class RequestLog implements AutoCloseable {
         if (kept) {
             usage.count(clock.getAsLong(), r);
         }
-        // The queue's array is a power of two, up to twice requests.queueSize: the setting is the bound.
-        if (queue.size() >= pumpCapacity || !queue.offer(r)) {
+        if (!queue.offer(r)) {
             if (kept) {
                 full.incrementAndGet();
             }
@@ -396,12 +411,18 @@ public final class RequestLog implements AutoCloseable {
         if (n > 0 && lines) {
             AccessLog.flush();
         }
+        if (stores) {
+            resample();
+        }
         return n == BATCH;
     }
 
     /** Failures always go on (unless the writer's backlog is full); successes are sampled when it cannot keep up. */
     private void toWriter(RequestRecord r) {
-        if (!r.isFailure()) {
+        if (r.isFailure()) {
+            failuresOffered++;
+        } else {
+            offered++;
             int sample = settings.sampleWhenBusy();
             if (rows.size() >= capacity / 2 && sample > 1 && ThreadLocalRandom.current().nextInt(sample) != 0) {
                 sampled.incrementAndGet();
@@ -416,6 +437,28 @@ public final class RequestLog implements AutoCloseable {
         if (rows.size() >= capacity || !rows.offer(r)) {
             full.incrementAndGet();
         }
+    }
+
+    /** Every {@value #SAMPLE_EVERY_NANOS} ns of the pump: the sampling for the rate successes arrived at since. */
+    private void resample() {
+        long now = System.nanoTime();
+        long span = now - sampleWindowStart;
+        if (span < SAMPLE_EVERY_NANOS) {
+            return;
+        }
+        double perSecond = offered * 1e9 / span;
+        long cost = rowCostNanos;
+        // failures are always written: their rows come out of the budget with the usage counts and pruning
+        double fixed = fixedShare + failuresOffered * (double) cost / span;
+        int k = keepOneIn(perSecond, cost, fixed, settings.cpuPercent());
+        if (k != keepOneIn) {
+            log.debug("request log: one success in {} written ({} successes/s, {} us of CPU a row)", k,
+                    Math.round(perSecond), rowCostNanos / 1000);
+        }
+        keepOneIn = k;
+        offered = 0;
+        failuresOffered = 0;
+        sampleWindowStart = now;
     }
 
     // ------------------------------------------------------------------------------------------------ writer
@@ -468,7 +511,7 @@ public final class RequestLog implements AutoCloseable {
             windowFixedNanos += cpuNanos() - cpu;
         }
         if (now - windowStartNanos >= CPU_WINDOW_NANOS) {
-            adjustSampling(now);
+            measure(now);
         }
         if (!more && tasks.isEmpty()) {
             LockSupport.parkNanos(this, IDLE_PARK_NANOS);
@@ -476,35 +519,32 @@ public final class RequestLog implements AutoCloseable {
     }
 
     /**
-     * Sets {@link #keepOneIn} from the last window's database work: what it would have cost with every success
-     * written, against {@code requests.cpuPercent} of one core (aiming at 80 % of it, so that it settles under).
+     * Publishes the last window's measures for the pump's sampling ({@link #resample}): the CPU a written row costs
+     * (when enough rows were written to tell; halfway towards the new figure, so that one slow batch does not swing
+     * it) and the share of a core of the work sampling does not change.
      */
-    private void adjustSampling(long now) {
+    private void measure(long now) {
         double span = now - windowStartNanos;
-        double share = windowCpuNanos / span;
-        double fixed = windowFixedNanos / span;
-        int k = keepOneIn(share, fixed, keepOneIn, settings.cpuPercent());
-        if (k != keepOneIn) {
-            log.debug("request log: one success in {} written (database work {}% of a core)", k,
-                    Math.round((share + fixed) * 1000) / 10.0);
+        if (windowRows >= 20) {
+            rowCostNanos = Math.max(1, (rowCostNanos + windowCpuNanos / windowRows) / 2);
         }
-        keepOneIn = k;
+        fixedShare = (fixedShare + windowFixedNanos / span) / 2;
         windowStartNanos = now;
         windowCpuNanos = 0;
+        windowRows = 0;
         windowFixedNanos = 0;
     }
 
     /**
-     * The sampling that keeps the database work under {@code cpuPercent} of one core: {@code share} is the share of
-     * a core the records' inserts took in the last window while one success in {@code keptOneIn} was written, so all
-     * of them would have taken {@code share * keptOneIn}; {@code fixed} is the share of the work that sampling does
-     * not change (the usage counts, pruning), taken from the budget first. Within the budget every success is
-     * written; past it, one in N where N aims at 80 % of what the budget leaves (at most one in
-     * {@value #MAX_KEEP_ONE_IN}).
+     * The sampling that keeps the database work under {@code cpuPercent} of one core: successes arrive at
+     * {@code perSecond} and a written row costs {@code rowCostNanos} of CPU, so writing all of them would take
+     * {@code perSecond * rowCostNanos / 1e9} of a core; {@code fixed} is the share of the work that sampling does not
+     * change (the usage counts, pruning), taken from the budget first. Within the budget every success is written;
+     * past it, one in N where N aims at 80 % of what the budget leaves (at most one in {@value #MAX_KEEP_ONE_IN}).
      */
-    static int keepOneIn(double share, double fixed, int keptOneIn, int cpuPercent) {
+    static int keepOneIn(double perSecond, long rowCostNanos, double fixed, int cpuPercent) {
         double budget = cpuPercent / 100.0 - fixed;
-        double whole = share * keptOneIn;
+        double whole = perSecond * rowCostNanos / 1e9;
         if (whole <= Math.max(budget, 0)) {
             return 1;
         }
@@ -540,6 +580,7 @@ public final class RequestLog implements AutoCloseable {
             try {
                 store.insert(batch);
                 written.addAndGet(batch.size());
+                windowRows += batch.size();
                 pending = List.of();
             } catch (SQLException | RuntimeException e) {
                 pending = batch; // kept for the retry; new records wait in the backlog meanwhile

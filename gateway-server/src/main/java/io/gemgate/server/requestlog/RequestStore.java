@@ -231,7 +231,8 @@ final class RequestStore implements AutoCloseable {
     long prune(long before, long maxBytes, long usageBefore, long minutesBefore) throws SQLException {
         long deleted = 0;
         while (true) {
-            int n = deleteOldest("select id from gemgate_requests where ts < " + before + " order by id limit "
+            // By ts, the indexed column: "order by id" had SQLite walk the table in id order to find none old.
+            int n = deleteOldest("select id from gemgate_requests where ts < " + before + " order by ts limit "
                     + PRUNE_CHUNK);
             deleted += n;
             if (n < PRUNE_CHUNK) {

@@ -11,42 +11,42 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class RequestLogSamplingTest {
 
-    @ParameterizedTest(name = "{0} of a core at 1 in {1}, budget {2}% -> 1 in {3}")
+    /**
+     * Successes arriving at R a second, a row costing C us of CPU: writing all takes R x C of a core; within the
+     * budget all are written, past it one in N with N aiming at 80 % of the budget.
+     */
+    @ParameterizedTest(name = "{0}/s at {1} ns a row, budget {2}% -> 1 in {3}")
     @CsvSource(textBlock = """
-            0.0,   1, 2, 1
-            0.02,  1, 2, 1
-            0.001, 8, 2, 1
-            0.021, 1, 2, 2
-            0.10,  1, 2, 7
-            0.40,  1, 2, 25
-            0.016, 7, 2, 7
-            0.05,  7, 5, 9
-            0.01, 25, 2, 16
-            1.0, 1000, 1, 1000
-            0.5,   1, 100, 1
+            0,        20000, 2,   1
+            1000,     20000, 2,   1
+            1001,     20000, 2,   2
+            50000,    10000, 2,   32
+            50000,    20000, 2,   63
+            200000,   10000, 2,   125
+            1000000,  100000, 1,  1000
+            50000,    10000, 100, 1
             """)
-    void theSamplingBringsTheDatabaseWorkUnderItsBudget(double share, int keptOneIn, int cpuPercent,
-                                                       int expected) {
-        assertThat(RequestLog.keepOneIn(share, 0, keptOneIn, cpuPercent)).isEqualTo(expected);
+    void theSamplingKeepsTheDatabaseWorkUnderItsBudget(double perSecond, long rowCostNanos, int cpuPercent,
+                                                      int expected) {
+        assertThat(RequestLog.keepOneIn(perSecond, rowCostNanos, 0, cpuPercent)).isEqualTo(expected);
     }
 
     /**
-     * Work that sampling does not change (the usage counts, pruning: a size check once a minute) comes out of the
-     * budget first and is not multiplied by the sampling: a window with a prune does not keep successes out for good.
+     * Work that sampling does not change (the usage counts, pruning, the failures' rows) comes out of the budget
+     * first; when it alone takes the budget, successes are kept at the least (one in 1,000), and an idle spell
+     * (nothing arriving) writes all.
      */
-    @ParameterizedTest(name = "{0} inserts + {1} fixed at 1 in {2}, budget {3}% -> 1 in {4}")
+    @ParameterizedTest(name = "{0}/s at {1} ns a row + {2} of a core fixed, budget {3}% -> 1 in {4}")
     @CsvSource(textBlock = """
-            0.01,  0.005, 1,  2, 1
-            0.01,  0.01,  1,  2, 1
-            0.01,  0.015, 1,  2, 3
-            0.016, 0.005, 1,  2, 2
-            0.001, 0.005, 30, 2, 3
-            0.001, 0.05,  30, 2, 1000
-            0.0,   0.05,  30, 2, 1
+            500,    20000, 0.005, 2, 1
+            500,    20000, 0.01,  2, 1
+            1000,   20000, 0.01,  2, 3
+            50000,  10000, 0.005, 2, 42
+            50000,  10000, 0.05,  2, 1000
+            0,      10000, 0.05,  2, 1
             """)
-    void workThatSamplingDoesNotChangeComesOutOfTheBudgetFirst(double share, double fixed, int keptOneIn,
+    void workThatSamplingDoesNotChangeComesOutOfTheBudgetFirst(double perSecond, long rowCostNanos, double fixed,
                                                              int cpuPercent, int expected) {
-        assertThat(RequestLog.keepOneIn(share, fixed, keptOneIn, cpuPercent)).isEqualTo(expected);
+        assertThat(RequestLog.keepOneIn(perSecond, rowCostNanos, fixed, cpuPercent)).isEqualTo(expected);
     }
-
 }
