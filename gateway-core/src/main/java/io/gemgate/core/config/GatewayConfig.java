@@ -76,9 +76,10 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      *                       ({@code requests.errorBodyBytes}, 4 KiB)
      * @param flushInterval  the usage counts reach the database at least this often; records are written as they
      *                       come, in batches ({@code requests.flushInterval}, 1s)
-     * @param cpuPercent     the writer's database work takes at most this share of one core, in percent, measured
-     *                       each second; past it successes are sampled (failures are always written, usage stays
-     *                       exact) ({@code requests.cpuPercent}, 2)
+     * @param cpuPercent     the writer's database work takes at most this share of one core, in percent: its cost
+     *                       per row is measured and the sampling follows the rate of successes every 50 ms; past it
+     *                       successes are sampled (failures are always written, usage stays exact)
+     *                       ({@code requests.cpuPercent}, 2)
      */
     public record RequestLog(boolean enabled, String databaseUrl, Duration retention, long maxSize,
                              Duration usageRetention, int queueSize, int sampleWhenBusy, int errorBodyBytes,
