@@ -657,6 +657,67 @@ class NativeProxyTest {
         assertThat(up.body()).isEqualTo(BODY);
     }
 
+    /**
+     * The upstream's answer loses the fields its Connection header names (RFC 9110 7.6.1), whatever their case, and
+     * keeps the rest; the usual {@code Connection: keep-alive} of a proxy in between names nothing.
+     */
+    @Test
+    void fieldsTheUpstreamsConnectionHeaderNamesStayUpstream() throws Exception {
+        String answer = "{\"candidates\":[]}";
+        try (java.net.ServerSocket up = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            String[] connections = {"keep-alive, X-Up-Hop, close", "keep-alive"};
+            java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+            Thread upstream = new Thread(() -> {
+                while (answered.get() < connections.length) {
+                    try (java.net.Socket c = up.accept()) { // each connection answers until the gateway closes it
+                        var in = new java.io.DataInputStream(c.getInputStream());
+                        while (answered.get() < connections.length) {
+                            int length = 0;
+                            for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
+                                if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                                    length = Integer.parseInt(line.substring(15).trim());
+                                }
+                            }
+                            in.readFully(new byte[length]);
+                            String connection = connections[answered.get()];
+                            c.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                    + "Connection: " + connection + "\r\nx-up-hop: secret\r\nX-Up-Keep: yes\r\n"
+                                    + "Content-Length: " + answer.length() + "\r\n\r\n" + answer)
+                                    .getBytes(StandardCharsets.US_ASCII));
+                            answered.incrementAndGet();
+                            if (connection.contains("close")) {
+                                break;
+                            }
+                        }
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            }, "raw-upstream");
+            upstream.setDaemon(true);
+            upstream.start();
+            gw = GatewayHarness.start(1, Map.of("GEMGATE_UPSTREAM", "http://127.0.0.1:" + up.getLocalPort()));
+            for (boolean named : new boolean[] {true, false}) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+                    s.setSoTimeout(5000);
+                    s.getOutputStream().write(("POST " + GENERATE + " HTTP/1.1\r\nHost: x\r\nX-Goog-Api-Key: " + TOKEN
+                            + "\r\nContent-Length: " + BODY.length() + "\r\n\r\n" + BODY)
+                            .getBytes(StandardCharsets.US_ASCII));
+                    // the head, its lines ended by \n (the body, of its Content-Length, read and left)
+                    String head = readResponse(new java.io.DataInputStream(s.getInputStream()))
+                            .toLowerCase(java.util.Locale.ROOT);
+                    assertThat(head).startsWith("http/1.1 200").contains("\nx-up-keep: yes\n")
+                            .contains("\ncontent-length: " + answer.length() + "\n");
+                    if (named) {
+                        assertThat(head).as("named by Connection").doesNotContain("x-up-hop");
+                    } else {
+                        assertThat(head).contains("\nx-up-hop: secret\n");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void expect100ContinueIsAnsweredBeforeTheBodyIsSent() throws Exception {
         gw = GatewayHarness.start(1);

@@ -371,7 +371,7 @@ public final class NativeExchange extends Exchange {
             }
         }
         closeAfter |= !client.keepAlive();
-        String connection = head.get(CONNECTION);
+        AsciiString[] named = connectionOptions(head.get(CONNECTION));
         ByteBuf out = client.alloc().directBuffer(head.byteSize() + 64);
         out.writeBytes(clientVersion.equals(HttpVersion.HTTP_1_0) ? HTTP_10 : HTTP_11);
         head.writeStatus(out);
@@ -380,7 +380,7 @@ public final class NativeExchange extends Exchange {
         int n = head.size();
         for (int i = 0; i < n; i++) {
             boolean drop = head.nameIn(i, DROP_RESPONSE) || (!length && head.nameIs(i, CONTENT_LENGTH))
-                    || (connection != null && connectionNames(head, i, connection));
+                    || (named != null && listedIn(head, i, named));
             String url = drop || clientHost == null || !head.nameIn(i, UPLOAD_URLS) ? null : gatewayUrl(head.value(i));
             if (!drop && url == null) {
                 continue;
@@ -415,14 +415,28 @@ public final class NativeExchange extends Exchange {
         client.writeRaw(out);
     }
 
-    /** True when field {@code i} is one the upstream's Connection header lists (hop-by-hop by declaration). */
-    private static boolean connectionNames(UpstreamHead head, int i, String connection) {
-        if (connection.indexOf(',') < 0 && connection.equalsIgnoreCase("close")) {
-            return false; // the usual value names no field
+    /**
+     * The field names the upstream's Connection header lists (RFC 9110 7.6.1), lower case, read once per answer; null
+     * when it lists none (no header, or only {@code close} or {@code keep-alive}, the usual values).
+     */
+    static AsciiString[] connectionOptions(String connection) {
+        if (connection == null || connection.equalsIgnoreCase("close") || connection.equalsIgnoreCase("keep-alive")) {
+            return null;
         }
+        List<AsciiString> names = new ArrayList<>(2);
         for (String option : connection.split(",")) {
             String o = option.trim().toLowerCase(java.util.Locale.ROOT);
-            if (!o.isEmpty() && head.nameIs(i, AsciiString.of(o))) {
+            if (!o.isEmpty() && !o.equals("close")) {
+                names.add(AsciiString.of(o));
+            }
+        }
+        return names.isEmpty() ? null : names.toArray(new AsciiString[0]);
+    }
+
+    /** True when field {@code i} is one of {@code named} (hop-by-hop by declaration). */
+    private static boolean listedIn(UpstreamHead head, int i, AsciiString[] named) {
+        for (AsciiString n : named) {
+            if (head.nameIs(i, n)) {
                 return true;
             }
         }
