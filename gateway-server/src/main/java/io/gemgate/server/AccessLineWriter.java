@@ -84,6 +84,9 @@ final class AccessLineWriter {
         if (!resolve()) {
             return false;
         }
+        if (!logger.isInfoEnabled()) {
+            return true; // the level now says no line (a reload, a level set at run time): none, as log4j2 would
+        }
         int max = 64 + threadText.length + 3 * message.length(); // the prefix, and UTF-8's worst case per char
         if (used + max > buffer.length) {
             push();
@@ -103,6 +106,9 @@ final class AccessLineWriter {
     boolean write(RequestRecord r) {
         if (!resolve()) {
             return false;
+        }
+        if (!logger.isInfoEnabled()) {
+            return true;
         }
         AttemptRecord last = r.lastAttempt();
         String model = AccessLog.model(r);

@@ -162,6 +162,24 @@ class AccessLineWriterTest {
         }
     }
 
+    /** A level set to off at run time (or by a reload) stops the lines, as it stops log4j2's; back on, they come. */
+    @Test
+    void theLoggersLevelIsHonoured() throws IOException {
+        LoggerContext ctx = context(config("l.log", AccessLineWriter.PATTERN, ""));
+        AccessLineWriter w = new AccessLineWriter(ctx.getLogger("gemgate.access"));
+        assertThat(w.write("GET /before 200")).isTrue();
+        ctx.getConfiguration().getLoggerConfig("gemgate.access").setLevel(Level.OFF);
+        ctx.updateLoggers();
+        assertThat(w.write("GET /while-off 200")).isTrue();
+        ctx.getConfiguration().getLoggerConfig("gemgate.access").setLevel(Level.INFO);
+        ctx.updateLoggers();
+        assertThat(w.write("GET /after 200")).isTrue();
+        w.push();
+        flush(ctx);
+        assertThat(Files.readString(dir.resolve("l.log"))).contains(" access - GET /before 200\n",
+                " access - GET /after 200\n").doesNotContain("while-off");
+    }
+
     @Test
     void aNewConfigurationIsFollowed() throws IOException {
         LoggerContext ctx = context(config("first.log", AccessLineWriter.PATTERN, ""));
