@@ -25,7 +25,8 @@ import org.apache.logging.log4j.message.SimpleMessage;
 /**
  * Writes access lines straight into the output streams of the access logger's appenders, formatted as the shipped
  * layout formats them ({@link #PATTERN}, config/log4j2.xml), without going through log4j2's logger, event and layout
- * for each line: those cost the writer about 1.2 us a line (docs/benchmarks.md, "End to end"), this about a tenth.
+ * for each line: the writer thread spends 0.7 us a request this way where it spent 1.5 through them
+ * (docs/benchmarks.md, "End to end", fourth session).
  *
  * <p>Only when that gives the very bytes log4j2 would write: the logger configuration of {@code gemgate.access} has
  * no filter and is not additive, its appender references no level or filter, and every appender is a stream appender

@@ -16,13 +16,13 @@ import org.apache.logging.log4j.Logger;
  * <p>Cost (the targets, README, "Benchmarks": Gemgate with both logs as shipped at least as fast as nginx with its
  * own logging, and at least 0.97 of itself with both logs off): the line is written from the request's
  * {@link RequestRecord} by the request log's one writer thread ({@code RequestLog}), not by the event loop: the event
- * loop's only work for both logs is to queue the record. The writer builds each line in a builder of its own, reused,
- * and writes it into the access logger's appenders' streams itself when their layout is the shipped one
- * ({@link AccessLineWriter}: the same bytes at a tenth of the cost), or hands it to log4j2 (a synchronous logger in
- * config/log4j2.xml: the thread is already not an event loop) whose appender buffers it; either way the appenders are
- * flushed once per batch of records ({@link #flush()}), so a line reaches the console or the file within the writer's
- * idle wait (20 ms) and a busy gateway writes in large blocks. A record the
- * queue had no room for loses its line too, counted in {@link #dropped()}.
+ * loop's only work for both logs is to queue the record. The writer encodes each line from the record's fields into
+ * the access logger's appenders' streams itself when their layout is the shipped one ({@link AccessLineWriter}: the
+ * same bytes at half the thread's cost), or builds it in a builder of its own, reused, and hands it to log4j2 (a
+ * synchronous logger in config/log4j2.xml: the thread is already not an event loop) whose appender buffers it; either
+ * way the appenders are flushed once per batch of records ({@link #flush()}), so a line reaches the console or the
+ * file within the writer's idle wait (20 ms) and a busy gateway writes in large blocks. A record the queue had no room
+ * for loses its line too, counted in {@link #dropped()}.
  */
 public final class AccessLog {
     private static final int MAX_TARGET = 512;
