@@ -286,13 +286,13 @@ public final class NativeExchange extends Exchange {
     /** The client's fields without the dropped ones and those its Connection header names, encoded once. */
     private RequestHead upstreamHead(HttpRequest request, String uri) {
         HttpHeaders in = request.headers();
-        String connection = in.get(HttpHeaderNames.CONNECTION);
+        AsciiString[] named = connectionOptions(in.get(HttpHeaderNames.CONNECTION));
         RequestHead.Builder b = RequestHead.builder(request.method(), uri);
         Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
             CharSequence name = e.getKey();
-            if (DROP_REQUEST.contains(name) || (connection != null && namedBy(connection, name))) {
+            if (DROP_REQUEST.contains(name) || (named != null && listedIn(named, name))) {
                 continue;
             }
             b.field(name, e.getValue());
@@ -303,12 +303,12 @@ public final class NativeExchange extends Exchange {
     /** A copy of {@code in} without the {@code drop} names and without those the Connection header names. */
     private static HttpHeaders filter(HttpHeaders in, HeaderNameSet drop) {
         HttpHeaders out = TRUSTED_HEADERS.newHeaders();
-        String connection = in.get(HttpHeaderNames.CONNECTION);
+        AsciiString[] named = connectionOptions(in.get(HttpHeaderNames.CONNECTION));
         Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
             CharSequence name = e.getKey();
-            if (drop.contains(name) || (connection != null && namedBy(connection, name))) {
+            if (drop.contains(name) || (named != null && listedIn(named, name))) {
                 continue;
             }
             out.add(name, e.getValue());
@@ -316,10 +316,10 @@ public final class NativeExchange extends Exchange {
         return out;
     }
 
-    /** True when the Connection header value lists {@code name} among its comma-separated options. */
-    private static boolean namedBy(String connection, CharSequence name) {
-        for (String option : connection.split(",")) {
-            if (AsciiString.contentEqualsIgnoreCase(option.trim(), name)) {
+    /** True when {@code name} is one of {@code named} ({@link #connectionOptions}), whatever its case. */
+    private static boolean listedIn(AsciiString[] named, CharSequence name) {
+        for (AsciiString n : named) {
+            if (AsciiString.contentEqualsIgnoreCase(n, name)) {
                 return true;
             }
         }
@@ -416,8 +416,9 @@ public final class NativeExchange extends Exchange {
     }
 
     /**
-     * The field names the upstream's Connection header lists (RFC 9110 7.6.1), lower case, read once per answer; null
-     * when it lists none (no header, or only {@code close} or {@code keep-alive}, the usual values).
+     * The field names a Connection header lists (RFC 9110 7.6.1), lower case, read once per message (the client's
+     * request, the upstream's answer); null when it lists none (no header, or only {@code close} or
+     * {@code keep-alive}, the usual values; both fields are dropped anyway).
      */
     static AsciiString[] connectionOptions(String connection) {
         if (connection == null || connection.equalsIgnoreCase("close") || connection.equalsIgnoreCase("keep-alive")) {
