@@ -54,7 +54,6 @@ final class AccessLineWriter {
     private static final byte[] TOKEN = bytes("ms token=");
 
     private final org.apache.logging.log4j.core.Logger logger;
-    private final String shortName;
     private final byte[] buffer = new byte[BLOCK];
     private final byte[] shortNameText;
     private int used;
@@ -73,13 +72,12 @@ final class AccessLineWriter {
     AccessLineWriter(org.apache.logging.log4j.core.Logger logger) {
         this.logger = logger;
         String name = logger.getName();
-        this.shortName = name.substring(name.lastIndexOf('.') + 1);
-        this.shortNameText = shortName.getBytes(StandardCharsets.UTF_8);
+        this.shortNameText = name.substring(name.lastIndexOf('.') + 1).getBytes(StandardCharsets.UTF_8);
     }
 
     /**
      * Adds one access line (its message; the time, level, thread and logger are added here) to the block, or returns
-     * false when lines must go through log4j2 (see the class comment). Call {@link #flush()} after a batch.
+     * false when lines must go through log4j2 (see the class comment). Call {@link #push()} after a batch.
      */
     boolean write(CharSequence message) {
         if (!resolve()) {
@@ -88,17 +86,12 @@ final class AccessLineWriter {
         if (!logger.isInfoEnabled()) {
             return true; // the level now says no line (a reload, a level set at run time): none, as log4j2 would
         }
-        int max = 64 + threadText.length + 3 * message.length(); // the prefix, and UTF-8's worst case per char
-        if (used + max > buffer.length) {
-            push();
-            if (max > buffer.length) {
-                return false; // a line longer than a block (never: targets are cut at 512): log4j2 writes it
-            }
+        if (!room(64 + threadText.length + 3 * message.length())) { // the prefix, and UTF-8's worst case per char
+            return false;
         }
         used = line(System.currentTimeMillis(), message, buffer, used);
         return true;
     }
-
 
     /**
      * Adds the access line of {@code r} to the block, encoded from its fields (the text {@link AccessLog#message}
@@ -113,16 +106,23 @@ final class AccessLineWriter {
         }
         AttemptRecord last = r.lastAttempt();
         String model = AccessLog.model(r);
-        int max = 160 + threadText.length + 3 * (r.method().length() + r.path().length() + model.length()
-                + r.tokenHint().length() + (last == null ? 0 : last.keyMasked().length()));
-        if (used + max > buffer.length) {
-            push();
-            if (max > buffer.length) {
-                return false;
-            }
+        if (!room(160 + threadText.length + 3 * (r.method().length() + r.path().length() + model.length()
+                + r.tokenHint().length() + (last == null ? 0 : last.keyMasked().length())))) {
+            return false;
         }
         used = line(System.currentTimeMillis(), r, buffer, used);
         return true;
+    }
+
+    /**
+     * Makes room for a line of at most {@code max} bytes, writing out the block when it is too full; false for a line
+     * longer than a block (never: targets are cut at 512), which log4j2 then writes.
+     */
+    private boolean room(int max) {
+        if (used + max > buffer.length) {
+            push();
+        }
+        return max <= buffer.length;
     }
 
     /**

@@ -113,7 +113,6 @@ public final class RequestLog implements AutoCloseable {
     private final Queue<RequestRecord> queue;
     private final Queue<RequestRecord> rows;
     private final int capacity;
-    private final int pumpCapacity;
     private final UsageCounters usage = new UsageCounters();
     private final Queue<Runnable> pumpTasks = new ConcurrentLinkedQueue<>();
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
@@ -160,7 +159,6 @@ public final class RequestLog implements AutoCloseable {
         this.queue = null;
         this.rows = null;
         this.capacity = 0;
-        this.pumpCapacity = 0;
         this.pump = null;
         this.writer = null;
     }
@@ -176,9 +174,8 @@ public final class RequestLog implements AutoCloseable {
         this.clock = clock;
         this.capacity = settings.queueSize();
         // A power of two: the queue's own bound, so that queuing a record reads no index the pump writes.
-        this.pumpCapacity = io.netty.util.internal.MathUtil.safeFindNextPositivePowerOfTwo(
-                Math.max(capacity, PUMP_QUEUE_MIN));
-        this.queue = PlatformDependent.newFixedMpscQueue(pumpCapacity);
+        this.queue = PlatformDependent.newFixedMpscQueue(io.netty.util.internal.MathUtil
+                .safeFindNextPositivePowerOfTwo(Math.max(capacity, PUMP_QUEUE_MIN)));
         this.rows = stores ? PlatformDependent.newFixedMpscQueue(capacity) : null;
         this.pump = new Thread(this::pumpLoop, "gemgate-access-log");
         this.pump.setDaemon(true);
@@ -453,7 +450,7 @@ public final class RequestLog implements AutoCloseable {
         int k = keepOneIn(perSecond, cost, fixed, settings.cpuPercent());
         if (k != keepOneIn) {
             log.debug("request log: one success in {} written ({} successes/s, {} us of CPU a row)", k,
-                    Math.round(perSecond), rowCostNanos / 1000);
+                    Math.round(perSecond), cost / 1000);
         }
         keepOneIn = k;
         offered = 0;
