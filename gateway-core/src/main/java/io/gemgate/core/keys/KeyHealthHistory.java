@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * How each key fared, per quota day, over the last {@value #DAYS} days with activity: calls that succeeded, calls
@@ -29,10 +30,9 @@ public final class KeyHealthHistory {
     /** Days of history kept per key, today included. */
     public static final int DAYS = 30;
 
-    private static final int OK = 0;
-    private static final int FAILED = 1;
-    private static final int CHECKS = 2;
-    private static final int CHECKS_FAILED = 3;
+    private static final int FAILED = 0;
+    private static final int CHECKS = 1;
+    private static final int CHECKS_FAILED = 2;
 
     private final QuotaCalendar calendar;
     private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
@@ -42,17 +42,22 @@ public final class KeyHealthHistory {
         this.calendar = requireNonNull(calendar, "calendar");
     }
 
-    /** One day's counters, updated lock-free. */
+    /**
+     * One day's counters, updated lock-free. Successes, which every ordinary request adds on one event loop or
+     * another, go to a {@link LongAdder} (a cell per contending thread) rather than one word both loops would pass
+     * back and forth per request; the rarer counts share an array.
+     */
     private static final class Day {
         final long start;
-        final AtomicLongArray counts = new AtomicLongArray(4);
+        final LongAdder ok = new LongAdder();
+        final AtomicLongArray counts = new AtomicLongArray(3);
 
         Day(long start) {
             this.start = start;
         }
 
         HealthDay view() {
-            return new HealthDay(start, counts.get(OK), counts.get(FAILED), counts.get(CHECKS),
+            return new HealthDay(start, ok.sum(), counts.get(FAILED), counts.get(CHECKS),
                     counts.get(CHECKS_FAILED));
         }
     }
@@ -87,7 +92,7 @@ public final class KeyHealthHistory {
             HealthDay restored = past.peekFirst();
             if (restored != null && restored.dayStartMillis() == start) {
                 past.pollFirst();
-                next.counts.set(OK, restored.ok());
+                next.ok.add(restored.ok());
                 next.counts.set(FAILED, restored.failed());
                 next.counts.set(CHECKS, restored.checks());
                 next.counts.set(CHECKS_FAILED, restored.checksFailed());
@@ -138,7 +143,7 @@ public final class KeyHealthHistory {
         return switch (kind) {
             case SUCCESS -> {
                 Entry e = entry(id);
-                e.day(now).counts.incrementAndGet(OK);
+                e.day(now).ok.increment();
                 markDirty();
                 if (e.serverErrors.get() != 0) {
                     e.serverErrors.set(0);

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Exact usage counters per minute, by user token, key, model and key group: requests, failures and tokens. Every
@@ -12,10 +11,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * exact, not drawn from sampled rows. The request log's writer drains the counts periodically
  * ({@link #drain}) and adds them to the database's per-minute and per-day rows.
  *
- * <p>Thread-safe and lock-free: one map lookup per dimension (the names are the existing strings: no key object is
- * made) and atomic additions; a new minute, model, token or key makes its cell once. Each counting thread (an event
- * loop) has cells of its own, so that two loops never pass one cache line back and forth per request; a drain adds
- * the threads' counts up.
+ * <p>Thread-safe and lock-free. Each counting thread (an event loop) has cells of its own, so that two loops never
+ * pass one cache line back and forth per request, and adds to them with plain additions (one writer per cell: no
+ * atomic read-modify-write); a dimension's value is looked up in a map only when it differs from the one the thread
+ * counted last (the names are the existing strings: no key object is made); a new minute, model, token or key makes
+ * its cell once. A drain adds the threads' counts up, each count handed out once.
  */
 public final class UsageCounters {
     /** The shared client token (no user token) in the token dimension. */
@@ -77,13 +77,14 @@ public final class UsageCounters {
 
     /** Counts one ended request at {@code nowMillis}. */
     public void count(long nowMillis, RequestRecord r) {
-        Minute m = mine.get().minute(nowMillis - Math.floorMod(nowMillis, MINUTE));
+        Stripe s = mine.get();
+        Minute m = s.minute(nowMillis - Math.floorMod(nowMillis, MINUTE));
         boolean failed = r.isFailure();
         String token = r.tokenId().isEmpty() ? SHARED_TOKEN
                 : r.tokenId().equals(RequestRecord.UNAUTHENTICATED) ? NO_TOKEN : r.tokenId();
-        add(m, Dim.TOKEN, token, failed, r.promptTokens(), r.outputTokens(), r.reasoningTokens());
+        m.cell(Dim.TOKEN, token).add(failed, r.promptTokens(), r.outputTokens(), r.reasoningTokens());
         if (!r.model().isEmpty()) {
-            add(m, Dim.MODEL, r.model(), failed, r.promptTokens(), r.outputTokens(), r.reasoningTokens());
+            m.cell(Dim.MODEL, r.model()).add(failed, r.promptTokens(), r.outputTokens(), r.reasoningTokens());
         }
         List<AttemptRecord> attempts = r.attempts();
         int n = attempts.size();
@@ -95,9 +96,9 @@ public final class UsageCounters {
             long p = last ? r.promptTokens() : 0;
             long o = last ? r.outputTokens() : 0;
             long t = last ? r.reasoningTokens() : 0;
-            add(m, Dim.KEY, a.keyId(), attemptFailed, p, o, t);
+            m.cell(Dim.KEY, a.keyId()).add(attemptFailed, p, o, t);
             if (last) {
-                add(m, Dim.GROUP, a.group().isEmpty() ? NO_GROUP : a.group(), failed, p, o, t);
+                m.cell(Dim.GROUP, a.group().isEmpty() ? NO_GROUP : a.group()).add(failed, p, o, t);
             }
         }
     }
@@ -118,24 +119,44 @@ public final class UsageCounters {
         }
     }
 
-    private static void add(Minute m, Dim d, String value, boolean failed, long prompt, long output, long reasoning) {
-        ConcurrentHashMap<String, AtomicLongArray> cells = m.cells[d.ordinal()];
-        AtomicLongArray c = cells.get(value);
-        if (c == null) {
-            c = cells.computeIfAbsent(value, v -> new AtomicLongArray(SLOTS));
+    /**
+     * One value's counts in one minute of one thread: written by that thread alone (plain additions published with
+     * release stores, no atomic read-modify-write), read by the drain, which remembers what it has handed out
+     * ({@code drained}, its own) and hands out the difference.
+     */
+    private static final class Cell {
+        private static final java.lang.invoke.VarHandle SLOT =
+                java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
+        final long[] counts = new long[SLOTS];
+        final long[] drained = new long[SLOTS];
+
+        void add(boolean failed, long prompt, long output, long reasoning) {
+            long[] c = counts;
+            SLOT.setRelease(c, REQUESTS, c[REQUESTS] + 1);
+            if (failed) {
+                SLOT.setRelease(c, FAILURES, c[FAILURES] + 1);
+            }
+            if (prompt != 0) {
+                SLOT.setRelease(c, PROMPT, c[PROMPT] + prompt);
+            }
+            if (output != 0) {
+                SLOT.setRelease(c, OUTPUT, c[OUTPUT] + output);
+            }
+            if (reasoning != 0) {
+                SLOT.setRelease(c, REASONING, c[REASONING] + reasoning);
+            }
         }
-        c.incrementAndGet(REQUESTS);
-        if (failed) {
-            c.incrementAndGet(FAILURES);
-        }
-        if (prompt != 0) {
-            c.addAndGet(PROMPT, prompt);
-        }
-        if (output != 0) {
-            c.addAndGet(OUTPUT, output);
-        }
-        if (reasoning != 0) {
-            c.addAndGet(REASONING, reasoning);
+
+        /** What was added since the last call, into {@code out}; true when anything was. Drain only. */
+        boolean takeNew(long[] out) {
+            boolean any = false;
+            for (int i = 0; i < SLOTS; i++) {
+                long now = (long) SLOT.getAcquire(counts, i);
+                out[i] = now - drained[i];
+                drained[i] = now;
+                any |= out[i] != 0;
+            }
+            return any;
         }
     }
 
@@ -143,7 +164,8 @@ public final class UsageCounters {
      * Takes the counts added since the last drain (each count is handed out exactly once) and forgets minutes that
      * ended more than two minutes before {@code nowMillis} once they are drained.
      */
-    public List<Row> drain(long nowMillis) {
+    public synchronized List<Row> drain(long nowMillis) {
+        long[] taken = new long[SLOTS];
         // The threads' counts of one minute, dimension and value add up to one row.
         Map<Long, Map<Dim, Map<String, long[]>>> sums = new java.util.TreeMap<>();
         for (Stripe stripe : stripes) {
@@ -151,23 +173,15 @@ public final class UsageCounters {
                 Minute m = e.getValue();
                 boolean any = false;
                 for (Dim d : Dim.values()) {
-                    for (Map.Entry<String, AtomicLongArray> cell : m.cells[d.ordinal()].entrySet()) {
-                        AtomicLongArray c = cell.getValue();
-                        long req = c.getAndSet(REQUESTS, 0);
-                        long fail = c.getAndSet(FAILURES, 0);
-                        long p = c.getAndSet(PROMPT, 0);
-                        long o = c.getAndSet(OUTPUT, 0);
-                        long t = c.getAndSet(REASONING, 0);
-                        if (req != 0 || fail != 0 || p != 0 || o != 0 || t != 0) {
+                    for (Map.Entry<String, Cell> cell : m.cells[d.ordinal()].entrySet()) {
+                        if (cell.getValue().takeNew(taken)) {
                             any = true;
                             long[] sum = sums.computeIfAbsent(m.start, k -> new java.util.EnumMap<>(Dim.class))
                                     .computeIfAbsent(d, k -> new java.util.LinkedHashMap<>())
                                     .computeIfAbsent(cell.getKey(), k -> new long[SLOTS]);
-                            sum[REQUESTS] += req;
-                            sum[FAILURES] += fail;
-                            sum[PROMPT] += p;
-                            sum[OUTPUT] += o;
-                            sum[REASONING] += t;
+                            for (int i = 0; i < SLOTS; i++) {
+                                sum[i] += taken[i];
+                            }
                         }
                     }
                 }
@@ -182,17 +196,35 @@ public final class UsageCounters {
         return out;
     }
 
-    /** One minute's cells, per dimension. */
+    /** One minute's cells, per dimension, with the last cell each dimension found (its owner's alone). */
     private static final class Minute {
         final long start;
         @SuppressWarnings("unchecked")
-        final ConcurrentHashMap<String, AtomicLongArray>[] cells = new ConcurrentHashMap[Dim.values().length];
+        final ConcurrentHashMap<String, Cell>[] cells = new ConcurrentHashMap[Dim.values().length];
+        final String[] lastValue = new String[cells.length];
+        final Cell[] lastCell = new Cell[cells.length];
 
         Minute(long start) {
             this.start = start;
             for (int i = 0; i < cells.length; i++) {
                 cells[i] = new ConcurrentHashMap<>();
             }
+        }
+
+        /** The cell of {@code value}: most requests name the model, token, key and group the last one did. */
+        Cell cell(Dim d, String value) {
+            int i = d.ordinal();
+            String last = lastValue[i];
+            if (last == value || value.equals(last)) {
+                return lastCell[i];
+            }
+            Cell c = cells[i].get(value);
+            if (c == null) {
+                c = cells[i].computeIfAbsent(value, v -> new Cell());
+            }
+            lastValue[i] = value;
+            lastCell[i] = c;
+            return c;
         }
     }
 }
