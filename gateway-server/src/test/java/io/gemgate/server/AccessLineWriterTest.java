@@ -198,6 +198,90 @@ class AccessLineWriterTest {
         assertThat(Files.readString(dir.resolve("second.log"))).endsWith(" access - GET /two 200\n");
     }
 
+    /**
+     * An event loop's writer hands its lines over in blocks (when full, or when told to), each of whole lines and
+     * naming the access log's writer as their thread; the writer thread writes the blocks to the configured file
+     * (rolled over as configured), every line once and in order.
+     */
+    @Test
+    void anEventLoopsBlocksReachTheFileThroughTheWriterInOrder() throws IOException {
+        LoggerContext ctx = context(config("access.log", AccessLineWriter.PATTERN, ""));
+        List<AccessLog.Block> handed = new ArrayList<>();
+        AccessLineWriter loop = new AccessLineWriter(ctx.getLogger("gemgate.access"), AccessLog.WRITER_THREAD,
+                handed::add);
+        AccessLineWriter writer = new AccessLineWriter(ctx.getLogger("gemgate.access"));
+        List<String> sent = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            String m = "POST /v1beta/models/gemini-2.5-flash:generateContent?n=" + i
+                    + " 200 model=gemini-2.5-flash key=AIza...0000 tier=0 attempts=1 3ms token=gg-t...5d1c";
+            assertThat(loop.write(m)).isTrue();
+            sent.add(m);
+        }
+        assertThat(handed).as("blocks handed over when full (64 KB)").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(loop.isEmpty()).isFalse();
+        loop.push();
+        assertThat(loop.isEmpty()).isTrue();
+        assertThat(handed.stream().mapToInt(AccessLog.Block::lines).sum()).isEqualTo(1_000);
+        for (AccessLog.Block b : handed) {
+            assertThat(b.length()).isLessThanOrEqualTo(64 * 1024);
+            assertThat(b.bytes()[b.length() - 1]).as("whole lines only").isEqualTo((byte) '\n');
+            writer.writeBlock(b);
+        }
+        ctx.stop();
+        contexts.clear();
+
+        List<String> lines = allLines(); // rolled over at 100 KB, between blocks
+        assertThat(lines).hasSize(sent.size());
+        for (int i = 0; i < sent.size(); i++) {
+            assertThat(lines.get(i)).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}"
+                    + "(Z|[+-]\\d\\d:\\d\\d) INFO  \\[gemgate-access-log] access - "
+                    + java.util.regex.Pattern.quote(sent.get(i)));
+        }
+    }
+
+    /**
+     * Lines that cannot be written are counted, not silently lost: a block the writer's queue has no room for, and a
+     * block that arrives after a reload to a layout of one's own.
+     */
+    @Test
+    void aBlockWithNoRoomOrNoDirectPathCountsItsLinesAsDropped() throws IOException {
+        LoggerContext ctx = context(config("full.log", AccessLineWriter.PATTERN, ""));
+        AccessLineWriter loop = new AccessLineWriter(ctx.getLogger("gemgate.access"), AccessLog.WRITER_THREAD,
+                b -> false);
+        long before = AccessLog.dropped();
+        for (int i = 0; i < 5; i++) {
+            assertThat(loop.write("GET /lost/" + i + " 200")).isTrue();
+        }
+        loop.push();
+        assertThat(AccessLog.dropped() - before).isEqualTo(5);
+
+        List<AccessLog.Block> handed = new ArrayList<>();
+        AccessLineWriter other = new AccessLineWriter(ctx.getLogger("gemgate.access"), AccessLog.WRITER_THREAD,
+                handed::add);
+        assertThat(other.write("GET /late/1 200")).isTrue();
+        assertThat(other.write("GET /late/2 200")).isTrue();
+        other.push();
+        LoggerContext mine = context(config("mine.log", "%m%n", ""));
+        new AccessLineWriter(mine.getLogger("gemgate.access")).writeBlock(handed.get(0));
+        assertThat(AccessLog.dropped() - before).isEqualTo(7);
+        assertThat(dir.resolve("mine.log")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(),
+                p -> assertThat(Files.readString(p)).doesNotContain("late"));
+    }
+
+    /** Off an event loop, or under a configuration that is not the shipped layout, the line goes the writer's way. */
+    @Test
+    void writeOnLoopDeclinesOffAnEventLoopAndUnderTheTestsConfiguration() throws Exception {
+        RequestRecord r = record("GET", "/v1beta/models", "", 200, List.of(), 0, "-", false);
+        assertThat(AccessLog.writeOnLoop(r, b -> true)).as("not an event loop").isFalse();
+        io.netty.channel.DefaultEventLoop loop = new io.netty.channel.DefaultEventLoop();
+        try {
+            // The tests' log4j2 configuration captures lines with an appender of its own: log4j2's path.
+            assertThat(loop.submit(() -> AccessLog.writeOnLoop(r, b -> true)).get()).isFalse();
+        } finally {
+            loop.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+    }
+
     private static void flush(LoggerContext ctx) {
         ((org.apache.logging.log4j.core.appender.AbstractOutputStreamAppender<?>) ctx.getConfiguration()
                 .getAppender("out")).getManager().flush();
