@@ -37,9 +37,8 @@ import org.apache.logging.log4j.message.SimpleMessage;
  *
  * <p>Lines are gathered in a buffer of this writer's and handed to each appender's manager in blocks (its
  * {@code writeBytes}, synchronized with the other loggers' lines, whole lines only); a rolling file's manager is
- * asked whether to roll over before each block, as its appender asks before each event. Each writer is one thread's:
- * the access log's writer's, or an event loop's, whose blocks go to the access log's writer ({@link
- * AccessLog#writeOnLoop}, {@link #writeBlock}).
+ * asked whether to roll over before each block, as its appender asks before each event. One thread only: the access
+ * log's writer.
  */
 final class AccessLineWriter {
     /** The layout of the access lines in config/log4j2.xml and the embedded log4j2.xml. */
@@ -54,21 +53,10 @@ final class AccessLineWriter {
     private static final byte[] ATTEMPTS = bytes(" attempts=");
     private static final byte[] TOKEN = bytes("ms token=");
 
-    /** Emptied blocks kept for the event loops' writers (at most this many: 2 MB). */
-    private static final int FREE_MAX = 32;
-    private static final java.util.Queue<byte[]> FREE = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private static final java.util.concurrent.atomic.AtomicInteger FREE_COUNT =
-            new java.util.concurrent.atomic.AtomicInteger();
-
     private final org.apache.logging.log4j.core.Logger logger;
-    /** Where this writer's full blocks go (an event loop's writer: the access log's writer thread); null when it
-     *  writes to the appenders' managers itself. */
-    private final AccessLog.BlockSink sink;
-    private final boolean fixedThreadName;
-    private byte[] buffer;
+    private final byte[] buffer = new byte[BLOCK];
     private final byte[] shortNameText;
     private int used;
-    private int lines;
     private Configuration resolvedFor;
     private List<OutputStreamManager> managers = List.of();
     private boolean direct;
@@ -82,29 +70,9 @@ final class AccessLineWriter {
     private byte[] threadText = Thread.currentThread().getName().getBytes(StandardCharsets.UTF_8);
 
     AccessLineWriter(org.apache.logging.log4j.core.Logger logger) {
-        this(logger, null, null);
-    }
-
-    /**
-     * A writer whose full blocks go to {@code sink} instead of the appenders' managers (an event loop's: the access
-     * log's writer thread writes them, {@link #writeBlock}), its lines naming {@code threadName}; with a null
-     * {@code sink}, a writer of the thread that calls it, as {@link #AccessLineWriter(org.apache.logging.log4j.core.Logger)}.
-     */
-    AccessLineWriter(org.apache.logging.log4j.core.Logger logger, String threadName, AccessLog.BlockSink sink) {
         this.logger = logger;
-        this.sink = sink;
-        this.fixedThreadName = threadName != null;
-        if (threadName != null) {
-            threadText = threadName.getBytes(StandardCharsets.UTF_8);
-        }
-        this.buffer = sink == null ? new byte[BLOCK] : null; // an event loop's: taken when its first line comes
         String name = logger.getName();
         this.shortNameText = name.substring(name.lastIndexOf('.') + 1).getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** True when no line waits in this writer's block. */
-    boolean isEmpty() {
-        return used == 0;
     }
 
     /**
@@ -122,7 +90,6 @@ final class AccessLineWriter {
             return false;
         }
         used = line(System.currentTimeMillis(), message, buffer, used);
-        lines++;
         return true;
     }
 
@@ -144,7 +111,6 @@ final class AccessLineWriter {
             return false;
         }
         used = line(System.currentTimeMillis(), r, buffer, used);
-        lines++;
         return true;
     }
 
@@ -153,11 +119,8 @@ final class AccessLineWriter {
      * longer than a block (never: targets are cut at 512), which log4j2 then writes.
      */
     private boolean room(int max) {
-        if (buffer != null && used + max > buffer.length) {
+        if (used + max > buffer.length) {
             push();
-        }
-        if (buffer == null) {
-            buffer = freeBlock(); // an event loop's writer handed its block over
         }
         return max <= buffer.length;
     }
@@ -316,73 +279,23 @@ final class AccessLineWriter {
         return p;
     }
 
-    /**
-     * Hands the lines gathered so far on: to the appenders' managers (which write them out when flushed), or, for an
-     * event loop's writer, to its sink as one block (a full sink loses the block's lines, counted).
-     */
+    /** Hands the lines gathered so far to the appenders' managers (which write them out when flushed). */
     void push() {
         if (used == 0) {
             return;
         }
         int n = used;
         used = 0;
-        if (sink != null) {
-            AccessLog.Block b = new AccessLog.Block(buffer, n, lines);
-            lines = 0;
-            buffer = null;
-            if (!sink.offer(b)) {
-                AccessLog.lost(b.lines());
-                recycle(b.bytes());
-            }
-            return;
-        }
-        lines = 0;
-        toManagers(buffer, n);
-    }
-
-    /**
-     * Writes a block an event loop's writer handed over (on the access log's writer thread): to the appenders'
-     * managers when the configuration still takes lines this way, else its lines are lost, counted (a reload to a
-     * layout of one's own in the moment between). The block is then kept for reuse.
-     */
-    void writeBlock(AccessLog.Block b) {
-        if (resolve()) {
-            push(); // this writer's own lines first: they are older
-            toManagers(b.bytes(), b.length());
-        } else {
-            AccessLog.lost(b.lines());
-        }
-        recycle(b.bytes());
-    }
-
-    private void toManagers(byte[] bytes, int n) {
         for (OutputStreamManager m : managers) {
             try {
                 if (m instanceof RollingFileManager r) {
                     rolloverProbe.setTimeMillis(System.currentTimeMillis());
                     r.checkRollover(rolloverProbe);
                 }
-                m.writeBytes(bytes, 0, n);
+                m.writeBytes(buffer, 0, n);
             } catch (RuntimeException e) {
                 resolvedFor = null; // stopped by a reconfiguration: look again at the next line
             }
-        }
-    }
-
-    private static byte[] freeBlock() {
-        byte[] b = FREE.poll();
-        if (b == null) {
-            return new byte[BLOCK];
-        }
-        FREE_COUNT.decrementAndGet();
-        return b;
-    }
-
-    private static void recycle(byte[] block) {
-        if (block.length == BLOCK && FREE_COUNT.incrementAndGet() <= FREE_MAX) {
-            FREE.offer(block);
-        } else if (block.length == BLOCK) {
-            FREE_COUNT.decrementAndGet();
         }
     }
 
@@ -392,9 +305,7 @@ final class AccessLineWriter {
         if (config != resolvedFor) {
             push(); // lines of the old configuration go to its streams
             resolvedFor = config;
-            if (!fixedThreadName) {
-                threadText = Thread.currentThread().getName().getBytes(StandardCharsets.UTF_8);
-            }
+            threadText = Thread.currentThread().getName().getBytes(StandardCharsets.UTF_8);
             zone = null;
             secondStart = Long.MIN_VALUE;
             secondEnd = Long.MIN_VALUE;

@@ -14,19 +14,15 @@ import org.apache.logging.log4j.Logger;
  * a hint of the client's token.
  *
  * <p>Cost (the targets, README, "Benchmarks": Gemgate with both logs as shipped at least as fast as nginx with its
- * own logging, and at least 0.97 of itself with both logs off): while the access logger's appenders are the shipped
- * ones, the event loop that ended the request encodes its line from the {@link RequestRecord}'s fields, still in that
- * core's caches, into a block of its own ({@link #writeOnLoop}, {@link AccessLineWriter}: the shipped layout's very
- * bytes), and hands the block to the request log's writer thread ({@code gemgate-access-log}) when it is full or
- * {@value #HAND_OFF_MILLIS} ms after its first line; that thread only writes blocks into the appenders' streams and
- * flushes them ({@link #writeBlock}, {@link #flush()}). No event loop writes to a file or the console, and the thread
- * runs in short spells: when it encoded every line itself, its spells of a millisecond every 20 ms, taking a core
- * from an event loop, left the other core idle a tenth of the time under load (docs/benchmarks.md, fifth session).
- * Otherwise (a layout, filter or appender of one's own, or a record ended off an event loop) the record goes to that
- * thread, which builds the line in a builder of its own, reused, and hands it to log4j2 (a synchronous logger in
- * config/log4j2.xml: the thread is already not an event loop). Either way a line reaches the console or the file
- * within about 40 ms, and a busy gateway writes in large blocks. A record or block the queues had no room for loses
- * its lines, counted in {@link #dropped()}.
+ * own logging, and at least 0.97 of itself with both logs off): the line is written from the request's
+ * {@link RequestRecord} by the request log's one writer thread ({@code RequestLog}), not by the event loop: the event
+ * loop's only work for both logs is to queue the record. The writer encodes each line from the record's fields into
+ * the access logger's appenders' streams itself when their layout is the shipped one ({@link AccessLineWriter}: the
+ * same bytes at half the thread's cost), or builds it in a builder of its own, reused, and hands it to log4j2 (a
+ * synchronous logger in config/log4j2.xml: the thread is already not an event loop) whose appender buffers it; either
+ * way the appenders are flushed once per batch of records ({@link #flush()}), so a line reaches the console or the
+ * file within the writer's idle wait (20 ms) and a busy gateway writes in large blocks. A record the queue had no room
+ * for loses its line too, counted in {@link #dropped()}.
  */
 public final class AccessLog {
     private static final int MAX_TARGET = 512;
@@ -42,25 +38,6 @@ public final class AccessLog {
         }
     };
 
-    /** The name the access lines give as their thread ({@code %t}): the access log's writer's, whichever thread
-     *  encoded them, so that a line reads the same on both paths. */
-    public static final String WRITER_THREAD = "gemgate-access-log";
-    /** How long an event loop keeps its first line in its block before handing the block over (a busy loop hands
-     *  it over sooner, when it is full). */
-    static final long HAND_OFF_MILLIS = 20;
-    /** The event loops that write lines, for {@link #handOffLoops}. */
-    private static final java.util.Queue<Line> LOOPS = new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-    /** A block of access lines an event loop encoded: {@code length} bytes of {@code bytes}, whole lines only. */
-    public record Block(byte[] bytes, int length, int lines) {
-    }
-
-    /** Takes the blocks of the event loops' writers (the access log's writer thread's queue); false when full. */
-    @FunctionalInterface
-    public interface BlockSink {
-        boolean offer(Block b);
-    }
-
     /** A thread's line builder, the last token hint it made, and whether it is handing a line to log4j2 now. */
     private static final class Line {
         final StringBuilder text = new StringBuilder(256);
@@ -70,31 +47,6 @@ public final class AccessLog {
         boolean writing;
         /** The request log's writer's: lines written straight to the appenders' streams ({@link AccessLineWriter}). */
         AccessLineWriter direct;
-        /** An event loop's: its block of lines, where it goes, the loop, and the hand-off it scheduled. */
-        AccessLineWriter loopWriter;
-        BlockSink sink;
-        io.netty.util.concurrent.EventExecutor loop;
-        boolean handOffScheduled;
-        /** In {@link #LOOPS}: from its first line until {@link #handOffLoops} takes it out. */
-        boolean registered;
-        final Runnable handOff = this::handOff;
-        final Runnable detach = this::detach;
-
-        void handOff() {
-            handOffScheduled = false;
-            AccessLineWriter w = loopWriter;
-            if (w != null) {
-                w.push();
-            }
-        }
-
-        /** Hands the block over and forgets the writer (its log closes): a later line starts a new one. */
-        void detach() {
-            handOff();
-            loopWriter = null;
-            sink = null;
-            registered = false;
-        }
 
         String hint(String t) {
             if (t == null) {
@@ -175,87 +127,6 @@ public final class AccessLog {
         }
     }
 
-    /**
-     * Encodes the access line of {@code r} on the event loop that ended the request, where its fields are still in
-     * the core's caches, into that loop's block, which goes to {@code sink} (the access log's writer thread, which
-     * only writes it: {@link #writeBlock}) when full or {@value #HAND_OFF_MILLIS} ms after its first line. False when
-     * the line must go the writer's way instead ({@link #write(RequestRecord)}): not on an event loop, or the
-     * configuration asks for log4j2's own path ({@link AccessLineWriter}). Lines of two loops reach the output in
-     * blocks, each block in order.
-     */
-    public static boolean writeOnLoop(RequestRecord r, BlockSink sink) {
-        Line line = LINE.get();
-        AccessLineWriter w = line.loopWriter;
-        if (w == null || line.sink != sink) {
-            if (w != null) {
-                w.push(); // the lines of a log closed since go where they were meant to
-            }
-            io.netty.util.concurrent.EventExecutor loop = io.netty.util.internal.ThreadExecutorMap.currentExecutor();
-            if (loop == null || !(ACCESS instanceof org.apache.logging.log4j.core.Logger core)) {
-                return false;
-            }
-            w = new AccessLineWriter(core, WRITER_THREAD, sink);
-            line.loopWriter = w;
-            line.sink = sink;
-            line.loop = loop;
-        }
-        if (!w.write(r)) {
-            return false;
-        }
-        if (!line.handOffScheduled && !w.isEmpty()) {
-            if (!line.registered) {
-                line.registered = true;
-                LOOPS.add(line); // until handOffLoops takes it out
-            }
-            line.handOffScheduled = true;
-            try {
-                line.loop.schedule(line.handOff, HAND_OFF_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                line.handOff(); // the loop is shutting down: hand the block over now
-            }
-        }
-        return true;
-    }
-
-    /** Writes a block of lines an event loop encoded ({@link #writeOnLoop}), on the access log's writer thread. */
-    public static void writeBlock(Block b) {
-        Line line = LINE.get();
-        if (line.direct == null && ACCESS instanceof org.apache.logging.log4j.core.Logger core) {
-            line.direct = new AccessLineWriter(core);
-        }
-        if (line.direct == null) {
-            lost(b.lines());
-            return;
-        }
-        line.direct.writeBlock(b);
-    }
-
-    /**
-     * Has every event loop that writes lines to {@code sink} hand its block over now (on the loop, waiting up to a
-     * second for each; directly when the loop has ended): the request log calls it when it closes, before its writer
-     * writes what it was handed.
-     */
-    public static void handOffLoops(BlockSink sink) {
-        for (Line line : LOOPS) {
-            io.netty.util.concurrent.EventExecutor loop = line.loop;
-            if (line.sink != sink || loop == null) {
-                continue;
-            }
-            LOOPS.remove(line);
-            if (loop.inEventLoop() || loop.isTerminated()) {
-                line.detach();
-                continue;
-            }
-            try {
-                loop.submit(line.detach).awaitUninterruptibly(1000);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                if (loop.terminationFuture().awaitUninterruptibly(1000)) {
-                    line.detach(); // the loop has ended: its block is this thread's to hand over
-                }
-            }
-        }
-    }
-
     /** The access line's text of {@code r} (what {@link AccessLineWriter} encodes straight to bytes). */
     static String message(RequestRecord r) {
         return message(LINE.get(), r).toString();
@@ -297,11 +168,6 @@ public final class AccessLog {
     /** Counts an access line lost with its record (the request log's queue was full). */
     public static void lost() {
         DROPPED.increment();
-    }
-
-    /** Counts {@code lines} access lines lost with their block (the writer's queue of blocks was full). */
-    static void lost(int lines) {
-        DROPPED.add(lines);
     }
 
     /**

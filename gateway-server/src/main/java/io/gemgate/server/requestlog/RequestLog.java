@@ -26,15 +26,12 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * The request log (README, "Request log and usage") and the access log's writer: each ended request's
- * {@link RequestRecord} is handed over on its event loop (the event loop's only work for both logs, with the usage
- * counts and, on the shipped layout, encoding its access line into the loop's block: {@link AccessLog#writeOnLoop}).
- * Records for the database go into a bounded lock-free queue, and so do records whose line the loop did not write;
- * the loops' blocks of lines go into a third. One thread ({@code gemgate-access-log}) takes them out, writes the
- * blocks and the queued records' access lines ({@link AccessLog#write}, flushed once per batch) and passes the records
- * to keep to the database's writer ({@code gemgate-request-log}), which writes them in batches, one transaction each.
- * The event loop never waits, never wakes either thread (which look every 20 ms when idle), and a slow or absent
- * database never holds the access log: the queues are drained whatever the database does, into a backlog of rows to
- * write bounded by {@code requests.queueSize}.
+ * {@link RequestRecord} goes into a bounded lock-free queue from its event loop (the event loop's only work for both
+ * logs, with the usage counts), and one thread ({@code gemgate-request-log}) takes them out, writes each one's access
+ * line ({@link AccessLog#write}, flushed once per batch) and the records to the database in batches, one transaction
+ * each. The event loop never waits, never wakes the writer (which looks every 20 ms when idle), and a slow or absent
+ * database never holds the access log: the queue is drained whatever the database does, into a backlog of rows to write
+ * bounded by {@code requests.queueSize}.
  *
  * <p>What is not written is counted ({@link #dropped}): when the queue is full, the record and its access line
  * ({@link Drop#FULL}); when the database cannot keep up, successes are sampled and failures kept ({@link
@@ -66,8 +63,6 @@ public final class RequestLog implements AutoCloseable {
      * small database backlog (the setting) must not cost access lines. Rounded up to a power of two.
      */
     private static final int PUMP_QUEUE_MIN = 4096;
-    /** Blocks of access lines (64 KB each) the pump may hold before the event loops' next ones are lost, counted. */
-    private static final int BLOCKS = 64;
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long PRUNE_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final long CPU_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -115,13 +110,7 @@ public final class RequestLog implements AutoCloseable {
     private final Database db;
     private final QuotaCalendar calendar;
     private final LongSupplier clock;
-    /** Records whose access line the pump writes (through log4j2, or the pump's own direct writer). */
     private final Queue<RequestRecord> queue;
-    /** Records for the database whose line an event loop wrote (or that have none). */
-    private final Queue<RequestRecord> rowQueue;
-    /** Blocks of access lines the event loops encoded ({@link AccessLog#writeOnLoop}). */
-    private final Queue<AccessLog.Block> blocks;
-    private final AccessLog.BlockSink sink;
     private final Queue<RequestRecord> rows;
     private final int capacity;
     private final UsageCounters usage = new UsageCounters();
@@ -168,9 +157,6 @@ public final class RequestLog implements AutoCloseable {
         this.calendar = null;
         this.clock = System::currentTimeMillis;
         this.queue = null;
-        this.rowQueue = null;
-        this.blocks = null;
-        this.sink = null;
         this.rows = null;
         this.capacity = 0;
         this.pump = null;
@@ -188,12 +174,8 @@ public final class RequestLog implements AutoCloseable {
         this.clock = clock;
         this.capacity = settings.queueSize();
         // A power of two: the queue's own bound, so that queuing a record reads no index the pump writes.
-        int pumpQueue = io.netty.util.internal.MathUtil.safeFindNextPositivePowerOfTwo(
-                Math.max(capacity, PUMP_QUEUE_MIN));
-        this.queue = PlatformDependent.newFixedMpscQueue(pumpQueue);
-        this.rowQueue = stores ? PlatformDependent.newFixedMpscQueue(pumpQueue) : null;
-        this.blocks = lines ? PlatformDependent.newFixedMpscQueue(BLOCKS) : null;
-        this.sink = lines ? blocks::offer : null;
+        this.queue = PlatformDependent.newFixedMpscQueue(io.netty.util.internal.MathUtil
+                .safeFindNextPositivePowerOfTwo(Math.max(capacity, PUMP_QUEUE_MIN)));
         this.rows = stores ? PlatformDependent.newFixedMpscQueue(capacity) : null;
         this.pump = new Thread(this::pumpLoop, "gemgate-access-log");
         this.pump.setDaemon(true);
@@ -260,10 +242,8 @@ public final class RequestLog implements AutoCloseable {
     }
 
     /**
-     * Takes one ended request, on its event loop: counts its usage, encodes its access line into the loop's block
-     * when the configuration allows ({@link AccessLog#writeOnLoop}), and queues the record for the database, and for
-     * its access line when the loop did not write it (or drops it, counted, when the queue is full). Never blocks,
-     * never wakes a thread.
+     * Takes one ended request, on its event loop: counts its usage, then queues the record for its access line and
+     * the database (or drops it, counted, when the queue is full). Never blocks, never wakes a thread.
      */
     public void add(RequestRecord r) {
         if (!on) {
@@ -273,16 +253,13 @@ public final class RequestLog implements AutoCloseable {
         if (kept) {
             usage.count(clock.getAsLong(), r);
         }
-        if (lines && !AccessLog.writeOnLoop(r, sink)) {
-            // the pump writes the line (and passes the record on to the database)
-            if (!queue.offer(r)) {
-                if (kept) {
-                    full.incrementAndGet();
-                }
+        if (!queue.offer(r)) {
+            if (kept) {
+                full.incrementAndGet();
+            }
+            if (lines) {
                 AccessLog.lost();
             }
-        } else if (kept && !rowQueue.offer(r)) {
-            full.incrementAndGet();
         }
     }
 
@@ -349,7 +326,7 @@ public final class RequestLog implements AutoCloseable {
 
     /** Records waiting: for their access line, and for the database. */
     public int queued() {
-        return !on ? 0 : queue.size() + (rowQueue == null ? 0 : rowQueue.size()) + (rows == null ? 0 : rows.size());
+        return !on ? 0 : queue.size() + (rows == null ? 0 : rows.size());
     }
 
     public int capacity() {
@@ -413,42 +390,28 @@ public final class RequestLog implements AutoCloseable {
     }
 
     /**
-     * Writes the event loops' blocks of lines, takes up to a batch of records whose lines are this thread's to write
-     * and writes them, passes the records to keep on to the database's writer (up to a batch more of those whose
-     * lines the loops wrote), and flushes what it wrote once. Returns true when a batch was full (more may wait).
+     * Takes up to a batch of records from the queue: writes their access lines (flushed once for the batch) and
+     * passes the ones to keep on to the writer. Returns true when the batch was full (more may wait).
      */
     private boolean pumpBatch() {
         int n = 0;
-        int written = 0;
-        AccessLog.Block b;
-        if (lines) {
-            while ((b = blocks.poll()) != null) {
-                AccessLog.writeBlock(b);
-                written++;
-            }
-        }
         RequestRecord r;
         while (n < BATCH && (r = queue.poll()) != null) {
             n++;
             if (lines) {
                 AccessLog.write(r);
-                written++;
             }
             if (stores && r.stored()) {
                 toWriter(r);
             }
         }
-        if (stores) {
-            while (n < 2 * BATCH && (r = rowQueue.poll()) != null) {
-                n++;
-                toWriter(r);
-            }
-            resample();
-        }
-        if (written > 0) {
+        if (n > 0 && lines) {
             AccessLog.flush();
         }
-        return n >= BATCH;
+        if (stores) {
+            resample();
+        }
+        return n == BATCH;
     }
 
     /** Failures always go on (unless the writer's backlog is full); successes are sampled when it cannot keep up. */
@@ -714,17 +677,13 @@ public final class RequestLog implements AutoCloseable {
     }
 
     /**
-     * Has the event loops hand over the lines in their blocks (up to a second each), stops the access log's writer
-     * after it wrote them and the lines of what was queued, then the database's writer after it wrote the records and
-     * the last usage counts (waits up to 10 s for each). The gateway closes it before its event loops.
+     * Stops the access log's writer after it wrote the lines of what was queued, then the database's writer after
+     * it wrote the records and the last usage counts (waits up to 10 s for each).
      */
     @Override
     public void close() {
         if (!on || stopping) {
             return;
-        }
-        if (lines) {
-            AccessLog.handOffLoops(sink); // the event loops' last lines, before the pump's last round
         }
         stopping = true;
         LockSupport.unpark(pump);
