@@ -63,6 +63,13 @@ public final class RequestLog implements AutoCloseable {
      * small database backlog (the setting) must not cost access lines. Rounded up to a power of two.
      */
     private static final int PUMP_QUEUE_MIN = 4096;
+    /**
+     * Access lines the pump writes before it yields its core (when another thread waits for it). Under load it wakes
+     * to about 1,400 records; encoding them in one spell of a millisecond kept an event loop off its core and left the
+     * pipeline's other stages idle (docs/benchmarks.md, fifth session): 64 lines are a spell of about 40 us. A power
+     * of two.
+     */
+    private static final int SPELL = 64;
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long PRUNE_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final long CPU_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -400,6 +407,9 @@ public final class RequestLog implements AutoCloseable {
             n++;
             if (lines) {
                 AccessLog.write(r);
+                if ((n & (SPELL - 1)) == 0) {
+                    Thread.yield(); // a short spell: see SPELL
+                }
             }
             if (stores && r.stored()) {
                 toWriter(r);
