@@ -109,6 +109,7 @@ class KeyStateTest {
         int readers = 2;
         CountDownLatch start = new CountDownLatch(1);
         CountDownLatch finished = new CountDownLatch(readers);
+        CountDownLatch reading = new CountDownLatch(1);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
         for (int r = 0; r < readers; r++) {
             Thread t = new Thread(() -> {
@@ -124,6 +125,7 @@ class KeyStateTest {
                         }
                         pool.acquire(m, new KeyAttempts(3)); // selection reads the same state meanwhile
                         reads.incrementAndGet();
+                        reading.countDown();
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -136,6 +138,8 @@ class KeyStateTest {
         }
         flip(pool, b, true); // from "team a" to the first of the two states the readers know
         start.countDown();
+        // The flips start once a reader reads, so that the two overlap (else a fast writer could finish first).
+        assertThat(reading.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
         for (int i = 0; i < FLIPS && System.nanoTime() < deadline; i++) {
             flip(pool, b, i % 2 == 1);
         }
@@ -164,6 +168,7 @@ class KeyStateTest {
         ConcurrentLinkedQueue<KeyRest> torn = new ConcurrentLinkedQueue<>();
         AtomicLong reads = new AtomicLong();
         CountDownLatch start = new CountDownLatch(1);
+        CountDownLatch reading = new CountDownLatch(1);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
         Thread reader = new Thread(() -> {
             try {
@@ -175,6 +180,7 @@ class KeyStateTest {
                         torn.add(r);
                     }
                     reads.incrementAndGet();
+                    reading.countDown();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -183,6 +189,8 @@ class KeyStateTest {
         reader.setDaemon(true);
         reader.start();
         start.countDown();
+        // The writer starts once the reader reads, so that the two overlap (else a fast writer could finish first).
+        assertThat(reading.await(DEADLINE_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
         int rateLimited = 0;
         for (int i = 0; i < FLIPS && System.nanoTime() < deadline; i++) {
             if (i % 5 == 4) {
