@@ -41,14 +41,20 @@ class AdminPersistenceTest {
 
     /**
      * Every file of the data directory as text: the state file and its backup, and the request log's SQLite file (its
-     * bytes as Latin-1, so that a key stored in it would show).
+     * bytes as Latin-1, so that a key stored in it would show). A file that is gone by the time it is read (the request
+     * log's rollback journal, while its writer creates the schema) is skipped.
      */
     private String dataDir() {
         StringBuilder all = new StringBuilder();
         try (Stream<Path> files = Files.list(gw.dataDir())) {
             for (Path f : files.toList()) {
-                all.append(f.getFileName()).append('\n')
-                        .append(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1));
+                byte[] bytes;
+                try {
+                    bytes = Files.readAllBytes(f);
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    continue; // a transient file that went between the listing and the read (SQLite's journal)
+                }
+                all.append(f.getFileName()).append('\n').append(new String(bytes, StandardCharsets.ISO_8859_1));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
