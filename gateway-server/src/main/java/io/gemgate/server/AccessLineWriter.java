@@ -196,6 +196,19 @@ final class AccessLineWriter {
 
     /** {@code v} in decimal, as {@link StringBuilder#append(long)} writes it. */
     private static int decimal(long v, byte[] out, int p) {
+        // The common sizes (tier, attempts, status, most latencies) without a loop or a long division.
+        if (v >= 0 && v < 1000) {
+            int i = (int) v;
+            if (i >= 100) {
+                out[p++] = (byte) ('0' + i / 100);
+                i %= 100;
+                out[p++] = (byte) ('0' + i / 10);
+            } else if (i >= 10) {
+                out[p++] = (byte) ('0' + i / 10);
+            }
+            out[p++] = (byte) ('0' + i % 10);
+            return p;
+        }
         if (v < 0) {
             if (v == Long.MIN_VALUE) {
                 return ascii("-9223372036854775808", out, p);

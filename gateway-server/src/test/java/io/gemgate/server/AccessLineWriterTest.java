@@ -103,6 +103,29 @@ class AccessLineWriterTest {
         assertThat(AccessLog.message(records.get(1))).contains(" model=* ");
     }
 
+    @Test
+    void numbersOfEverySizeAreWrittenAsTheLog4jPathWritesThem() throws IOException {
+        AccessLineWriter w = new AccessLineWriter(context(config("n.log", AccessLineWriter.PATTERN, ""))
+                .getLogger("gemgate.access"));
+        byte[] ours = new byte[4096];
+        byte[] theirs = new byte[4096];
+        long[] values = {0, 1, 9, 10, 11, 99, 100, 101, 110, 999, 1000, 1001, 9999, 10_000, 123_456_789_012L,
+            Long.MAX_VALUE, -1, -10, -999, -1000, Long.MIN_VALUE};
+        for (long v : values) {
+            for (int tier : new int[] {0, 7, 10, 100, 999, 1000, 12345}) {
+                AttemptRecord a = new AttemptRecord("k", "AIza...0000", tier, "", 200, "success", null, null, 1);
+                RequestRecord r = new RequestRecord(0L, "GET", "/x", "native", "gemini", "m", "", "", "", false,
+                        (int) Math.max(100, Math.min(599, Math.abs(v % 600))), 1, v, 1, 0, 0, 0, List.of(a), null,
+                        null, null, "-", true, false);
+                int n = w.line(1_700_000_000_042L, r, ours, 0);
+                int m = w.line(1_700_000_000_042L, AccessLog.message(r), theirs, 0);
+                assertThat(new String(ours, 0, n, StandardCharsets.UTF_8)).as("latency %d, tier %d", v, tier)
+                        .isEqualTo(new String(theirs, 0, m, StandardCharsets.UTF_8))
+                        .contains(" " + v + "ms ").contains(" tier=" + tier + " ");
+            }
+        }
+    }
+
     private static RequestRecord record(String method, String path, String model, int status,
                                         List<AttemptRecord> attempts, long millis, String hint, boolean edge) {
         return new RequestRecord(0L, method, path, "native", "gemini", model, "", "", "127.0.0.1", false, status,

@@ -150,8 +150,8 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
      * @param body    the upstream request body; owned by the exchange from here on
      * @param model   the model name the key pool accounts the request to
      * @param route   the route label for metrics ({@link io.gemgate.core.metrics.GatewayEvents#ROUTES})
-     * @param logLine method and path for the access log (no client key in it); null when the subclass makes it
-     *                ({@link #logLine()})
+     * @param logLine method and path for the access log (no client key in it); null when the subclass gives them
+     *                ({@link #logMethod()}, {@link #logTarget()})
      */
     protected Exchange(GatewayContext gw, ClientConnection client, HttpVersion clientVersion, ByteBuf body, String model, String route, String logLine, boolean keepAlive) {
         this.gw = gw;
@@ -1139,10 +1139,9 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     private void logRecord(long nowNanos) {
         recorded = true;
         long ms = (nowNanos - startNanos) / 1_000_000;
-        String line = logLine();
-        int sp = line == null ? -1 : line.indexOf(' ');
-        String method = sp < 0 ? "-" : line.substring(0, sp);
-        String path = sp < 0 ? "-" : client.forLog(line.substring(sp + 1));
+        String method = logMethod();
+        String target = logTarget();
+        String path = target == null ? "-" : client.forLog(target);
         boolean failed = status >= 400;
         String reason = null;
         String message = null;
@@ -1163,7 +1162,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
                 model.name().equals(io.gemgate.core.keys.KeyPool.ANY_MODEL) ? "" : model.name(), u == null ? "" : u.id(),
                 u == null ? "" : u.name(), client.clientAddress(), streamed, status, bytesOut, ms,
                 firstByteNanos < 0 ? -1 : firstByteNanos / 1_000_000, usedPrompt, usedOutput, reasoningTokens,
-                java.util.Collections.unmodifiableList(attemptLog), reason, message, errorBody, client.tokenHint(),
+                java.util.List.copyOf(attemptLog), reason, message, errorBody, client.tokenHint(),
                 true, false));
     }
 
@@ -1227,8 +1226,15 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
         }
     }
 
-    /** Method and path for the access log, made only when the access log is on. */
-    protected String logLine() {
-        return logLine;
+    /** The request's method for the request log and the access log ("-" when unknown). */
+    protected String logMethod() {
+        int sp = logLine == null ? -1 : logLine.indexOf(' ');
+        return sp < 0 ? "-" : logLine.substring(0, sp);
+    }
+
+    /** The request's target for the request log and the access log, before {@code forLog}; null when unknown. */
+    protected String logTarget() {
+        int sp = logLine == null ? -1 : logLine.indexOf(' ');
+        return sp < 0 ? null : logLine.substring(sp + 1);
     }
 }

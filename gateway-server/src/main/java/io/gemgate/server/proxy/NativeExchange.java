@@ -332,8 +332,13 @@ public final class NativeExchange extends Exchange {
     }
 
     @Override
-    protected String logLine() {
-        return method + " " + upstreamUri;
+    protected String logMethod() {
+        return method.name();
+    }
+
+    @Override
+    protected String logTarget() {
+        return upstreamUri;
     }
 
     @Override

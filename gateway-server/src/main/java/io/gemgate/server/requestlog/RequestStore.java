@@ -30,6 +30,12 @@ final class RequestStore implements AutoCloseable {
     static final int NODE_BITS = 10;
     static final int SEQ_BITS = 12;
     private static final int PRUNE_CHUNK = 5_000;
+    /**
+     * Records sent to the database at a time within a batch's transaction, the writer yielding its core between
+     * them: a batch of 500 in one go was a spell of a few milliseconds that kept an event loop off its core (the
+     * same cause as the access log's spells, docs/benchmarks.md, fifth session).
+     */
+    private static final int INSERT_CHUNK = 32;
 
     private static final String INSERT_REQUEST = "insert into gemgate_requests (id, ts, method, path, route, protocol,"
             + " model, token_id, token_name, client, stream, status, bytes_out, latency_ms, ttfb_ms, prompt_tokens,"
@@ -94,6 +100,7 @@ final class RequestStore implements AutoCloseable {
             }
             PreparedStatement r = insertRequest;
             PreparedStatement a = insertAttempt;
+            int sent = 0;
             for (RequestRecord rec : records) {
                 long id = nextId(rec.startMillis());
                 AttemptRecord last = rec.lastAttempt();
@@ -139,6 +146,11 @@ final class RequestStore implements AutoCloseable {
                     text(a, j++, at.message());
                     a.setLong(j++, at.latencyMillis());
                     a.addBatch();
+                }
+                if (++sent % INSERT_CHUNK == 0) {
+                    r.executeBatch();
+                    a.executeBatch();
+                    Thread.yield();
                 }
             }
             r.executeBatch();
