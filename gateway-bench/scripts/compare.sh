@@ -11,7 +11,9 @@
 #   2. latency: the Netty LoadGenerator at a fixed RATE (5000 requests/s), coordinated omission corrected, against the
 #      four targets interleaved; p50/p99/p99.9 and the p99 each proxy adds over direct in the same round.
 # Also measured: the CPU time each target's process spends per request (from /proc, all threads), the figure that
-# drifts least on a shared machine. Everything it started is stopped on exit (trap). Defaults take about 7 minutes.
+# drifts least on a shared machine, and each Gemgate's by thread group (THREADS: event loops, the access log's and the
+# request log's writers, JIT, GC, the rest; /proc/PID/task). Everything it started is stopped on exit (trap).
+# Defaults take about 7 minutes.
 #
 # Needs: java 17, wrk, nginx, haproxy (Debian: apt-get install -y nginx haproxy wrk; nothing is started by installing)
 # and the two jars (mvn -q -DskipTests package). Settings, as environment variables:
@@ -304,14 +306,40 @@ cpu_ticks() {
 }
 TICKS=$(getconf CLK_TCK)
 
+# CPU time in clock ticks of a JVM's threads by what they do, one line: "loops access_log request_log jit gc other"
+# (Gemgate's event loops gemgate-io-*, the access log's and the request log's writers, the JIT's compilers, the GC's
+# threads, the rest), from /proc/PID/task/*/stat (the name is the second field, in brackets, and may hold spaces)
+thread_ticks() {
+  cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{
+      open = index($0, "("); cl = 0
+      for (i = length($0); i > 0; i--) if (substr($0, i, 1) == ")") { cl = i; break }
+      name = substr($0, open + 1, cl - open - 1); split(substr($0, cl + 2), f, " ")
+      t = f[12] + f[13]
+      if (name ~ /^gemgate-io/) g[1] += t
+      else if (name ~ /^gemgate-access/) g[2] += t
+      else if (name ~ /^gemgate-request/) g[3] += t
+      else if (name ~ /CompilerThre/) g[4] += t
+      else if (name ~ /^(GC Thread|G1 )/) g[5] += t
+      else g[6] += t }
+    END { printf "%d %d %d %d %d %d\n", g[1], g[2], g[3], g[4], g[5], g[6] }'
+}
+
 # Runs wrk against a target; prints: rps p50_ms p99_ms errors cpu_us_per_request user_us_per_request (CPU of the
 # target's own process: the upstream for direct, the proxy otherwise; all its threads, GC and JIT included)
 run_wrk() {
-  local target=$1 seconds=$2 out u0 s0 u1 s1
+  local target=$1 seconds=$2 out u0 s0 u1 s1 th0="" th1=""
+  [[ $target == gemgate* ]] && th0=$(thread_ticks "${PID_OF[$target]}")
   read -r u0 s0 < <(cpu_ticks "${PID_OF[$target]}")
   out=$(wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$WORK/post.lua" "http://127.0.0.1:${PORT[$target]}$PATH_GC")
   read -r u1 s1 < <(cpu_ticks "${PID_OF[$target]}")
+  [[ $target == gemgate* ]] && th1=$(thread_ticks "${PID_OF[$target]}")
   echo "$out" >>"$WORK/wrk-$target.txt"
+  if [[ -n $th0 && -n ${RECORD_THREADS:-} ]]; then
+    echo "$out" | awk -v t="$target" -v a="$th0" -v b="$th1" -v hz="$TICKS" '/requests in/ { n = $1 }
+      END { split(a, x, " "); split(b, y, " "); line = t
+            for (i = 1; i <= 6; i++) line = line sprintf(" %.2f", n > 0 ? (y[i] - x[i]) / hz * 1e6 / n : 0)
+            print line }' >>"$WORK/threads.txt"
+  fi
   echo "$out" | awk -v ticks=$((u1 + s1 - u0 - s0)) -v uticks=$((u1 - u0)) -v hz="$TICKS" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /requests in/ { n = $1 }
@@ -340,6 +368,8 @@ done
 echo
 echo "throughput: wrk -t1 -c$CONNECTIONS -d${DURATION}s, POST generateContent, $ROUNDS round(s), order rotating"
 : >"$WORK/throughput.txt"
+: >"$WORK/threads.txt"
+export RECORD_THREADS=1 # the recorded runs' CPU by thread group (not the warm-up's)
 for ((r = 0; r < ROUNDS; r++)); do
   for ((i = 0; i < ${#TARGETS[@]}; i++)); do
     t=${TARGETS[$(((i + r) % ${#TARGETS[@]}))]}
@@ -382,6 +412,19 @@ awk -v targets="${TARGETS[*]}" -v ratios="$RATIOS" '
         median(CPU[a]) / median(CPU[o]), median(CPU[a]), median(CPU[o]), median(UCPU[a]), median(UCPU[o])
     }
   }' "$WORK/throughput.txt" | tee "$WORK/throughput-summary.txt"
+# Where each Gemgate's CPU a request went, by thread group (medians over the rounds; JIT and GC show a gateway still
+# compiling or collecting during the recorded runs, which the totals above include)
+awk '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } for (i = 2; i <= 7; i++) v[$1, i] = v[$1, i] " " $i }
+  END { for (k = 1; k <= n; k++) { t = order[k]
+      printf "THREADS %s: event loops %.2f, access log %.2f, request log %.2f, JIT %.2f, GC %.2f, other %.2f us/req\n",
+        t, median(v[t, 2]), median(v[t, 3]), median(v[t, 4]), median(v[t, 5]), median(v[t, 6]), median(v[t, 7]) } }
+' "$WORK/threads.txt" | tee -a "$WORK/throughput-summary.txt"
 
 if [[ $RATE != 0 ]]; then
   echo
