@@ -77,8 +77,7 @@ public final class UsageCounters {
 
     /** Counts one ended request at {@code nowMillis}. */
     public void count(long nowMillis, RequestRecord r) {
-        Stripe s = mine.get();
-        Minute m = s.minute(nowMillis - Math.floorMod(nowMillis, MINUTE));
+        Minute m = mine.get().minute(nowMillis - Math.floorMod(nowMillis, MINUTE));
         boolean failed = r.isFailure();
         String token = r.tokenId().isEmpty() ? SHARED_TOKEN
                 : r.tokenId().equals(RequestRecord.UNAUTHENTICATED) ? NO_TOKEN : r.tokenId();

@@ -1228,13 +1228,18 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
 
     /** The request's method for the request log and the access log ("-" when unknown). */
     protected String logMethod() {
-        int sp = logLine == null ? -1 : logLine.indexOf(' ');
+        int sp = logLineSpace();
         return sp < 0 ? "-" : logLine.substring(0, sp);
     }
 
     /** The request's target for the request log and the access log, before {@code forLog}; null when unknown. */
     protected String logTarget() {
-        int sp = logLine == null ? -1 : logLine.indexOf(' ');
+        int sp = logLineSpace();
         return sp < 0 ? null : logLine.substring(sp + 1);
+    }
+
+    /** Where the constructor's "METHOD target" line splits; -1 when there is none. */
+    private int logLineSpace() {
+        return logLine == null ? -1 : logLine.indexOf(' ');
     }
 }
