@@ -98,4 +98,23 @@ class AffinitySharedTest {
         AdminClient.await(() -> a.server().context().affinity().get(f.name().orElseThrow()) == null, x -> x,
                 Duration.ofSeconds(15));
     }
+
+    @Test
+    void aHolderDeletedThroughAnotherGatewayWhoseMessageWasMissedIsForgottenNotWrittenBack() throws Exception {
+        GatewayHarness a = gateway();
+        File f = sdk(a).files.upload("missed".getBytes(StandardCharsets.UTF_8),
+                UploadFileConfig.builder().mimeType("text/plain").build());
+        String name = f.name().orElseThrow();
+        try (RedisClient c = RedisClient.create(redis.url());
+             StatefulRedisConnection<String, String> conn = c.connect()) {
+            AdminClient.await(() -> conn.sync().hexists("gemgate:affinity", name), x -> x, Duration.ofSeconds(15));
+            // Another gateway's delete as Redis sees it, its message lost (A's subscription was down, say).
+            assertThat(conn.sync().hdel("gemgate:affinity", name)).isEqualTo(1L);
+            // A's next full read (every 10 s) finds the name gone from Redis after having written it there: the
+            // resource was deleted elsewhere. Before, A marked it as its own news and wrote it back for good.
+            AdminClient.await(() -> a.server().context().affinity().get(name) == null, x -> x,
+                    Duration.ofSeconds(25));
+            assertThat(conn.sync().hexists("gemgate:affinity", name)).isFalse();
+        }
+    }
 }

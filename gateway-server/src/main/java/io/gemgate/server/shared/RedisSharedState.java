@@ -130,6 +130,12 @@ public final class RedisSharedState implements AutoCloseable {
     private final Set<String> dirtyTokens = ConcurrentHashMap.newKeySet();
     /** Resource names whose holder was recorded or removed here and not written yet (README, key affinity). */
     private final Set<String> dirtyAffinity = ConcurrentHashMap.newKeySet();
+    /**
+     * Resource names this instance has seen in Redis (written or read there): one of them missing from a full read
+     * was removed by another gateway (its message missed, or not applied yet) and is forgotten here, not written back;
+     * a name never seen there is this instance's own news and is published.
+     */
+    private final Set<String> sharedAffinity = ConcurrentHashMap.newKeySet();
     private final Set<Rest> dirtyRests = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean settingsDirty = new AtomicBoolean();
     // When each key state, token and the settings last changed, here or (as read from Redis) elsewhere: the newest
@@ -497,6 +503,7 @@ public final class RedisSharedState implements AutoCloseable {
         for (UserToken t : tokens.list()) {
             dirtyTokens.add(t.id());
         }
+        sharedAffinity.clear();
         for (io.gemgate.core.affinity.AffinityMap.Entry e : gw.affinity().entries()) {
             dirtyAffinity.add(e.name());
         }
@@ -544,6 +551,13 @@ public final class RedisSharedState implements AutoCloseable {
                 pending.add(r.publish(layout.channel(), SharedEvent.settings(origin).encode()));
             }
             awaitAll(pending);
+            for (String name : held) {
+                if (gw.affinity().get(name) == null) {
+                    sharedAffinity.remove(name);
+                } else {
+                    sharedAffinity.add(name);
+                }
+            }
             // Refused writes: Redis holds a newer change (or a revocation), which applies here too.
             for (Map.Entry<String, RedisFuture<Long>> p : keyPuts.entrySet()) {
                 if (p.getValue().get() == 0L) {
@@ -860,26 +874,43 @@ public final class RedisSharedState implements AutoCloseable {
         writeChanges();
     }
 
-    /** Applies the shared affinity map, deletes its expired fields, and marks what only this instance holds. */
+    /**
+     * Applies the shared affinity map and deletes its expired fields. Of what this instance holds and Redis does not:
+     * a name seen in Redis before was removed by another gateway and is forgotten here (writing it back would undo
+     * that gateway's delete, and its message would then find the name marked and be ignored); a name never seen there
+     * is published.
+     */
     private void readAffinity(RedisClusterAsyncCommands<String, String> r, Map<String, String> shared) {
         long now = gw.now();
         List<String> expired = new ArrayList<>();
+        Set<String> live = new HashSet<>();
         for (Map.Entry<String, String> e : shared.entrySet()) {
             io.gemgate.core.affinity.AffinityMap.Entry a = RedisLayout.parseAffinity(e.getKey(), e.getValue());
             if (a == null || a.expiresMillis() <= now) {
                 expired.add(e.getKey());
-            } else if (!dirtyAffinity.contains(a.name())) {
-                gw.affinity().apply(a);
+            } else {
+                live.add(a.name());
+                if (!dirtyAffinity.contains(a.name())) {
+                    gw.affinity().apply(a);
+                }
             }
         }
         if (!expired.isEmpty()) {
             r.hdel(layout.affinity(), expired.toArray(new String[0]));
         }
         for (io.gemgate.core.affinity.AffinityMap.Entry e : gw.affinity().entries()) {
-            if (!shared.containsKey(e.name())) {
-                dirtyAffinity.add(e.name());
+            String name = e.name();
+            if (live.contains(name) || dirtyAffinity.contains(name)) {
+                continue; // applied above, or written by the next write
+            }
+            if (sharedAffinity.contains(name)) {
+                gw.affinity().applyRemove(name);
+            } else {
+                dirtyAffinity.add(name);
             }
         }
+        sharedAffinity.clear(); // now what Redis holds (this thread alone changes the set)
+        sharedAffinity.addAll(live);
     }
 
     /** Reads one resource's holder back (another gateway recorded or removed it) and applies it. */
@@ -891,8 +922,10 @@ public final class RedisSharedState implements AutoCloseable {
         io.gemgate.core.affinity.AffinityMap.Entry e = v == null ? null : RedisLayout.parseAffinity(name, v);
         if (e == null) {
             gw.affinity().applyRemove(name);
+            sharedAffinity.remove(name);
         } else {
             gw.affinity().apply(e);
+            sharedAffinity.add(name);
         }
     }
 
