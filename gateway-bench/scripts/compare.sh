@@ -30,7 +30,13 @@
 #                                                     config/log4j2.xml as shipped, standard output to a file); no
 #                                                     haproxy. Ratios: gemgate-log/nginx-log (target >= 1.00),
 #                                                     gemgate/nginx, gemgate-log/gemgate (target >= 0.97)
-#   LOG_CONFIG=config/log4j2.xml                      gemgate-log's logging configuration (compare)
+#                                                     ab: two builds of Gemgate side by side, both as shipped
+#                                                     (gemgate-log: GEMGATE_JAR, gemgate-b: AB_JAR), no nginx and
+#                                                     no haproxy; ratio gemgate-b/gemgate-log per round, and each
+#                                                     one's THREADS line (before and after a change to the hot path:
+#                                                     ROUNDS=8 or more, and a second run for new JVMs)
+#   AB_JAR=path                                       the second build (ab)
+#   LOG_CONFIG=config/log4j2.xml                      gemgate-log's logging configuration (compare, ab)
 #   LOG_REQUESTS=true                                 gemgate-log's request log (compare; false: the access log's
 #                                                     cost alone)
 #   UPSTREAM=fast|nginx                               the fake Gemini: FastUpstream (a JVM) or an nginx answering
@@ -71,6 +77,7 @@ for tool in "$JAVA" wrk nginx haproxy awk; do
 done
 [[ -f $BENCH_JAR ]] || die "$BENCH_JAR missing: run mvn -q -DskipTests package"
 [[ -f $GEMGATE_JAR ]] || die "$GEMGATE_JAR missing: run mvn -q -DskipTests package"
+[[ $ACCESS_LOG != ab || -f ${AB_JAR:-} ]] || die "ACCESS_LOG=ab needs AB_JAR, the second build's gemgate.jar"
 
 WORK=$(mktemp -d /tmp/gemgate-compare.XXXXXX)
 PIDS=()
@@ -86,11 +93,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[[ $ACCESS_LOG =~ ^(off|on|compare)$ ]] || die "ACCESS_LOG=$ACCESS_LOG (expected: off, on or compare)"
+[[ $ACCESS_LOG =~ ^(off|on|compare|ab)$ ]] || die "ACCESS_LOG=$ACCESS_LOG (expected: off, on, compare or ab)"
 [[ $UPSTREAM =~ ^(fast|nginx)$ ]] || die "UPSTREAM=$UPSTREAM (expected: fast or nginx)"
 
 # Six ports free on 127.0.0.1 now: upstream, nginx, haproxy, gemgate, and the logging nginx and gemgate (compare).
-read -r -d '' UP_PORT NGINX_PORT HAPROXY_PORT GEMGATE_PORT NGINX_LOG_PORT GEMGATE_LOG_PORT < <("$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.FreePorts 6; printf '\0') || true
+read -r -d '' UP_PORT NGINX_PORT HAPROXY_PORT GEMGATE_PORT NGINX_LOG_PORT GEMGATE_LOG_PORT GEMGATE_B_PORT < <("$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.FreePorts 7; printf '\0') || true
 
 # true when GET/POST on 127.0.0.1:$1 answers 200 (bash's /dev/tcp: no curl needed)
 http_200() {
@@ -189,7 +196,7 @@ PID_OF[$name]=$!
 }
 if [[ $ACCESS_LOG == on ]]; then
   start_nginx nginx "$NGINX_PORT" "access_log $WORK/nginx/access.log;"
-else
+elif [[ $ACCESS_LOG != ab ]]; then
   start_nginx nginx "$NGINX_PORT" "access_log off;"
 fi
 if [[ $ACCESS_LOG == compare ]]; then
@@ -218,7 +225,7 @@ frontend fe
 backend be
   server fake 127.0.0.1:$UP_PORT
 EOF
-if [[ $ACCESS_LOG != compare ]]; then
+if [[ $ACCESS_LOG != compare && $ACCESS_LOG != ab ]]; then
   haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
   PIDS+=($!)
   PID_OF[haproxy]=$!
@@ -248,30 +255,38 @@ cat >"$WORK/gemgate/log4j2.xml" <<EOF
   </Loggers>
 </Configuration>
 EOF
-# start_gemgate NAME PORT LOG_CONFIG [REQUESTS]: a gateway with its files under $WORK/NAME, standard output to
+# start_gemgate NAME PORT LOG_CONFIG [REQUESTS [JAR]]: a gateway with its files under $WORK/NAME, standard output to
 # NAME/gemgate.log; its request log (SQLite in NAME/data) only when REQUESTS is true: "gemgate" runs with both of its
 # logs off (as nginx and haproxy run with theirs off), "gemgate-log" as shipped (access log and request log on).
 start_gemgate() {
-  local name=$1 port=$2 logconfig=$3 dir="$WORK/$1" requests=${4:-false}
+  local name=$1 port=$2 logconfig=$3 dir="$WORK/$1" requests=${4:-false} jar=${5:-$GEMGATE_JAR}
   mkdir -p "$dir"
   # shellcheck disable=SC2086 # GEMGATE_JAVA_OPTS is a list of options
   (cd "$dir" && exec env GEMGATE_HOST=127.0.0.1 GEMGATE_PORT="$port" GEMGATE_REQUESTS_ENABLED="$requests" \
     GEMGATE_UPSTREAM="http://127.0.0.1:$UP_PORT" GEMGATE_TOKEN="$TOKEN" GEMGATE_KEYS_FILE="$WORK/gemgate/keys.txt" \
     GEMGATE_DATA_DIR="$dir/data" GEMGATE_LOG_CONFIG="$logconfig" \
     GEMGATE_LOG_DIR="$dir/logs" ${GEMGATE_THREADS:+GEMGATE_SERVER_IO_THREADS=$GEMGATE_THREADS} \
-    "$JAVA" $GEMGATE_JAVA_OPTS -jar "$GEMGATE_JAR") >"$dir/gemgate.log" 2>&1 &
+    "$JAVA" $GEMGATE_JAVA_OPTS -jar "$jar") >"$dir/gemgate.log" 2>&1 &
   PIDS+=($!)
   PID_OF[$name]=$!
 }
-start_gemgate gemgate "$GEMGATE_PORT" "$WORK/gemgate/log4j2.xml"
-if [[ $ACCESS_LOG == compare ]]; then
+if [[ $ACCESS_LOG != ab ]]; then
+  start_gemgate gemgate "$GEMGATE_PORT" "$WORK/gemgate/log4j2.xml"
+fi
+if [[ $ACCESS_LOG == compare || $ACCESS_LOG == ab ]]; then
   # As shipped: the repository's config/log4j2.xml (or LOG_CONFIG's), nothing set but the log directory.
   start_gemgate gemgate-log "$GEMGATE_LOG_PORT" "${LOG_CONFIG:-$ROOT/config/log4j2.xml}" "$LOG_REQUESTS"
 fi
+if [[ $ACCESS_LOG == ab ]]; then
+  start_gemgate gemgate-b "$GEMGATE_B_PORT" "${LOG_CONFIG:-$ROOT/config/log4j2.xml}" "$LOG_REQUESTS" "$AB_JAR"
+fi
 
 declare -A PORT=([direct]=$UP_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [gemgate]=$GEMGATE_PORT
-  [nginx-log]=$NGINX_LOG_PORT [gemgate-log]=$GEMGATE_LOG_PORT)
-if [[ $ACCESS_LOG == compare ]]; then
+  [nginx-log]=$NGINX_LOG_PORT [gemgate-log]=$GEMGATE_LOG_PORT [gemgate-b]=$GEMGATE_B_PORT)
+if [[ $ACCESS_LOG == ab ]]; then
+  TARGETS=(direct gemgate-log gemgate-b)
+  RATIOS="gemgate-b/gemgate-log:0"
+elif [[ $ACCESS_LOG == compare ]]; then
   TARGETS=(direct nginx nginx-log gemgate gemgate-log)
   RATIOS="gemgate-log/nginx-log:1.00 gemgate/nginx:1.00 gemgate-log/gemgate:0.97 nginx-log/nginx:0" # a/b:target
 else
