@@ -142,6 +142,11 @@ public final class RequestLog implements AutoCloseable {
     private long offered;
     private long failuresOffered;
     private long sampleWindowStart = System.nanoTime();
+    /**
+     * The writer's backlog as the pump counts it within a batch: read from the queue once a batch (its size reads an
+     * index the writer moves with every row it takes), then counted up with each row passed on, so an overestimate.
+     */
+    private int backlog;
     // the writer's
     private RequestStore store;
     private List<RequestRecord> pending = List.of();
@@ -402,6 +407,9 @@ public final class RequestLog implements AutoCloseable {
      */
     private boolean pumpBatch() {
         int n = 0;
+        if (stores) {
+            backlog = rows.size();
+        }
         RequestRecord r;
         while (n < BATCH && (r = queue.poll()) != null) {
             n++;
@@ -431,7 +439,7 @@ public final class RequestLog implements AutoCloseable {
         } else {
             offered++;
             int sample = settings.sampleWhenBusy();
-            if (rows.size() >= capacity / 2 && sample > 1 && ThreadLocalRandom.current().nextInt(sample) != 0) {
+            if (backlog >= capacity / 2 && sample > 1 && ThreadLocalRandom.current().nextInt(sample) != 0) {
                 sampled.incrementAndGet();
                 return;
             }
@@ -441,8 +449,10 @@ public final class RequestLog implements AutoCloseable {
                 return;
             }
         }
-        if (rows.size() >= capacity || !rows.offer(r)) {
+        if (backlog >= capacity || !rows.offer(r)) {
             full.incrementAndGet();
+        } else {
+            backlog++;
         }
     }
 
