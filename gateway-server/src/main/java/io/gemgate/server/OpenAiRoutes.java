@@ -42,7 +42,7 @@ final class OpenAiRoutes {
     static Exchange exchange(Route route, GatewayContext gw, ClientConnection client,
                              HttpRequest req, ByteBuf body, String path, boolean keepAlive) {
         OpenAiSupport ai = gw.openAi();
-        String log = req.method() + " " + path;
+        Exchange.RequestLine log = new Exchange.RequestLine(req.method().name(), path);
         try {
             return switch (route) {
                 case OPENAI_MODELS -> new OpenAiJsonExchange(gw, client, req.protocolVersion(),
@@ -92,7 +92,7 @@ final class OpenAiRoutes {
 
     /** {@code POST /v1/images/generations}: one Imagen {@code :predict}, or n Gemini {@code generateContent} calls. */
     private static Exchange images(GatewayContext gw, ClientConnection client, HttpRequest req, ByteBuf body,
-                                   boolean keepAlive, String log) {
+                                   boolean keepAlive, Exchange.RequestLine log) {
         io.gemgate.core.openai.ImagesTranslator images = gw.openAi().images();
         io.gemgate.core.openai.ImagesTranslator.Request r = images.translate(body);
         return new OpenAiJsonExchange(gw, client, req.protocolVersion(), r.model(),
@@ -126,7 +126,7 @@ final class OpenAiRoutes {
 
     /** {@code GET} or {@code DELETE /v1/responses/{id}}: a response this gateway stored for the caller's token. */
     private static Exchange storedResponse(GatewayContext gw, ClientConnection client,
-                                           HttpRequest req, String path, boolean keepAlive, String log) {
+                                           HttpRequest req, String path, boolean keepAlive, Exchange.RequestLine log) {
         String id = path.substring(path.lastIndexOf('/') + 1);
         boolean delete = req.method().equals(HttpMethod.DELETE);
         io.gemgate.core.openai.ResponseStore store = gw.openAi().responseStore();
@@ -161,7 +161,7 @@ final class OpenAiRoutes {
     }
 
     private static Exchange model(GatewayContext gw, ClientConnection client,
-                                  HttpRequest req, String path, boolean keepAlive, String log) {
+                                  HttpRequest req, String path, boolean keepAlive, Exchange.RequestLine log) {
         String id = path.substring(path.indexOf("/models/") + "/models/".length());
         if (!MODEL_ID.matcher(id).matches()) {
             throw new OpenAiRequestException("model", "invalid model id '" + id + "'");
@@ -208,7 +208,7 @@ final class OpenAiRoutes {
      * the aliases or the defaults, as on {@code /v1/messages}), answered with the id as asked.
      */
     private static Exchange anthropicModel(GatewayContext gw, ClientConnection client,
-                                           HttpRequest req, String path, boolean keepAlive, String log) {
+                                           HttpRequest req, String path, boolean keepAlive, Exchange.RequestLine log) {
         String id = path.substring(path.indexOf("/models/") + "/models/".length());
         if (!MODEL_ID.matcher(id).matches()) {
             throw new OpenAiRequestException("model", "invalid model id '" + id + "'");
@@ -228,7 +228,7 @@ final class OpenAiRoutes {
 
     /** {@code POST /v1/files}: one Gemini multipart upload through one key, recorded as held by it. */
     private static Exchange fileUpload(GatewayContext gw, ClientConnection client,
-                                       HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
+                                       HttpRequest req, ByteBuf body, boolean keepAlive, Exchange.RequestLine log) {
         OpenAiFiles.Upload u = OpenAiFiles.parseUpload(req.headers().get(HttpHeaderNames.CONTENT_TYPE),
                 io.netty.buffer.ByteBufUtil.getBytes(body));
         byte[] id = new byte[12];
@@ -275,7 +275,7 @@ final class OpenAiRoutes {
 
     /** {@code GET /v1/files}: the files uploaded through these routes with the caller's token, from the record. */
     private static Exchange fileList(GatewayContext gw, ClientConnection client,
-                                     HttpRequest req, boolean keepAlive, String log) {
+                                     HttpRequest req, boolean keepAlive, Exchange.RequestLine log) {
         return new OpenAiJsonExchange(gw, client, req.protocolVersion(), KeyPool.ANY_MODEL,
                 GatewayEvents.OTHER, log, keepAlive, new FilePlan(HttpMethod.GET, "", NO_BODY, null) {
                     @Override
@@ -299,7 +299,7 @@ final class OpenAiRoutes {
 
     /** {@code GET} or {@code DELETE /v1/files/{id}}: with the key that holds the file. */
     private static Exchange fileOne(GatewayContext gw, ClientConnection client,
-                                    HttpRequest req, String path, boolean keepAlive, String log) {
+                                    HttpRequest req, String path, boolean keepAlive, Exchange.RequestLine log) {
         String id = path.substring(path.lastIndexOf('/') + 1);
         String name = OpenAiFiles.geminiName(id);
         if (name == null) {
@@ -352,7 +352,7 @@ final class OpenAiRoutes {
     }
 
     private static Exchange embeddings(GatewayContext gw, ClientConnection client,
-                                       HttpRequest req, ByteBuf body, boolean keepAlive, String log) {
+                                       HttpRequest req, ByteBuf body, boolean keepAlive, Exchange.RequestLine log) {
         OpenAiSupport ai = gw.openAi();
         EmbeddingsRequest er = ai.embeddings().translate(body);
         return new OpenAiJsonExchange(gw, client, req.protocolVersion(), er.model(),

@@ -61,7 +61,7 @@ public final class AnthropicExchange extends Exchange {
     public AnthropicExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
                              TranslatedMessagesRequest request, String route, String path, boolean keepAlive) {
         super(gw, client, version, Unpooled.wrappedBuffer(request.body()), request.model(), route,
-                "POST " + path, keepAlive);
+                RequestLine.post(path), keepAlive);
         this.request = request;
     }
 

@@ -79,7 +79,7 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
     protected KeyAttempts attempts;
     /** The keys this request may use (its model's groups, narrowed by its user token's); set by {@link #start}. */
     private io.gemgate.core.keys.KeyGroups groups;
-    private final String logLine;
+    private final RequestLine logLine;
     private final String route;
     private long firstByteNanos = -1;
     private io.gemgate.core.tokens.UserToken user;
@@ -153,7 +153,8 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
      * @param logLine method and path for the access log (no client key in it); null when the subclass gives them
      *                ({@link #logMethod()}, {@link #logTarget()})
      */
-    protected Exchange(GatewayContext gw, ClientConnection client, HttpVersion clientVersion, ByteBuf body, String model, String route, String logLine, boolean keepAlive) {
+    protected Exchange(GatewayContext gw, ClientConnection client, HttpVersion clientVersion, ByteBuf body,
+                       String model, String route, RequestLine logLine, boolean keepAlive) {
         this.gw = gw;
         this.route = route;
         this.client = client;
@@ -1228,18 +1229,22 @@ public abstract class Exchange implements UpstreamListener, ClientConnection.Dea
 
     /** The request's method for the request log and the access log ("-" when unknown). */
     protected String logMethod() {
-        int sp = logLineSpace();
-        return sp < 0 ? "-" : logLine.substring(0, sp);
+        return logLine == null ? "-" : logLine.method();
     }
 
     /** The request's target for the request log and the access log, before {@code forLog}; null when unknown. */
     protected String logTarget() {
-        int sp = logLineSpace();
-        return sp < 0 ? null : logLine.substring(sp + 1);
+        return logLine == null ? null : logLine.target();
     }
 
-    /** Where the constructor's "METHOD target" line splits; -1 when there is none. */
-    private int logLineSpace() {
-        return logLine == null ? -1 : logLine.indexOf(' ');
+    /**
+     * The method and target of the client's request as the request log and the access log show them (the target
+     * still goes through {@code forLog}).
+     */
+    public record RequestLine(String method, String target) {
+        /** A POST to {@code target}. */
+        public static RequestLine post(String target) {
+            return new RequestLine("POST", target);
+        }
     }
 }

@@ -69,7 +69,7 @@ public final class OpenAiChatExchange extends Exchange {
     public OpenAiChatExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
                               TranslatedChatRequest request, StreamMode mode, String path, boolean keepAlive) {
         super(gw, client, version, Unpooled.wrappedBuffer(request.body()), request.model(),
-                io.gemgate.core.metrics.GatewayEvents.OPENAI_CHAT, "POST " + path, keepAlive);
+                io.gemgate.core.metrics.GatewayEvents.OPENAI_CHAT, RequestLine.post(path), keepAlive);
         this.request = request;
         this.path = path;
         this.streamUpstream = switch (mode) {

@@ -75,7 +75,7 @@ public final class OpenAiJsonExchange extends Exchange {
     private CompositeByteBuf collected;
 
     public OpenAiJsonExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
-                              String model, String route, String logLine, boolean keepAlive, Plan plan) {
+                              String model, String route, RequestLine logLine, boolean keepAlive, Plan plan) {
         super(gw, client, version, Unpooled.wrappedBuffer(plan.body(0)), model, route, logLine, keepAlive);
         this.plan = plan;
     }

@@ -69,7 +69,7 @@ public final class ResponsesExchange extends Exchange {
     public ResponsesExchange(GatewayContext gw, ClientConnection client, HttpVersion version,
                              TranslatedResponsesRequest request, StreamMode mode, String path, boolean keepAlive) {
         super(gw, client, version, Unpooled.wrappedBuffer(request.chat().body()), request.model(),
-                GatewayEvents.OPENAI_RESPONSES, "POST " + path, keepAlive);
+                GatewayEvents.OPENAI_RESPONSES, RequestLine.post(path), keepAlive);
         this.request = request;
         this.streamUpstream = switch (mode) {
             case AUTO -> request.stream();
