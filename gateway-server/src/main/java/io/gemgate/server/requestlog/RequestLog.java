@@ -11,8 +11,6 @@ import io.netty.util.internal.PlatformDependent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -27,9 +25,10 @@ import org.apache.logging.log4j.Logger;
 /**
  * The request log (README, "Request log and usage") and the access log's writer: each ended request's
  * {@link RequestRecord} goes into a bounded lock-free queue from its event loop (the event loop's only work for both
- * logs, with the usage counts), and one thread ({@code gemgate-request-log}) takes them out, writes each one's access
- * line ({@link AccessLog#write}, flushed once per batch) and the records to the database in batches, one transaction
- * each. The event loop never waits, never wakes the writer (which looks every 20 ms when idle), and a slow or absent
+ * logs, with the usage counts), and one thread, the pump ({@code gemgate-access-log}), takes them out, writes each
+ * one's access line ({@link AccessLog#write}, flushed once per batch) and passes the records to keep to the database's
+ * writer ({@link RequestWriter}, thread {@code gemgate-request-log}), which writes them in batches, one transaction
+ * each. The event loop never waits, never wakes the pump (which looks every 20 ms when idle), and a slow or absent
  * database never holds the access log: the queue is drained whatever the database does, into a backlog of rows to write
  * bounded by {@code requests.queueSize}.
  *
@@ -37,26 +36,22 @@ import org.apache.logging.log4j.Logger;
  * ({@link Drop#FULL}); when the database cannot keep up, successes are sampled and failures kept ({@link
  * Drop#SAMPLED}): past half the backlog one success in {@code requests.sampleWhenBusy} is kept, and when writing
  * every success would take the database work past {@code requests.cpuPercent} of one core, one success in N where N
- * keeps it under: the writer measures what a row costs (the thread's CPU time around each batch) and what the usage
- * counts and pruning cost, and the pump sets N every 50 ms from the rate successes arrive at, so a burst after an
- * idle spell is sampled within 50 ms (on a busy gateway the writer would otherwise take its share of the cores from
- * the event loops). {@link #keepOneIn()} tells the current N.
+ * keeps it under: from what the writer measures its work to cost, the pump sets N every 50 ms from the rate successes
+ * arrive at, so a burst after an idle spell is sampled within 50 ms (on a busy gateway the writer would otherwise take
+ * its share of the cores from the event loops). {@link #keepOneIn()} tells the current N.
  *
  * <p>Usage is counted apart from the records, on the event loop ({@link UsageCounters}), so that it stays exact
- * whatever is dropped; the writer adds the counts to the database every {@code requests.flushInterval}. The writer
- * also prunes, every minute: records past {@code requests.retention} or beyond {@code requests.maxSize}, usage per
- * day past {@code requests.usageRetention}, usage per minute past a day.
- *
- * <p>Reads for the admin API run on the same thread ({@link #read}), after what was queued before them is written,
- * so an answer shows every request that ended before it was asked (bar the sampled ones). A database that is down is
- * retried every second (the backlog kept); reads then fail, and the backlog's bound protects the gateway meanwhile.
- * With {@code requests.enabled: false} the writer only writes access lines; with the access log off too there is no
- * writer and no record ({@link #OFF}).
+ * whatever is dropped. The writer adds the counts to the database, prunes, and runs the admin API's reads ({@link
+ * #read}) after what was queued before them; {@link RequestWriter} tells how, and what happens while the database is
+ * down. With {@code requests.enabled: false} there is no database writer and the pump only writes access lines; with
+ * the access log off too there is no pump and no record ({@link #OFF}).
  */
 public final class RequestLog implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(RequestLog.class);
-    private static final int BATCH = 500;
-    private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** Records a batch: the pump's, and the writer's transaction ({@link RequestWriter}). */
+    static final int BATCH = 500;
+    /** How long the pump, and the writer, park when idle. */
+    static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     /**
      * The pump's inbound queue holds at least this many records whatever {@code requests.queueSize} says: the pump
      * never waits on the database, so this queue only covers the pump's park (20 ms) and scheduling delays, and a
@@ -70,18 +65,10 @@ public final class RequestLog implements AutoCloseable {
      * of two.
      */
     private static final int SPELL = 64;
-    private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
-    private static final long PRUNE_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
-    private static final long CPU_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
-    private static final long WRITE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final int MAX_KEEP_ONE_IN = 1000;
     /** How often the pump sets the sampling from the rate successes arrive at. */
     private static final long SAMPLE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    /** What a row is taken to cost before the writer has measured it (CPU of its share of a batch insert). */
-    private static final long FIRST_ROW_COST_NANOS = 20_000;
-    private static final long DAY = 86_400_000L;
-    private static final java.lang.management.ThreadMXBean THREADS =
-            java.lang.management.ManagementFactory.getThreadMXBean();
+    static final long DAY = 86_400_000L;
 
     /** A read of the database, run on the writer's thread. */
     @FunctionalInterface
@@ -114,29 +101,19 @@ public final class RequestLog implements AutoCloseable {
     private final boolean stores;
     private final boolean lines;
     private final GatewayConfig.RequestLog settings;
-    private final Database db;
     private final QuotaCalendar calendar;
     private final LongSupplier clock;
     private final Queue<RequestRecord> queue;
-    private final Queue<RequestRecord> rows;
     private final int capacity;
     private final UsageCounters usage = new UsageCounters();
     private final Queue<Runnable> pumpTasks = new ConcurrentLinkedQueue<>();
-    private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicLong sampled = new AtomicLong();
     private final AtomicLong full = new AtomicLong();
-    private final AtomicLong written = new AtomicLong();
-    private final AtomicLong writeErrors = new AtomicLong();
     private final Thread pump;
-    private final Thread writer;
+    /** The database's writer; null when records are not kept. */
+    private final RequestWriter writer;
     private volatile boolean stopping;
-    private volatile boolean writerStopping;
-    private volatile String lastError;
     private volatile int keepOneIn = 1;
-    /** The writer's measures, for the pump's sampling: CPU per row written, and the share of a core the work that
-     *  sampling does not change takes (usage counts, pruning). */
-    private volatile long rowCostNanos = FIRST_ROW_COST_NANOS;
-    private volatile double fixedShare;
     // the pump's
     private long successes;
     private long offered;
@@ -147,29 +124,15 @@ public final class RequestLog implements AutoCloseable {
      * index the writer moves with every row it takes), then counted up with each row passed on, so an overestimate.
      */
     private int backlog;
-    // the writer's
-    private RequestStore store;
-    private List<RequestRecord> pending = List.of();
-    private List<UsageCounters.Row> pendingUsage = new ArrayList<>();
-    private long retryAtNanos;
-    private long nextUsageNanos;
-    private long nextPruneNanos;
-    private long windowStartNanos;
-    private long windowCpuNanos;
-    private long windowRows;
-    private long windowFixedNanos;
-    private long lastWriteNanos;
 
     private RequestLog() {
         this.on = false;
         this.stores = false;
         this.lines = false;
         this.settings = null;
-        this.db = null;
         this.calendar = null;
         this.clock = System::currentTimeMillis;
         this.queue = null;
-        this.rows = null;
         this.capacity = 0;
         this.pump = null;
         this.writer = null;
@@ -181,20 +144,15 @@ public final class RequestLog implements AutoCloseable {
         this.stores = db != null;
         this.lines = lines;
         this.settings = settings;
-        this.db = db;
         this.calendar = calendar;
         this.clock = clock;
         this.capacity = settings.queueSize();
         // A power of two: the queue's own bound, so that queuing a record reads no index the pump writes.
         this.queue = PlatformDependent.newFixedMpscQueue(io.netty.util.internal.MathUtil
                 .safeFindNextPositivePowerOfTwo(Math.max(capacity, PUMP_QUEUE_MIN)));
-        this.rows = stores ? PlatformDependent.newFixedMpscQueue(capacity) : null;
         this.pump = new Thread(this::pumpLoop, "gemgate-access-log");
         this.pump.setDaemon(true);
-        this.writer = stores ? new Thread(this::run, "gemgate-request-log") : null;
-        if (writer != null) {
-            writer.setDaemon(true);
-        }
+        this.writer = stores ? new RequestWriter(settings, db, calendar, clock, usage) : null;
     }
 
     /**
@@ -230,7 +188,6 @@ public final class RequestLog implements AutoCloseable {
         }
         RequestLog l = new RequestLog(settings, db, lines, calendar, clock);
         if (l.stores) {
-            l.retryAtNanos = System.nanoTime(); // the writer connects at its first round
             l.writer.start();
             log.info("request log in {}", db);
         }
@@ -250,7 +207,7 @@ public final class RequestLog implements AutoCloseable {
 
     /** Where the records are kept ({@code sqlite /path} or {@code postgresql host:port/db}), "off" when not. */
     public String where() {
-        return stores ? db.toString() : "off";
+        return stores ? writer.where() : "off";
     }
 
     /**
@@ -289,27 +246,8 @@ public final class RequestLog implements AutoCloseable {
             f.completeExceptionally(new SQLException("the gateway is stopping"));
             return f;
         }
-        Runnable onWriter = () -> {
-            try {
-                drainRows(true);
-                flushUsage();
-                if (store == null) { // not connected: the writer's retry stands, a read does not delay it
-                    f.completeExceptionally(new SQLException(lastError == null ? "not connected" : lastError));
-                    return;
-                }
-                f.complete(read.run(store));
-            } catch (SQLException e) {
-                f.completeExceptionally(e);
-                failed(e);
-            } catch (RuntimeException e) {
-                f.completeExceptionally(e);
-            }
-        };
         // Through the pump first, so that the records queued before this read reach the writer before it.
-        pumpTasks.add(() -> {
-            tasks.add(onWriter);
-            LockSupport.unpark(writer);
-        });
+        pumpTasks.add(() -> writer.read(read, f));
         LockSupport.unpark(pump);
         return f;
     }
@@ -328,17 +266,17 @@ public final class RequestLog implements AutoCloseable {
 
     /** Records written to the database. */
     public long written() {
-        return written.get();
+        return writer == null ? 0 : writer.written();
     }
 
     /** Failed writes (each retried: a batch is only lost when the queue overflows meanwhile). */
     public long writeErrors() {
-        return writeErrors.get();
+        return writer == null ? 0 : writer.writeErrors();
     }
 
     /** Records waiting: for their access line, and for the database. */
     public int queued() {
-        return !on ? 0 : queue.size() + (rows == null ? 0 : rows.size());
+        return !on ? 0 : queue.size() + (writer == null ? 0 : writer.backlog());
     }
 
     public int capacity() {
@@ -355,7 +293,7 @@ public final class RequestLog implements AutoCloseable {
 
     /** The last database error, or null. */
     public String lastError() {
-        return lastError;
+        return writer == null ? null : writer.lastError();
     }
 
     /** The usage counters (the writer drains them). */
@@ -408,7 +346,7 @@ public final class RequestLog implements AutoCloseable {
     private boolean pumpBatch() {
         int n = 0;
         if (stores) {
-            backlog = rows.size();
+            backlog = writer.backlog();
         }
         RequestRecord r;
         while (n < BATCH && (r = queue.poll()) != null) {
@@ -449,7 +387,7 @@ public final class RequestLog implements AutoCloseable {
                 return;
             }
         }
-        if (backlog >= capacity || !rows.offer(r)) {
+        if (backlog >= capacity || !writer.offer(r)) {
             full.incrementAndGet();
         } else {
             backlog++;
@@ -464,9 +402,9 @@ public final class RequestLog implements AutoCloseable {
             return;
         }
         double perSecond = offered * 1e9 / span;
-        long cost = rowCostNanos;
+        long cost = writer.rowCostNanos();
         // failures are always written: their rows come out of the budget with the usage counts and pruning
-        double fixed = fixedShare + failuresOffered * (double) cost / span;
+        double fixed = writer.fixedShare() + failuresOffered * (double) cost / span;
         int k = keepOneIn(perSecond, cost, fixed, settings.cpuPercent());
         if (k != keepOneIn) {
             log.debug("request log: one success in {} written ({} successes/s, {} us of CPU a row)", k,
@@ -476,80 +414,6 @@ public final class RequestLog implements AutoCloseable {
         offered = 0;
         failuresOffered = 0;
         sampleWindowStart = now;
-    }
-
-    // ------------------------------------------------------------------------------------------------ writer
-
-    private void run() {
-        long now = System.nanoTime();
-        nextUsageNanos = now + settings.flushInterval().toNanos();
-        nextPruneNanos = now + TimeUnit.SECONDS.toNanos(5);
-        windowStartNanos = now;
-        while (!writerStopping) {
-            try {
-                round();
-            } catch (RuntimeException e) {
-                log.warn("request log writer: {}", e.toString());
-            }
-        }
-        // Stopping: what is queued, and the usage counts, go out once more.
-        drainRows(true);
-        flushUsage();
-        failPendingTasks();
-        if (store != null) {
-            store.close();
-            store = null;
-        }
-    }
-
-    private void round() {
-        Runnable t;
-        while ((t = tasks.poll()) != null) {
-            t.run();
-        }
-        long now = System.nanoTime();
-        boolean more = false;
-        // A transaction costs more than its rows at low rates: records are written when a batch is full, and at
-        // least every WRITE_EVERY_NANOS.
-        if (rows.size() >= BATCH || now - lastWriteNanos >= WRITE_EVERY_NANOS) {
-            lastWriteNanos = now;
-            more = drainRows(false);
-        }
-        if (now - nextUsageNanos >= 0) {
-            nextUsageNanos = now + settings.flushInterval().toNanos();
-            long cpu = cpuNanos();
-            flushUsage();
-            windowFixedNanos += cpuNanos() - cpu; // database work too (requests.cpuPercent), not sampled
-        }
-        if (now - nextPruneNanos >= 0) {
-            nextPruneNanos = now + PRUNE_EVERY_NANOS;
-            long cpu = cpuNanos();
-            prune();
-            windowFixedNanos += cpuNanos() - cpu;
-        }
-        if (now - windowStartNanos >= CPU_WINDOW_NANOS) {
-            measure(now);
-        }
-        if (!more && tasks.isEmpty()) {
-            LockSupport.parkNanos(this, IDLE_PARK_NANOS);
-        }
-    }
-
-    /**
-     * Publishes the last window's measures for the pump's sampling ({@link #resample}): the CPU a written row costs
-     * (when enough rows were written to tell; halfway towards the new figure, so that one slow batch does not swing
-     * it) and the share of a core of the work sampling does not change.
-     */
-    private void measure(long now) {
-        double span = now - windowStartNanos;
-        if (windowRows >= 20) {
-            rowCostNanos = Math.max(1, (rowCostNanos + windowCpuNanos / windowRows) / 2);
-        }
-        fixedShare = (fixedShare + windowFixedNanos / span) / 2;
-        windowStartNanos = now;
-        windowCpuNanos = 0;
-        windowRows = 0;
-        windowFixedNanos = 0;
     }
 
     /**
@@ -568,134 +432,6 @@ public final class RequestLog implements AutoCloseable {
         return budget <= 0 ? MAX_KEEP_ONE_IN : (int) Math.min(MAX_KEEP_ONE_IN, Math.ceil(whole / (0.8 * budget)));
     }
 
-    private static long cpuNanos() {
-        long t = THREADS.getCurrentThreadCpuTime();
-        return t < 0 ? System.nanoTime() : t;
-    }
-
-    /**
-     * Writes waiting records in batches: all of them when {@code all}, else one batch. Returns true when more are
-     * waiting. While the database is failing, nothing is taken until the retry time.
-     */
-    private boolean drainRows(boolean all) {
-        do {
-            if (!ensureStore()) {
-                return false;
-            }
-            List<RequestRecord> batch = pending;
-            if (batch.isEmpty()) {
-                batch = new ArrayList<>(Math.min(BATCH, Math.max(16, rows.size())));
-                RequestRecord r;
-                while (batch.size() < BATCH && (r = rows.poll()) != null) {
-                    batch.add(r);
-                }
-                if (batch.isEmpty()) {
-                    return false;
-                }
-            }
-            long cpu = cpuNanos();
-            try {
-                store.insert(batch);
-                written.addAndGet(batch.size());
-                windowRows += batch.size();
-                pending = List.of();
-            } catch (SQLException | RuntimeException e) {
-                pending = batch; // kept for the retry; new records wait in the backlog meanwhile
-                failed(e);
-                return false;
-            } finally {
-                windowCpuNanos += cpuNanos() - cpu;
-            }
-        } while (all || rows.size() >= BATCH);
-        return !rows.isEmpty();
-    }
-
-    private void flushUsage() {
-        List<UsageCounters.Row> rows = usage.drain(clock.getAsLong());
-        if (!pendingUsage.isEmpty()) {
-            pendingUsage.addAll(rows);
-            rows = pendingUsage;
-        }
-        if (rows.isEmpty()) {
-            return;
-        }
-        if (!ensureStore()) {
-            pendingUsage = rows instanceof ArrayList<UsageCounters.Row> a ? a : new ArrayList<>(rows);
-            return;
-        }
-        try {
-            store.addUsage(rows, calendar);
-            pendingUsage = new ArrayList<>();
-        } catch (SQLException | RuntimeException e) {
-            pendingUsage = new ArrayList<>(rows);
-            failed(e);
-        }
-    }
-
-    private void prune() {
-        if (!ensureStore()) {
-            return;
-        }
-        long now = clock.getAsLong();
-        try {
-            long n = store.prune(now - settings.retention().toMillis(), settings.maxSize(),
-                    calendar.dayStart(now - settings.usageRetention().toMillis()), now - DAY);
-            if (n > 0) {
-                log.debug("request log: pruned {} records", n);
-            }
-        } catch (SQLException | RuntimeException e) {
-            failed(e);
-        }
-    }
-
-    /** Connects (and migrates) on the first use and after a failure, at most once a second. */
-    private boolean ensureStore() {
-        if (store != null) {
-            return true;
-        }
-        if (System.nanoTime() - retryAtNanos < 0) {
-            return false;
-        }
-        connect();
-        return store != null;
-    }
-
-    private void connect() {
-        try {
-            db.migrate();
-            store = new RequestStore(db, clock.getAsLong());
-            if (lastError != null) {
-                log.info("request log database {} is back", db);
-            }
-            lastError = null;
-        } catch (RuntimeException | SQLException e) {
-            failed(e);
-        }
-    }
-
-    private void failed(Exception e) {
-        writeErrors.incrementAndGet();
-        // The first line, capped: a driver's message of a failed batch quotes the statement and its values.
-        String why = e.getMessage() == null ? e.getClass().getSimpleName()
-                : io.gemgate.core.requestlog.ErrorText.cap(e.getMessage().lines().findFirst().orElse(""), 300);
-        if (!why.equals(lastError)) {
-            log.warn("request log database {}: {}; retrying every second", db, why);
-        }
-        lastError = why;
-        if (store != null) {
-            store.close();
-            store = null;
-        }
-        retryAtNanos = System.nanoTime() + RETRY_NANOS;
-    }
-
-    private void failPendingTasks() {
-        Runnable t;
-        while ((t = tasks.poll()) != null) {
-            t.run(); // each completes: with the store closed below, or with its error
-        }
-    }
-
     /**
      * Stops the access log's writer after it wrote the lines of what was queued, then the database's writer after
      * it wrote the records and the last usage counts (waits up to 10 s for each).
@@ -710,9 +446,7 @@ public final class RequestLog implements AutoCloseable {
         try {
             pump.join(10_000);
             if (writer != null) {
-                writerStopping = true;
-                LockSupport.unpark(writer);
-                writer.join(10_000);
+                writer.stop();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
