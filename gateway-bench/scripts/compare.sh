@@ -34,8 +34,12 @@
 #                                                     (gemgate-log: GEMGATE_JAR, gemgate-b: AB_JAR), no nginx and
 #                                                     no haproxy; ratio gemgate-b/gemgate-log per round, and each
 #                                                     one's THREADS line (before and after a change to the hot path:
-#                                                     ROUNDS=8 or more, and a second run for new JVMs)
-#   AB_JAR=path                                       the second build (ab)
+#                                                     ROUNDS=8 or more, and a second run with the jars
+#                                                     swapped; each round runs direct first, then the two
+#                                                     gateways in turns, A B then B A)
+#   AB_JAR=path                                       the second build (ab; default GEMGATE_JAR)
+#   AB_LOG_CONFIG=path                                the second gateway's logging configuration (ab; default
+#                                                     LOG_CONFIG's): one build, two configurations
 #   LOG_CONFIG=config/log4j2.xml                      gemgate-log's logging configuration (compare, ab)
 #   LOG_REQUESTS=true                                 gemgate-log's request log (compare; false: the access log's
 #                                                     cost alone)
@@ -77,7 +81,8 @@ for tool in "$JAVA" wrk nginx haproxy awk; do
 done
 [[ -f $BENCH_JAR ]] || die "$BENCH_JAR missing: run mvn -q -DskipTests package"
 [[ -f $GEMGATE_JAR ]] || die "$GEMGATE_JAR missing: run mvn -q -DskipTests package"
-[[ $ACCESS_LOG != ab || -f ${AB_JAR:-} ]] || die "ACCESS_LOG=ab needs AB_JAR, the second build's gemgate.jar"
+AB_JAR=${AB_JAR:-$GEMGATE_JAR}
+[[ $ACCESS_LOG != ab || -f $AB_JAR ]] || die "AB_JAR=$AB_JAR missing (ACCESS_LOG=ab: the second build's gemgate.jar)"
 
 WORK=$(mktemp -d /tmp/gemgate-compare.XXXXXX)
 PIDS=()
@@ -278,7 +283,8 @@ if [[ $ACCESS_LOG == compare || $ACCESS_LOG == ab ]]; then
   start_gemgate gemgate-log "$GEMGATE_LOG_PORT" "${LOG_CONFIG:-$ROOT/config/log4j2.xml}" "$LOG_REQUESTS"
 fi
 if [[ $ACCESS_LOG == ab ]]; then
-  start_gemgate gemgate-b "$GEMGATE_B_PORT" "${LOG_CONFIG:-$ROOT/config/log4j2.xml}" "$LOG_REQUESTS" "$AB_JAR"
+  start_gemgate gemgate-b "$GEMGATE_B_PORT" "${AB_LOG_CONFIG:-${LOG_CONFIG:-$ROOT/config/log4j2.xml}}" "$LOG_REQUESTS" \
+    "$AB_JAR"
 fi
 
 declare -A PORT=([direct]=$UP_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [gemgate]=$GEMGATE_PORT
@@ -388,6 +394,9 @@ export RECORD_THREADS=1 # the recorded runs' CPU by thread group (not the warm-u
 for ((r = 0; r < ROUNDS; r++)); do
   for ((i = 0; i < ${#TARGETS[@]}; i++)); do
     t=${TARGETS[$(((i + r) % ${#TARGETS[@]}))]}
+    if [[ $ACCESS_LOG == ab ]]; then # direct first, then the two gateways in turns: A B, B A, A B...
+      t=${TARGETS[i == 0 ? 0 : 1 + (i - 1 + r) % 2]}
+    fi
     read -r rps p50 p99 err cpu ucpu < <(run_wrk "$t" "$DURATION")
     printf 'round %d  %-8s %8s req/s  p50 %7s ms  p99 %7s ms  errors %s  CPU %5s us/req (user %s)\n' $((r + 1)) \
       "$t" "$rps" "$p50" "$p99" "$err" "$cpu" "$ucpu"
