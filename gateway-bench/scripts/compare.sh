@@ -18,6 +18,9 @@
 # Needs: java 17, wrk, nginx, haproxy (Debian: apt-get install -y nginx haproxy wrk; nothing is started by installing)
 # and the two jars (mvn -q -DskipTests package). Settings, as environment variables:
 #   DURATION=10 ROUNDS=5 CONNECTIONS=64               wrk runs: seconds, rounds, connections
+#   RESTARTS=1                                        Gemgate's processes are started this many times (new JVMs,
+#                                                     warmed again), ROUNDS rounds each, all rounds in the medians:
+#                                                     two JVMs of one build differ by a few percent for a whole run
 #   WARMUP=5 GEMGATE_WARMUP=30 GEMGATE_WARMUP_RUNS=3  unrecorded warm-up per target, seconds (a JVM needs longer;
 #                                                     gemgate's is split in runs, each with new connections)
 #   RATE=5000 RATE_ROUNDS=3 RATE_DURATION=8          the fixed-rate runs (RATE=0 skips them)
@@ -55,6 +58,7 @@ GEMGATE_JAR=${GEMGATE_JAR:-$ROOT/gateway-server/target/gemgate.jar}
 JAVA=${JAVA:-java}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-5}
+RESTARTS=${RESTARTS:-1}
 CONNECTIONS=${CONNECTIONS:-64}
 WARMUP=${WARMUP:-5}
 GEMGATE_WARMUP=${GEMGATE_WARMUP:-30}
@@ -263,8 +267,10 @@ EOF
 # start_gemgate NAME PORT LOG_CONFIG [REQUESTS [JAR]]: a gateway with its files under $WORK/NAME, standard output to
 # NAME/gemgate.log; its request log (SQLite in NAME/data) only when REQUESTS is true: "gemgate" runs with both of its
 # logs off (as nginx and haproxy run with theirs off), "gemgate-log" as shipped (access log and request log on).
+declare -A ARG_PORT ARG_CONFIG ARG_REQUESTS ARG_JAR # how each gateway was started, for RESTARTS
 start_gemgate() {
   local name=$1 port=$2 logconfig=$3 dir="$WORK/$1" requests=${4:-false} jar=${5:-$GEMGATE_JAR}
+  ARG_PORT[$name]=$port; ARG_CONFIG[$name]=$logconfig; ARG_REQUESTS[$name]=$requests; ARG_JAR[$name]=$jar
   mkdir -p "$dir"
   # shellcheck disable=SC2086 # GEMGATE_JAVA_OPTS is a list of options
   (cd "$dir" && exec env GEMGATE_HOST=127.0.0.1 GEMGATE_PORT="$port" GEMGATE_REQUESTS_ENABLED="$requests" \
@@ -373,14 +379,36 @@ run_wrk() {
           printf "%.0f %.3f %.3f %d %.1f %.1f\n", rps, p50, p99, err, cpu, ucpu }'
 }
 
+warm_gemgate() { # NAME
+  local w
+  for ((w = 0; w < GEMGATE_WARMUP_RUNS; w++)); do
+    run_wrk "$1" $(((GEMGATE_WARMUP + GEMGATE_WARMUP_RUNS - 1) / GEMGATE_WARMUP_RUNS)) >/dev/null
+  done
+}
+# Stops every Gemgate and starts it again with the same settings and data directory (RESTARTS), then warms it.
+restart_gemgates() {
+  local t pid
+  for t in "${TARGETS[@]}"; do
+    [[ $t == gemgate* ]] || continue
+    pid=${PID_OF[$t]}
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    start_gemgate "$t" "${ARG_PORT[$t]}" "${ARG_CONFIG[$t]}" "${ARG_REQUESTS[$t]}" "${ARG_JAR[$t]}"
+  done
+  for t in "${TARGETS[@]}"; do
+    [[ $t == gemgate* ]] || continue
+    wait_200 "$t" "${PORT[$t]}" POST "$PATH_GC" "$BODY"
+    warm_gemgate "$t"
+  done
+}
+
 echo
 echo "warm-up, not recorded: ${WARMUP}s per target, gemgate ${GEMGATE_WARMUP}s in $GEMGATE_WARMUP_RUNS runs (its JIT" \
   "compiles the hot path first, and the paths of connections closing and opening that every recorded run goes through)"
 for t in "${TARGETS[@]}"; do
   if [[ $t == gemgate* ]]; then
-    for ((w = 0; w < GEMGATE_WARMUP_RUNS; w++)); do
-      run_wrk "$t" $(((GEMGATE_WARMUP + GEMGATE_WARMUP_RUNS - 1) / GEMGATE_WARMUP_RUNS)) >/dev/null
-    done
+    warm_gemgate "$t"
   else
     run_wrk "$t" "$WARMUP" >/dev/null
   fi
@@ -388,24 +416,30 @@ done
 
 echo
 echo "throughput: wrk -t1 -c$CONNECTIONS -d${DURATION}s, POST generateContent, $ROUNDS round(s), order rotating"
+if ((RESTARTS > 1)); then echo "Gemgate started $RESTARTS times (new JVMs, warmed each time), $ROUNDS rounds each"; fi
 : >"$WORK/throughput.txt"
 : >"$WORK/threads.txt"
 export RECORD_THREADS=1 # the recorded runs' CPU by thread group (not the warm-up's)
-for ((r = 0; r < ROUNDS; r++)); do
+for ((g = 0; g < ROUNDS * RESTARTS; g++)); do
+  r=$((g % ROUNDS)) # the round within this start of the gateways
+  if ((g > 0 && r == 0)); then
+    echo "restarting Gemgate (new JVMs), warm-up not recorded"
+    restart_gemgates
+  fi
   for ((i = 0; i < ${#TARGETS[@]}; i++)); do
     t=${TARGETS[$(((i + r) % ${#TARGETS[@]}))]}
     if [[ $ACCESS_LOG == ab ]]; then # direct first, then the two gateways in turns: A B, B A, A B...
       t=${TARGETS[i == 0 ? 0 : 1 + (i - 1 + r) % 2]}
     fi
     read -r rps p50 p99 err cpu ucpu < <(run_wrk "$t" "$DURATION")
-    printf 'round %d  %-8s %8s req/s  p50 %7s ms  p99 %7s ms  errors %s  CPU %5s us/req (user %s)\n' $((r + 1)) \
+    printf 'round %d  %-8s %8s req/s  p50 %7s ms  p99 %7s ms  errors %s  CPU %5s us/req (user %s)\n' $((g + 1)) \
       "$t" "$rps" "$p50" "$p99" "$err" "$cpu" "$ucpu"
-    echo "$((r + 1)) $t $rps $p50 $p99 $err $cpu $ucpu" >>"$WORK/throughput.txt"
+    echo "$((g + 1)) $t $rps $p50 $p99 $err $cpu $ucpu" >>"$WORK/throughput.txt"
   done
 done
 
 echo
-echo "== throughput (medians over $ROUNDS round(s); ratios taken within each round) =="
+echo "== throughput (medians over $((ROUNDS * RESTARTS)) round(s); ratios taken within each round) =="
 awk -v targets="${TARGETS[*]}" -v ratios="$RATIOS" '
   function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
