@@ -98,7 +98,6 @@ public final class RequestLog implements AutoCloseable {
     public static final RequestLog OFF = new RequestLog();
 
     private final boolean on;
-    private final boolean stores;
     private final boolean lines;
     private final GatewayConfig.RequestLog settings;
     private final QuotaCalendar calendar;
@@ -127,7 +126,6 @@ public final class RequestLog implements AutoCloseable {
 
     private RequestLog() {
         this.on = false;
-        this.stores = false;
         this.lines = false;
         this.settings = null;
         this.calendar = null;
@@ -141,7 +139,6 @@ public final class RequestLog implements AutoCloseable {
     private RequestLog(GatewayConfig.RequestLog settings, Database db, boolean lines, QuotaCalendar calendar,
                        LongSupplier clock) {
         this.on = true;
-        this.stores = db != null;
         this.lines = lines;
         this.settings = settings;
         this.calendar = calendar;
@@ -152,7 +149,7 @@ public final class RequestLog implements AutoCloseable {
                 .safeFindNextPositivePowerOfTwo(Math.max(capacity, PUMP_QUEUE_MIN)));
         this.pump = new Thread(this::pumpLoop, "gemgate-access-log");
         this.pump.setDaemon(true);
-        this.writer = stores ? new RequestWriter(settings, db, calendar, clock, usage) : null;
+        this.writer = db == null ? null : new RequestWriter(settings, db, calendar, clock, usage);
     }
 
     /**
@@ -187,7 +184,7 @@ public final class RequestLog implements AutoCloseable {
             db = Database.postgres(settings.databaseUrl());
         }
         RequestLog l = new RequestLog(settings, db, lines, calendar, clock);
-        if (l.stores) {
+        if (l.writer != null) {
             l.writer.start();
             log.info("request log in {}", db);
         }
@@ -202,12 +199,12 @@ public final class RequestLog implements AutoCloseable {
 
     /** True when records are kept in a database. */
     public boolean stores() {
-        return stores;
+        return writer != null;
     }
 
     /** Where the records are kept ({@code sqlite /path} or {@code postgresql host:port/db}), "off" when not. */
     public String where() {
-        return stores ? writer.where() : "off";
+        return writer == null ? "off" : writer.where();
     }
 
     /**
@@ -218,7 +215,7 @@ public final class RequestLog implements AutoCloseable {
         if (!on) {
             return;
         }
-        boolean kept = stores && r.stored();
+        boolean kept = writer != null && r.stored();
         if (kept) {
             usage.count(clock.getAsLong(), r);
         }
@@ -238,7 +235,7 @@ public final class RequestLog implements AutoCloseable {
      */
     public <T> CompletableFuture<T> read(Read<T> read) {
         CompletableFuture<T> f = new CompletableFuture<>();
-        if (!stores) {
+        if (writer == null) {
             f.completeExceptionally(new IllegalStateException("the request log is off (requests.enabled: false)"));
             return f;
         }
@@ -345,7 +342,7 @@ public final class RequestLog implements AutoCloseable {
      */
     private boolean pumpBatch() {
         int n = 0;
-        if (stores) {
+        if (writer != null) {
             backlog = writer.backlog();
         }
         RequestRecord r;
@@ -357,14 +354,14 @@ public final class RequestLog implements AutoCloseable {
                     Thread.yield(); // a short spell: see SPELL
                 }
             }
-            if (stores && r.stored()) {
+            if (writer != null && r.stored()) {
                 toWriter(r);
             }
         }
         if (n > 0 && lines) {
             AccessLog.flush();
         }
-        if (stores) {
+        if (writer != null) {
             resample();
         }
         return n == BATCH;
