@@ -105,7 +105,8 @@ trap 'exit 130' INT TERM
 [[ $ACCESS_LOG =~ ^(off|on|compare|ab)$ ]] || die "ACCESS_LOG=$ACCESS_LOG (expected: off, on, compare or ab)"
 [[ $UPSTREAM =~ ^(fast|nginx)$ ]] || die "UPSTREAM=$UPSTREAM (expected: fast or nginx)"
 
-# Six ports free on 127.0.0.1 now: upstream, nginx, haproxy, gemgate, and the logging nginx and gemgate (compare).
+# Seven ports free on 127.0.0.1 now: upstream, nginx, haproxy, gemgate, the logging nginx and gemgate (compare), and
+# the second build (ab).
 read -r -d '' UP_PORT NGINX_PORT HAPROXY_PORT GEMGATE_PORT NGINX_LOG_PORT GEMGATE_LOG_PORT GEMGATE_B_PORT < <("$JAVA" -cp "$BENCH_JAR" io.gemgate.bench.e2e.FreePorts 7; printf '\0') || true
 
 # true when GET/POST on 127.0.0.1:$1 answers 200 (bash's /dev/tcp: no curl needed)
