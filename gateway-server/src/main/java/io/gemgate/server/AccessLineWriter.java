@@ -66,8 +66,34 @@ final class AccessLineWriter {
     private long secondEnd = Long.MIN_VALUE;
     private byte[] secondText = new byte[0];
     private byte[] offsetText = new byte[0];
+    private long previousStart = Long.MIN_VALUE;
+    private byte[] previousText = new byte[0];
+    private byte[] previousOffset = new byte[0];
     private ZoneId zone;
     private byte[] threadText = Thread.currentThread().getName().getBytes(StandardCharsets.UTF_8);
+    // the fields that repeat from one line to the next, each with the bytes of its last text
+    private final Memo method = new Memo();
+    private final Memo model = new Memo();
+    private final Memo key = new Memo();
+    private final Memo token = new Memo();
+
+    /**
+     * The UTF-8 bytes of the last text of one field: a gateway's lines mostly repeat a few methods, models, masked
+     * keys and token hints, often the very same strings, so they are encoded once and copied.
+     */
+    private static final class Memo {
+        private String text = "";
+        private byte[] bytes = new byte[0];
+
+        int copy(String s, byte[] out, int p) {
+            if (s != text && !s.equals(text)) {
+                bytes = s.getBytes(StandardCharsets.UTF_8);
+                text = s;
+            }
+            System.arraycopy(bytes, 0, out, p, bytes.length);
+            return p + bytes.length;
+        }
+    }
 
     AccessLineWriter(org.apache.logging.log4j.core.Logger logger) {
         this.logger = logger;
@@ -110,7 +136,7 @@ final class AccessLineWriter {
                 + r.tokenHint().length() + (last == null ? 0 : last.keyMasked().length())))) {
             return false;
         }
-        used = line(System.currentTimeMillis(), r, buffer, used);
+        used = line(r, buffer, used);
         return true;
     }
 
@@ -136,22 +162,31 @@ final class AccessLineWriter {
         return p;
     }
 
-    /** The line of {@code r} ({@link AccessLog#message}'s text after the prefix), as {@link #line}. */
+    /**
+     * The line of {@code r} at the time its request ended ({@code startMillis + latencyMillis}, the gateway's clock
+     * when the record was made), as the event loop that ended it would have logged it: the writer reads no clock per
+     * line, and a line's time does not depend on when the writer got to it.
+     */
+    int line(RequestRecord r, byte[] out, int at) {
+        return line(r.startMillis() + r.latencyMillis(), r, out, at);
+    }
+
+    /** The line of {@code r} ({@link AccessLog#message}'s text after the prefix) at {@code millis}, as {@link #line}. */
     int line(long millis, RequestRecord r, byte[] out, int at) {
         int p = prefix(millis, out, at);
-        p = utf8(r.method(), out, p);
+        p = method.copy(r.method(), out, p);
         out[p++] = ' ';
         p = utf8(r.path(), out, p);
         out[p++] = ' ';
         p = decimal(r.status(), out, p);
         p = copy(MODEL, out, p);
-        p = utf8(AccessLog.model(r), out, p);
+        p = model.copy(AccessLog.model(r), out, p);
         p = copy(KEY, out, p);
         AttemptRecord last = r.lastAttempt();
         if (last == null) {
             p = copy(NO_KEY, out, p);
         } else {
-            p = utf8(last.keyMasked(), out, p);
+            p = key.copy(last.keyMasked(), out, p);
             p = copy(TIER, out, p);
             p = decimal(last.tier(), out, p);
         }
@@ -160,7 +195,7 @@ final class AccessLineWriter {
         out[p++] = ' ';
         p = decimal(r.latencyMillis(), out, p);
         p = copy(TOKEN, out, p);
-        p = utf8(r.tokenHint(), out, p);
+        p = token.copy(r.tokenHint(), out, p);
         out[p++] = '\n';
         return p;
     }
@@ -228,16 +263,31 @@ final class AccessLineWriter {
         return end;
     }
 
+    /**
+     * Makes the second of {@code millis} the current one. The one before is kept: lines are in the order their records
+     * were queued, and two event loops' requests that ended about a second's turn apart may come in either order.
+     */
     private void second(long millis) {
         if (zone == null) {
             zone = ZoneId.systemDefault();
         }
         long start = Math.floorDiv(millis, 1000L) * 1000L;
-        ZonedDateTime t = Instant.ofEpochMilli(start).atZone(zone);
-        secondText = SECOND.format(t).getBytes(StandardCharsets.US_ASCII);
-        offsetText = OFFSET.format(t).getBytes(StandardCharsets.US_ASCII);
+        long before = secondStart;
+        byte[] beforeText = secondText;
+        byte[] beforeOffset = offsetText;
+        if (start == previousStart) {
+            secondText = previousText;
+            offsetText = previousOffset;
+        } else {
+            ZonedDateTime t = Instant.ofEpochMilli(start).atZone(zone);
+            secondText = SECOND.format(t).getBytes(StandardCharsets.US_ASCII);
+            offsetText = OFFSET.format(t).getBytes(StandardCharsets.US_ASCII);
+        }
         secondStart = start;
         secondEnd = start + 1000L;
+        previousStart = before;
+        previousText = beforeText;
+        previousOffset = beforeOffset;
     }
 
     /** The zone the times are written in (the default zone, as log4j2's date converter without a zone uses). */
@@ -245,6 +295,7 @@ final class AccessLineWriter {
         zone = z;
         secondStart = Long.MIN_VALUE;
         secondEnd = Long.MIN_VALUE;
+        previousStart = Long.MIN_VALUE;
     }
 
     private static byte[] bytes(String s) {
@@ -261,6 +312,16 @@ final class AccessLineWriter {
             out[p++] = (byte) s.charAt(i);
         }
         return p;
+    }
+
+    /**
+     * UTF-8 of {@code s}, as {@link #utf8(CharSequence, byte[], int)}: the string's own encoder, which for the usual
+     * ASCII text checks and copies its bytes in bulk where the loop goes a char at a time.
+     */
+    private static int utf8(String s, byte[] out, int p) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(b, 0, out, p, b.length);
+        return p + b.length;
     }
 
     /** UTF-8 of {@code s}, an unpaired surrogate as {@code ?} (as Java's encoder replaces it). */
@@ -322,6 +383,7 @@ final class AccessLineWriter {
             zone = null;
             secondStart = Long.MIN_VALUE;
             secondEnd = Long.MIN_VALUE;
+            previousStart = Long.MIN_VALUE;
             List<OutputStreamManager> found = streams(config);
             direct = found != null;
             managers = found == null ? List.of() : found;

@@ -126,6 +126,34 @@ class AccessLineWriterTest {
         }
     }
 
+    /**
+     * A record's line carries the time its request ended (its start and latency), whenever the writer gets to it, and
+     * lines of two loops' requests that ended a second's turn apart, in either order, each carry their own second.
+     */
+    @Test
+    void aRecordsLineCarriesTheTimeItsRequestEnded() throws IOException {
+        PatternLayout layout = PatternLayout.newBuilder().withPattern(AccessLineWriter.PATTERN)
+                .withCharset(StandardCharsets.UTF_8).build();
+        AccessLineWriter w = new AccessLineWriter(context(config("t.log", AccessLineWriter.PATTERN, ""))
+                .getLogger("gemgate.access"));
+        byte[] out = new byte[4096];
+        long[][] startAndLatency = {{1_700_000_000_900L, 150}, {1_700_000_000_990L, 9}, {1_700_000_001_000L, 0},
+            {1_700_000_000_000L, 999}, {1_700_000_001_500L, 1_000}, {1_700_000_001_999L, 1}, {1_699_999_999_999L, 0}};
+        for (long[] sl : startAndLatency) {
+            RequestRecord r = new RequestRecord(sl[0], "GET", "/v1beta/models", "native", "gemini", "", "", "",
+                    "127.0.0.1", false, 200, 10, sl[1], 1, 0, 0, 0, List.of(), null, null, null, "-", true, false);
+            MutableLogEvent e = new MutableLogEvent();
+            e.setLoggerName("gemgate.access");
+            e.setLevel(Level.INFO);
+            e.setMessage(new SimpleMessage(AccessLog.message(r)));
+            e.setThreadName(Thread.currentThread().getName());
+            e.setTimeMillis(sl[0] + sl[1]);
+            int n = w.line(r, out, 0);
+            assertThat(new String(out, 0, n, StandardCharsets.UTF_8)).as("ended at %d", sl[0] + sl[1])
+                    .isEqualTo(new String(layout.toByteArray(e), StandardCharsets.UTF_8));
+        }
+    }
+
     private static RequestRecord record(String method, String path, String model, int status,
                                         List<AttemptRecord> attempts, long millis, String hint, boolean edge) {
         return new RequestRecord(0L, method, path, "native", "gemini", model, "", "", "127.0.0.1", false, status,
