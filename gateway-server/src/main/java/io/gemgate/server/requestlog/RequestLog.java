@@ -39,12 +39,12 @@ import org.apache.logging.log4j.Logger;
  * every success would take the database work past {@code requests.cpuPercent} of one core, one success in N where N
  * keeps it under: from what the writer measures its work to cost, the pump sets N every 50 ms from the rate successes
  * arrive at (on a busy gateway the writer would otherwise take its share of the cores from the event loops). {@link
- * #keepOneIn()} tells the current N. The budget is kept as a bucket of the writer's CPU time: it fills at {@code
- * cpuPercent} of a core less the work sampling does not change, up to {@value #BURST_MILLIS} ms of CPU, and every row
- * passed on takes its measured cost out of it; a success N would drop is still written while the bucket holds its
- * cost. So a burst after a quiet spell (a client's batch of a few thousand requests) is written whole, and only a rate
- * kept up for longer than the bucket lasts is sampled, the bucket's fill then writing the part of the budget N's aim
- * (80 %) leaves.
+ * #keepOneIn()} tells the current N. A burst is written whole first: a bucket of the writer's CPU time fills at the
+ * rate N aims at ({@value #AIM} of {@code cpuPercent} of a core, less the work sampling does not change), up to
+ * {@value #BURST_MILLIS} ms of CPU, every row passed on takes its measured cost out of it, and a success N would drop
+ * is still written while the bucket holds its cost. So a burst after a quiet spell (a client's batch of a few thousand
+ * requests) is written whole, and only a rate kept up for longer than the bucket lasts is sampled; the rows N keeps
+ * then empty the bucket as fast as it fills, and the writer's work stays where N puts it.
  *
  * <p>Usage is counted apart from the records, on the event loop ({@link UsageCounters}), so that it stays exact
  * whatever is dropped. The writer adds the counts to the database, prunes, and runs the admin API's reads ({@link
@@ -72,9 +72,11 @@ public final class RequestLog implements AutoCloseable {
      */
     private static final int SPELL = 64;
     private static final int MAX_KEEP_ONE_IN = 1000;
+    /** The share of the budget the sampling aims at, and the burst bucket fills at. */
+    static final double AIM = 0.8;
     /**
      * The CPU time a burst may take beyond {@code requests.cpuPercent}: about 2,500 rows at SQLite's 20 us a row here
-     * (README, Request log and usage), refilled from the unused budget (2.5 s of a quiet gateway at 2 %).
+     * (README, Request log and usage), refilled in about 3 s of a quiet gateway at 2 %.
      */
     static final long BURST_MILLIS = 50;
     private static final long BURST_NANOS = TimeUnit.MILLISECONDS.toNanos(BURST_MILLIS);
@@ -423,7 +425,8 @@ public final class RequestLog implements AutoCloseable {
         // failures are always written: their rows come out of the budget with the usage counts and pruning
         double fixed = writer.fixedShare() + failuresOffered * (double) cost / span;
         int k = keepOneIn(perSecond, cost, fixed, settings.cpuPercent());
-        credit = Math.min(BURST_NANOS, credit + (long) (span * (settings.cpuPercent() / 100.0 - writer.fixedShare())));
+        credit = Math.min(BURST_NANOS,
+                credit + (long) (span * AIM * Math.max(0, settings.cpuPercent() / 100.0 - writer.fixedShare())));
         if (k != keepOneIn) {
             log.debug("request log: one success in {} written ({} successes/s, {} us of CPU a row)", k,
                     Math.round(perSecond), cost / 1000);
@@ -439,7 +442,8 @@ public final class RequestLog implements AutoCloseable {
      * {@code perSecond} and a written row costs {@code rowCostNanos} of CPU, so writing all of them would take
      * {@code perSecond * rowCostNanos / 1e9} of a core; {@code fixed} is the share of the work that sampling does not
      * change (the usage counts, pruning), taken from the budget first. Within the budget every success is written;
-     * past it, one in N where N aims at 80 % of what the budget leaves (at most one in {@value #MAX_KEEP_ONE_IN}).
+     * past it, one in N where N aims at {@value #AIM} of what the budget leaves (at most one in {@value
+     * #MAX_KEEP_ONE_IN}).
      */
     static int keepOneIn(double perSecond, long rowCostNanos, double fixed, int cpuPercent) {
         double budget = cpuPercent / 100.0 - fixed;
@@ -447,7 +451,7 @@ public final class RequestLog implements AutoCloseable {
         if (whole <= Math.max(budget, 0)) {
             return 1;
         }
-        return budget <= 0 ? MAX_KEEP_ONE_IN : (int) Math.min(MAX_KEEP_ONE_IN, Math.ceil(whole / (0.8 * budget)));
+        return budget <= 0 ? MAX_KEEP_ONE_IN : (int) Math.min(MAX_KEEP_ONE_IN, Math.ceil(whole / (AIM * budget)));
     }
 
     /**
