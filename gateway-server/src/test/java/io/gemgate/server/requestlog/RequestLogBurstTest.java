@@ -83,7 +83,9 @@ class RequestLogBurstTest {
             assertThat(within(Duration.ofSeconds(30), () -> log.queued() == 0
                     && log.written() + log.dropped(RequestLog.Drop.SAMPLED) == 41_200)).as("written %d, sampled %d",
                     log.written(), log.dropped(RequestLog.Drop.SAMPLED)).isTrue();
-            assertThat(log.dropped(RequestLog.Drop.SAMPLED)).isGreaterThan(20_000);
+            // (at 20 us a row, about 1,000 rows a second past the burst; a machine ten times faster at SQLite still
+            // samples thousands)
+            assertThat(log.dropped(RequestLog.Drop.SAMPLED)).isGreaterThan(1_000);
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("requests.db"));
              Statement s = c.createStatement();
