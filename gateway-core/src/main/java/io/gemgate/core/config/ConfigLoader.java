@@ -453,7 +453,7 @@ public final class ConfigLoader {
         REQUEST_LOG_SAMPLE_WHEN_BUSY("requests.sampleWhenBusy", "10"),
         REQUEST_LOG_ERROR_BODY_BYTES("requests.errorBodyBytes", "4KiB"),
         REQUEST_LOG_FLUSH_INTERVAL("requests.flushInterval", "1s"),
-        REQUEST_LOG_CPU_PERCENT("requests.cpuPercent", "2");
+        REQUEST_LOG_CPU_PERCENT("requests.cpuPercent", "1");
 
         final String path;
         final String env;

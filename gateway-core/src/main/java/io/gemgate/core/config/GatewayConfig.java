@@ -79,7 +79,7 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
      * @param cpuPercent     the writer's database work takes at most this share of one core, in percent: its cost
      *                       per row is measured and the sampling follows the rate of successes every 50 ms; past it
      *                       successes are sampled (failures are always written, usage stays exact)
-     *                       ({@code requests.cpuPercent}, 2)
+     *                       ({@code requests.cpuPercent}, 1)
      */
     public record RequestLog(boolean enabled, String databaseUrl, Duration retention, long maxSize,
                              Duration usageRetention, int queueSize, int sampleWhenBusy, int errorBodyBytes,
@@ -93,7 +93,7 @@ public record GatewayConfig(Server server, Upstream upstream, Auth auth, Keys ke
         /** The defaults, as {@code config/gateway.yaml} lists them. */
         public static RequestLog defaults() {
             return new RequestLog(true, null, Duration.ofDays(7), 1L << 30, Duration.ofDays(90), 10_000, 10, 4096,
-                    Duration.ofSeconds(1), 2);
+                    Duration.ofSeconds(1), 1);
         }
 
         /** The same settings with the request log on or off. */

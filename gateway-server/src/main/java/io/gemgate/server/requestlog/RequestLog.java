@@ -76,7 +76,7 @@ public final class RequestLog implements AutoCloseable {
     static final double AIM = 0.8;
     /**
      * The CPU time a burst may take beyond {@code requests.cpuPercent}: about 2,500 rows at SQLite's 20 us a row here
-     * (README, Request log and usage), refilled in about 3 s of a quiet gateway at 2 %.
+     * (README, Request log and usage), refilled in about 6 s of a quiet gateway at the default 1 %.
      */
     static final long BURST_MILLIS = 50;
     private static final long BURST_NANOS = TimeUnit.MILLISECONDS.toNanos(BURST_MILLIS);
