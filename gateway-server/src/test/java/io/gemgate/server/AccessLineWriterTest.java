@@ -57,15 +57,9 @@ class AccessLineWriterTest {
         byte[] out = new byte[4096];
         for (long t : times) {
             for (String m : messages) {
-                MutableLogEvent e = new MutableLogEvent();
-                e.setLoggerName("gemgate.access");
-                e.setLevel(Level.INFO);
-                e.setMessage(new SimpleMessage(m));
-                e.setThreadName(Thread.currentThread().getName());
-                e.setTimeMillis(t);
                 int n = w.line(t, m, out, 0);
                 assertThat(new String(out, 0, n, StandardCharsets.UTF_8)).as("at %d", t)
-                        .isEqualTo(new String(layout.toByteArray(e), StandardCharsets.UTF_8));
+                        .isEqualTo(log4j2Line(layout, m, t));
             }
         }
     }
@@ -142,16 +136,21 @@ class AccessLineWriterTest {
         for (long[] sl : startAndLatency) {
             RequestRecord r = new RequestRecord(sl[0], "GET", "/v1beta/models", "native", "gemini", "", "", "",
                     "127.0.0.1", false, 200, 10, sl[1], 1, 0, 0, 0, List.of(), null, null, null, "-", true, false);
-            MutableLogEvent e = new MutableLogEvent();
-            e.setLoggerName("gemgate.access");
-            e.setLevel(Level.INFO);
-            e.setMessage(new SimpleMessage(AccessLog.message(r)));
-            e.setThreadName(Thread.currentThread().getName());
-            e.setTimeMillis(sl[0] + sl[1]);
             int n = w.line(r, out, 0);
             assertThat(new String(out, 0, n, StandardCharsets.UTF_8)).as("ended at %d", sl[0] + sl[1])
-                    .isEqualTo(new String(layout.toByteArray(e), StandardCharsets.UTF_8));
+                    .isEqualTo(log4j2Line(layout, AccessLog.message(r), sl[0] + sl[1]));
         }
+    }
+
+    /** What {@code layout} writes for the access logger's {@code message} on this thread at {@code millis}. */
+    private static String log4j2Line(PatternLayout layout, String message, long millis) {
+        MutableLogEvent e = new MutableLogEvent();
+        e.setLoggerName("gemgate.access");
+        e.setLevel(Level.INFO);
+        e.setMessage(new SimpleMessage(message));
+        e.setThreadName(Thread.currentThread().getName());
+        e.setTimeMillis(millis);
+        return new String(layout.toByteArray(e), StandardCharsets.UTF_8);
     }
 
     private static RequestRecord record(String method, String path, String model, int status,

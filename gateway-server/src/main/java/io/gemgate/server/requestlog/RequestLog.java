@@ -421,12 +421,13 @@ public final class RequestLog implements AutoCloseable {
             return;
         }
         double perSecond = offered * 1e9 / span;
-        long cost = writer.rowCostNanos();
+        long cost = rowCost; // read at this batch's start
+        double unsampled = writer.fixedShare();
         // failures are always written: their rows come out of the budget with the usage counts and pruning
-        double fixed = writer.fixedShare() + failuresOffered * (double) cost / span;
+        double fixed = unsampled + failuresOffered * (double) cost / span;
         int k = keepOneIn(perSecond, cost, fixed, settings.cpuPercent());
         credit = Math.min(BURST_NANOS,
-                credit + (long) (span * AIM * Math.max(0, settings.cpuPercent() / 100.0 - writer.fixedShare())));
+                credit + (long) (span * AIM * Math.max(0, settings.cpuPercent() / 100.0 - unsampled)));
         if (k != keepOneIn) {
             log.debug("request log: one success in {} written ({} successes/s, {} us of CPU a row)", k,
                     Math.round(perSecond), cost / 1000);
